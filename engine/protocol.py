@@ -1,0 +1,246 @@
+"""The Redis wire protocol shared by the engine (writer) and the console (reader).
+
+This module is deliberately stdlib-only: the console imports it, and the console must start
+fast over SSH without Prefect, pandas or pyarrow. `docs/redis-keys.md` describes the same
+schema for people; keep the two in step.
+
+All state documents are JSON objects. Times are ISO-8601 strings with an offset (UTC), or
+null. State types are Prefect's (`SCHEDULED`, `PENDING`, `RUNNING`, `COMPLETED`, `FAILED`,
+`CANCELLED`, `CANCELLING`, `CRASHED`, `PAUSED`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+DEFAULT_PREFIX = "aiwf"
+"""Key prefix used when `AIWF_REDIS_PREFIX` is not set."""
+
+ENGINE_GROUP = "engine"
+"""Consumer group through which engines read the command stream."""
+
+HEARTBEAT_TTL_SECONDS = 15
+"""The heartbeat key expires this long after the engine's last beat."""
+
+HEARTBEAT_INTERVAL_SECONDS = 5
+
+UPDATES_MAXLEN = 20_000
+LOG_STREAM_MAXLEN = 200_000
+AUDIT_MAXLEN = 50_000
+COMMANDS_MAXLEN = 10_000
+RESULT_TTL_SECONDS = 7 * 24 * 3600
+RUNS_KEPT = 1_000
+"""Flow runs mirrored into Redis; older ones (and their task runs and logs) are trimmed."""
+
+FINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+ACTIVE_STATE_TYPES = frozenset({"PENDING", "RUNNING", "CANCELLING", "PAUSED"})
+
+Action = Literal["trigger", "retry", "cancel", "pause", "resume"]
+ACTIONS: tuple[str, ...] = ("trigger", "retry", "cancel", "pause", "resume")
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """Parses an ISO time written by the engine; None stays None."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every Redis key the product uses, under one prefix.
+
+    Attributes are full key names; methods build per-object keys.
+    """
+
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def deployments(self) -> str:
+        """HASH: deployment name -> deployment JSON."""
+        return f"{self.prefix}:deployments"
+
+    @property
+    def flow_runs(self) -> str:
+        """HASH: flow run id -> flow run JSON."""
+        return f"{self.prefix}:flow_runs"
+
+    @property
+    def flow_runs_index(self) -> str:
+        """ZSET: flow run id scored by its (expected) start, epoch seconds."""
+        return f"{self.prefix}:flow_runs:index"
+
+    def task_runs(self, flow_run_id: str) -> str:
+        """HASH: task run id -> task run JSON, one hash per flow run."""
+        return f"{self.prefix}:task_runs:{flow_run_id}"
+
+    def logs(self, flow_run_id: str) -> str:
+        """STREAM of log lines of one flow run (flow and task logs)."""
+        return f"{self.prefix}:logs:{flow_run_id}"
+
+    @property
+    def updates(self) -> str:
+        """STREAM of every state change: fields kind, id, doc."""
+        return f"{self.prefix}:updates"
+
+    @property
+    def commands(self) -> str:
+        """STREAM of operator commands, read by the engine's consumer group."""
+        return f"{self.prefix}:commands"
+
+    def result(self, command_id: str) -> str:
+        """LIST holding one command's result JSON (BLPOP-able, expires)."""
+        return f"{self.prefix}:results:{command_id}"
+
+    @property
+    def audit(self) -> str:
+        """STREAM: one entry per executed command (who, what, when, result)."""
+        return f"{self.prefix}:audit"
+
+    @property
+    def heartbeat(self) -> str:
+        """STRING with TTL: JSON about the live engine; missing means no engine."""
+        return f"{self.prefix}:engine:heartbeat"
+
+    @property
+    def engine_info(self) -> str:
+        """STRING: JSON with the Prefect API URL and config dir of the last engine."""
+        return f"{self.prefix}:engine:info"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who sent a command: OS user, host, and the SSH client address if any."""
+
+    user: str
+    host: str
+    ssh_client: str = ""
+
+    @classmethod
+    def current(cls) -> Identity:
+        try:
+            user = getpass.getuser()
+        except Exception:  # no passwd entry in some containers
+            user = str(os.getuid())
+        # SSH_CLIENT is "addr port localport"; only the address identifies the operator.
+        ssh = os.environ.get("SSH_CLIENT") or os.environ.get("SSH_CONNECTION") or ""
+        return cls(user=user, host=socket.gethostname(), ssh_client=ssh.split(" ")[0])
+
+    def describe(self) -> str:
+        where = f" from {self.ssh_client}" if self.ssh_client else ""
+        return f"{self.user}@{self.host}{where}"
+
+
+@dataclass(frozen=True)
+class Command:
+    """An operator action, as carried on the command stream.
+
+    Attributes:
+        action: one of ACTIONS.
+        target: deployment name (trigger, pause, resume) or flow run id (retry, cancel).
+        params: parameter overrides for trigger; empty otherwise.
+    """
+
+    action: str
+    target: str
+    params: dict[str, Any] = field(default_factory=dict)
+    identity: Identity = field(default_factory=Identity.current)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    sent_at: str = field(default_factory=utc_now_iso)
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "action": self.action,
+            "target": self.target,
+            "params": json.dumps(self.params, sort_keys=True),
+            "user": self.identity.user,
+            "host": self.identity.host,
+            "ssh_client": self.identity.ssh_client,
+            "sent_at": self.sent_at,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> Command:
+        """Rebuilds a command; raises ValueError naming the bad field."""
+        for name in ("id", "action", "target"):
+            if not fields.get(name):
+                raise ValueError(f"command is missing field {name!r}")
+        if fields["action"] not in ACTIONS:
+            raise ValueError(f"unknown action {fields['action']!r}; expected one of {ACTIONS}")
+        try:
+            params = json.loads(fields.get("params") or "{}")
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"field 'params' is not JSON: {exc}") from exc
+        if not isinstance(params, dict):
+            raise ValueError("field 'params' must be a JSON object")
+        return cls(
+            action=fields["action"],
+            target=fields["target"],
+            params=params,
+            identity=Identity(
+                user=fields.get("user", "?"),
+                host=fields.get("host", "?"),
+                ssh_client=fields.get("ssh_client", ""),
+            ),
+            id=fields["id"],
+            sent_at=fields.get("sent_at", ""),
+        )
+
+    def describe(self) -> str:
+        return f"{self.action} {self.target}"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What the engine answers to a command.
+
+    Attributes:
+        status: "ok" or "error".
+        message: a sentence for the operator.
+        flow_run_id: the run the command created or acted on, if any.
+    """
+
+    command_id: str
+    status: Literal["ok", "error"]
+    message: str
+    flow_run_id: str = ""
+    finished_at: str = field(default_factory=utc_now_iso)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> CommandResult:
+        data = json.loads(raw)
+        return cls(**data)
+
+
+def decode_doc(raw: str | bytes | None) -> dict[str, Any] | None:
+    """Decodes one state document; corrupt JSON reads as missing, never crashes a reader."""
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def encode_doc(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True, default=str)
