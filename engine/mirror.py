@@ -66,8 +66,12 @@ class RedisMirror:
     def remove_deployment(self, name: str) -> None:
         pipe = self.client.pipeline(transaction=True)
         pipe.hdel(self.keys.deployments, name)
-        pipe.xadd(self.keys.updates, {"kind": "deployment_removed", "id": name, "doc": "{}"},
-                  maxlen=UPDATES_MAXLEN, approximate=True)
+        pipe.xadd(
+            self.keys.updates,
+            {"kind": "deployment_removed", "id": name, "doc": "{}"},
+            maxlen=UPDATES_MAXLEN,
+            approximate=True,
+        )
         pipe.execute()
 
     def read_deployment(self, name: str) -> dict[str, Any] | None:
@@ -108,8 +112,12 @@ class RedisMirror:
         pipe = self.client.pipeline(transaction=False)
         count = 0
         for line in lines:
-            pipe.xadd(self.keys.logs(flow_run_id), dict(line),
-                      maxlen=LOG_STREAM_MAXLEN, approximate=True)
+            pipe.xadd(
+                self.keys.logs(flow_run_id),
+                dict(line),  # type: ignore[arg-type]
+                maxlen=LOG_STREAM_MAXLEN,
+                approximate=True,
+            )
             count += 1
         if count:
             pipe.execute()
@@ -120,7 +128,8 @@ class RedisMirror:
         excess = self.client.zcard(self.keys.flow_runs_index) - keep
         if excess <= 0:
             return 0
-        old = [i.decode() for i in self.client.zrange(self.keys.flow_runs_index, 0, excess - 1)]
+        members = self.client.zrange(self.keys.flow_runs_index, 0, excess - 1)
+        old = [m.decode() if isinstance(m, bytes) else str(m) for m in members]
         pipe = self.client.pipeline(transaction=True)
         for run_id in old:
             pipe.hdel(self.keys.flow_runs, run_id)
@@ -130,8 +139,11 @@ class RedisMirror:
         return len(old)
 
     def beat(self, info: Mapping[str, Any]) -> None:
-        self.client.set(self.keys.heartbeat, json.dumps(dict(info) | {"beat_at": utc_now_iso()}),
-                        ex=HEARTBEAT_TTL_SECONDS)
+        self.client.set(
+            self.keys.heartbeat,
+            json.dumps(dict(info) | {"beat_at": utc_now_iso()}),
+            ex=HEARTBEAT_TTL_SECONDS,
+        )
 
     def clear_heartbeat(self) -> None:
         self.client.delete(self.keys.heartbeat)
@@ -141,8 +153,12 @@ class RedisMirror:
         pipe = self.client.pipeline(transaction=True)
         pipe.rpush(self.keys.result(command.id), result.to_json())
         pipe.expire(self.keys.result(command.id), RESULT_TTL_SECONDS)
-        pipe.xadd(self.keys.audit, audit_fields(command, result),
-                  maxlen=AUDIT_MAXLEN, approximate=True)
+        pipe.xadd(
+            self.keys.audit,
+            audit_fields(command, result),  # type: ignore[arg-type]
+            maxlen=AUDIT_MAXLEN,
+            approximate=True,
+        )
         pipe.execute()
 
 

@@ -1,0 +1,203 @@
+"""Executes operator commands from the Redis command stream against the Prefect API.
+
+Delivery is at-least-once (a consumer group; entries are acknowledged only after the
+result and audit entry are written), made exactly-once in effect: a command whose result
+already exists is acknowledged without running again, and a trigger uses the command id
+as Prefect's idempotency key, so a crash between creating the run and writing the result
+cannot create a second run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import redis
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.objects import State
+from prefect.exceptions import ObjectNotFound
+from prefect.states import AwaitingRetry, Cancelled, Cancelling
+
+from engine.command_client import ensure_group
+from engine.flows import FLOWS
+from engine.mirror import RedisMirror
+from engine.protocol import ENGINE_GROUP, FINAL_STATE_TYPES, Command, CommandResult, Keys
+from engine.registry import Registry
+
+logger = logging.getLogger("aiwf.engine.commands")
+
+READ_BLOCK_MS = 2_000
+NOT_STARTED_STATE_TYPES = frozenset({"SCHEDULED", "PENDING", "PAUSED"})
+
+
+class CommandRejected(Exception):
+    """The command cannot be carried out; the message tells the operator why."""
+
+
+class CommandExecutor:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        mirror: RedisMirror,
+        registry: Registry,
+        on_run_changed: Callable[[PrefectClient, str], Awaitable[Any]],
+        on_deployment_changed: Callable[[str], None],
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.mirror = mirror
+        self.registry = registry
+        self.on_run_changed = on_run_changed
+        self.on_deployment_changed = on_deployment_changed
+        self.consumer = f"{socket.gethostname()}-engine"
+
+    async def run(self) -> None:
+        ensure_group(self.client, self.keys)
+        async with get_client() as prefect:
+            # Entries delivered to this consumer but never acknowledged: a previous engine
+            # stopped mid-command. Handle them before new ones.
+            await self._drain(prefect, "0")
+            while True:
+                await self._drain(prefect, ">")
+
+    async def _drain(self, prefect: PrefectClient, start: str) -> None:
+        block = None if start == "0" else READ_BLOCK_MS
+        reply: Any = await asyncio.to_thread(
+            self.client.xreadgroup,
+            ENGINE_GROUP,
+            self.consumer,
+            {self.keys.commands: start},
+            count=50,
+            block=block,
+        )
+        for _stream, entries in reply or []:
+            for entry_id, raw in entries:
+                fields = {k.decode(): v.decode() for k, v in raw.items()}
+                await self.handle(prefect, entry_id, fields)
+
+    async def handle(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
+        try:
+            command = Command.from_fields(fields)
+        except ValueError as exc:
+            logger.error("dropping malformed command %s: %s (%s)", entry_id, exc, fields)
+            self.client.xack(self.keys.commands, ENGINE_GROUP, entry_id)
+            return
+        if self.client.exists(self.keys.result(command.id)):
+            logger.info("command %s already has a result; not running it again", command.id)
+        else:
+            result = await self.execute(prefect, command)
+            self.mirror.record_result(command, result)
+            logger.info(
+                "%s by %s: %s %s",
+                command.describe(),
+                command.identity.describe(),
+                result.status,
+                result.message,
+            )
+        self.client.xack(self.keys.commands, ENGINE_GROUP, entry_id)
+
+    async def execute(self, prefect: PrefectClient, command: Command) -> CommandResult:
+        handler = {
+            "trigger": self._trigger,
+            "retry": self._retry,
+            "cancel": self._cancel,
+            "pause": self._pause,
+            "resume": self._resume,
+        }[command.action]
+        try:
+            message, run_id = await handler(prefect, command)
+        except CommandRejected as exc:
+            return CommandResult(command.id, "error", str(exc))
+        except Exception as exc:  # the API said no, or is unreachable: report, don't die
+            logger.exception("command %s failed", command.id)
+            return CommandResult(command.id, "error", f"{type(exc).__name__}: {exc}")
+        return CommandResult(command.id, "ok", message, flow_run_id=run_id)
+
+    def _deployment(self, name: str) -> tuple[str, dict[str, Any], str]:
+        deployment = self.registry.by_name.get(name)
+        if deployment is None:
+            known = ", ".join(sorted(self.registry.by_name)) or "none"
+            raise CommandRejected(f"unknown deployment {name!r} (served: {known})")
+        return deployment.id, deployment.parameters, deployment.spec.flow_name
+
+    async def _trigger(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+        deployment_id, defaults, flow_name = self._deployment(command.target)
+        accepted = set(inspect.signature(FLOWS[flow_name].fn).parameters)
+        unknown = sorted(set(command.params) - accepted)
+        if unknown:
+            raise CommandRejected(
+                f"{flow_name} does not accept parameter(s) {', '.join(unknown)}; "
+                f"it accepts {', '.join(sorted(accepted))}"
+            )
+        run = await prefect.create_flow_run_from_deployment(
+            UUID(deployment_id),
+            parameters=defaults | command.params,
+            idempotency_key=f"aiwf-command-{command.id}",
+            tags=[f"triggered-by:{command.identity.user}"],
+        )
+        await self.on_run_changed(prefect, str(run.id))
+        overrides = f" with {command.params}" if command.params else ""
+        return f"triggered {command.target}{overrides}: run {run.name}", str(run.id)
+
+    async def _read_run(self, prefect: PrefectClient, run_id: str) -> Any:
+        try:
+            return await prefect.read_flow_run(UUID(run_id))
+        except (ObjectNotFound, ValueError) as exc:
+            raise CommandRejected(f"no flow run {run_id!r} in Prefect") from exc
+
+    async def _retry(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+        run = await self._read_run(prefect, command.target)
+        state_type = run.state.type.value if run.state else "UNKNOWN"
+        if state_type not in FINAL_STATE_TYPES:
+            raise CommandRejected(
+                f"run {run.name} is {state_type}; only finished runs "
+                f"({', '.join(sorted(FINAL_STATE_TYPES))}) can be retried"
+            )
+        if run.deployment_id is None:
+            raise CommandRejected(f"run {run.name} has no deployment to run it again")
+        await prefect.set_flow_run_state(
+            run.id,
+            AwaitingRetry(
+                scheduled_time=datetime.now(timezone.utc),
+                message=f"retry requested by {command.identity.describe()}",
+            ),
+            force=True,
+        )
+        await self.on_run_changed(prefect, str(run.id))
+        return f"retrying run {run.name} (was {state_type})", str(run.id)
+
+    async def _cancel(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+        run = await self._read_run(prefect, command.target)
+        state_type = run.state.type.value if run.state else "UNKNOWN"
+        if state_type in FINAL_STATE_TYPES:
+            raise CommandRejected(f"run {run.name} already finished ({state_type})")
+        message = f"cancelled by {command.identity.describe()}"
+        # A run that has not started has no process to stop: cancel it outright. A running
+        # one goes to Cancelling, and the runner that owns its process stops it.
+        not_started = state_type in NOT_STARTED_STATE_TYPES
+        state: State[Any] = (
+            Cancelled(message=message) if not_started else Cancelling(message=message)
+        )
+        await prefect.set_flow_run_state(run.id, state, force=True)
+        await self.on_run_changed(prefect, str(run.id))
+        verb = "cancelled" if not_started else "cancelling"
+        return f"{verb} run {run.name}", str(run.id)
+
+    async def _pause(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+        deployment_id, _, _ = self._deployment(command.target)
+        await prefect.pause_deployment(deployment_id)
+        self.on_deployment_changed(command.target)
+        return f"paused {command.target}: no new scheduled runs until resumed", ""
+
+    async def _resume(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+        deployment_id, _, _ = self._deployment(command.target)
+        await prefect.resume_deployment(deployment_id)
+        self.on_deployment_changed(command.target)
+        return f"resumed {command.target}", ""
