@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the project with its test tools into .venv and runs the whole test suite:
+# lint, types, import contracts, then pytest (unit, pilot, snapshot, integration).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+.venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"; .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy
+echo "== import contracts"; .venv/bin/lint-imports
+echo "== pytest"; .venv/bin/pytest "$@"

@@ -1,0 +1,53 @@
+"""Architecture rules, checked in fresh interpreters so earlier imports cannot hide a leak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("prefect", "pandas", "pyarrow")
+UI = ("textual", "console", "themes")
+
+LIGHT_ENGINE_MODULES = (
+    "engine.protocol", "engine.paths", "engine.launcher", "engine.command_client",
+    "engine.mirror", "engine.sample_data",
+)
+
+
+def loaded_after_importing(modules: list[str], watch: tuple[str, ...]) -> list[str]:
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(json.dumps(sorted(m for m in {watch!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def all_modules(package: str) -> list[str]:
+    code = (
+        "import json, pkgutil, importlib\n"
+        f"pkg = importlib.import_module({package!r})\n"
+        "print(json.dumps([m.name for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.')]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    return [package, *json.loads(out.stdout)]
+
+
+def test_engine_light_modules_do_not_import_prefect_pandas_or_pyarrow() -> None:
+    # The console imports these; they must stay stdlib + redis.
+    assert loaded_after_importing(list(LIGHT_ENGINE_MODULES), HEAVY) == []
+
+
+def test_engine_never_imports_ui() -> None:
+    modules = all_modules("engine")
+    assert "engine.serve" in modules and "engine.flows.inference" in modules
+    assert loaded_after_importing(modules, UI) == []
+
+
+def test_the_check_itself_can_fail() -> None:
+    assert loaded_after_importing(["engine.flows"], HEAVY) == ["pandas", "prefect", "pyarrow"]
