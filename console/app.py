@@ -1,0 +1,347 @@
+"""The console app: one Redis worker in, typed messages, the store, the screens kept current."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, ClassVar
+
+import redis
+from redis.exceptions import RedisError
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from console.context import Clock, Context, local_now
+from console.messages import (
+    CommandAnswered,
+    CommandFailed,
+    CommandRequested,
+    CommandSent,
+    ConnectionChanged,
+    DeploymentChanged,
+    DeploymentRemoved,
+    EngineStatusChanged,
+    FlowRunChanged,
+    SnapshotLoaded,
+    TaskRunChanged,
+    TaskRunsLoaded,
+    TaskRunsWanted,
+)
+from console.screens.base import LiveScreen
+from console.screens.help import HelpEntry, HelpScreen
+from console.screens.main import MainScreen
+from console.state import Store
+from console.store import RedisReader, Update, describe_error
+from console.widgets.runs_table import RUNS_SHOWN
+from engine.command_client import CommandClient
+from engine.launcher import engine_alive
+from engine.protocol import Keys, parse_iso
+from themes import DEFAULT_THEME, register_themes
+
+BACKOFF_MAX = 5.0
+"""Longest wait between reconnect attempts, seconds."""
+
+
+class ConsoleApp(App[None]):
+    """Keyboard console over the Redis mirror of Prefect.
+
+    Args:
+        redis_url: the Redis to read and send commands to.
+        keys: key names under the prefix in use.
+        now: the clock (aware datetimes); times are shown in its zone.
+        theme_name: a name from `themes.THEMES`.
+        heartbeat_interval: seconds between heartbeat reads (also the XREAD block time).
+        command_timeout: seconds to wait for a command's result before saying so.
+        tick_interval: seconds between refreshes of running durations and the clock.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "aiwf-console"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", tooltip="Leave the console (the engine keeps running)"),
+        Binding("question_mark", "help", "Help", tooltip="Every key of this screen"),
+    ]
+
+    def __init__(
+        self,
+        redis_url: str,
+        keys: Keys | None = None,
+        *,
+        now: Clock = local_now,
+        theme_name: str = DEFAULT_THEME,
+        heartbeat_interval: float = 2.0,
+        command_timeout: float = 20.0,
+        tick_interval: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.keys = keys or Keys()
+        self.redis_url = redis_url
+        self.store = Store(redis_url=redis_url, prefix=self.keys.prefix)
+        self.ctx = Context(store=self.store, now=now, redis_url=redis_url, keys=self.keys)
+        self.heartbeat_interval = heartbeat_interval
+        self.command_timeout = command_timeout
+        self.tick_interval = tick_interval
+        self._sync_client: redis.Redis | None = None
+        register_themes(self)
+        self.theme = theme_name
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(self.ctx)
+
+    def on_mount(self) -> None:
+        self._follow_redis()
+        self.set_interval(self.tick_interval, self._tick)
+
+    def _tick(self) -> None:
+        if isinstance(self.screen, LiveScreen):
+            self.screen.tick()
+
+    def live_screens(self) -> list[LiveScreen]:
+        return [screen for screen in self.screen_stack if isinstance(screen, LiveScreen)]
+
+    # The one path in: snapshot, then tail the updates stream; heartbeat on the way.
+
+    @work(exclusive=True, group="redis", exit_on_error=False)
+    async def _follow_redis(self) -> None:
+        reader = RedisReader(self.redis_url, self.keys, int(self.heartbeat_interval * 1000))
+        last_id: str | None = None
+        backoff = 0.5
+        try:
+            while True:
+                try:
+                    await reader.connect()
+                    if last_id is None or await reader.has_gap_after(last_id):
+                        # Note the stream position before reading the hashes (no gaps).
+                        last_id = await reader.read_last_update_id()
+                        deployments = await reader.read_deployments()
+                        runs = await reader.read_flow_runs(RUNS_SHOWN)
+                        self.post_message(SnapshotLoaded(deployments, runs))
+                    self.post_message(ConnectionChanged(True))
+                    backoff = 0.5
+                    next_beat = 0.0
+                    while True:
+                        if time.monotonic() >= next_beat:
+                            info = await reader.read_heartbeat()
+                            beat_at = parse_iso(info.get("beat_at")) if info else None
+                            self.post_message(EngineStatusChanged(info, beat_at))
+                            next_beat = time.monotonic() + self.heartbeat_interval
+                        for update in await reader.read_updates(last_id):
+                            self._post_update(update)
+                            last_id = update.entry_id
+                except (RedisError, OSError) as exc:
+                    self.post_message(ConnectionChanged(False, describe_error(exc)))
+                    await reader.close()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, BACKOFF_MAX)
+        finally:
+            await reader.close()
+
+    def _post_update(self, update: Update) -> None:
+        if update.kind == "deployment_removed":
+            self.post_message(DeploymentRemoved(update.id))
+        elif update.doc is None:
+            return  # corrupt JSON: the next update of the same document repairs it
+        elif update.kind == "deployment":
+            self.post_message(DeploymentChanged(update.doc))
+        elif update.kind == "flow_run":
+            self.post_message(FlowRunChanged(update.doc))
+        elif update.kind == "task_run":
+            self.post_message(TaskRunChanged(update.doc))
+
+    @work(group="task-runs", exit_on_error=False)
+    async def _read_task_runs(self, flow_run_id: str) -> None:
+        reader = RedisReader(self.redis_url, self.keys)
+        try:
+            docs = await reader.read_task_runs(flow_run_id)
+        except (RedisError, OSError) as exc:
+            self.notify(f"Could not read the task runs: {describe_error(exc)}", severity="error")
+            return
+        finally:
+            await reader.close()
+        self.post_message(TaskRunsLoaded(flow_run_id, docs))
+
+    # Applying data: store first, then the screens that show it.
+
+    def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
+        names = {doc.get("name") for doc in message.deployments}
+        for name in [n for n in self.store.deployments if n not in names]:
+            self.store.remove_deployment(name)
+        for doc in message.deployments:
+            self.store.apply_deployment(doc)
+        for doc in message.flow_runs:
+            self.store.apply_flow_run(doc)
+        with self.batch_update():
+            for screen in self.live_screens():
+                screen.show_snapshot()
+
+    def on_deployment_changed(self, message: DeploymentChanged) -> None:
+        if self.store.apply_deployment(message.doc):
+            for screen in self.live_screens():
+                screen.show_deployment(str(message.doc["name"]))
+
+    def on_deployment_removed(self, message: DeploymentRemoved) -> None:
+        if self.store.remove_deployment(message.name):
+            for screen in self.live_screens():
+                screen.show_deployment(message.name)
+
+    def on_flow_run_changed(self, message: FlowRunChanged) -> None:
+        if self.store.apply_flow_run(message.doc):
+            for screen in self.live_screens():
+                screen.show_flow_run(message.doc)
+
+    def on_task_run_changed(self, message: TaskRunChanged) -> None:
+        if self.store.apply_task_run(message.doc):
+            for screen in self.live_screens():
+                screen.show_task_run(message.doc)
+
+    def on_task_runs_loaded(self, message: TaskRunsLoaded) -> None:
+        for doc in message.docs:
+            self.store.apply_task_run(doc)
+        with self.batch_update():
+            for screen in self.live_screens():
+                screen.show_task_runs(message.flow_run_id)
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        changed = (self.store.connected, self.store.connection_reason) != (
+            message.connected,
+            message.reason,
+        )
+        self.store.connected = message.connected
+        self.store.connection_reason = message.reason
+        if changed:
+            for screen in self.live_screens():
+                screen.show_status()
+
+    def on_engine_status_changed(self, message: EngineStatusChanged) -> None:
+        self.store.engine = message.info
+        self.store.beat_at = message.beat_at
+        for screen in self.live_screens():
+            screen.show_status()
+
+    def on_task_runs_wanted(self, message: TaskRunsWanted) -> None:
+        self._read_task_runs(message.flow_run_id)
+
+    # Commands: sent and awaited in a thread, answered with a notification.
+
+    def on_command_requested(self, message: CommandRequested) -> None:
+        self._send_command(message.action, message.target, message.params)
+
+    def _client(self) -> redis.Redis:
+        if self._sync_client is None:
+            self._sync_client = redis.Redis.from_url(
+                self.redis_url, socket_connect_timeout=3, socket_timeout=10
+            )
+        return self._sync_client
+
+    @work(thread=True, group="commands", exit_on_error=False)
+    def _send_command(self, action: str, target: str, params: dict[str, Any]) -> None:
+        worker = get_current_worker()
+        try:
+            client = self._client()
+            alive = engine_alive(client, self.keys)
+            sender = CommandClient(client, self.keys)
+            command = sender.send(action, target, params)
+        except (RedisError, OSError) as exc:
+            self.post_message(CommandFailed(action, target, describe_error(exc)))
+            return
+        self.post_message(CommandSent(command, alive))
+        deadline = time.monotonic() + self.command_timeout
+        result = None
+        # Short waits, so quitting never hangs on a blocked BLMOVE.
+        while result is None and not worker.is_cancelled:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                result = sender.wait(command.id, min(1.0, remaining))
+            except (RedisError, OSError):
+                time.sleep(0.5)  # Redis is away; the status line says so already
+        if not worker.is_cancelled:
+            self.post_message(CommandAnswered(command, result))
+
+    def describe(self, action: str, target: str) -> str:
+        """`retry run witty-fox`: names the run instead of its id where it is known."""
+        run = self.store.flow_runs.get(target)
+        if run is not None:
+            return f"{action} run {run.get('name', target)}"
+        return f"{action} {target}"
+
+    def on_command_sent(self, message: CommandSent) -> None:
+        what = self.describe(message.command.action, message.command.target)
+        if message.engine_alive:
+            self.notify(f"Sent: {what}", title="Command")
+        else:
+            self.notify(
+                f"The engine is down: {what} is queued and will run when the engine is back.",
+                title="Command queued",
+                severity="warning",
+            )
+
+    def on_command_answered(self, message: CommandAnswered) -> None:
+        command, result = message.command, message.result
+        what = self.describe(command.action, command.target)
+        if result is None:
+            self.notify(
+                f"No answer yet from the engine for {what}; the command stays queued.",
+                title="Command",
+                severity="warning",
+            )
+        elif result.ok:
+            self.notify(result.message or f"{what}: done", title=f"Done: {what}")
+        else:
+            self.notify(
+                result.message or "the engine gave no reason",
+                title=f"Failed: {what}",
+                severity="error",
+                timeout=15,
+            )
+
+    def on_command_failed(self, message: CommandFailed) -> None:
+        self.notify(
+            f"Could not send {message.action} {message.target}: {message.reason}",
+            title="Command not sent",
+            severity="error",
+            timeout=15,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(
+                f"{event.worker.name} stopped: {event.worker.error!r}",
+                title="Internal error",
+                severity="error",
+                timeout=30,
+            )
+
+    # Help.
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        entries: list[HelpEntry] = []
+        seen: set[str] = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or key in seen:
+                continue
+            seen.add(key)
+            entries.append(
+                HelpEntry(self.get_key_display(binding), binding.description, _where(active.node))
+            )
+        title = type(self.screen).__name__.removesuffix("Screen").lower()
+        self.push_screen(HelpScreen(f"{title} screen", entries))
+
+    def on_unmount(self) -> None:
+        if self._sync_client is not None:
+            self._sync_client.close()
+
+
+def _where(node: object) -> str:
+    if isinstance(node, App):
+        return "everywhere"
+    if isinstance(node, Screen):
+        return "this screen"
+    return type(node).__name__

@@ -1,0 +1,146 @@
+"""`aiwf-console`: attach to a running installation, or `--demo` to start one first."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine.launcher import (
+    EmbeddedStack,
+    LaunchError,
+    prefix_from_env,
+    redis_url_from_env,
+    stack_from_env,
+)
+from engine.paths import default_config_dir, state_dir
+from engine.protocol import Keys
+from themes import DEFAULT_THEME, THEMES
+
+EPILOG = """\
+environment:
+  AIWF_REDIS_URL     Redis to attach to when --redis-url is not given
+                     (default: the embedded Redis socket in the state dir)
+  AIWF_REDIS_PREFIX  key prefix when --prefix is not given (default: aiwf)
+  AIWF_STATE_DIR     state dir: embedded Redis socket, Prefect home, logs
+                     (default: $XDG_STATE_HOME/aiwf-console or ~/.local/state/aiwf-console)
+  PREFECT_API_URL    with --demo: use this Prefect server instead of starting one
+
+keys: press ? in the console for every key of the current screen.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiwf-console",
+        description=(
+            "Keyboard-driven operations console for AI batch pipelines. It reads the "
+            "engine's Redis mirror of Prefect and sends operator commands to the engine."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help=(
+            "start (or reuse) the embedded Redis, a local Prefect server and the engine with "
+            "demo input first; on quit, stop only what this command started"
+        ),
+    )
+    parser.add_argument(
+        "--theme",
+        default=DEFAULT_THEME,
+        metavar="NAME",
+        help=f"colour theme: {', '.join(sorted(THEMES))} (default: {DEFAULT_THEME})",
+    )
+    parser.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="Redis to attach to, e.g. redis://host:6379/0 or unix:///path/redis.sock "
+        "(default: $AIWF_REDIS_URL, else the embedded Redis in the state dir)",
+    )
+    parser.add_argument(
+        "--prefix",
+        metavar="P",
+        help="Redis key prefix of the installation (default: $AIWF_REDIS_PREFIX, else aiwf)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="DIR",
+        type=Path,
+        help="with --demo: the engine's config dir (default: $AIWF_CONFIG_DIR, else the "
+        "bundled config/)",
+    )
+    return parser
+
+
+def progress_printer(start: float | None = None) -> Callable[[str], None]:
+    """Prints each startup step to stderr with the seconds elapsed since `start`."""
+    began = time.monotonic() if start is None else start
+
+    def progress(line: str) -> None:
+        print(f"[{time.monotonic() - began:5.1f}s] {line}", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def start_demo(config_dir: Path, prefix: str, progress: Callable[[str], None]) -> EmbeddedStack:
+    """Starts (or reuses) the demo stack; raises LaunchError if a service fails."""
+    from engine.sample_data import ensure_demo_input  # the demo path only
+
+    state = state_dir()
+    progress(f"Demo input: {ensure_demo_input(state)}")
+    stack = stack_from_env(state, config_dir)
+    stack.prefix = prefix
+    try:
+        stack.start(progress)
+    except KeyboardInterrupt:
+        # start() already stopped what it had started; say so instead of a traceback.
+        progress("Interrupted: stopped what this command had started")
+        raise
+    return stack
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.theme not in THEMES:
+        parser.exit(
+            2,
+            f"aiwf-console: unknown theme {args.theme!r}; choose one of: "
+            f"{', '.join(sorted(THEMES))}\n",
+        )
+    prefix = args.prefix or prefix_from_env()
+    progress = progress_printer()
+    stack: EmbeddedStack | None = None
+    if args.demo:
+        if args.redis_url:
+            os.environ["AIWF_REDIS_URL"] = args.redis_url
+        try:
+            stack = start_demo(args.config or default_config_dir(), prefix, progress)
+        except LaunchError as exc:
+            print(f"aiwf-console: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+        redis_url = stack.redis_url
+    else:
+        redis_url = args.redis_url or redis_url_from_env(state_dir())
+
+    from console.app import ConsoleApp  # Textual loads only once the stack is up
+
+    app = ConsoleApp(redis_url, Keys(prefix), theme_name=args.theme)
+    try:
+        app.run()
+    finally:
+        if stack is not None:
+            stack.stop(progress)
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""Pure display helpers: states as glyph + word, durations, times, next cron fire times.
+
+Nothing here touches Textual or Redis, so it is tested without an app. Colours are not
+chosen here either: `state_tone` names a theme variable (`success`, `error`, ...) and the
+widgets look its value up in the running theme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from engine.protocol import FINAL_STATE_TYPES, parse_iso
+
+_GLYPHS: dict[str, str] = {
+    "SCHEDULED": "◷",
+    "PENDING": "◌",
+    "RUNNING": "▶",
+    "COMPLETED": "✔",
+    "FAILED": "✖",
+    "CANCELLED": "⊘",
+    "CANCELLING": "⊘",
+    "CRASHED": "✗",
+    "PAUSED": "‖",
+}
+"""One single-width glyph per Prefect state type, so state never relies on colour."""
+
+_TONES: dict[str, str] = {
+    "SCHEDULED": "muted",
+    "PENDING": "muted",
+    "RUNNING": "primary",
+    "COMPLETED": "success",
+    "FAILED": "error",
+    "CANCELLED": "warning",
+    "CANCELLING": "warning",
+    "CRASHED": "error",
+    "PAUSED": "warning",
+}
+
+LEVEL_TONES: dict[str, str] = {
+    "DEBUG": "muted",
+    "INFO": "primary",
+    "WARNING": "warning",
+    "ERROR": "error",
+    "CRITICAL": "error",
+}
+"""Theme variable used for each log level name."""
+
+UNKNOWN_GLYPH = "?"
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class StateLabel:
+    """How a state is shown: glyph, word and the theme variable that tints it."""
+
+    glyph: str
+    word: str
+    tone: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.glyph} {self.word}"
+
+
+def state_label(state_type: str | None, state_name: str | None = None) -> StateLabel:
+    """`COMPLETED`/`Cached` -> `✔ Cached`; the display name wins when the engine sent one."""
+    kind = (state_type or "").upper()
+    word = state_name or kind.title() or "Unknown"
+    tone = _TONES.get(kind, "muted")
+    if word == "Late":
+        tone = "warning"
+    return StateLabel(_GLYPHS.get(kind, UNKNOWN_GLYPH), word, tone)
+
+
+def deployment_label(paused: bool) -> StateLabel:
+    return StateLabel("‖", "Paused", "warning") if paused else StateLabel("●", "Active", "success")
+
+
+def is_final(state_type: str | None) -> bool:
+    return (state_type or "").upper() in FINAL_STATE_TYPES
+
+
+def format_duration(seconds: float | None) -> str:
+    """Short human duration: `850ms`, `4.2s`, `12s`, `4m 05s`, `3h 12m`, `2d 03h`."""
+    if seconds is None:
+        return DASH
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def format_until(moment: datetime, now: datetime) -> str:
+    """`in 3h 12m` for a future moment, `now` for the present, `5m ago` for the past."""
+    delta = (moment - now).total_seconds()
+    if abs(delta) < 1:
+        return "now"
+    text = _coarse(abs(delta))
+    return f"in {text}" if delta > 0 else f"{text} ago"
+
+
+def format_ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return DASH
+    return format_until(moment, now)
+
+
+def _coarse(seconds: float) -> str:
+    """Like format_duration, but whole seconds only: fit for relative times."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    return format_duration(float(whole))
+
+
+def format_time(moment: datetime | None, zone: tzinfo | None) -> str:
+    """`11-25 14:02:11` in `zone` (the operator's zone: that of the app's clock)."""
+    if moment is None:
+        return DASH
+    return moment.astimezone(zone).strftime("%m-%d %H:%M:%S")
+
+
+def iso_time(value: str | None, zone: tzinfo | None) -> str:
+    return format_time(parse_iso(value), zone)
+
+
+def run_seconds(doc: dict[str, Any], now: datetime) -> float | None:
+    """Wall time of a run or task: end - start, or now - start while it is running."""
+    start = parse_iso(doc.get("start_time"))
+    if start is None:
+        return None
+    end = parse_iso(doc.get("end_time"))
+    if end is None:
+        if is_final(doc.get("state_type")):
+            total = doc.get("total_run_time")
+            return float(total) if isinstance(total, (int, float)) else None
+        end = now
+    return (end - start).total_seconds()
+
+
+def zone_named(name: str | None) -> tzinfo | None:
+    """The zone called `name`; None when it is empty or unknown (the caller says so)."""
+    if not name:
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def next_fire(cron: str | None, zone_name: str | None, now: datetime) -> datetime | None:
+    """The next fire time of `cron` in its zone, as an aware time of that zone.
+
+    None if there is no schedule, the expression is invalid or the zone is unknown.
+    """
+    if not cron:
+        return None
+    zone = zone_named(zone_name)
+    if zone is None:
+        return None
+    try:
+        fire = croniter(cron, now.astimezone(zone)).get_next(datetime)
+    except (ValueError, KeyError):
+        return None
+    return fire if isinstance(fire, datetime) else None
+
+
+def format_next_run(doc: dict[str, Any], now: datetime) -> str:
+    """`11-25 14:00 in 3h 12m` in the deployment's zone; why not, when there is none."""
+    if doc.get("paused"):
+        return f"{DASH} paused"
+    cron = doc.get("cron")
+    if not cron:
+        return f"{DASH} no schedule"
+    if zone_named(doc.get("timezone")) is None:
+        return f"? unknown zone {doc.get('timezone')}"
+    fire = next_fire(cron, doc.get("timezone"), now)
+    if fire is None:
+        return f"? bad cron {cron}"
+    return f"{fire.strftime('%m-%d %H:%M')} {format_until(fire, now)}"
+
+
+def format_schedule(doc: dict[str, Any]) -> str:
+    cron = doc.get("cron")
+    if not cron:
+        return DASH
+    return f"{cron} {doc.get('timezone') or 'UTC'}"
+
+
+def format_params(params: Any) -> str:
+    if not isinstance(params, dict) or not params:
+        return DASH
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def beat_age(beat_at: datetime | None, now: datetime) -> str:
+    if beat_at is None:
+        return DASH
+    return _coarse(max(0.0, (now - beat_at).total_seconds()))

@@ -1,0 +1,131 @@
+"""What the main and run screens share: live refresh hooks, `/` filter, retry and cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.screen import Screen
+
+from console.context import Context
+from console.formatting import is_final, state_label
+from console.messages import CommandRequested
+from console.screens.confirm import ConfirmScreen
+from console.widgets.filter_bar import FilterBar
+from console.widgets.keyed_table import KeyedTable
+from console.widgets.status_bar import StatusBar
+
+Doc = dict[str, Any]
+
+
+class LiveScreen(Screen[None]):
+    """A screen the app keeps current: it calls the `show_*` hooks after applying data.
+
+    Hooks are no-ops here; each screen overrides those it shows.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self._filter_target: KeyedTable | None = None
+
+    # Hooks called by the app.
+
+    def show_snapshot(self) -> None:
+        self.refresh_all()
+
+    def show_deployment(self, name: str) -> None:
+        pass
+
+    def show_flow_run(self, doc: Doc) -> None:
+        pass
+
+    def show_task_run(self, doc: Doc) -> None:
+        pass
+
+    def show_task_runs(self, flow_run_id: str) -> None:
+        pass
+
+    def show_status(self) -> None:
+        for bar in self.query(StatusBar):
+            bar.refresh()
+
+    def tick(self) -> None:
+        """Once a second: durations of running runs and relative times move on."""
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
+        """Re-diffs every table against the store (only changed cells are redrawn)."""
+        for table in self.query(KeyedTable):
+            table.refresh_rows()
+        self.show_status()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_all()
+
+    # The `/` filter.
+
+    def action_filter(self) -> None:
+        focused = self.focused
+        tables = list(self.query(KeyedTable))
+        target = focused if isinstance(focused, KeyedTable) else (tables[-1] if tables else None)
+        if target is None:
+            return
+        self._filter_target = target
+        what = str(target.border_title or type(target).__name__.removesuffix("Table").lower())
+        self.query_one(FilterBar).open(what, target.filter_text)
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        if self._filter_target is not None:
+            self._filter_target.set_filter(event.text)
+
+    def on_filter_bar_closed(self, event: FilterBar.Closed) -> None:
+        if self._filter_target is not None:
+            self._filter_target.focus()
+
+    def clear_text_filter(self) -> bool:
+        """Drops any `/` filter; True if there was one (so escape did something)."""
+        cleared = False
+        for table in self.query(KeyedTable):
+            if table.filter_text:
+                table.set_filter("")
+                cleared = True
+        return cleared
+
+    # Run actions shared by the main and run screens.
+
+    def request_retry(self, run: Doc | None) -> None:
+        if run is None:
+            self.notify("No run selected.", severity="warning")
+            return
+        label = state_label(run.get("state_type"), run.get("state_name"))
+        if not is_final(run.get("state_type")):
+            self.notify(
+                f"Run {run.get('name')} is {label.text}: only finished runs (Completed, "
+                "Failed, Cancelled, Crashed) can be retried.",
+                severity="warning",
+            )
+            return
+        self.post_message(CommandRequested("retry", str(run["id"])))
+
+    def request_cancel(self, run: Doc | None) -> None:
+        if run is None:
+            self.notify("No run selected.", severity="warning")
+            return
+        label = state_label(run.get("state_type"), run.get("state_name"))
+        if is_final(run.get("state_type")):
+            self.notify(
+                f"Run {run.get('name')} already finished ({label.text}); nothing to cancel.",
+                severity="warning",
+            )
+            return
+        run_id = str(run["id"])
+
+        def cancel_if_confirmed(confirmed: bool | None) -> None:
+            if confirmed:
+                self.post_message(CommandRequested("cancel", run_id))
+
+        question = (
+            f"Cancel run {run.get('name')} of {run.get('deployment_name') or '?'} "
+            f"(now {label.text})?"
+        )
+        self.app.push_screen(ConfirmScreen(question, yes="Cancel the run"), cancel_if_confirmed)

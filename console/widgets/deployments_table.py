@@ -1,0 +1,70 @@
+"""The deployments: active/paused, schedule, next fire time and the last run's state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from console.formatting import (
+    DASH,
+    deployment_label,
+    format_next_run,
+    format_schedule,
+    state_label,
+)
+from console.widgets.keyed_table import KeyedTable, Row
+from console.widgets.tones import toned
+
+
+class DeploymentsTable(KeyedTable):
+    """One row per deployment, keyed by deployment name, sorted by name."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Filter runs",
+            tooltip="Show only this deployment's runs (enter again or escape: all runs)",
+        ),
+    ]
+
+    COLUMNS = (
+        ("state", "State"),
+        ("name", "Deployment"),
+        ("flow", "Flow"),
+        ("schedule", "Schedule"),
+        ("next", "Next run"),
+        ("last", "Last run"),
+    )
+
+    def wanted_rows(self) -> Iterable[Row]:
+        return [self.row_for(doc) for doc in self.ctx.store.deployments.values()]
+
+    def row_for(self, doc: dict[str, Any]) -> Row:
+        now = self.ctx.now()
+        state = deployment_label(bool(doc.get("paused")))
+        last = self.ctx.store.last_run(doc)
+        if last is None:
+            last_cell = Text(DASH, end="")
+        else:
+            label = state_label(last.get("state_type"), last.get("state_name"))
+            last_cell = toned(self.app, f"{label.text} {last.get('name', '')}", label.tone)
+        cells = (
+            toned(self.app, state.text, state.tone),
+            Text(str(doc.get("name", "")), style="bold", end=""),
+            Text(str(doc.get("flow_name", "")), end=""),
+            Text(format_schedule(doc), end=""),
+            Text(format_next_run(doc, now), end=""),
+            last_cell,
+        )
+        return Row(str(doc["name"]), cells, str(doc["name"]))
+
+    def show_deployment(self, name: str) -> None:
+        doc = self.ctx.store.deployments.get(name)
+        if doc is None:
+            self.remove_key(name)
+        else:
+            self.show_row(self.row_for(doc))

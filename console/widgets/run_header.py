@@ -1,0 +1,65 @@
+"""The run screen's header: name, deployment, state, parameters, times, failure message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from console.context import Context
+from console.formatting import (
+    DASH,
+    format_duration,
+    format_params,
+    iso_time,
+    run_seconds,
+    state_label,
+)
+from console.widgets.tones import tone_style
+
+
+class RunHeader(Static):
+    """Shows one flow run; `refresh_run()` re-reads it from the store."""
+
+    def __init__(self, ctx: Context, flow_run_id: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ctx = ctx
+        self.flow_run_id = flow_run_id
+
+    def on_mount(self) -> None:
+        self.refresh_run()
+
+    def refresh_run(self) -> None:
+        doc = self.ctx.store.flow_runs.get(self.flow_run_id)
+        self.update(self._render_run(doc) if doc else Text(f"Run {self.flow_run_id}: not found"))
+
+    def _render_run(self, doc: dict[str, Any]) -> Table:
+        now = self.ctx.now()
+        zone = now.tzinfo
+        label = state_label(doc.get("state_type"), doc.get("state_name"))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        title = Text(str(doc.get("name", "")), style="bold", end="")
+        title.append("   ")
+        title.append(label.text, tone_style(self.app, label.tone, bold=True))
+        grid.add_row("Run", title)
+        grid.add_row(
+            "Deployment",
+            f"{doc.get('deployment_name') or DASH}   flow {doc.get('flow_name') or DASH}",
+        )
+        grid.add_row("Parameters", Text(format_params(doc.get("parameters")), end=""))
+        grid.add_row(
+            "Times",
+            f"start {iso_time(doc.get('start_time'), zone)}   "
+            f"end {iso_time(doc.get('end_time'), zone)}   "
+            f"duration {format_duration(run_seconds(doc, now))}   "
+            f"attempts {doc.get('run_count', 0)}",
+        )
+        message = str(doc.get("state_message") or "")
+        if message:
+            tone = label.tone if label.tone in ("error", "warning") else "muted"
+            grid.add_row("Message", Text(message, style=tone_style(self.app, tone), end=""))
+        return grid

@@ -1,0 +1,57 @@
+"""The bottom status line: Redis connection, engine heartbeat, key prefix and the clock."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from console.context import Context
+from console.formatting import beat_age
+from console.widgets.tones import tone_style
+
+SEPARATOR = "  │  "
+
+
+class StatusBar(Widget):
+    """Reads the store on every refresh; the app refreshes it when a status changes."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; }
+    """
+
+    def __init__(self, ctx: Context, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ctx = ctx
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh)
+
+    def render(self) -> Text:
+        store = self.ctx.store
+        now = self.ctx.now()
+        self.set_class(store.connected is False, "-disconnected")
+        self.set_class(store.connected is True and store.engine is None, "-engine-down")
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        if store.connected is None:
+            line.append("◌ connecting", tone_style(self.app, "muted", bold=True))
+        elif store.connected:
+            line.append("● connected", tone_style(self.app, "success", bold=True))
+        else:
+            line.append("✖ disconnected", tone_style(self.app, "error", bold=True))
+        line.append(f" {store.redis_url}")
+        if store.connected is False and store.connection_reason:
+            line.append(f" ({store.connection_reason})")
+        line.append(SEPARATOR)
+        if not store.connected:
+            line.append("? engine unknown", tone_style(self.app, "muted", bold=True))
+        elif store.engine is None:
+            line.append("✖ engine down", tone_style(self.app, "error", bold=True))
+            line.append(" (no heartbeat: commands stay queued)")
+        else:
+            line.append("♥ engine alive", tone_style(self.app, "success", bold=True))
+            line.append(f" (beat {beat_age(store.beat_at, now)} ago)")
+        line.append(SEPARATOR)
+        line.append(f"prefix {store.prefix}")
+        line.append(SEPARATOR)
+        line.append(now.strftime("%H:%M:%S"))
+        return line

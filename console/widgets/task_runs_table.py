@@ -1,0 +1,55 @@
+"""The task runs of one flow run, in start order, updating live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from console.context import Context
+from console.formatting import format_duration, iso_time, run_seconds, state_label
+from console.state import run_order
+from console.widgets.keyed_table import KeyedTable, Row
+from console.widgets.tones import toned
+
+
+class TaskRunsTable(KeyedTable):
+    """One row per task run of `flow_run_id`, keyed by task run id."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Task log", tooltip="Log lines of this task"),
+    ]
+
+    COLUMNS = (
+        ("name", "Task"),
+        ("state", "State"),
+        ("start", "Start"),
+        ("duration", "Duration"),
+        ("attempts", "Attempts"),
+    )
+
+    def __init__(self, ctx: Context, flow_run_id: str, *, id: str | None = None) -> None:
+        super().__init__(ctx, id=id)
+        self.flow_run_id = flow_run_id
+
+    def wanted_rows(self) -> Iterable[Row]:
+        return [self.row_for(doc) for doc in self.ctx.store.tasks_of(self.flow_run_id)]
+
+    def row_for(self, doc: dict[str, Any]) -> Row:
+        now = self.ctx.now()
+        label = state_label(doc.get("state_type"), doc.get("state_name"))
+        cells = (
+            Text(str(doc.get("name", "")), style="bold", end=""),
+            toned(self.app, label.text, label.tone),
+            Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
+            Text(format_duration(run_seconds(doc, now)), end=""),
+            Text(str(doc.get("run_count", 0)), end=""),
+        )
+        # Tasks not started yet sort last, in name order.
+        started = doc.get("start_time") is not None
+        return Row(str(doc["id"]), cells, (not started, run_order(doc), str(doc.get("name", ""))))
+
+    def show_task(self, doc: dict[str, Any]) -> None:
+        self.show_row(self.row_for(doc))

@@ -1,0 +1,257 @@
+"""Console test helpers: document factories shaped as docs/redis-keys.md, an app factory,
+and a condition waiter. Data goes into the real Redis of tests/conftest.py via RedisMirror.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import redis
+from textual.pilot import Pilot
+
+from console.app import ConsoleApp
+from engine.mirror import RedisMirror
+from engine.protocol import Keys
+
+NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone.utc)
+"""The fixed clock of every console test."""
+
+Doc = dict[str, Any]
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def at(minutes: float) -> datetime:
+    """NOW shifted by `minutes` (negative: in the past)."""
+    return NOW + timedelta(minutes=minutes)
+
+
+def deployment_doc(
+    name: str = "ai-inference-prod",
+    *,
+    flow: str = "ai-inference-pipeline",
+    cron: str = "0 2,14 * * *",
+    tz: str = "Asia/Shanghai",
+    paused: bool = False,
+    last_run: Doc | None = None,
+    updated: datetime = NOW - timedelta(minutes=1),
+) -> Doc:
+    return {
+        "id": f"dep-{name}",
+        "name": name,
+        "flow_name": flow,
+        "version": "1.0.0",
+        "description": "",
+        "cron": cron,
+        "timezone": tz,
+        "paused": paused,
+        "protected": False,
+        "parameters": {"source": "s3://in", "target": "s3://out"},
+        "next_fire_times": [],
+        "last_run": last_run,
+        "config_path": f"/etc/aiwf/deployments/{name}.yaml",
+        "updated": iso(updated),
+    }
+
+
+def flow_run_doc(
+    run_id: str,
+    name: str,
+    *,
+    deployment: str = "ai-inference-prod",
+    state: str = "RUNNING",
+    state_name: str | None = None,
+    start: datetime | None = NOW - timedelta(minutes=5),
+    end: datetime | None = None,
+    run_count: int = 1,
+    message: str = "",
+    parameters: Doc | None = None,
+    updated: datetime = NOW - timedelta(minutes=1),
+) -> Doc:
+    total = (end - start).total_seconds() if start and end else 0.0
+    return {
+        "id": run_id,
+        "name": name,
+        "deployment_id": f"dep-{deployment}",
+        "deployment_name": deployment,
+        "flow_name": "ai-inference-pipeline",
+        "state_type": state,
+        "state_name": state_name or state.title(),
+        "state_message": message,
+        "parameters": parameters if parameters is not None else {"batch": 64},
+        "run_count": run_count,
+        "expected_start_time": iso(start or NOW),
+        "start_time": iso(start),
+        "end_time": iso(end),
+        "total_run_time": total,
+        "tags": [],
+        "created": iso((start or NOW) - timedelta(seconds=5)),
+        "updated": iso(updated),
+    }
+
+
+def task_run_doc(
+    task_id: str,
+    flow_run_id: str,
+    name: str,
+    *,
+    state: str = "COMPLETED",
+    start: datetime | None = NOW - timedelta(minutes=4),
+    end: datetime | None = NOW - timedelta(minutes=3),
+    run_count: int = 1,
+    updated: datetime = NOW - timedelta(minutes=1),
+) -> Doc:
+    total = (end - start).total_seconds() if start and end else 0.0
+    return {
+        "id": task_id,
+        "flow_run_id": flow_run_id,
+        "name": name,
+        "task_key": name.rsplit("-", 1)[0],
+        "state_type": state,
+        "state_name": state.title(),
+        "state_message": "",
+        "run_count": run_count,
+        "start_time": iso(start),
+        "end_time": iso(end),
+        "total_run_time": total,
+        "updated": iso(updated),
+    }
+
+
+def log_line(
+    moment: datetime, msg: str, *, level: str = "INFO", task_run_id: str = ""
+) -> dict[str, str]:
+    numbers = {"DEBUG": "10", "INFO": "20", "WARNING": "30", "ERROR": "40"}
+    return {
+        "ts": moment.isoformat(),
+        "level": numbers.get(level, "20"),
+        "level_name": level,
+        "task_run_id": task_run_id,
+        "logger": "prefect.task_runs" if task_run_id else "prefect.flow_runs",
+        "msg": msg,
+    }
+
+
+def heartbeat_doc(beat_at: datetime = NOW - timedelta(seconds=3)) -> Doc:
+    return {
+        "pid": 4242,
+        "host": "ops-1",
+        "started_at": iso(NOW - timedelta(hours=1)),
+        "beat_at": iso(beat_at),
+        "prefect_api_url": "http://127.0.0.1:4200/api",
+        "config_dir": "/etc/aiwf",
+        "deployments": 2,
+        "bridge": "websocket",
+    }
+
+
+def write_heartbeat(client: redis.Redis, keys: Keys, doc: Doc | None = None) -> None:
+    """A heartbeat with a fixed `beat_at` (RedisMirror.beat stamps the real time)."""
+    client.set(keys.heartbeat, json.dumps(doc or heartbeat_doc()), ex=60)
+
+
+def fill_standard(mirror: RedisMirror) -> None:
+    """Two deployments, three runs (running, failed, completed), tasks and logs of one run."""
+    failed = flow_run_doc(
+        "run-failed",
+        "brave-otter",
+        state="FAILED",
+        start=at(-90),
+        end=at(-80),
+        run_count=2,
+        message="Task infer-0 failed: CUDA out of memory",
+    )
+    mirror.upsert_deployment(
+        deployment_doc(
+            last_run={
+                "id": "run-failed",
+                "name": "brave-otter",
+                "state_type": "FAILED",
+                "state_name": "Failed",
+                "start_time": iso(at(-90)),
+                "end_time": iso(at(-80)),
+            }
+        )
+    )
+    mirror.upsert_deployment(
+        deployment_doc(
+            "nightly-report", flow="report-pipeline", cron="30 6 * * *", tz="UTC", paused=True
+        )
+    )
+    mirror.upsert_flow_run(flow_run_doc("run-running", "witty-fox", start=at(-5)))
+    mirror.upsert_flow_run(failed)
+    mirror.upsert_flow_run(
+        flow_run_doc(
+            "run-done",
+            "calm-lynx",
+            deployment="nightly-report",
+            state="COMPLETED",
+            start=at(-200),
+            end=at(-195),
+        )
+    )
+    mirror.upsert_task_run(
+        task_run_doc("task-load", "run-running", "load_raw_data-0", start=at(-5), end=at(-4))
+    )
+    mirror.upsert_task_run(
+        task_run_doc(
+            "task-infer", "run-running", "infer-0", state="RUNNING", start=at(-4), end=None
+        )
+    )
+    mirror.append_logs(
+        "run-running",
+        [
+            log_line(at(-5), "flow started"),
+            log_line(at(-5), "loading 1200 rows", task_run_id="task-load"),
+            log_line(at(-4), "loaded", task_run_id="task-load"),
+            log_line(at(-4), "batch 1 of 19", task_run_id="task-infer"),
+            log_line(at(-3), "GPU memory high", level="WARNING", task_run_id="task-infer"),
+        ],
+    )
+
+
+@pytest.fixture
+def mirror(redis_client: redis.Redis, keys: Keys) -> RedisMirror:
+    return RedisMirror(redis_client, keys)
+
+
+AppFactory = Callable[..., ConsoleApp]
+
+
+@pytest.fixture
+def make_app(redis_url: str, keys: Keys) -> AppFactory:
+    """Builds the app against the test Redis and prefix, with the fixed clock."""
+
+    def make(url: str | None = None, **kwargs: Any) -> ConsoleApp:
+        kwargs.setdefault("now", lambda: NOW)
+        kwargs.setdefault("heartbeat_interval", 0.2)
+        kwargs.setdefault("command_timeout", 5.0)
+        return ConsoleApp(url or redis_url, keys, **kwargs)
+
+    return make
+
+
+async def wait_for(
+    pilot: Pilot[Any], condition: Callable[[], bool], what: str = "condition", timeout: float = 5
+) -> None:
+    """Lets the app run until `condition()` holds; fails with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def commands(client: redis.Redis, keys: Keys) -> list[dict[str, str]]:
+    """Every entry of the command stream, decoded."""
+    return [
+        {k.decode(): v.decode() for k, v in fields.items()}
+        for _id, fields in client.xrange(keys.commands)
+    ]
