@@ -105,6 +105,11 @@ def start_demo(config_dir: Path, prefix: str, progress: Callable[[str], None]) -
     return stack
 
 
+def attach_url(explicit: str | None) -> str:
+    """`--redis-url`, else `AIWF_REDIS_URL`, else the embedded Redis socket in the state dir."""
+    return explicit or redis_url_from_env(state_dir())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -129,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         redis_url = stack.redis_url
     else:
-        redis_url = args.redis_url or redis_url_from_env(state_dir())
+        redis_url = attach_url(args.redis_url)
 
     from console.app import ConsoleApp  # Textual loads only once the stack is up
 

@@ -183,7 +183,10 @@ def next_fire(cron: str | None, zone_name: str | None, now: datetime) -> datetim
 
 
 def format_next_run(doc: dict[str, Any], now: datetime) -> str:
-    """`11-25 14:00 in 3h 12m` in the deployment's zone; why not, when there is none."""
+    """`14:00 in 3h 12m` (with the date if a day or more away) in the deployment's zone.
+
+    When there is no next run, says why.
+    """
     if doc.get("paused"):
         return f"{DASH} paused"
     cron = doc.get("cron")
@@ -194,7 +197,9 @@ def format_next_run(doc: dict[str, Any], now: datetime) -> str:
     fire = next_fire(cron, doc.get("timezone"), now)
     if fire is None:
         return f"? bad cron {cron}"
-    return f"{fire.strftime('%m-%d %H:%M')} {format_until(fire, now)}"
+    # The date only when it is not within the next day, to keep the column narrow.
+    shown = fire.strftime("%H:%M" if (fire - now).total_seconds() < 86400 else "%m-%d %H:%M")
+    return f"{shown} {format_until(fire, now)}"
 
 
 def format_schedule(doc: dict[str, Any]) -> str:

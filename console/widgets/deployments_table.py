@@ -51,7 +51,7 @@ class DeploymentsTable(KeyedTable):
             last_cell = Text(DASH, end="")
         else:
             label = state_label(last.get("state_type"), last.get("state_name"))
-            last_cell = toned(self.app, f"{label.text} {last.get('name', '')}", label.tone)
+            last_cell = toned(self.app, label.text, label.tone)
         cells = (
             toned(self.app, state.text, state.tone),
             Text(str(doc.get("name", "")), style="bold", end=""),

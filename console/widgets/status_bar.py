@@ -38,20 +38,26 @@ class StatusBar(Widget):
             line.append("● connected", tone_style(self.app, "success", bold=True))
         else:
             line.append("✖ disconnected", tone_style(self.app, "error", bold=True))
-        line.append(f" {store.redis_url}")
-        if store.connected is False and store.connection_reason:
-            line.append(f" ({store.connection_reason})")
         line.append(SEPARATOR)
         if not store.connected:
             line.append("? engine unknown", tone_style(self.app, "muted", bold=True))
         elif store.engine is None:
             line.append("✖ engine down", tone_style(self.app, "error", bold=True))
-            line.append(" (no heartbeat: commands stay queued)")
+            line.append(" (no heartbeat: commands wait)")
         else:
             line.append("♥ engine alive", tone_style(self.app, "success", bold=True))
             line.append(f" (beat {beat_age(store.beat_at, now)} ago)")
         line.append(SEPARATOR)
         line.append(f"prefix {store.prefix}")
         line.append(SEPARATOR)
-        line.append(now.strftime("%H:%M:%S"))
+        line.append(store.redis_url)
+        if store.connected is False and store.connection_reason:
+            line.append(f": {store.connection_reason}; retrying")
+        # The clock stays at the right edge; the URL gives way first when space is short.
+        clock = now.strftime("%H:%M:%S")
+        room = self.content_size.width - len(clock) - 2
+        if room > 0:
+            line.truncate(room, overflow="ellipsis", pad=True)
+            line.append("  ")
+        line.append(clock)
         return line

@@ -39,13 +39,13 @@ async def test_tables_show_deployments_and_runs_newest_first(
         assert prod[0] == "● Active"
         assert prod[3] == "0 2,14 * * * Asia/Shanghai"
         # 10:00 UTC is 18:00 in Shanghai: the next fire is 02:00 there, 8 hours ahead.
-        assert prod[4] == "11-26 02:00 in 8h 00m"
+        assert prod[4] == "02:00 in 8h 00m"
         # The newest started run wins over the deployment's (older) `last_run`.
-        assert prod[5] == "▶ Running witty-fox"
+        assert prod[5] == "▶ Running"
         nightly = cell_texts(deployments, "nightly-report")
         assert nightly[0] == "‖ Paused"
         assert nightly[4] == "— paused"
-        assert nightly[5] == "✔ Completed calm-lynx"
+        assert nightly[5] == "✔ Completed"
         running = cell_texts(runs, "run-running")
         assert running[:3] == ["witty-fox", "ai-inference-prod", "▶ Running"]
         assert running[4] == "5m 00s"

@@ -1,0 +1,70 @@
+"""Pure display helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from console.formatting import (
+    format_duration,
+    format_next_run,
+    format_until,
+    next_fire,
+    run_seconds,
+    state_label,
+)
+from tests.console.conftest import NOW
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "—"),
+        (0.25, "250ms"),
+        (4.24, "4.2s"),
+        (12.9, "12s"),
+        (245, "4m 05s"),
+        (3 * 3600 + 12 * 60 + 5, "3h 12m"),
+        (2 * 86400 + 3 * 3600, "2d 03h"),
+    ],
+)
+def test_format_duration(seconds: float | None, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_state_labels_carry_glyph_and_word() -> None:
+    assert state_label("COMPLETED", "Cached").text == "✔ Cached"
+    assert state_label("FAILED", None).text == "✖ Failed"
+    assert state_label("SCHEDULED", "Late").tone == "warning"
+    assert state_label(None).text == "? Unknown"
+
+
+def test_next_fire_is_computed_in_the_deployment_zone() -> None:
+    fire = next_fire("0 2,14 * * *", "Asia/Shanghai", NOW)
+    assert fire == datetime(2026, 11, 26, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert format_until(fire, NOW) == "in 8h 00m"
+
+
+def test_next_fire_across_a_dst_change() -> None:
+    before = datetime(2026, 3, 8, 6, 0, tzinfo=timezone.utc)  # 01:00 EST, DST starts at 02:00
+    fire = next_fire("30 2 * * *", "America/New_York", before)
+    assert fire is not None and fire.utcoffset() == timedelta(hours=-4)
+
+
+def test_next_run_explains_missing_schedules() -> None:
+    assert format_next_run({"cron": "", "timezone": "UTC"}, NOW) == "— no schedule"
+    assert format_next_run({"cron": "0 1 * * *", "timezone": "Mars/Base"}, NOW).startswith(
+        "? unknown zone"
+    )
+    assert format_next_run({"cron": "99 * * * *", "timezone": "UTC"}, NOW).startswith("? bad")
+    assert format_next_run({"cron": "0 1 * * *", "paused": True}, NOW) == "— paused"
+
+
+def test_run_seconds_ticks_while_running_and_stops_at_end() -> None:
+    start = (NOW - timedelta(minutes=2)).isoformat()
+    assert run_seconds({"start_time": start, "state_type": "RUNNING"}, NOW) == 120
+    end = (NOW - timedelta(minutes=1)).isoformat()
+    assert run_seconds({"start_time": start, "end_time": end}, NOW) == 60
+    assert run_seconds({"start_time": None}, NOW) is None
