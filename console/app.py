@@ -61,8 +61,14 @@ class ConsoleApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "aiwf-console"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", tooltip="Leave the console (the engine keeps running)"),
-        Binding("question_mark", "help", "Help", tooltip="Every key of this screen"),
+        Binding(
+            "q",
+            "quit",
+            "Quit",
+            tooltip="Leave the console (the engine keeps running)",
+            id="app.quit",
+        ),
+        Binding("question_mark", "help", "Help", tooltip="Every key of this screen", id="app.help"),
     ]
 
     def __init__(
@@ -331,6 +337,9 @@ class ConsoleApp(App[None]):
             entries.append(
                 HelpEntry(self.get_key_display(binding), binding.description, _where(active.node))
             )
+        # This screen's own keys first, then everywhere, then the focused widget's.
+        order = {"this screen": 0, "everywhere": 1}
+        entries.sort(key=lambda entry: order.get(entry.where, 2))
         title = type(self.screen).__name__.removesuffix("Screen").lower()
         self.push_screen(HelpScreen(f"{title} screen", entries))
 

@@ -77,6 +77,7 @@ class LiveScreen(Screen[None]):
     def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
         if self._filter_target is not None:
             self._filter_target.set_filter(event.text)
+        self.refresh_all()
 
     def on_filter_bar_closed(self, event: FilterBar.Closed) -> None:
         if self._filter_target is not None:
@@ -89,6 +90,8 @@ class LiveScreen(Screen[None]):
             if table.filter_text:
                 table.set_filter("")
                 cleared = True
+        if cleared:
+            self.refresh_all()
         return cleared
 
     # Run actions shared by the main and run screens.

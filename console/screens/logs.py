@@ -25,8 +25,14 @@ class LogScreen(LiveScreen):
     """Log lines of flow run `flow_run_id`, only task `task_run_id`'s if one is given."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", tooltip="Back to the run"),
-        Binding("f", "toggle_follow", "Follow", tooltip="Scroll to new lines as they arrive"),
+        Binding("escape", "back", "Back", tooltip="Back to the run", id="log.back"),
+        Binding(
+            "f",
+            "toggle_follow",
+            "Follow",
+            tooltip="Scroll to new lines as they arrive",
+            id="log.toggle_follow",
+        ),
     ]
 
     def __init__(self, ctx: Context, flow_run_id: str, task_run_id: str | None) -> None:

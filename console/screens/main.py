@@ -21,12 +21,38 @@ class MainScreen(LiveScreen):
     """Deployments and runs; `t`/`p` act on the selected deployment, `r`/`c` on the run."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "trigger", "Trigger", tooltip="Start a run of the selected deployment"),
-        Binding("p", "pause_toggle", "Pause/Resume", tooltip="Pause or resume its schedule"),
-        Binding("r", "retry", "Retry", tooltip="Retry the selected run (finished runs only)"),
-        Binding("c", "cancel_run", "Cancel", tooltip="Cancel the selected run (asks first)"),
-        Binding("slash", "filter", "Filter", tooltip="Filter the focused table's rows"),
-        Binding("escape", "back", "Clear", tooltip="Clear the filters", show=False),
+        Binding(
+            "t",
+            "trigger",
+            "Trigger",
+            tooltip="Start a run of the selected deployment",
+            id="main.trigger",
+        ),
+        Binding(
+            "p",
+            "pause_toggle",
+            "Pause/Resume",
+            tooltip="Pause or resume its schedule",
+            id="main.pause_toggle",
+        ),
+        Binding(
+            "r",
+            "retry",
+            "Retry",
+            tooltip="Retry the selected run (finished runs only)",
+            id="main.retry",
+        ),
+        Binding(
+            "c",
+            "cancel_run",
+            "Cancel",
+            tooltip="Cancel the selected run (asks first)",
+            id="main.cancel_run",
+        ),
+        Binding(
+            "slash", "filter", "Filter", tooltip="Filter the focused table's rows", id="main.filter"
+        ),
+        Binding("escape", "back", "Clear", tooltip="Clear the filters", show=False, id="main.back"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -67,11 +93,15 @@ class MainScreen(LiveScreen):
         self._update_titles()
 
     def _update_titles(self) -> None:
-        count = self.deployments.row_count
-        self.query_one("#deployments-title", Label).update(f"Deployments ({count})")
-        scope = self.runs.deployment_filter or "all deployments"
-        hint = "  (enter or escape: all)" if self.runs.deployment_filter else ""
-        self.query_one("#runs-title", Label).update(f"Runs: {scope} ({self.runs.row_count}){hint}")
+        deployments, runs = self.deployments, self.runs
+        self.query_one("#deployments-title", Label).update(
+            f"Deployments ({deployments.row_count}){_filter_note(deployments.filter_text)}"
+        )
+        scope = runs.deployment_filter or "all deployments"
+        hint = "  (enter or escape: all)" if runs.deployment_filter else ""
+        self.query_one("#runs-title", Label).update(
+            f"Runs: {scope} ({runs.row_count}){_filter_note(runs.filter_text)}{hint}"
+        )
 
     # Selection.
 
@@ -123,3 +153,7 @@ class MainScreen(LiveScreen):
         if self.runs.deployment_filter is not None:
             self.runs.set_deployment_filter(None)
             self._update_titles()
+
+
+def _filter_note(text: str) -> str:
+    return f"  / {text!r} (escape clears)" if text else ""

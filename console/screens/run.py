@@ -22,11 +22,17 @@ class RunScreen(LiveScreen):
     """The run `flow_run_id`; `r`/`c` act on it, `l` opens its whole log."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", tooltip="Back to the runs"),
-        Binding("l", "run_log", "Run log", tooltip="The whole run's log, every task"),
-        Binding("r", "retry", "Retry", tooltip="Retry this run (finished runs only)"),
-        Binding("c", "cancel_run", "Cancel", tooltip="Cancel this run (asks first)"),
-        Binding("slash", "filter", "Filter", tooltip="Filter the task runs"),
+        Binding("escape", "back", "Back", tooltip="Back to the runs", id="run.back"),
+        Binding(
+            "l", "run_log", "Run log", tooltip="The whole run's log, every task", id="run.run_log"
+        ),
+        Binding(
+            "r", "retry", "Retry", tooltip="Retry this run (finished runs only)", id="run.retry"
+        ),
+        Binding(
+            "c", "cancel_run", "Cancel", tooltip="Cancel this run (asks first)", id="run.cancel_run"
+        ),
+        Binding("slash", "filter", "Filter", tooltip="Filter the task runs", id="run.filter"),
     ]
 
     def __init__(self, ctx: Context, flow_run_id: str) -> None:

@@ -161,3 +161,13 @@ async def test_unreachable_redis_shows_disconnected(make_app: AppFactory, tmp_pa
         await wait_for(pilot, lambda: "✖ disconnected" in bar.render().plain, "disconnected")
         assert "? engine unknown" in bar.render().plain
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_removed_deployment_disappears(make_app: AppFactory, mirror: RedisMirror) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(DeploymentsTable)
+        await wait_for(pilot, lambda: table.row_count == 2, "deployments")
+        mirror.remove_deployment("nightly-report")
+        await wait_for(pilot, lambda: table.row_keys() == ["ai-inference-prod"], "removal")
