@@ -228,8 +228,9 @@ class LocalPrefectServer:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.port = _free_port()
         progress(f"Prefect server: starting on {self.api_url} (first start takes ~10-30 s)")
+        database = self.home / "prefect.db"
         env = prefect_env(self.home) | {
-            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}",
             "PREFECT_SERVER_UI_ENABLED": "false",
             # Off by default in Prefect; the engine tails run logs through this websocket.
             "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",

@@ -31,7 +31,8 @@ def all_modules(package: str) -> list[str]:
     code = (
         "import json, pkgutil, importlib\n"
         f"pkg = importlib.import_module({package!r})\n"
-        "print(json.dumps([m.name for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.')]))\n"
+        "found = pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.')\n"
+        "print(json.dumps([m.name for m in found]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)

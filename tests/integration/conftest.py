@@ -1,0 +1,112 @@
+"""The whole stack, real: private Redis, local Prefect server and `aiwf-engine run`.
+
+Started once per session by the product's own launcher on a copy of the bundled config,
+with the state dir in a temp folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import redis
+
+from engine.command_client import CommandClient
+from engine.launcher import EmbeddedStack
+from engine.mirror import RedisMirror
+from engine.paths import bundled_config_dir
+from engine.protocol import DEFAULT_PREFIX, CommandResult, Keys
+from engine.sample_data import ensure_demo_input
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 60, what: str = "condition") -> T:
+    """Polls `check` until it returns something truthy; fails the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def stack_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    state = tmp_path_factory.mktemp("st")
+    config = state / "config"
+    shutil.copytree(bundled_config_dir(), config)
+    ensure_demo_input(state)
+    return state, config
+
+
+@pytest.fixture(scope="session")
+def stack(stack_dirs: tuple[Path, Path]) -> Iterator[EmbeddedStack]:
+    state, config = stack_dirs
+    stack = EmbeddedStack(state, config, DEFAULT_PREFIX)
+    stack.start(progress=print)
+    yield stack
+    stack.stop()
+    for name in ("engine.log",):
+        log = state / name
+        if log.exists():
+            print(f"--- last lines of {log} ---")
+            print("\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+
+
+@pytest.fixture(scope="session")
+def stack_keys() -> Keys:
+    return Keys(DEFAULT_PREFIX)
+
+
+@pytest.fixture
+def stack_redis(stack: EmbeddedStack) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(stack.redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def mirror(stack_redis: redis.Redis, stack_keys: Keys) -> RedisMirror:
+    return RedisMirror(stack_redis, stack_keys)
+
+
+@pytest.fixture
+def commands(stack_redis: redis.Redis, stack_keys: Keys) -> CommandClient:
+    return CommandClient(stack_redis, stack_keys)
+
+
+@pytest.fixture
+async def prefect_client(stack: EmbeddedStack) -> AsyncIterator[Any]:
+    from prefect.client.orchestration import PrefectClient
+
+    async with PrefectClient(api=stack.api_url) as client:
+        yield client
+
+
+def send_and_wait(
+    commands: CommandClient,
+    action: str,
+    target: str,
+    params: dict[str, Any] | None = None,
+    timeout: float = 60,
+) -> CommandResult:
+    command = commands.send(action, target, params)
+    result = commands.wait(command.id, timeout)
+    assert result is not None, f"no result for {action} {target} within {timeout}s"
+    return result
+
+
+def wait_run_final(mirror: RedisMirror, run_id: str, timeout: float = 90) -> dict[str, Any]:
+    from engine.protocol import FINAL_STATE_TYPES
+
+    def final() -> dict[str, Any] | None:
+        doc = mirror.read_flow_run(run_id)
+        return doc if doc and doc["state_type"] in FINAL_STATE_TYPES else None
+
+    return wait_for(final, timeout, f"flow run {run_id} to finish")
