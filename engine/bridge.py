@@ -54,6 +54,7 @@ RECONCILE_SECONDS_HEALTHY = 30.0
 RECONCILE_SECONDS_POLLING = 2.0
 WEBSOCKET_RETRY_SECONDS = 10.0
 RECENT_LOG_IDS = 20_000
+LATE_LOGS_WINDOW = timedelta(minutes=1)
 
 
 class Bridge:
@@ -182,7 +183,7 @@ class Bridge:
             active = doc["state_type"] in ACTIVE_STATE_TYPES
             if stale or active:
                 await self.write_task_runs(client, doc["id"])
-            if with_logs and (stale or active):
+            if (with_logs and (stale or active)) or _just_finished(doc):
                 await self.backfill_logs(client, doc["id"])
         self.mirror.trim_runs()
         return changed
@@ -270,6 +271,12 @@ class Bridge:
                 logger.warning("log websocket failed (%s); polling until it is back", exc)
             self.logs_healthy = False
             await asyncio.sleep(WEBSOCKET_RETRY_SECONDS)
+
+
+def _just_finished(doc: dict[str, Any]) -> bool:
+    """A run's last log batch reaches the API after its final state; read it once more."""
+    end = parse_iso(doc.get("end_time"))
+    return end is not None and datetime.now(timezone.utc) - end < LATE_LOGS_WINDOW
 
 
 def doc_id(value: UUID | None) -> str:

@@ -28,8 +28,12 @@ def audit_entries(client: redis.Redis, keys: Keys, command_id: str) -> list[dict
 
 
 def test_trigger_runs_pipeline_and_mirrors_runs_tasks_logs(
-    stack: EmbeddedStack, stack_dirs: tuple[Path, Path], mirror: RedisMirror,
-    commands: CommandClient, stack_redis: redis.Redis, stack_keys: Keys,
+    stack: EmbeddedStack,
+    stack_dirs: tuple[Path, Path],
+    mirror: RedisMirror,
+    commands: CommandClient,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
 ) -> None:
     result = send_and_wait(commands, "trigger", PROD)
     assert result.ok, result.message
@@ -38,8 +42,16 @@ def test_trigger_runs_pipeline_and_mirrors_runs_tasks_logs(
     assert run["state_type"] == "COMPLETED"
     assert run["deployment_name"] == PROD
     assert run["flow_name"] == "ai-inference-pipeline"
-    tasks = wait_for(lambda: (t := mirror.read_task_runs(run["id"])) and len(t) == 3 and all(
-        d["state_type"] == "COMPLETED" for d in t.values()) and t, 30, "three completed tasks")
+    tasks = wait_for(
+        lambda: (
+            (t := mirror.read_task_runs(run["id"]))
+            and len(t) == 3
+            and all(d["state_type"] == "COMPLETED" for d in t.values())
+            and t
+        ),
+        30,
+        "three completed tasks",
+    )
     names = sorted(d["name"].rsplit("-", 1)[0] for d in tasks.values())
     assert names == ["load_raw_data", "run_inference", "save_results"]
     assert all(d["run_count"] == 1 and d["start_time"] for d in tasks.values())
@@ -61,8 +73,14 @@ def test_trigger_runs_pipeline_and_mirrors_runs_tasks_logs(
     wait_for(saved_line, 30, "the save_results log line tagged with its task run")
 
     deployment = wait_for(
-        lambda: (d := mirror.read_deployment(PROD)) and (d.get("last_run") or {}).get("id")
-        == run["id"] and d, 30, "the deployment's last run")
+        lambda: (
+            (d := mirror.read_deployment(PROD))
+            and (d.get("last_run") or {}).get("id") == run["id"]
+            and d
+        ),
+        30,
+        "the deployment's last run",
+    )
     assert deployment["cron"] == "0 2,14 * * *" and deployment["timezone"] == "Asia/Shanghai"
     assert len(deployment["next_fire_times"]) == 5
 
@@ -72,7 +90,9 @@ def test_trigger_runs_pipeline_and_mirrors_runs_tasks_logs(
 
 
 def test_failed_run_is_retried_after_the_cause_is_fixed(
-    stack: EmbeddedStack, stack_dirs: tuple[Path, Path], mirror: RedisMirror,
+    stack: EmbeddedStack,
+    stack_dirs: tuple[Path, Path],
+    mirror: RedisMirror,
     commands: CommandClient,
 ) -> None:
     _, config = stack_dirs
@@ -83,8 +103,10 @@ def test_failed_run_is_retried_after_the_cause_is_fixed(
     assert failed["state_type"] == "FAILED"
     assert missing_model in failed["state_message"]
     tasks = mirror.read_task_runs(failed["id"])
-    assert any(d["name"].startswith("run_inference") and d["state_type"] == "FAILED"
-               for d in tasks.values())
+    assert any(
+        d["name"].startswith("run_inference") and d["state_type"] == "FAILED"
+        for d in tasks.values()
+    )
 
     shutil.copy(config / "models" / "scorer-v1.yaml", config / "models" / f"{missing_model}.yaml")
     retry = send_and_wait(commands, "retry", failed["id"])
@@ -104,7 +126,10 @@ def test_retry_of_a_running_or_unknown_run_is_refused(commands: CommandClient) -
 
 
 async def test_pause_and_resume_reach_prefect(
-    stack: EmbeddedStack, mirror: RedisMirror, commands: CommandClient, prefect_client: Any,
+    stack: EmbeddedStack,
+    mirror: RedisMirror,
+    commands: CommandClient,
+    prefect_client: Any,
 ) -> None:
     deployment_id = mirror.read_deployment(PROD)["id"]  # type: ignore[index]
     paused = send_and_wait(commands, "pause", PROD)
@@ -119,7 +144,10 @@ async def test_pause_and_resume_reach_prefect(
 
 
 async def test_cancel_a_scheduled_run(
-    stack: EmbeddedStack, mirror: RedisMirror, commands: CommandClient, prefect_client: Any,
+    stack: EmbeddedStack,
+    mirror: RedisMirror,
+    commands: CommandClient,
+    prefect_client: Any,
 ) -> None:
     from datetime import datetime, timedelta, timezone
     from uuid import UUID
@@ -129,7 +157,8 @@ async def test_cancel_a_scheduled_run(
     deployment_id = UUID(mirror.read_deployment(PROD)["id"])  # type: ignore[index]
     later = datetime.now(timezone.utc) + timedelta(hours=3)
     run = await prefect_client.create_flow_run_from_deployment(
-        deployment_id, state=Scheduled(scheduled_time=later))
+        deployment_id, state=Scheduled(scheduled_time=later)
+    )
 
     result = send_and_wait(commands, "cancel", str(run.id))
     assert result.ok, result.message
@@ -139,7 +168,9 @@ async def test_cancel_a_scheduled_run(
 
 
 def test_bad_commands_get_reasons_and_are_audited(
-    commands: CommandClient, stack_redis: redis.Redis, stack_keys: Keys,
+    commands: CommandClient,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
 ) -> None:
     unknown = send_and_wait(commands, "trigger", "no-such-deployment")
     assert not unknown.ok and "unknown deployment 'no-such-deployment'" in unknown.message
@@ -150,7 +181,10 @@ def test_bad_commands_get_reasons_and_are_audited(
 
 
 def test_command_redelivered_after_a_crash_runs_once(
-    stack: EmbeddedStack, commands: CommandClient, stack_redis: redis.Redis, stack_keys: Keys,
+    stack: EmbeddedStack,
+    commands: CommandClient,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
     mirror: RedisMirror,
 ) -> None:
     first = commands.send("pause", "ai-inference-canary")
@@ -163,7 +197,10 @@ def test_command_redelivered_after_a_crash_runs_once(
 
 
 def test_command_sent_while_engine_is_down_runs_when_it_is_back(
-    stack: EmbeddedStack, commands: CommandClient, stack_redis: redis.Redis, stack_keys: Keys,
+    stack: EmbeddedStack,
+    commands: CommandClient,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
     mirror: RedisMirror,
 ) -> None:
     assert stack.engine is not None
