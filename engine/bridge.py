@@ -67,8 +67,7 @@ class Bridge:
         self.mirror = mirror
         self.registry = registry
         self.on_deployment_changed = on_deployment_changed
-        self.events_healthy = False
-        self.logs_healthy = False
+        self._healthy = {"events": False, "logs": False}
         self._dirty_runs: set[str] = set()
         self._dirty_event = asyncio.Event()
         # Backfill and the log websocket can both deliver a line; remember recent ids.
@@ -88,8 +87,12 @@ class Bridge:
         return self.mirror.append_logs(run_id, fresh)
 
     @property
+    def websockets_healthy(self) -> bool:
+        return all(self._healthy.values())
+
+    @property
     def mode(self) -> str:
-        return "websocket" if self.events_healthy and self.logs_healthy else "polling"
+        return "websocket" if self.websockets_healthy else "polling"
 
     async def run(self) -> None:
         # Each loop handles its own errors; gather only ends on cancellation.
@@ -195,13 +198,15 @@ class Bridge:
         async with get_client() as client:
             while True:
                 try:
-                    count = await self.reconcile(client, with_logs=first or not self.logs_healthy)
+                    count = await self.reconcile(
+                        client, with_logs=first or not self._healthy["logs"]
+                    )
                     if first:
                         logger.info("backfilled %d flow runs from the Prefect API", count)
                     first = False
                 except Exception:
                     logger.exception("reconcile with the Prefect API failed; will retry")
-                polling = not (self.events_healthy and self.logs_healthy)
+                polling = not self.websockets_healthy
                 await asyncio.sleep(
                     RECONCILE_SECONDS_POLLING if polling else RECONCILE_SECONDS_HEALTHY
                 )
@@ -226,20 +231,34 @@ class Bridge:
                 prefix=["prefect.flow-run.", "prefect.task-run.", "prefect.deployment."]
             )
         )
+        await self._follow(
+            "events",
+            lambda: get_events_subscriber(filter=event_filter, reconnect_on_clean_close=True),
+            self._on_event,
+        )
+
+    async def _logs_loop(self) -> None:
+        await self._follow(
+            "logs", lambda: get_logs_subscriber(reconnect_on_clean_close=True), self._on_log
+        )
+
+    async def _follow(
+        self, stream: str, subscribe: Callable[[], Any], handle: Callable[[Any], None]
+    ) -> None:
+        """Feeds a Prefect websocket into `handle` forever; marks the stream unhealthy (so
+        the reconcile loop polls instead) while it is down, and reconnects."""
         while True:
             try:
-                async with get_events_subscriber(
-                    filter=event_filter, reconnect_on_clean_close=True
-                ) as events:
-                    self.events_healthy = True
-                    logger.info("subscribed to Prefect events")
-                    async for event in events:
-                        self._on_event(event)
+                async with subscribe() as items:
+                    self._healthy[stream] = True
+                    logger.info("subscribed to Prefect %s", stream)
+                    async for item in items:
+                        handle(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.warning("event websocket failed (%s); polling until it is back", exc)
-            self.events_healthy = False
+                logger.warning("%s websocket failed (%s); polling until it is back", stream, exc)
+            self._healthy[stream] = False
             await asyncio.sleep(WEBSOCKET_RETRY_SECONDS)
 
     def _on_event(self, event: Any) -> None:
@@ -256,21 +275,9 @@ class Bridge:
             if deployment_name:
                 self.on_deployment_changed(deployment_name)
 
-    async def _logs_loop(self) -> None:
-        while True:
-            try:
-                async with get_logs_subscriber(reconnect_on_clean_close=True) as logs:
-                    self.logs_healthy = True
-                    logger.info("subscribed to Prefect logs")
-                    async for log in logs:
-                        if log.flow_run_id is not None:
-                            self.append_logs(str(log.flow_run_id), [log])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.warning("log websocket failed (%s); polling until it is back", exc)
-            self.logs_healthy = False
-            await asyncio.sleep(WEBSOCKET_RETRY_SECONDS)
+    def _on_log(self, log: Log) -> None:
+        if log.flow_run_id is not None:
+            self.append_logs(str(log.flow_run_id), [log])
 
 
 def _just_finished(doc: dict[str, Any]) -> bool:

