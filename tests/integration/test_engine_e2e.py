@@ -216,3 +216,36 @@ def test_command_sent_while_engine_is_down_runs_when_it_is_back(
     wait_run_final(mirror, result.flow_run_id)
     assert len(audit_entries(stack_redis, stack_keys, queued.id)) == 1
     assert len(stack_redis.hkeys(stack_keys.flow_runs)) == before + 1
+
+
+def test_script_commands_use_the_same_stream(
+    stack: EmbeddedStack,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"AIWF_REDIS_URL": stack.redis_url}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "engine", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+
+    done = cli("pause", "ai-inference-canary", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "ok"
+    assert len(audit_entries(stack_redis, stack_keys, result["command_id"])) == 1
+    assert cli("resume", "ai-inference-canary").returncode == 0
+
+    refused = cli("pause", "no-such-deployment")
+    assert refused.returncode == 1
+    assert "unknown deployment 'no-such-deployment'" in refused.stderr
