@@ -249,3 +249,31 @@ def test_script_commands_use_the_same_stream(
     refused = cli("pause", "no-such-deployment")
     assert refused.returncode == 1
     assert "unknown deployment 'no-such-deployment'" in refused.stderr
+
+
+def test_cancel_a_running_run_stops_it(
+    stack: EmbeddedStack,
+    stack_dirs: tuple[Path, Path],
+    mirror: RedisMirror,
+    commands: CommandClient,
+) -> None:
+    import os
+
+    state, _ = stack_dirs
+    # Reading a FIFO with no writer blocks: the run is really Running until cancelled.
+    fifo = state / "never-written.csv"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    result = send_and_wait(commands, "trigger", PROD, {"source": str(fifo)})
+    assert result.ok, result.message
+    wait_for(
+        lambda: (d := mirror.read_flow_run(result.flow_run_id)) and d["state_type"] == "RUNNING",
+        60,
+        "the run to be running",
+    )
+
+    cancel = send_and_wait(commands, "cancel", result.flow_run_id)
+    assert cancel.ok, cancel.message
+    assert cancel.message.startswith("cancelling")
+    done = wait_run_final(mirror, result.flow_run_id, timeout=90)
+    assert done["state_type"] == "CANCELLED"
