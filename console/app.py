@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import redis
 from redis.exceptions import RedisError
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.context import Clock, Context, local_now
@@ -56,6 +58,8 @@ class ConsoleApp(App[None]):
         heartbeat_interval: seconds between heartbeat reads (also the XREAD block time).
         command_timeout: seconds to wait for a command's result before saying so.
         tick_interval: seconds between refreshes of running durations and the clock.
+        read_only: hide and refuse every action that changes something.
+        user_themes: extra themes (from YAML files) to register besides the built-ins.
     """
 
     CSS_PATH = "app.tcss"
@@ -69,6 +73,13 @@ class ConsoleApp(App[None]):
             id="app.quit",
         ),
         Binding("question_mark", "help", "Help", tooltip="Every key of this screen", id="app.help"),
+        Binding(
+            "a",
+            "audit",
+            "Audit",
+            tooltip="Who did what: the engine's audit trail, live",
+            id="app.audit",
+        ),
     ]
 
     def __init__(
@@ -81,17 +92,24 @@ class ConsoleApp(App[None]):
         heartbeat_interval: float = 2.0,
         command_timeout: float = 20.0,
         tick_interval: float = 1.0,
+        read_only: bool = False,
+        user_themes: Sequence[Theme] = (),
     ) -> None:
         super().__init__()
         self.keys = keys or Keys()
         self.redis_url = redis_url
+        self.read_only = read_only
         self.store = Store(redis_url=redis_url, prefix=self.keys.prefix)
-        self.ctx = Context(store=self.store, now=now, redis_url=redis_url, keys=self.keys)
+        self.ctx = Context(
+            store=self.store, now=now, redis_url=redis_url, keys=self.keys, read_only=read_only
+        )
         self.heartbeat_interval = heartbeat_interval
         self.command_timeout = command_timeout
         self.tick_interval = tick_interval
         self._sync_client: redis.Redis | None = None
         register_themes(self)
+        for theme in user_themes:
+            self.register_theme(theme)
         self.theme = theme_name
 
     def get_default_screen(self) -> Screen[Any]:
@@ -233,6 +251,13 @@ class ConsoleApp(App[None]):
     # Commands: sent and awaited in a thread, answered with a notification.
 
     def on_command_requested(self, message: CommandRequested) -> None:
+        if self.read_only:  # the screens refuse first; this is the last line of defence
+            self.notify(
+                f"Read-only mode: {message.action} {message.target} was not sent.",
+                title="Read-only",
+                severity="warning",
+            )
+            return
         self._send_command(message.action, message.target, message.params)
 
     def _client(self) -> redis.Redis:
@@ -321,6 +346,30 @@ class ConsoleApp(App[None]):
                 severity="error",
                 timeout=30,
             )
+
+    # The audit screen and the command palette.
+
+    def action_audit(self) -> None:
+        from console.screens.audit import AuditScreen
+
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen(self.ctx))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Audit trail", "Who did what: the audit stream", self.action_audit)
+        # The screen's own actions, so the palette passes the same gate as the keys
+        # (read-only refusal, protected confirmation) instead of sending directly.
+        actions = (
+            ("trigger", "Trigger", "Start a run of the selected deployment"),
+            ("pause_toggle", "Pause/Resume", "Pause or resume the selected deployment"),
+            ("retry", "Retry run", "Retry the selected run"),
+            ("cancel_run", "Cancel run", "Cancel the selected run (asks first)"),
+        )
+        for name, title, help_text in actions:
+            method = getattr(screen, f"action_{name}", None)
+            if callable(method):
+                yield SystemCommand(title, help_text, method)
 
     # Help.
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from console.settings import SettingsInvalid, load_settings
 from engine.launcher import (
     EmbeddedStack,
     LaunchError,
@@ -19,6 +20,10 @@ from engine.launcher import (
 from engine.paths import default_config_dir, state_dir
 from engine.protocol import Keys
 from themes import DEFAULT_THEME, THEMES
+from themes.user import load_user_themes
+
+EXIT_CONFIG = 2
+"""Exit status for bad arguments or a bad settings file."""
 
 EPILOG = """\
 environment:
@@ -27,6 +32,9 @@ environment:
   AIWF_REDIS_PREFIX  key prefix when --prefix is not given (default: aiwf)
   AIWF_STATE_DIR     state dir: embedded Redis socket, Prefect home, logs
                      (default: $XDG_STATE_HOME/aiwf-console or ~/.local/state/aiwf-console)
+  AIWF_CONFIG_DIR    config dir: console.yaml (console settings), themes/*.yaml (user
+                     themes) and, with --demo, the engine's deployments
+                     (default: the bundled config/)
   PREFECT_API_URL    with --demo: use this Prefect server instead of starting one
 
 keys: press ? in the console for every key of the current screen.
@@ -55,7 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--theme",
         default=DEFAULT_THEME,
         metavar="NAME",
-        help=f"colour theme: {', '.join(sorted(THEMES))} (default: {DEFAULT_THEME})",
+        help=f"colour theme: built-in {', '.join(THEMES)}, or the name of a user theme "
+        f"in $AIWF_CONFIG_DIR/themes/*.yaml (default: {DEFAULT_THEME})",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="hide and refuse every action that changes something (trigger, retry, cancel, "
+        "pause, resume); overrides read_only in console.yaml",
     )
     parser.add_argument(
         "--redis-url",
@@ -72,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         metavar="DIR",
         type=Path,
-        help="with --demo: the engine's config dir (default: $AIWF_CONFIG_DIR, else the "
-        "bundled config/)",
+        help="config dir: console.yaml, themes/ and, with --demo, the engine's deployments "
+        "(default: $AIWF_CONFIG_DIR, else the bundled config/)",
     )
     return parser
 
@@ -113,12 +128,23 @@ def attach_url(explicit: str | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.theme not in THEMES:
+    config_dir: Path = args.config or default_config_dir()
+    try:
+        settings = load_settings(config_dir)
+    except SettingsInvalid as exc:
+        for error in exc.errors:
+            print(f"aiwf-console: {error}", file=sys.stderr)
+        parser.exit(EXIT_CONFIG, "aiwf-console: fix the settings file above and start again\n")
+    user = load_user_themes(config_dir / "themes", taken=THEMES)
+    for theme_error in user.errors:
+        print(f"aiwf-console: theme skipped: {theme_error}", file=sys.stderr)
+    names = [*THEMES, *(theme.name for theme in user.themes)]
+    if args.theme not in names:
         parser.exit(
-            2,
-            f"aiwf-console: unknown theme {args.theme!r}; choose one of: "
-            f"{', '.join(sorted(THEMES))}\n",
+            EXIT_CONFIG,
+            f"aiwf-console: unknown theme {args.theme!r}; choose one of: {', '.join(names)}\n",
         )
+    read_only = args.read_only or settings.read_only
     prefix = args.prefix or prefix_from_env()
     progress = progress_printer()
     stack: EmbeddedStack | None = None
@@ -126,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.redis_url:
             os.environ["AIWF_REDIS_URL"] = args.redis_url
         try:
-            stack = start_demo(args.config or default_config_dir(), prefix, progress)
+            stack = start_demo(config_dir, prefix, progress)
         except LaunchError as exc:
             print(f"aiwf-console: {exc}", file=sys.stderr)
             return 1
@@ -138,7 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from console.app import ConsoleApp  # Textual loads only once the stack is up
 
-    app = ConsoleApp(redis_url, Keys(prefix), theme_name=args.theme)
+    app = ConsoleApp(
+        redis_url,
+        Keys(prefix),
+        theme_name=args.theme,
+        read_only=read_only,
+        user_themes=user.themes,
+    )
     try:
         app.run()
     finally:

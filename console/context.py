@@ -27,9 +27,11 @@ class Context:
         now: the clock; times are shown in its zone.
         redis_url: for screens that read their own stream (the log screen).
         keys: key names under the prefix in use.
+        read_only: every action that changes something is hidden and refused.
     """
 
     store: Store
     now: Clock
     redis_url: str
     keys: Keys
+    read_only: bool = False

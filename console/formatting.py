@@ -219,3 +219,16 @@ def beat_age(beat_at: datetime | None, now: datetime) -> str:
     if beat_at is None:
         return DASH
     return _coarse(max(0.0, (now - beat_at).total_seconds()))
+
+
+_AUDIT_STATUS: dict[str, tuple[str, str]] = {
+    "ok": ("✔", "success"),
+    "error": ("✖", "error"),
+}
+
+
+def audit_status_label(status: str | None) -> StateLabel:
+    """`ok` -> `✔ ok`, `error` -> `✖ error`; anything else shows as itself with `?`."""
+    word = status or "unknown"
+    glyph, tone = _AUDIT_STATUS.get(word, (UNKNOWN_GLYPH, "muted"))
+    return StateLabel(glyph, word, tone)

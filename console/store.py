@@ -1,4 +1,5 @@
-"""Reads the console's data from Redis (asyncio): snapshot, updates tail, task runs, logs.
+"""Reads the console's data from Redis (asyncio): snapshot, updates tail, task runs, logs,
+audit trail.
 
 The console's only reader. Verb-named methods, simple arguments in, decoded documents out;
 Redis errors propagate so the caller decides how to back off and reconnect.
@@ -34,6 +35,19 @@ class LogEntry:
 
     entry_id: str
     fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One entry of `{p}:audit` (fields in docs/redis-keys.md)."""
+
+    entry_id: str
+    fields: dict[str, str]
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Stream order: sorts entries oldest to newest."""
+        return _id_tuple(self.entry_id)
 
 
 class RedisReader:
@@ -133,6 +147,22 @@ class RedisReader:
         )
         return [
             LogEntry(str(entry_id), dict(fields))
+            for _stream, entries in answer or []
+            for entry_id, fields in entries
+        ]
+
+    async def read_audit_newest(self, count: int) -> list[AuditEntry]:
+        """The newest `count` audit entries, oldest first."""
+        entries: Any = await self.client.xrevrange(self.keys.audit, "+", "-", count=count)
+        return [AuditEntry(str(entry_id), dict(fields)) for entry_id, fields in reversed(entries)]
+
+    async def tail_audit(self, after_id: str, count: int) -> list[AuditEntry]:
+        """Audit entries after `after_id`, waiting up to `block_ms` for the first one."""
+        answer: Any = await self.client.xread(
+            {self.keys.audit: after_id}, count=count, block=self.block_ms
+        )
+        return [
+            AuditEntry(str(entry_id), dict(fields))
             for _stream, entries in answer or []
             for entry_id, fields in entries
         ]

@@ -1,8 +1,10 @@
-"""What the main and run screens share: live refresh hooks, `/` filter, retry and cancel."""
+"""What the live screens share: refresh hooks, the `/` filter, and the gate every mutating
+action passes (read-only mode, protected deployments, confirmations)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from textual.screen import Screen
 
@@ -10,6 +12,7 @@ from console.context import Context
 from console.formatting import is_final, state_label
 from console.messages import CommandRequested
 from console.screens.confirm import ConfirmScreen
+from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.widgets.filter_bar import FilterBar
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.status_bar import StatusBar
@@ -22,6 +25,9 @@ class LiveScreen(Screen[None]):
 
     Hooks are no-ops here; each screen overrides those it shows.
     """
+
+    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    """Action names (without `action_`) that change something: hidden in read-only mode."""
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
@@ -94,9 +100,71 @@ class LiveScreen(Screen[None]):
             self.refresh_all()
         return cleared
 
+    # The gate of mutating actions.
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Read-only: the key is hidden from the footer and help, and does nothing.
+        return not (self.ctx.read_only and action in self.MUTATING_ACTIONS)
+
+    def refuse_if_read_only(self, what: str) -> bool:
+        """True (after saying so) if read-only mode forbids `what`; reached via the palette."""
+        if not self.ctx.read_only:
+            return False
+        self.notify(
+            f"Read-only mode: {what} is not allowed; nothing was sent.",
+            title="Read-only",
+            severity="warning",
+        )
+        return True
+
+    def send_checked(
+        self,
+        action: str,
+        target: str,
+        deployment_name: str | None,
+        what: str,
+        ask: Callable[[Callable[[bool | None], None]], None] | None = None,
+    ) -> None:
+        """Sends `action` on `target` once the gate allows it.
+
+        A protected deployment (or a run of one) needs its name typed; otherwise `ask`, if
+        given, asks its own question (cancel's y/n), else the command goes at once.
+        """
+        if self.refuse_if_read_only(what):
+            return
+
+        def send_if(confirmed: bool | None) -> None:
+            if confirmed:
+                self.post_message(CommandRequested(action, target))
+
+        deployment = self.ctx.store.deployments.get(deployment_name or "")
+        if deployment is not None and deployment.get("protected"):
+            name = str(deployment_name)
+            dialog = ProtectedConfirmScreen(name, f"{what[:1].upper()}{what[1:]}?")
+
+            def send_if_named(confirmed: bool | None) -> None:
+                if confirmed:
+                    send_if(True)
+                elif dialog.typed:
+                    self.notify(
+                        f"You typed {dialog.typed!r}, not {name!r}: {what} was not sent.",
+                        title="Not sent",
+                        severity="warning",
+                    )
+                else:
+                    self.notify(f"{what} was not sent.", title="Not sent")
+
+            self.app.push_screen(dialog, send_if_named)
+        elif ask is not None:
+            ask(send_if)
+        else:
+            send_if(True)
+
     # Run actions shared by the main and run screens.
 
     def request_retry(self, run: Doc | None) -> None:
+        if self.refuse_if_read_only("retry"):
+            return
         if run is None:
             self.notify("No run selected.", severity="warning")
             return
@@ -108,9 +176,13 @@ class LiveScreen(Screen[None]):
                 severity="warning",
             )
             return
-        self.post_message(CommandRequested("retry", str(run["id"])))
+        self.send_checked(
+            "retry", str(run["id"]), run.get("deployment_name"), f"retry run {run.get('name')}"
+        )
 
     def request_cancel(self, run: Doc | None) -> None:
+        if self.refuse_if_read_only("cancel"):
+            return
         if run is None:
             self.notify("No run selected.", severity="warning")
             return
@@ -121,14 +193,19 @@ class LiveScreen(Screen[None]):
                 severity="warning",
             )
             return
-        run_id = str(run["id"])
-
-        def cancel_if_confirmed(confirmed: bool | None) -> None:
-            if confirmed:
-                self.post_message(CommandRequested("cancel", run_id))
-
         question = (
             f"Cancel run {run.get('name')} of {run.get('deployment_name') or '?'} "
             f"(now {label.text})?"
         )
-        self.app.push_screen(ConfirmScreen(question, yes="Cancel the run"), cancel_if_confirmed)
+
+        def ask(then: Callable[[bool | None], None]) -> None:
+            self.app.push_screen(ConfirmScreen(question, yes="Cancel the run"), then)
+
+        self.send_checked(
+            "cancel",
+            str(run["id"]),
+            run.get("deployment_name"),
+            f"cancel run {run.get('name')} of {run.get('deployment_name') or '?'} "
+            f"(now {label.text})",
+            ask,
+        )

@@ -8,7 +8,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
-from console.messages import CommandRequested
 from console.screens.base import Doc, LiveScreen
 from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
@@ -19,6 +18,8 @@ from console.widgets.status_bar import StatusBar
 
 class MainScreen(LiveScreen):
     """Deployments and runs; `t`/`p` act on the selected deployment, `r`/`c` on the run."""
+
+    MUTATING_ACTIONS = frozenset({"trigger", "pause_toggle", "retry", "cancel_run"})
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -127,19 +128,25 @@ class MainScreen(LiveScreen):
     # Actions.
 
     def action_trigger(self) -> None:
+        if self.refuse_if_read_only("trigger"):
+            return
         doc = self.selected_deployment()
         if doc is None:
             self.notify("No deployment selected.", severity="warning")
             return
-        self.post_message(CommandRequested("trigger", str(doc["name"])))
+        name = str(doc["name"])
+        self.send_checked("trigger", name, name, f"trigger {name}")
 
     def action_pause_toggle(self) -> None:
+        if self.refuse_if_read_only("pause/resume"):
+            return
         doc = self.selected_deployment()
         if doc is None:
             self.notify("No deployment selected.", severity="warning")
             return
         action = "resume" if doc.get("paused") else "pause"
-        self.post_message(CommandRequested(action, str(doc["name"])))
+        name = str(doc["name"])
+        self.send_checked(action, name, name, f"{action} {name}")
 
     def action_retry(self) -> None:
         self.request_retry(self.selected_run())

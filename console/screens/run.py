@@ -21,6 +21,8 @@ from console.widgets.task_runs_table import TaskRunsTable
 class RunScreen(LiveScreen):
     """The run `flow_run_id`; `r`/`c` act on it, `l` opens its whole log."""
 
+    MUTATING_ACTIONS = frozenset({"retry", "cancel_run"})
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", tooltip="Back to the runs", id="run.back"),
         Binding(

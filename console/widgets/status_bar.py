@@ -1,4 +1,4 @@
-"""The bottom status line: Redis connection, engine heartbeat, key prefix and the clock."""
+"""The bottom status line: read-only mode, Redis, engine heartbeat, key prefix, the clock."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ class StatusBar(Widget):
         self.set_class(store.connected is False, "-disconnected")
         self.set_class(store.connected is True and store.engine is None, "-engine-down")
         line = Text(no_wrap=True, overflow="ellipsis", end="")
+        if self.ctx.read_only:
+            line.append("⊘ read-only", tone_style(self.app, "warning", bold=True))
+            line.append(SEPARATOR)
         if store.connected is None:
             line.append("◌ connecting", tone_style(self.app, "muted", bold=True))
         elif store.connected:

@@ -40,6 +40,7 @@ def deployment_doc(
     cron: str = "0 2,14 * * *",
     tz: str = "Asia/Shanghai",
     paused: bool = False,
+    protected: bool = False,
     last_run: Doc | None = None,
     updated: datetime = NOW - timedelta(minutes=1),
 ) -> Doc:
@@ -52,7 +53,7 @@ def deployment_doc(
         "cron": cron,
         "timezone": tz,
         "paused": paused,
-        "protected": False,
+        "protected": protected,
         "parameters": {"source": "s3://in", "target": "s3://out"},
         "next_fire_times": [],
         "last_run": last_run,

@@ -1,0 +1,63 @@
+"""The audit trail: one row per executed command, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.text import Text
+
+from console.context import Context
+from console.formatting import audit_status_label, iso_time
+from console.store import AuditEntry
+from console.widgets.keyed_table import KeyedTable, Row
+from console.widgets.tones import toned
+
+AUDIT_SHOWN = 1000
+"""Rows kept in the table; the stream itself keeps more."""
+
+
+class AuditTable(KeyedTable):
+    """Audit entries given by `add_entries`, keyed by stream entry id."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("executed", "Executed"),
+        ("status", "Status"),
+        ("action", "Action"),
+        ("target", "Target"),
+        ("user", "User"),
+        ("from", "From"),
+        ("message", "Message"),
+    )
+    NEWEST_FIRST = True
+
+    def __init__(self, ctx: Context, *, id: str | None = None) -> None:
+        super().__init__(ctx, id=id)
+        self.entries: dict[str, AuditEntry] = {}
+
+    def add_entries(self, entries: list[AuditEntry]) -> None:
+        for entry in entries:
+            self.entries[entry.entry_id] = entry
+        if len(self.entries) > AUDIT_SHOWN:
+            newest = sorted(self.entries.values(), key=lambda e: e.order)[-AUDIT_SHOWN:]
+            self.entries = {entry.entry_id: entry for entry in newest}
+        self.refresh_rows()
+
+    def wanted_rows(self) -> Iterable[Row]:
+        return [self.row_for(entry) for entry in self.entries.values()]
+
+    def row_for(self, entry: AuditEntry) -> Row:
+        fields = entry.fields
+        zone = self.ctx.now().tzinfo
+        label = audit_status_label(fields.get("status"))
+        executed = fields.get("executed_at") or fields.get("sent_at")
+        cells = (
+            Text(iso_time(executed, zone), end=""),
+            toned(self.app, label.text, label.tone, bold=True),
+            Text(fields.get("action", ""), style="bold", end=""),
+            Text(fields.get("target", ""), end=""),
+            Text(fields.get("user", ""), end=""),
+            Text(fields.get("ssh_client", "") or fields.get("host", ""), end=""),
+            Text(fields.get("message", ""), end=""),
+        )
+        return Row(entry.entry_id, cells, entry.order)

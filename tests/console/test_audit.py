@@ -1,0 +1,99 @@
+"""The audit screen: newest first, live from the `{p}:audit` stream, `/` filter, escape."""
+
+from __future__ import annotations
+
+import redis
+
+from console.app import ConsoleApp
+from console.screens.audit import AuditScreen
+from console.screens.main import MainScreen
+from console.widgets.audit_table import AuditTable
+from engine.mirror import RedisMirror
+from engine.protocol import Command, CommandResult, Identity, Keys
+from tests.console.conftest import AppFactory, at, fill_standard, wait_for
+
+
+def audit(
+    mirror: RedisMirror,
+    action: str,
+    target: str,
+    status: str = "ok",
+    message: str = "done",
+    minutes: float = -1,
+    user: str = "alice",
+) -> None:
+    """One executed command, written as the engine writes it (result + audit entry)."""
+    command = Command(
+        action=action,
+        target=target,
+        identity=Identity(user=user, host="ops-1", ssh_client="10.0.0.7"),
+        sent_at=at(minutes - 0.1).isoformat(),
+    )
+    mirror.record_result(
+        command,
+        CommandResult(command.id, status, message, finished_at=at(minutes).isoformat()),  # type: ignore[arg-type]
+    )
+
+
+def cells(app: ConsoleApp) -> list[list[str]]:
+    table = app.screen.query_one(AuditTable)
+    return [[cell.plain for cell in table.get_row(key)] for key in table.row_keys()]
+
+
+async def test_audit_lists_newest_first_and_follows_live(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    audit(mirror, "trigger", "ai-inference-prod", minutes=-30)
+    audit(mirror, "cancel", "run-x", "error", "run already finished", minutes=-20, user="bob")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        assert isinstance(app.screen, AuditScreen)
+        table = app.screen.query_one(AuditTable)
+        await wait_for(pilot, lambda: table.row_count == 2, "two entries")
+        rows = cells(app)
+        assert rows[0][:6] == ["11-25 09:40:00", "✖ error", "cancel", "run-x", "bob", "10.0.0.7"]
+        assert rows[0][6] == "run already finished"
+        assert rows[1][:3] == ["11-25 09:30:00", "✔ ok", "trigger"]
+        # Written after the screen opened, no key pressed: it appears on top.
+        audit(mirror, "pause", "nightly-report", message="paused", minutes=-5)
+        await wait_for(pilot, lambda: table.row_count == 3, "the live entry")
+        assert cells(app)[0][:4] == ["11-25 09:55:00", "✔ ok", "pause", "nightly-report"]
+        await pilot.press("a")  # already here: no second screen
+        assert sum(isinstance(s, AuditScreen) for s in app.screen_stack) == 1
+
+
+async def test_audit_filter_and_escape(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    audit(mirror, "trigger", "ai-inference-prod", minutes=-30)
+    audit(mirror, "cancel", "run-x", "error", "run already finished", minutes=-20, user="bob")
+    audit(mirror, "pause", "nightly-report", minutes=-10)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        table = app.screen.query_one(AuditTable)
+        await wait_for(pilot, lambda: table.row_count == 3, "entries")
+        await pilot.press("slash", *"bob")
+        await wait_for(pilot, lambda: table.row_count == 1, "filtered")
+        assert cells(app)[0][2] == "cancel"
+        title = str(app.screen.query_one("#audit-title").render())
+        assert "1 of 3" in title and "'bob'" in title
+        await pilot.press("enter")  # keep the filter, back to the table
+        audit(mirror, "resume", "nightly-report", user="bob", minutes=-1)
+        await wait_for(pilot, lambda: table.row_count == 2, "live entry passes the filter")
+        await pilot.press("escape")  # clears the filter
+        await wait_for(pilot, lambda: table.row_count == 4, "all entries")
+        assert isinstance(app.screen, AuditScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_audit_from_the_palette(make_app: AppFactory, mirror: RedisMirror) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        titles["Audit trail"].callback()
+        await pilot.pause()
+        assert isinstance(app.screen, AuditScreen)
