@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         action = sub.add_parser(name, help=text)
         action.add_argument(target, help="flow run id" if target == "run_id" else "deployment name")
+    sub.choices["retry"].add_argument(
+        "--full",
+        action="store_true",
+        help="rerun every task, ignoring cached results (default: reuse finished tasks)",
+    )
     for name in ("trigger", "retry", "cancel", "pause", "resume"):
         action = sub.choices[name]
         action.add_argument("--wait", type=float, default=30.0, help=wait_help)
@@ -147,6 +152,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     target = getattr(args, "deployment", None) or getattr(args, "run_id", None) or ""
     try:
         params = parse_params(getattr(args, "param", []))
+        if getattr(args, "full", False):
+            params["refresh_cache"] = True
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -34,6 +34,8 @@ logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
 NOT_STARTED_STATE_TYPES = frozenset({"SCHEDULED", "PENDING", "PAUSED"})
+RETRY_PARAMS = frozenset({"refresh_cache"})
+"""Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches)."""
 
 
 class CommandRejected(Exception):
@@ -162,6 +164,21 @@ class CommandExecutor:
             )
         if run.deployment_id is None:
             raise CommandRejected(f"run {run.name} has no deployment to run it again")
+        unknown = sorted(set(command.params) - RETRY_PARAMS)
+        if unknown:
+            raise CommandRejected(
+                f"retry does not accept parameter(s) {', '.join(unknown)}; "
+                f"it accepts {', '.join(sorted(RETRY_PARAMS))}"
+            )
+        full = command.params.get("refresh_cache", False)
+        if not isinstance(full, bool):
+            raise CommandRejected(f"retry: refresh_cache must be true or false, not {full!r}")
+        # A retry reuses the run's parameters; refresh_cache is set on every retry, so a
+        # forced full rerun does not stick to the attempts after it.
+        parameters = dict(run.parameters or {})
+        if "refresh_cache" in parameters or full:
+            parameters["refresh_cache"] = full
+            await prefect.update_flow_run(run.id, parameters=parameters)
         await prefect.set_flow_run_state(
             run.id,
             AwaitingRetry(
@@ -171,7 +188,8 @@ class CommandExecutor:
             force=True,
         )
         await self.on_run_changed(prefect, str(run.id))
-        return f"retrying run {run.name} (was {state_type})", str(run.id)
+        how = " without cache (all tasks rerun)" if full else ""
+        return f"retrying run {run.name}{how} (was {state_type})", str(run.id)
 
     async def _cancel(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         run = await self._read_run(prefect, command.target)

@@ -108,6 +108,17 @@ class RedisMirror:
         pipe.execute()
         return True
 
+    def write_lineage(self, doc: Mapping[str, Any]) -> None:
+        """Stores a run's lineage (the latest attempt wins) and announces it."""
+        run_id = doc["flow_run_id"]
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self.keys.lineage(run_id), encode_doc(dict(doc)))
+        self._publish(pipe, "lineage", run_id, doc)
+        pipe.execute()
+
+    def read_lineage(self, flow_run_id: str) -> dict[str, Any] | None:
+        return decode_doc(self.client.get(self.keys.lineage(flow_run_id)))
+
     def append_logs(self, flow_run_id: str, lines: Iterable[LogLine]) -> int:
         pipe = self.client.pipeline(transaction=False)
         count = 0
@@ -124,7 +135,7 @@ class RedisMirror:
         return count
 
     def trim_runs(self, keep: int = RUNS_KEPT) -> int:
-        """Drops the oldest flow runs beyond `keep`, with their task runs and logs."""
+        """Drops the oldest flow runs beyond `keep`, with their task runs, logs and lineage."""
         excess = self.client.zcard(self.keys.flow_runs_index) - keep
         if excess <= 0:
             return 0
@@ -133,7 +144,9 @@ class RedisMirror:
         pipe = self.client.pipeline(transaction=True)
         for run_id in old:
             pipe.hdel(self.keys.flow_runs, run_id)
-            pipe.delete(self.keys.task_runs(run_id), self.keys.logs(run_id))
+            pipe.delete(
+                self.keys.task_runs(run_id), self.keys.logs(run_id), self.keys.lineage(run_id)
+            )
         pipe.zrem(self.keys.flow_runs_index, *old)
         pipe.execute()
         return len(old)

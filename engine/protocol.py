@@ -89,6 +89,10 @@ class Keys:
         """STREAM of log lines of one flow run (flow and task logs)."""
         return f"{self.prefix}:logs:{flow_run_id}"
 
+    def lineage(self, flow_run_id: str) -> str:
+        """STRING: JSON lineage of the latest attempt of one flow run."""
+        return f"{self.prefix}:lineage:{flow_run_id}"
+
     @property
     def updates(self) -> str:
         """STREAM of every state change: fields kind, id, doc."""

@@ -205,15 +205,27 @@ class Engine:
         }
 
 
+def run_environment(settings: EngineSettings) -> dict[str, str]:
+    """Environment variables the engine gives the flow-run subprocesses."""
+    return {
+        "AIWF_CONFIG_DIR": str(settings.config_dir),
+        "AIWF_STATE_DIR": str(settings.state_dir),
+        "AIWF_REDIS_URL": settings.redis_url,
+        "AIWF_REDIS_PREFIX": settings.prefix,
+        "PREFECT_LOCAL_STORAGE_PATH": str(settings.state_dir / "results"),
+    }
+
+
 async def run_engine(settings: EngineSettings) -> int:
     loaded = load_deployments(settings.config_dir)
     for error in loaded.errors:
         logger.error("config: %s", error)
     if not loaded.specs:
         logger.warning("no valid deployment in %s; serving none", settings.config_dir)
-    # Flow runs execute in subprocesses of the runner; they find the model files here.
-    os.environ["AIWF_CONFIG_DIR"] = str(settings.config_dir)
-    os.environ["AIWF_STATE_DIR"] = str(settings.state_dir)
+    # Flow runs execute in subprocesses of the runner, which inherit this environment: they
+    # find the model files, persist cacheable task results under the state dir (so a
+    # retried run reuses them), and write their lineage into this Redis.
+    os.environ.update(run_environment(settings))
     engine = Engine(settings, loaded)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -9,7 +9,10 @@ rerun replaces the partitions it writes instead of appending duplicates.
 
 from __future__ import annotations
 
+import time
+import traceback
 import urllib.error
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from engine.model import load_model
+from engine import lineage
+from engine.model import Model, ModelError, load_model
 
 FLOW_NAME = "ai-inference-pipeline"
 REQUIRED_COLUMNS = ("timestamp", "feature_a", "feature_b")
@@ -69,7 +73,16 @@ def _rows_text(labels: list[Any]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-@task(retries=2, retry_delay_seconds=30, retry_condition_fn=retry_if_transient)
+# Results of the two pure tasks are persisted (under PREFECT_LOCAL_STORAGE_PATH, which the
+# engine points at $AIWF_STATE_DIR/results) so a retried flow run reuses them: their cache
+# keys name the exact input bytes and model, never a constant. See engine/lineage.py.
+@task(
+    retries=2,
+    retry_delay_seconds=30,
+    retry_condition_fn=retry_if_transient,
+    cache_key_fn=lineage.load_raw_data_key_fn,
+    persist_result=True,
+)
 def load_raw_data(source: str) -> pd.DataFrame:
     """Read the batch CSV and parse its `timestamp` column.
 
@@ -117,10 +130,10 @@ def load_raw_data(source: str) -> pd.DataFrame:
     return df
 
 
-# Caching is off on purpose: the seed pipeline used a constant cache key, which replays the
-# first run's predictions forever. An honest cache key (fingerprint of the input rows plus
-# Model.weights_hash) is tracked separately; until then every run scores for real.
-@task(cache_policy=NO_CACHE)
+# The seed pipeline used a constant cache key, which replays the first run's predictions
+# forever. This key is a fingerprint of the rows scored plus the model's name, version and
+# weights hash: new data or a new model always scores for real.
+@task(cache_key_fn=lineage.run_inference_key_fn, persist_result=True)
 def run_inference(df: pd.DataFrame, model: str) -> pd.DataFrame:
     """Score every row; returns a copy with `prediction` (float) and `model_version` added.
 
@@ -156,7 +169,8 @@ def run_inference(df: pd.DataFrame, model: str) -> pd.DataFrame:
     return out
 
 
-@task()
+# Never cached: writing the partitions is the side effect a rerun is for.
+@task(cache_policy=NO_CACHE)
 def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
     """Write `df` as parquet under `target`, partitioned by `date=YYYY-MM-DD`.
 
@@ -174,26 +188,75 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
         partition_cols=["date"],
         existing_data_behavior="delete_matching",
     )
-    dates = sorted(str(d) for d in out["date"].unique())
+    counts = out["date"].value_counts()
+    dates = sorted(str(d) for d in counts.index)
     partitions = [f"{target.rstrip('/')}/date={d}" for d in dates]
+    outputs = [
+        {"path": path, "rows": int(counts[d]), "bytes": _dir_bytes(path)}
+        for d, path in zip(dates, partitions, strict=True)
+    ]
     listed = ", ".join(f"date={d}" for d in dates)
     print(f"Saved {len(out)} records to {target} ({len(dates)} partitions: {listed})")
-    return {"rows": len(out), "partitions": partitions}
+    return {"rows": len(out), "partitions": partitions, "outputs": outputs}
+
+
+def _dir_bytes(path: str) -> int | None:
+    """Bytes of the files in a local partition directory; None for remote targets."""
+    if "://" in path:
+        return None
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def _timed(records: list[lineage.TaskRecord], name: str, call: Callable[[], State[Any]]) -> Any:
+    """Runs one task call, records its final state name and wall time, returns its result
+    (raising its exception if it failed)."""
+    started = time.perf_counter()
+    state = call()
+    records.append(lineage.TaskRecord(name, state.name or "", time.perf_counter() - started))
+    return state.result()
 
 
 @flow(name=FLOW_NAME, log_prints=True)
-def ai_inference_pipeline(source: str, target: str, model: str = "scorer-v1") -> dict[str, Any]:
+def ai_inference_pipeline(
+    source: str, target: str, model: str = "scorer-v1", refresh_cache: bool = False
+) -> dict[str, Any]:
     """Score one batch: `source` CSV -> `model` -> parquet partitions under `target`.
+
+    `refresh_cache` reruns every task even when a cached result exists (`aiwf-engine retry
+    --full`). Every attempt records its lineage (engine/lineage.py), failed ones too.
 
     Returns a summary: rows written, partition paths, and the model's name, version and
     weights hash.
     """
-    raw = load_raw_data(source)
-    # The model is loaded inside run_inference, not up front here, so a missing or broken
-    # model file shows as a failed run_inference task run the operator can see and retry.
-    scored = run_inference(raw, model)
-    saved = save_results(scored, target)
-    scorer = load_model(model)  # for the summary only; a few-line YAML read
+    records: list[lineage.TaskRecord] = []
+    raw: pd.DataFrame | None = None
+    saved: dict[str, Any] = {}
+    try:
+        raw = _timed(
+            records,
+            "load_raw_data",
+            lambda: load_raw_data.with_options(refresh_cache=refresh_cache)(
+                source, return_state=True
+            ),
+        )
+        # The model is loaded inside run_inference, not up front here, so a missing or
+        # broken model file shows as a failed run_inference task run the operator can see
+        # and retry.
+        scored = _timed(
+            records,
+            "run_inference",
+            lambda: run_inference.with_options(refresh_cache=refresh_cache)(
+                raw, model, return_state=True
+            ),
+        )
+        saved = _timed(
+            records, "save_results", lambda: save_results(scored, target, return_state=True)
+        )
+    except BaseException as exc:
+        _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc)
+        raise
+    scorer = _record_lineage(source, target, model, refresh_cache, raw, records, saved, None)
+    assert scorer is not None  # run_inference loaded the same file a moment ago
     return {
         "rows": saved["rows"],
         "partitions": saved["partitions"],
@@ -201,3 +264,93 @@ def ai_inference_pipeline(source: str, target: str, model: str = "scorer-v1") ->
         "model_version": scorer.version,
         "model_weights_hash": scorer.weights_hash,
     }
+
+
+def _record_lineage(
+    source: str,
+    target: str,
+    model: str,
+    refresh_cache: bool,
+    raw: pd.DataFrame | None,
+    records: list[lineage.TaskRecord],
+    saved: dict[str, Any],
+    error: BaseException | None,
+) -> Model | None:
+    """Builds and writes this attempt's lineage. A lineage write that fails is logged,
+    never turned into a failed run: the data was written either way."""
+    from prefect.logging import get_run_logger
+
+    log = get_run_logger()
+    try:
+        scorer: Model | None = load_model(model)
+    except ModelError:
+        scorer = None
+    try:
+        run = _flow_run_facts()
+        doc = lineage.new_doc(
+            flow_run_id=run["id"],
+            flow_run_name=run["name"],
+            deployment_name=run["deployment_name"],
+            status="failed" if error is not None else "completed",
+            error="".join(traceback.format_exception_only(error)).strip() if error else None,
+            trigger=lineage.classify_trigger(
+                run["tags"],
+                run["run_count"],
+                run["auto_scheduled"],
+                run["expected_start_time"],
+                run["retry_message"],
+            ),
+            parameters={
+                "source": source,
+                "target": target,
+                "model": model,
+                "refresh_cache": refresh_cache,
+            },
+            input=lineage.input_doc(source, raw),
+            model=lineage.model_doc(scorer, model),
+            outputs=saved.get("outputs", []),
+            tasks=[r.to_doc() for r in records],
+            tasks_recorded_by="flow",
+        )
+        path = lineage.write_lineage_parquet(doc, lineage.lineage_dir())
+        in_redis = lineage.write_lineage_redis(doc)
+        log.info(
+            "Lineage recorded: %s%s",
+            path,
+            " and Redis" if in_redis else " (not in Redis: AIWF_REDIS_URL unset)",
+        )
+    except Exception:
+        log.exception("could not record lineage for this run")
+    return scorer
+
+
+def _flow_run_facts() -> dict[str, Any]:
+    """This flow run as the API knows it; placeholders when run outside Prefect's API."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    flow_run = ctx.flow_run if ctx else None
+    facts: dict[str, Any] = {
+        "id": str(flow_run.id) if flow_run else "local",
+        "name": flow_run.name if flow_run else "local",
+        "deployment_name": "",
+        "tags": list(flow_run.tags or []) if flow_run else [],
+        "run_count": flow_run.run_count if flow_run else 1,
+        "auto_scheduled": bool(flow_run.auto_scheduled) if flow_run else False,
+        "expected_start_time": None,
+        "retry_message": "",
+    }
+    if flow_run is None:
+        return facts
+    if flow_run.expected_start_time is not None:
+        facts["expected_start_time"] = flow_run.expected_start_time.isoformat()
+    with get_client(sync_client=True) as client:
+        if flow_run.deployment_id is not None:
+            facts["deployment_name"] = client.read_deployment(flow_run.deployment_id).name
+        states = client.read_flow_run_states(flow_run.id)
+    retries = [s for s in states if s.name == "AwaitingRetry"]
+    if retries:
+        latest = max(retries, key=lambda s: s.timestamp)
+        facts["retry_message"] = latest.message or ""
+    return facts

@@ -72,10 +72,13 @@ def test_load_score_save_writes_one_partition_per_date(
 
     assert pd.api.types.is_datetime64_any_dtype(raw["timestamp"])
     assert "prediction" not in raw.columns  # the input frame is not mutated
-    assert summary == {
-        "rows": 300,
-        "partitions": [f"{target}/date=2026-11-0{d}" for d in (1, 2, 3)],
-    }
+    assert summary["rows"] == 300
+    assert summary["partitions"] == [f"{target}/date=2026-11-0{d}" for d in (1, 2, 3)]
+    outputs = summary["outputs"]
+    assert [o["path"] for o in outputs] == summary["partitions"]
+    assert sum(o["rows"] for o in outputs) == 300 and all(o["bytes"] > 0 for o in outputs)
+    for output in outputs:
+        assert len(pd.read_parquet(output["path"])) == output["rows"]
     for partition in summary["partitions"]:
         assert list(Path(partition).glob("*.parquet"))
 
