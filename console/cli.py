@@ -37,6 +37,10 @@ environment:
                      (default: the bundled config/)
   PREFECT_API_URL    with --demo: use this Prefect server instead of starting one
 
+themes (built-in):
+  {themes}
+  or a user theme from $AIWF_CONFIG_DIR/themes/*.yaml (see docs/console.md)
+
 keys: press ? in the console for every key of the current screen.
 """
 
@@ -48,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Keyboard-driven operations console for AI batch pipelines. It reads the "
             "engine's Redis mirror of Prefect and sends operator commands to the engine."
         ),
-        epilog=EPILOG,
+        epilog=EPILOG.replace("{themes}", "\n  ".join(THEMES)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -63,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--theme",
         default=DEFAULT_THEME,
         metavar="NAME",
-        help=f"colour theme: built-in {', '.join(THEMES)}, or the name of a user theme "
-        f"in $AIWF_CONFIG_DIR/themes/*.yaml (default: {DEFAULT_THEME})",
+        help=f"colour theme: a built-in one (listed below) or a user theme "
+        f"(default: {DEFAULT_THEME})",
     )
     parser.add_argument(
         "--read-only",

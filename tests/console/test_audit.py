@@ -8,6 +8,7 @@ from console.app import ConsoleApp
 from console.screens.audit import AuditScreen
 from console.screens.main import MainScreen
 from console.widgets.audit_table import AuditTable
+from console.widgets.runs_table import RunsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Command, CommandResult, Identity, Keys
 from tests.console.conftest import AppFactory, at, fill_standard, wait_for
@@ -91,8 +92,10 @@ async def test_audit_filter_and_escape(
 
 
 async def test_audit_from_the_palette(make_app: AppFactory, mirror: RedisMirror) -> None:
+    fill_standard(mirror)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
         titles = {c.title: c for c in app.get_system_commands(app.screen)}
         titles["Audit trail"].callback()
         await pilot.pause()

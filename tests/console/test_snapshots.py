@@ -14,7 +14,9 @@ import redis
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
+from console.screens.audit import AuditScreen
 from console.screens.logs import LogScreen
+from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
 from console.widgets.log_view import LogView
 from console.widgets.runs_table import RunsTable
@@ -24,11 +26,13 @@ from engine.protocol import Keys
 from tests.console.conftest import (
     NOW,
     at,
+    deployment_doc,
     fill_standard,
     task_run_doc,
     wait_for,
     write_heartbeat,
 )
+from tests.console.test_audit import audit
 
 SHOWN_URL = "unix:///home/ops/.local/state/aiwf-console/redis/redis.sock"
 """Shown instead of the test server's temporary socket path, which changes every run."""
@@ -121,3 +125,50 @@ def test_run_log_in_the_light_theme(snap_compare: Any, snap_app: ConsoleApp) -> 
         await wait_for(pilot, lambda: screen.query_one(LogView).lines_written == 5, "lines")
 
     assert snap_compare(snap_app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_audit_screen(
+    snap_compare: Any, snap_app: ConsoleApp, redis_client: redis.Redis, snap_keys: Keys
+) -> None:
+    mirror = RedisMirror(redis_client, snap_keys)
+    audit(mirror, "trigger", "ai-inference-prod", message="started run witty-fox", minutes=-6)
+    audit(
+        mirror,
+        "cancel",
+        "run-done",
+        "error",
+        "run calm-lynx already finished (Completed)",
+        minutes=-4,
+        user="bob",
+    )
+    audit(mirror, "pause", "nightly-report", message="schedule paused", minutes=-2)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("a")
+        screen = pilot.app.screen
+        assert isinstance(screen, AuditScreen)
+        await wait_for(pilot, lambda: screen.table.row_count == 3, "audit entries")
+
+    assert snap_compare(snap_app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_protected_confirm_modal(
+    snap_compare: Any, snap_app: ConsoleApp, redis_client: redis.Redis, snap_keys: Keys
+) -> None:
+    RedisMirror(redis_client, snap_keys).upsert_deployment(
+        deployment_doc(protected=True, updated=NOW)
+    )
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        app = pilot.app
+        await wait_for(
+            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+        )
+        app.screen.query_one(RunsTable).focus()
+        await pilot.press("c")
+        assert isinstance(app.screen, ProtectedConfirmScreen)
+        await pilot.press(*"ai-inf")
+
+    assert snap_compare(snap_app, terminal_size=(80, 24), run_before=run_before)
