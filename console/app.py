@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -124,7 +124,15 @@ class ConsoleApp(App[None]):
             self.screen.tick()
 
     def live_screens(self) -> list[LiveScreen]:
-        return [screen for screen in self.screen_stack if isinstance(screen, LiveScreen)]
+        """Screens to keep current: mounted ones not being torn down (data arriving while
+        the app exits would otherwise query widgets that are already gone)."""
+        return [
+            screen
+            for screen in self.screen_stack
+            if isinstance(screen, LiveScreen)
+            and screen.is_mounted
+            and not (screen._closing or screen._pruning)
+        ]
 
     # The one path in: snapshot, then tail the updates stream; heartbeat on the way.
 
@@ -348,6 +356,10 @@ class ConsoleApp(App[None]):
             )
 
     # The audit screen and the command palette.
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Not from inside a dialog: the audit screen would open on top of the question.
+        return not (action == "audit" and isinstance(self.screen, ModalScreen))
 
     def action_audit(self) -> None:
         from console.screens.audit import AuditScreen

@@ -6,6 +6,7 @@ import redis
 
 from console.app import ConsoleApp
 from console.screens.audit import AuditScreen
+from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.widgets.audit_table import AuditTable
 from console.widgets.runs_table import RunsTable
@@ -63,6 +64,8 @@ async def test_audit_lists_newest_first_and_follows_live(
         assert cells(app)[0][:4] == ["11-25 09:55:00", "✔ ok", "pause", "nightly-report"]
         await pilot.press("a")  # already here: no second screen
         assert sum(isinstance(s, AuditScreen) for s in app.screen_stack) == 1
+        await pilot.press("question_mark", "a")  # not from inside a dialog
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_audit_filter_and_escape(
