@@ -155,15 +155,6 @@ class CommandExecutor:
             raise CommandRejected(f"no flow run {run_id!r} in Prefect") from exc
 
     async def _retry(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        run = await self._read_run(prefect, command.target)
-        state_type = run.state.type.value if run.state else "UNKNOWN"
-        if state_type not in FINAL_STATE_TYPES:
-            raise CommandRejected(
-                f"run {run.name} is {state_type}; only finished runs "
-                f"({', '.join(sorted(FINAL_STATE_TYPES))}) can be retried"
-            )
-        if run.deployment_id is None:
-            raise CommandRejected(f"run {run.name} has no deployment to run it again")
         unknown = sorted(set(command.params) - RETRY_PARAMS)
         if unknown:
             raise CommandRejected(
@@ -173,6 +164,15 @@ class CommandExecutor:
         full = command.params.get("refresh_cache", False)
         if not isinstance(full, bool):
             raise CommandRejected(f"retry: refresh_cache must be true or false, not {full!r}")
+        run = await self._read_run(prefect, command.target)
+        state_type = run.state.type.value if run.state else "UNKNOWN"
+        if state_type not in FINAL_STATE_TYPES:
+            raise CommandRejected(
+                f"run {run.name} is {state_type}; only finished runs "
+                f"({', '.join(sorted(FINAL_STATE_TYPES))}) can be retried"
+            )
+        if run.deployment_id is None:
+            raise CommandRejected(f"run {run.name} has no deployment to run it again")
         # A retry reuses the run's parameters; refresh_cache is set on every retry, so a
         # forced full rerun does not stick to the attempts after it.
         parameters = dict(run.parameters or {})
