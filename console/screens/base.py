@@ -140,7 +140,8 @@ class LiveScreen(Screen[None]):
         deployment = self.ctx.store.deployments.get(deployment_name or "")
         if deployment is not None and deployment.get("protected"):
             name = str(deployment_name)
-            dialog = ProtectedConfirmScreen(name, f"{what[:1].upper()}{what[1:]}?")
+            sentence = f"{what[:1].upper()}{what[1:]}"
+            dialog = ProtectedConfirmScreen(name, f"{sentence}?")
 
             def send_if_named(confirmed: bool | None) -> None:
                 if confirmed:
@@ -152,7 +153,7 @@ class LiveScreen(Screen[None]):
                         severity="warning",
                     )
                 else:
-                    self.notify(f"{what} was not sent.", title="Not sent")
+                    self.notify(f"{sentence} was not sent.", title="Not sent")
 
             self.app.push_screen(dialog, send_if_named)
         elif ask is not None:

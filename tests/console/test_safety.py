@@ -138,6 +138,7 @@ async def test_protected_trigger_needs_the_exact_name(
         await pilot.press("t", *"ai-inference-prod", "escape")  # abandoned
         await pilot.pause(0.2)
         assert commands(redis_client, keys) == []
+        assert "Not sent|Trigger ai-inference-prod was not sent.|information" in notes(app)
         await pilot.press("t")
         assert app.screen.query_one(Input).has_focus
         await pilot.press(*"ai-inference-prod", "enter")
