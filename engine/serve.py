@@ -212,7 +212,11 @@ def run_environment(settings: EngineSettings) -> dict[str, str]:
         "AIWF_STATE_DIR": str(settings.state_dir),
         "AIWF_REDIS_URL": settings.redis_url,
         "AIWF_REDIS_PREFIX": settings.prefix,
-        "PREFECT_LOCAL_STORAGE_PATH": str(settings.state_dir / "results"),
+        # Task results (the cache a retry reuses) live in the state dir unless the operator
+        # chose a place.
+        "PREFECT_LOCAL_STORAGE_PATH": os.environ.get(
+            "PREFECT_LOCAL_STORAGE_PATH", str(settings.state_dir / "results")
+        ),
     }
 
 
