@@ -232,3 +232,50 @@ def audit_status_label(status: str | None) -> StateLabel:
     word = status or "unknown"
     glyph, tone = _AUDIT_STATUS.get(word, (UNKNOWN_GLYPH, "muted"))
     return StateLabel(glyph, word, tone)
+
+
+def next_fires(
+    cron: str | None, zone_name: str | None, now: datetime, count: int
+) -> list[datetime]:
+    """The next `count` fire times of `cron`, aware in the cron's own zone.
+
+    croniter is fed an aware time of the zone, so wall-clock fire times stay right across
+    DST changes (a 01:30 fire on a spring-forward day lands on the first valid instant; on
+    a fall-back day the repeated 01:30 fires once).
+    Empty when there is no schedule, the cron is invalid or the zone unknown.
+    """
+    if not cron or count <= 0:
+        return []
+    zone = zone_named(zone_name)
+    if zone is None:
+        return []
+    fires: list[datetime] = []
+    try:
+        it = croniter(cron, now.astimezone(zone))
+        while len(fires) < count:
+            fire = it.get_next(datetime)
+            # On a fall-back day croniter yields the repeated wall time twice (BST, then
+            # GMT); cron, and Prefect's schedules, fire it once: keep the first.
+            if not isinstance(fire, datetime) or (
+                fires and fire.replace(tzinfo=None) == fires[-1].replace(tzinfo=None)
+            ):
+                continue
+            fires.append(fire)
+    except (ValueError, KeyError):
+        return []
+    return fires
+
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+"""Eight heights for sparklines, lowest first."""
+
+
+def sparkline(values: list[float]) -> str:
+    """One bar per value, scaled between 0 and the largest value (all-zero: lowest bars)."""
+    if not values:
+        return ""
+    top = max(values)
+    if top <= 0:
+        return SPARK_BARS[0] * len(values)
+    last = len(SPARK_BARS) - 1
+    return "".join(SPARK_BARS[round(max(0.0, v) / top * last)] for v in values)
