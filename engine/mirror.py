@@ -27,6 +27,7 @@ from engine.protocol import (
     decode_doc,
     encode_doc,
     parse_iso,
+    partition_name,
     utc_now_iso,
 )
 
@@ -109,10 +110,22 @@ class RedisMirror:
         return True
 
     def write_lineage(self, doc: Mapping[str, Any]) -> None:
-        """Stores a run's lineage (the latest attempt wins) and announces it."""
+        """Stores a run's lineage (the latest attempt wins) and announces it.
+
+        Also indexes who wrote what: each output partition's writers ZSET gets the run,
+        scored by `recorded_at`, and the deployment's partitions SET gets the partition.
+        """
         run_id = doc["flow_run_id"]
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self.keys.lineage(run_id), encode_doc(dict(doc)))
+        deployment = doc.get("deployment_name")
+        moment = parse_iso(doc.get("recorded_at"))
+        written_at = moment.timestamp() if moment else datetime.now().timestamp()
+        for output in doc.get("outputs") or []:
+            partition = partition_name(output.get("path"))
+            if deployment and partition:
+                pipe.zadd(self.keys.writers(deployment, partition), {run_id: written_at})
+                pipe.sadd(self.keys.partitions(deployment), partition)
         self._publish(pipe, "lineage", run_id, doc)
         pipe.execute()
 

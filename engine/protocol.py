@@ -93,6 +93,14 @@ class Keys:
         """STRING: JSON lineage of the latest attempt of one flow run."""
         return f"{self.prefix}:lineage:{flow_run_id}"
 
+    def writers(self, deployment: str, partition: str) -> str:
+        """ZSET: flow run ids that wrote one output partition, scored by written-at epoch."""
+        return f"{self.prefix}:writers:{deployment}:{partition}"
+
+    def partitions(self, deployment: str) -> str:
+        """SET: output partition names (`date=2026-11-01`) a deployment has written."""
+        return f"{self.prefix}:partitions:{deployment}"
+
     @property
     def updates(self) -> str:
         """STREAM of every state change: fields kind, id, doc."""
@@ -233,6 +241,13 @@ class CommandResult:
     def from_json(cls, raw: str | bytes) -> CommandResult:
         data = json.loads(raw)
         return cls(**data)
+
+
+def partition_name(path: str | None) -> str:
+    """`date=2026-11-01` from `.../target/date=2026-11-01` (the last path part), or ''."""
+    if not path:
+        return ""
+    return str(path).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def decode_doc(raw: str | bytes | None) -> dict[str, Any] | None:
