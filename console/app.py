@@ -27,6 +27,7 @@ from console.messages import (
     DeploymentRemoved,
     EngineStatusChanged,
     FlowRunChanged,
+    LineageChanged,
     SnapshotLoaded,
     TaskRunChanged,
     TaskRunsLoaded,
@@ -79,6 +80,14 @@ class ConsoleApp(App[None]):
             "Audit",
             tooltip="Who did what: the engine's audit trail, live",
             id="app.audit",
+        ),
+        Binding(
+            "w",
+            "writers",
+            "Who wrote",
+            tooltip="Output partitions and every run that wrote each (from the main screen)",
+            show=False,  # the main footer is full; `?` and the palette list it
+            id="app.writers",
         ),
     ]
 
@@ -182,18 +191,23 @@ class ConsoleApp(App[None]):
             self.post_message(FlowRunChanged(update.doc))
         elif update.kind == "task_run":
             self.post_message(TaskRunChanged(update.doc))
+        elif update.kind == "lineage":
+            self.post_message(LineageChanged(update.id, update.doc))
 
     @work(group="task-runs", exit_on_error=False)
     async def _read_task_runs(self, flow_run_id: str) -> None:
         reader = RedisReader(self.redis_url, self.keys)
         try:
             docs = await reader.read_task_runs(flow_run_id)
+            lineage = await reader.read_lineage(flow_run_id)
         except (RedisError, OSError) as exc:
             self.notify(f"Could not read the task runs: {describe_error(exc)}", severity="error")
             return
         finally:
             await reader.close()
         self.post_message(TaskRunsLoaded(flow_run_id, docs))
+        if lineage is not None:
+            self.post_message(LineageChanged(flow_run_id, lineage))
 
     # Applying data: store first, then the screens that show it.
 
@@ -235,6 +249,11 @@ class ConsoleApp(App[None]):
         with self.batch_update():
             for screen in self.live_screens():
                 screen.show_task_runs(message.flow_run_id)
+
+    def on_lineage_changed(self, message: LineageChanged) -> None:
+        if self.store.apply_lineage(message.flow_run_id, message.doc):
+            for screen in self.live_screens():
+                screen.show_lineage(message.flow_run_id)
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         changed = (self.store.connected, self.store.connection_reason) != (
@@ -359,7 +378,27 @@ class ConsoleApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Not from inside a dialog: the audit screen would open on top of the question.
-        return not (action == "audit" and isinstance(self.screen, ModalScreen))
+        if action == "audit":
+            return not isinstance(self.screen, ModalScreen)
+        # `w` is a main-screen key: elsewhere it is hidden (the palette still offers it).
+        if action == "writers":
+            return isinstance(self.screen, MainScreen)
+        return True
+
+    def action_writers(self) -> None:
+        from console.screens.partitions import PartitionsScreen
+
+        if isinstance(self.screen, ModalScreen | PartitionsScreen):
+            return
+        self.push_screen(PartitionsScreen(self.ctx, self._selected_deployment()))
+
+    def _selected_deployment(self) -> str | None:
+        """The deployment under the main screen's cursor, if any."""
+        if isinstance(self.screen, MainScreen):
+            doc = self.screen.selected_deployment()
+            if doc is not None and isinstance(doc.get("name"), str):
+                return str(doc["name"])
+        return None
 
     def action_audit(self) -> None:
         from console.screens.audit import AuditScreen
@@ -370,6 +409,9 @@ class ConsoleApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Audit trail", "Who did what: the audit stream", self.action_audit)
+        yield SystemCommand(
+            "Who wrote this?", "Output partitions and the runs that wrote them", self.action_writers
+        )
         # The screen's own actions, so the palette passes the same gate as the keys
         # (read-only refusal, protected confirmation) instead of sending directly.
         actions = (

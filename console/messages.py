@@ -58,6 +58,16 @@ class TaskRunsLoaded(Message):
         self.docs = docs
 
 
+class LineageChanged(Message):
+    """A run's lineage document (its latest attempt), from the `lineage` update kind or a
+    lazy read when a run screen opens."""
+
+    def __init__(self, flow_run_id: str, doc: Doc) -> None:
+        super().__init__()
+        self.flow_run_id = flow_run_id
+        self.doc = doc
+
+
 class ConnectionChanged(Message):
     """Redis became reachable or unreachable; `reason` says why when it is down."""
 

@@ -48,6 +48,8 @@ class Store:
     deployments: dict[str, Doc] = field(default_factory=dict)
     flow_runs: dict[str, Doc] = field(default_factory=dict)
     task_runs: dict[str, dict[str, Doc]] = field(default_factory=dict)
+    lineage: dict[str, Doc] = field(default_factory=dict)
+    """Flow run id -> lineage document of its latest attempt (read lazily, kept live)."""
     connected: bool | None = None
     """None until the first connection attempt ends."""
     connection_reason: str = ""
@@ -84,11 +86,22 @@ class Store:
         tasks[task_id] = doc
         return True
 
+    def apply_lineage(self, flow_run_id: str, doc: Doc) -> bool:
+        """Keeps the newer lineage doc (`recorded_at`): a retry's attempt replaces the last."""
+        current = self.lineage.get(flow_run_id)
+        if current is not None:
+            a, b = parse_iso(doc.get("recorded_at")), parse_iso(current.get("recorded_at"))
+            if a is not None and b is not None and a < b:
+                return False
+        self.lineage[flow_run_id] = doc
+        return True
+
     def _trim(self) -> None:
         excess = sorted(self.flow_runs.values(), key=run_order)[: -self.runs_kept]
         for doc in excess:
             self.flow_runs.pop(doc["id"], None)
             self.task_runs.pop(doc["id"], None)
+            self.lineage.pop(doc["id"], None)
 
     def runs_newest_first(self) -> list[Doc]:
         return sorted(self.flow_runs.values(), key=run_order, reverse=True)

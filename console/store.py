@@ -115,6 +115,29 @@ class RedisReader:
         docs = (decode_doc(value) for value in raw.values())
         return [doc for doc in docs if doc is not None]
 
+    async def read_lineage(self, flow_run_id: str) -> Doc | None:
+        return decode_doc(await self.client.get(self.keys.lineage(flow_run_id)))
+
+    async def read_partitions(self, deployment: str) -> list[str]:
+        """Output partitions the deployment has written (the engine's index), sorted."""
+        members: Any = await self.client.smembers(self.keys.partitions(deployment))
+        return sorted(str(m) for m in members)
+
+    async def read_writers(self, deployment: str, partition: str) -> list[tuple[str, float]]:
+        """(flow run id, written-at epoch) of every run that wrote the partition, oldest first."""
+        pairs: Any = await self.client.zrange(
+            self.keys.writers(deployment, partition), 0, -1, withscores=True
+        )
+        return [(str(run_id), float(score)) for run_id, score in pairs]
+
+    async def read_lineages(self, flow_run_ids: list[str]) -> dict[str, Doc]:
+        """The lineage docs of those runs that still have one."""
+        if not flow_run_ids:
+            return {}
+        raw = await self.client.mget([self.keys.lineage(i) for i in flow_run_ids])
+        docs = {i: decode_doc(v) for i, v in zip(flow_run_ids, raw, strict=True)}
+        return {i: d for i, d in docs.items() if d is not None}
+
     async def read_updates(self, after_id: str, count: int = 500) -> list[Update]:
         """Entries after `after_id`, waiting up to `block_ms` for the first one."""
         answer: Any = await self.client.xread(

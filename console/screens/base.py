@@ -51,6 +51,9 @@ class LiveScreen(Screen[None]):
     def show_task_runs(self, flow_run_id: str) -> None:
         pass
 
+    def show_lineage(self, flow_run_id: str) -> None:
+        pass
+
     def show_status(self) -> None:
         for bar in self.query(StatusBar):
             bar.refresh()

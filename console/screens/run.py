@@ -1,4 +1,4 @@
-"""One flow run: its header and live task runs; drills into task or run logs."""
+"""One flow run: its header, live task runs and lineage; drills into task or run logs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
-from console.messages import TaskRunsWanted
+from console.formatting import is_final, state_label
+from console.messages import CommandRequested, TaskRunsWanted
 from console.screens.base import Doc, LiveScreen
 from console.screens.logs import LogScreen
+from console.screens.protected_confirm import ProtectedConfirmScreen
+from console.screens.retry_confirm import RetryConfirmScreen, split_tasks
 from console.widgets.filter_bar import FilterBar
+from console.widgets.lineage_panel import LineagePanel
 from console.widgets.run_header import RunHeader
 from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
@@ -35,6 +39,13 @@ class RunScreen(LiveScreen):
             "c", "cancel_run", "Cancel", tooltip="Cancel this run (asks first)", id="run.cancel_run"
         ),
         Binding("slash", "filter", "Filter", tooltip="Filter the task runs", id="run.filter"),
+        Binding(
+            "i",
+            "toggle_lineage",
+            "Lineage",
+            tooltip="Show or hide what this run read, used and wrote",
+            id="run.lineage",
+        ),
     ]
 
     def __init__(self, ctx: Context, flow_run_id: str) -> None:
@@ -45,6 +56,7 @@ class RunScreen(LiveScreen):
         yield RunHeader(self.ctx, self.flow_run_id, id="run-header")
         yield Label("Task runs", id="tasks-title", classes="title")
         yield TaskRunsTable(self.ctx, self.flow_run_id, id="tasks")
+        yield LineagePanel(self.ctx, self.flow_run_id, id="lineage")
         yield FilterBar(id="filter")
         yield StatusBar(self.ctx, id="status")
         yield Footer()
@@ -82,6 +94,10 @@ class RunScreen(LiveScreen):
             self.tasks.refresh_rows()
             self._update_title()
 
+    def show_lineage(self, flow_run_id: str) -> None:
+        if flow_run_id == self.flow_run_id:
+            self.query_one(LineagePanel).refresh_lineage()
+
     def refresh_all(self) -> None:
         super().refresh_all()
         self.query_one(RunHeader).refresh_run()
@@ -100,8 +116,52 @@ class RunScreen(LiveScreen):
     def action_run_log(self) -> None:
         self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, None))
 
+    def action_toggle_lineage(self) -> None:
+        panel = self.query_one(LineagePanel)
+        panel.display = not panel.display
+
     def action_retry(self) -> None:
-        self.request_retry(self.run)
+        """Shows what a retry reuses and reruns, then sends the operator's choice."""
+        run = self.run
+        if run is None or not is_final(run.get("state_type")):
+            self.request_retry(run)  # says why not
+            return
+        if self.refuse_if_read_only("retry"):
+            return
+        reused, rerun = split_tasks(
+            self.ctx.store.lineage.get(self.flow_run_id), self.ctx.store.tasks_of(self.flow_run_id)
+        )
+        label = state_label(run.get("state_type"), run.get("state_name"))
+        dialog = RetryConfirmScreen(str(run.get("name")), label.text, reused, rerun)
+        self.app.push_screen(dialog, self._retry_chosen)
+
+    def _retry_chosen(self, choice: str | None) -> None:
+        run = self.run
+        if choice not in ("reuse", "full") or run is None:
+            return
+        params: Doc = {"refresh_cache": True} if choice == "full" else {}
+        what = f"{'full rerun' if params else 'retry'} of run {run.get('name')}"
+        deployment_name = run.get("deployment_name")
+        deployment = self.ctx.store.deployments.get(deployment_name or "")
+        if deployment is None or not deployment.get("protected"):
+            self.post_message(CommandRequested("retry", self.flow_run_id, params))
+            return
+        name = str(deployment_name)
+        dialog = ProtectedConfirmScreen(name, f"{what[:1].upper()}{what[1:]}?")
+
+        def send_if_named(confirmed: bool | None) -> None:
+            if confirmed:
+                self.post_message(CommandRequested("retry", self.flow_run_id, params))
+            elif dialog.typed:
+                self.notify(
+                    f"You typed {dialog.typed!r}, not {name!r}: the {what} was not sent.",
+                    title="Not sent",
+                    severity="warning",
+                )
+            else:
+                self.notify(f"The {what} was not sent.", title="Not sent")
+
+        self.app.push_screen(dialog, send_if_named)
 
     def action_cancel_run(self) -> None:
         self.request_cancel(self.run)

@@ -97,7 +97,7 @@ async def test_run_screen_r_and_c_act_on_its_run(
         await open_run(pilot, app, row=1)  # the failed run
         await pilot.press("c")  # finished: refused, nothing asked
         assert isinstance(app.screen, RunScreen)
-        await pilot.press("r")
+        await pilot.press("r", "r")  # the retry dialog, then its Retry (reuse)
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "retry")
         assert commands(redis_client, keys)[0]["target"] == "run-failed"
         await pilot.press("escape")

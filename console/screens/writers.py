@@ -1,0 +1,112 @@
+"""Every run that wrote one output partition, oldest first, with who and from what input."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from redis.exceptions import RedisError
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Label
+
+from console.context import Context
+from console.formatting import DASH, format_time
+from console.screens.base import LiveScreen
+from console.store import RedisReader, describe_error
+from console.widgets.lineage_panel import describe_trigger, short_hash
+from console.widgets.status_bar import StatusBar
+from engine.protocol import partition_name
+
+Doc = dict[str, Any]
+
+
+class WritersScreen(LiveScreen):
+    """The writers of `deployment`'s `partition`; enter opens a writer's run screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", tooltip="Back to the partitions", id="writers.back"),
+    ]
+
+    def __init__(self, ctx: Context, deployment: str, partition: str) -> None:
+        super().__init__(ctx)
+        self.deployment = deployment
+        self.partition = partition
+        self.run_ids: list[str] = []
+        """Shown writers, oldest first."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title(), id="writers-title", classes="title")
+        yield DataTable(id="writers-table", cursor_type="row", zebra_stripes=True)
+        yield StatusBar(self.ctx, id="status")
+        yield Footer()
+
+    def _title(self, count: int | None = None) -> str:
+        shown = "" if count is None else f" ({count})"
+        return f"Who wrote {self.deployment} {self.partition}{shown}, oldest first"
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#writers-table", DataTable)
+
+    def on_mount(self) -> None:
+        self.table.add_columns(
+            "#", "Written", "Run", "Status", "Trigger", "Input sha256", "Input rows", "Rows"
+        )
+        self.table.focus()
+        self.load()
+
+    def show_lineage(self, flow_run_id: str) -> None:
+        self.load()
+
+    @work(exclusive=True, group="writers", exit_on_error=False)
+    async def load(self) -> None:
+        reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
+        try:
+            writers = await reader.read_writers(self.deployment, self.partition)
+            docs = await reader.read_lineages([run_id for run_id, _ in writers])
+        except (RedisError, OSError) as exc:
+            self.notify(f"Could not read the writers: {describe_error(exc)}", severity="error")
+            return
+        finally:
+            await reader.close()
+        self._show(writers, docs)
+
+    def _show(self, writers: list[tuple[str, float]], docs: dict[str, Doc]) -> None:
+        zone = self.ctx.now().tzinfo
+        table = self.table
+        # Few rows, and order matters (a rewrite moves a run to the end): rebuild.
+        table.clear()
+        for number, (run_id, written) in enumerate(writers, start=1):
+            doc = docs.get(run_id, {})
+            run = self.ctx.store.flow_runs.get(run_id, {})
+            name = doc.get("flow_run_name") or run.get("name") or run_id[:8]
+            rows = DASH
+            for output in doc.get("outputs") or []:
+                if partition_name(output.get("path")) == self.partition:
+                    rows = str(output.get("rows", DASH))
+            source = doc.get("input") or {}
+            table.add_row(
+                Text(str(number)),
+                Text(format_time(datetime.fromtimestamp(written).astimezone(zone), zone)),
+                Text(str(name), style="bold"),
+                Text(str(doc.get("status") or "lineage gone")),
+                Text(describe_trigger(doc.get("trigger"), zone)),
+                Text(short_hash(source.get("sha256"))),
+                Text(str(source.get("rows", DASH))),
+                Text(rows),
+                key=run_id,
+            )
+        self.run_ids = [run_id for run_id, _ in writers]
+        self.query_one("#writers-title", Label).update(self._title(len(writers)))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from console.screens.run import RunScreen
+
+        if event.row_key.value is not None:
+            self.app.push_screen(RunScreen(self.ctx, str(event.row_key.value)))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
