@@ -1,0 +1,68 @@
+"""Traceability on the real stack: a run triggered from the keyboard shows its lineage, and
+its partitions lead back to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from console.app import ConsoleApp
+from console.screens.partitions import PartitionsScreen
+from console.screens.run import RunScreen
+from console.screens.writers import WritersScreen
+from console.widgets.deployments_table import DeploymentsTable
+from console.widgets.lineage_panel import LineagePanel
+from console.widgets.runs_table import RunsTable
+from engine.launcher import EmbeddedStack
+from engine.mirror import RedisMirror
+from engine.protocol import Keys
+from tests.console.conftest import wait_for
+from tests.console.test_lineage import rendered
+
+pytestmark = pytest.mark.integration
+
+PROD = "ai-inference-prod"
+
+
+async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
+    stack: EmbeddedStack, stack_keys: Keys, mirror: RedisMirror
+) -> None:
+    app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        deployments = app.screen.query_one(DeploymentsTable)
+        await wait_for(pilot, lambda: PROD in deployments.row_keys(), "deployments", 20)
+        deployments.focus()
+        deployments.move_cursor(row=deployments.row_keys().index(PROD))
+        runs = app.screen.query_one(RunsTable)
+        known = set(runs.row_keys())
+        await pilot.press("t")
+        await wait_for(pilot, lambda: bool(set(runs.row_keys()) - known), "the new run", 60)
+        (run_id,) = set(runs.row_keys()) - known
+
+        runs.focus()
+        runs.move_cursor(row=runs.row_keys().index(run_id))
+        await pilot.press("enter")
+        assert isinstance(app.screen, RunScreen)
+        panel = app.screen.query_one(LineagePanel)
+        # Opened while the run may still be going: the lineage arrives live when it ends.
+        await wait_for(pilot, lambda: "Outputs (3)" in rendered(panel), "lineage outputs", 90)
+        doc: Any = mirror.read_lineage(run_id)
+        assert doc is not None and doc["status"] == "completed"
+        text = rendered(panel)
+        assert str(doc["input"]["sha256"])[:12] in text
+        assert text.count("date=") == 3
+        partitions = sorted(str(o["path"]).rsplit("/", 1)[-1] for o in doc["outputs"])
+
+        await pilot.press("escape")
+        deployments.focus()
+        await pilot.press("w")
+        assert isinstance(app.screen, PartitionsScreen)
+        parts = app.screen
+        await wait_for(pilot, lambda: len(parts.rows) >= 3, "partitions", 20)
+        assert set(partitions) <= {row.partition for row in parts.rows.values()}
+        parts.table.move_cursor(row=0)
+        await pilot.press("enter")
+        assert isinstance(app.screen, WritersScreen)
+        writers = app.screen
+        await wait_for(pilot, lambda: run_id in writers.run_ids, "the run among the writers", 20)
