@@ -8,7 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
+from console.formatting import is_final
+from console.messages import CommandRequested
 from console.screens.base import Doc, LiveScreen
+from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
+from console.screens.deployment import DeploymentScreen
 from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
@@ -17,7 +21,8 @@ from console.widgets.status_bar import StatusBar
 
 
 class MainScreen(LiveScreen):
-    """Deployments and runs; `t`/`p` act on the selected deployment, `r`/`c` on the run."""
+    """Deployments and runs; `t`/`p` act on the selected deployment, `r`/`c` on the run,
+    or on every marked run."""
 
     MUTATING_ACTIONS = frozenset({"trigger", "pause_toggle", "retry", "cancel_run"})
 
@@ -40,20 +45,34 @@ class MainScreen(LiveScreen):
             "r",
             "retry",
             "Retry",
-            tooltip="Retry the selected run (finished runs only)",
+            tooltip="Retry the selected run, or the marked ones (finished runs only)",
             id="main.retry",
         ),
         Binding(
             "c",
             "cancel_run",
             "Cancel",
-            tooltip="Cancel the selected run (asks first)",
+            tooltip="Cancel the selected run, or the marked ones (asks first)",
             id="main.cancel_run",
+        ),
+        Binding(
+            "d",
+            "deployment",
+            "Details",
+            tooltip="The selected deployment: schedule, next fire times, recent runs",
+            id="main.deployment",
         ),
         Binding(
             "slash", "filter", "Filter", tooltip="Filter the focused table's rows", id="main.filter"
         ),
-        Binding("escape", "back", "Clear", tooltip="Clear the filters", show=False, id="main.back"),
+        Binding(
+            "escape",
+            "back",
+            "Clear",
+            tooltip="Clear the marks, then the filters",
+            show=False,
+            id="main.back",
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -100,9 +119,16 @@ class MainScreen(LiveScreen):
         )
         scope = runs.deployment_filter or "all deployments"
         hint = "  (enter or escape: all)" if runs.deployment_filter else ""
+        view = ""
+        if not runs.default_view:
+            view = f"  {runs.state_filter_label}, {runs.time_range_label}, by {runs.sort_label}"
+        marks = f"  ◆ {len(runs.marked)} marked" if runs.marked else ""
         self.query_one("#runs-title", Label).update(
-            f"Runs: {scope} ({runs.row_count}){_filter_note(runs.filter_text)}{hint}"
+            f"Runs: {scope} ({runs.row_count}){view}{marks}{_filter_note(runs.filter_text)}{hint}"
         )
+
+    def on_runs_table_view_changed(self, _event: RunsTable.ViewChanged) -> None:
+        self._update_titles()
 
     # Selection.
 
@@ -149,12 +175,86 @@ class MainScreen(LiveScreen):
         self.send_checked(action, name, name, f"{action} {name}")
 
     def action_retry(self) -> None:
-        self.request_retry(self.selected_run())
+        if self.runs.marked:
+            self.request_bulk("retry")
+        else:
+            self.request_retry(self.selected_run())
 
     def action_cancel_run(self) -> None:
-        self.request_cancel(self.selected_run())
+        if self.runs.marked:
+            self.request_bulk("cancel")
+        else:
+            self.request_cancel(self.selected_run())
+
+    def action_deployment(self) -> None:
+        doc = self.selected_deployment()
+        if doc is None:
+            self.notify("No deployment selected.", severity="warning")
+            return
+        self.app.push_screen(DeploymentScreen(self.ctx, str(doc["name"])))
+
+    def request_bulk(self, action: str) -> None:
+        """Retries (finished runs) or cancels (unfinished runs) every marked run, after a
+        confirmation that counts them; one command per run. Runs of protected deployments
+        are refused as a whole: each needs its name typed, one run at a time."""
+        if self.refuse_if_read_only(f"bulk {action}"):
+            return
+        runs = self.runs.marked_runs()
+        retry = action == "retry"
+        verb, done, why = (
+            ("Retry", "retried", "still running")
+            if retry
+            else ("Cancel", "cancelled", "already finished")
+        )
+        eligible = [run for run in runs if is_final(run.get("state_type")) == retry]
+        skipped = len(runs) - len(eligible)
+        if not eligible:
+            self.notify(
+                f"None of the {len(runs)} marked runs can be {done} ({why}); nothing was sent.",
+                severity="warning",
+            )
+            return
+        deployments = self.ctx.store.deployments
+        protected = sorted(
+            {
+                str(run.get("deployment_name"))
+                for run in eligible
+                if deployments.get(str(run.get("deployment_name")), {}).get("protected")
+            }
+        )
+        if protected:
+            self.notify(
+                f"Bulk {action} refused: marked runs of protected deployment "
+                f"{', '.join(protected)} need the name typed, one run at a time. Unmark them "
+                f"(space) or {action} them singly; nothing was sent.",
+                title="Protected",
+                severity="error",
+                timeout=15,
+            )
+            return
+        question = bulk_question(verb, len(eligible), skipped, why)
+        names = [str(run.get("name", run["id"])) for run in eligible]
+
+        def send(confirmed: bool | None) -> None:
+            if not confirmed:
+                self.notify(f"Bulk {action} was not sent.", title="Not sent")
+                return
+            for run in eligible:
+                self.post_message(CommandRequested(action, str(run["id"])))
+            skip = f"; {skipped} skipped ({why})" if skipped else ""
+            self.notify(
+                f"Sent {len(eligible)} {action} commands{skip}. Each result follows as the "
+                "engine answers it.",
+                title=f"Bulk {action}",
+            )
+            self.runs.clear_marks()
+
+        yes = f"{verb} {len(eligible)}"
+        self.app.push_screen(BulkConfirmScreen(question, names, yes=yes), send)
 
     def action_back(self) -> None:
+        if self.runs.clear_marks():
+            return
         if self.clear_text_filter():
             return
         if self.runs.deployment_filter is not None:

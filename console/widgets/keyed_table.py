@@ -44,6 +44,8 @@ class KeyedTable(DataTable[Text]):
         self.ctx = ctx
         self.filter_text = ""
         """The `/` filter: rows must contain it (case-insensitive) in some cell."""
+        self.sort_reverse = self.NEWEST_FIRST
+        """Rows sort by descending `Row.order` (starts as NEWEST_FIRST)."""
         self._order: dict[str, Any] = {}
 
     def on_mount(self) -> None:
@@ -124,7 +126,7 @@ class KeyedTable(DataTable[Text]):
 
     def _reorder(self) -> None:
         current = self.row_keys()
-        wanted = sorted(current, key=self._order.__getitem__, reverse=self.NEWEST_FIRST)
+        wanted = sorted(current, key=self._order.__getitem__, reverse=self.sort_reverse)
         if current == wanted:
             return
         # DataTable.sort's key sees cell values only: find each row by its first cell object.

@@ -1,20 +1,48 @@
-"""The flow runs, newest first, with live-ticking durations for running runs."""
+"""The flow runs, newest first, with live-ticking durations for running runs.
+
+Filters (deployment, state, time range, `/` text), a sort on any column, and marks for
+bulk actions; rows stay keyed by flow run id and change by diff.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
 
 from console.formatting import format_duration, iso_time, run_seconds, state_label
 from console.state import run_order
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
+from engine.protocol import parse_iso
 
 RUNS_SHOWN = 300
 """Rows in the table; older runs stay in Redis and Prefect."""
+
+MARK = "◆ "
+"""Prefix of a marked run's name (a glyph, so marks never rely on colour)."""
+
+STATE_FILTERS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("All", frozenset()),
+    ("Running", frozenset({"RUNNING", "PENDING", "CANCELLING"})),
+    ("Failed", frozenset({"FAILED", "CRASHED"})),
+    ("Completed", frozenset({"COMPLETED"})),
+    ("Scheduled", frozenset({"SCHEDULED", "PAUSED"})),
+    ("Cancelled", frozenset({"CANCELLED"})),
+)
+"""What `f` cycles through: a label and the state types it keeps (empty: all)."""
+
+TIME_RANGES: tuple[tuple[str, timedelta | None], ...] = (
+    ("all time", None),
+    ("last 1h", timedelta(hours=1)),
+    ("last 24h", timedelta(hours=24)),
+    ("last 7d", timedelta(days=7)),
+)
+"""What `R` cycles through: runs that started (or were due) within the range."""
 
 
 class RunsTable(KeyedTable):
@@ -22,6 +50,27 @@ class RunsTable(KeyedTable):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open run", tooltip="Task runs and logs of this run"),
+        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark this run"),
+        Binding(
+            "shift+space,V",
+            "mark_range",
+            "Mark range",
+            tooltip="Mark every run from the last marked one to this one",
+            show=False,
+        ),
+        Binding(
+            "ctrl+a,asterisk",
+            "mark_all",
+            "Mark all",
+            tooltip="Mark every run the filters show",
+            show=False,
+        ),
+        Binding("f", "cycle_state", "State", tooltip="Show runs of one state (cycles)"),
+        Binding(
+            "R", "cycle_range", "Range", tooltip="Runs of the last 1h / 24h / 7d / all (cycles)"
+        ),
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (cycles)"),
+        Binding("O", "reverse_sort", "Reverse", tooltip="Reverse the sort", show=False),
     ]
 
     COLUMNS = (
@@ -34,15 +83,82 @@ class RunsTable(KeyedTable):
     )
     NEWEST_FIRST = True
 
-    deployment_filter: str | None = None
-    """Show only runs of this deployment (set by enter on the deployments table)."""
+    class ViewChanged(Message):
+        """Filters, sort or marks changed: the screen updates its title."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deployment_filter: str | None = None
+        """Show only runs of this deployment (set by enter on the deployments table)."""
+        self.state_filter = 0
+        """Index into STATE_FILTERS."""
+        self.time_range = 0
+        """Index into TIME_RANGES."""
+        self.sort_column = "start"
+        """Column key the rows sort by."""
+        self.marked: set[str] = set()
+        """Flow run ids marked for a bulk action."""
+        self._last_marked: str | None = None
+
+    # Filters and sort.
 
     def set_deployment_filter(self, name: str | None) -> None:
         self.deployment_filter = name
-        self.refresh_rows()
+        self._changed()
+
+    @property
+    def state_filter_label(self) -> str:
+        return STATE_FILTERS[self.state_filter][0]
+
+    @property
+    def time_range_label(self) -> str:
+        return TIME_RANGES[self.time_range][0]
+
+    @property
+    def sort_label(self) -> str:
+        """`Start ▼`: the sort column's header and its direction."""
+        header = dict(self.COLUMNS)[self.sort_column]
+        return f"{header} {'▼' if self.sort_reverse else '▲'}"
+
+    @property
+    def default_view(self) -> bool:
+        """No state or time filter and the default sort (newest first)."""
+        return (
+            self.state_filter == 0
+            and self.time_range == 0
+            and self.sort_column == "start"
+            and self.sort_reverse
+        )
+
+    def action_cycle_state(self) -> None:
+        self.state_filter = (self.state_filter + 1) % len(STATE_FILTERS)
+        self._changed()
+
+    def action_cycle_range(self) -> None:
+        self.time_range = (self.time_range + 1) % len(TIME_RANGES)
+        self._changed()
+
+    def action_cycle_sort(self) -> None:
+        keys = [key for key, _label in self.COLUMNS]
+        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self._changed()
+
+    def action_reverse_sort(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._changed()
 
     def wants(self, doc: dict[str, Any]) -> bool:
-        return self.deployment_filter in (None, doc.get("deployment_name"))
+        if self.deployment_filter not in (None, doc.get("deployment_name")):
+            return False
+        states = STATE_FILTERS[self.state_filter][1]
+        if states and str(doc.get("state_type") or "").upper() not in states:
+            return False
+        window = TIME_RANGES[self.time_range][1]
+        if window is not None:
+            moment = parse_iso(doc.get("start_time")) or parse_iso(doc.get("expected_start_time"))
+            if moment is None or moment < self.ctx.now() - window:
+                return False
+        return True
 
     def wanted_rows(self) -> Iterable[Row]:
         runs = [doc for doc in self.ctx.store.runs_newest_first() if self.wants(doc)]
@@ -51,15 +167,76 @@ class RunsTable(KeyedTable):
     def row_for(self, doc: dict[str, Any]) -> Row:
         now = self.ctx.now()
         label = state_label(doc.get("state_type"), doc.get("state_name"))
+        run_id = str(doc["id"])
+        name = str(doc.get("name", ""))
+        seconds = run_seconds(doc, now)
         cells = (
-            Text(str(doc.get("name", "")), style="bold", end=""),
+            Text(f"{MARK}{name}" if run_id in self.marked else name, style="bold", end=""),
             Text(str(doc.get("deployment_name") or ""), end=""),
             toned(self.app, label.text, label.tone),
             Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
-            Text(format_duration(run_seconds(doc, now)), end=""),
+            Text(format_duration(seconds), end=""),
             Text(str(doc.get("run_count", 0)), end=""),
         )
-        return Row(str(doc["id"]), cells, (run_order(doc), str(doc["id"])))
+        keys: dict[str, Any] = {
+            "name": name.casefold(),
+            "deployment": str(doc.get("deployment_name") or "").casefold(),
+            "state": label.word.casefold(),
+            "start": run_order(doc),
+            "duration": seconds if seconds is not None else -1.0,
+            "attempts": int(doc.get("run_count") or 0),
+        }
+        # Ties fall back to newest first, then the id, so the order is total and stable.
+        return Row(run_id, cells, (keys[self.sort_column], run_order(doc), run_id))
 
     def show_run(self, doc: dict[str, Any]) -> None:
         self.show_row(self.row_for(doc), wanted=self.wants(doc))
+
+    # Marks.
+
+    def marked_runs(self) -> list[dict[str, Any]]:
+        """The marked runs still known, in display order first, then the hidden ones."""
+        runs = self.ctx.store.flow_runs
+        shown = [key for key in self.row_keys() if key in self.marked]
+        hidden = sorted(self.marked - set(shown))
+        return [runs[key] for key in shown + hidden if key in runs]
+
+    def action_toggle_mark(self) -> None:
+        key = self.selected_key()
+        if key is None:
+            return
+        if key in self.marked:
+            self.marked.discard(key)
+        else:
+            self.marked.add(key)
+            self._last_marked = key
+        self._changed()
+
+    def action_mark_range(self) -> None:
+        key = self.selected_key()
+        if key is None:
+            return
+        keys = self.row_keys()
+        last = self._last_marked
+        anchor = last if last is not None and last in keys else key
+        start, end = sorted((keys.index(anchor), keys.index(key)))
+        self.marked.update(keys[start : end + 1])
+        self._last_marked = key
+        self._changed()
+
+    def action_mark_all(self) -> None:
+        self.marked.update(self.row_keys())
+        self._changed()
+
+    def clear_marks(self) -> bool:
+        """Unmarks every run; True if some were marked."""
+        if not self.marked:
+            return False
+        self.marked.clear()
+        self._last_marked = None
+        self._changed()
+        return True
+
+    def _changed(self) -> None:
+        self.refresh_rows()
+        self.post_message(self.ViewChanged())

@@ -1,0 +1,198 @@
+"""One deployment: its schedule and settings, the next fire times in its zone and in the
+operator's, and its recent runs with a sparkline of their durations."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Label, Static
+
+from console.context import Context
+from console.formatting import (
+    DASH,
+    deployment_label,
+    format_params,
+    format_schedule,
+    format_until,
+    is_final,
+    next_fires,
+    run_seconds,
+    sparkline,
+    state_label,
+    zone_named,
+)
+from console.screens.base import Doc, LiveScreen
+from console.screens.run import RunScreen
+from console.widgets.deployment_runs_table import DeploymentRunsTable
+from console.widgets.status_bar import StatusBar
+
+FIRES_SHOWN = 10
+"""Next fire times listed."""
+SPARK_RUNS = 30
+"""Finished runs drawn in the sparkline, oldest left."""
+
+
+class DeploymentScreen(LiveScreen):
+    """Details of the deployment called `name`; `p` pauses or resumes it."""
+
+    MUTATING_ACTIONS = frozenset({"pause_toggle"})
+
+    DEFAULT_CSS = """
+    DeploymentScreen #deployment-body {
+        height: 1fr;
+    }
+    DeploymentScreen #deployment-info, DeploymentScreen #deployment-fires,
+    DeploymentScreen #deployment-spark {
+        height: auto;
+        padding: 0 1;
+        background: $surface;
+    }
+    DeploymentScreen DeploymentRunsTable {
+        height: auto;
+        max-height: 20;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", tooltip="Back to the deployments", id="deployment.back"),
+        Binding(
+            "p",
+            "pause_toggle",
+            "Pause/Resume",
+            tooltip="Pause or resume its schedule",
+            id="deployment.pause_toggle",
+        ),
+    ]
+
+    def __init__(self, ctx: Context, name: str) -> None:
+        super().__init__(ctx)
+        self.deployment_name = name
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"Deployment: {self.deployment_name}", id="deployment-title", classes="title")
+        with VerticalScroll(id="deployment-body"):
+            yield Static(id="deployment-info")
+            yield Label("Next fire times", classes="title")
+            yield Static(id="deployment-fires")
+            yield Label("Recent runs", classes="title")
+            yield Static(id="deployment-spark")
+            yield DeploymentRunsTable(self.ctx, self.deployment_name, id="deployment-runs")
+        yield StatusBar(self.ctx, id="status")
+        yield Footer()
+
+    @property
+    def doc(self) -> Doc | None:
+        return self.ctx.store.deployments.get(self.deployment_name)
+
+    def on_mount(self) -> None:
+        self.query_one(DeploymentRunsTable).focus()
+        self._show_details()
+
+    # Live hooks.
+
+    def show_deployment(self, name: str) -> None:
+        if name == self.deployment_name:
+            self._show_details()
+
+    def show_flow_run(self, doc: Doc) -> None:
+        table = self.query_one(DeploymentRunsTable)
+        if table.wants(doc):
+            table.show_row(table.row_for(doc))
+            self._show_details()
+
+    def refresh_all(self) -> None:
+        super().refresh_all()
+        self._show_details()
+
+    # Drawing.
+
+    def _show_details(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one("#deployment-info", Static).update(self._info())
+        self.query_one("#deployment-fires", Static).update(self._fires())
+        self.query_one("#deployment-spark", Static).update(self._spark())
+
+    def _info(self) -> Text:
+        doc = self.doc
+        if doc is None:
+            return Text(f"{self.deployment_name} is no longer deployed (removed from Redis).")
+        state = deployment_label(bool(doc.get("paused")))
+        lines = [
+            f"{state.text}{'  ⚠ protected' if doc.get('protected') else ''}",
+            f"Flow: {doc.get('flow_name') or DASH}   Version: {doc.get('version') or DASH}",
+            f"Schedule: {format_schedule(doc)}",
+            f"Description: {doc.get('description') or DASH}",
+            f"Parameters: {format_params(doc.get('parameters'))}",
+        ]
+        return Text("\n".join(lines))
+
+    def _fires(self) -> Text:
+        doc = self.doc
+        if doc is None or not doc.get("cron"):
+            return Text(f"{DASH} no schedule")
+        zone_name = doc.get("timezone") or "UTC"
+        if zone_named(zone_name) is None:
+            return Text(f"? unknown zone {zone_name}")
+        now = self.ctx.now()
+        fires = next_fires(doc.get("cron"), zone_name, now, FIRES_SHOWN)
+        if not fires:
+            return Text(f"? bad cron {doc.get('cron')}")
+        note = "  (paused: these will not fire until resumed)" if doc.get("paused") else ""
+        lines = [f"{'In ' + zone_name:<28} Local ({_zone_label(now)}){note}"]
+        for fire in fires:
+            local = fire.astimezone(now.tzinfo)
+            lines.append(
+                f"{fire.strftime('%a %m-%d %H:%M %Z'):<28} "
+                f"{local.strftime('%a %m-%d %H:%M %Z'):<22} {format_until(fire, now)}"
+            )
+        return Text("\n".join(lines))
+
+    def _spark(self) -> Text:
+        now = self.ctx.now()
+        finished = [
+            run
+            for run in self.ctx.store.runs_newest_first()
+            if run.get("deployment_name") == self.deployment_name
+            and is_final(run.get("state_type"))
+            and run_seconds(run, now) is not None
+        ][:SPARK_RUNS][::-1]
+        if not finished:
+            return Text(f"Durations: {DASH} no finished runs yet")
+        durations = [run_seconds(run, now) or 0.0 for run in finished]
+        glyphs = "".join(state_label(run.get("state_type")).glyph for run in finished)
+        return Text(
+            f"Durations, oldest → newest: {sparkline(durations)}\n"
+            f"Outcomes,  oldest → newest: {glyphs}"
+        )
+
+    # Actions.
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key is not None:
+            self.app.push_screen(RunScreen(self.ctx, key))
+
+    def action_back(self) -> None:
+        if not self.clear_text_filter():
+            self.dismiss()
+
+    def action_pause_toggle(self) -> None:
+        if self.refuse_if_read_only("pause/resume"):
+            return
+        doc = self.doc
+        if doc is None:
+            self.notify(f"{self.deployment_name} is no longer deployed.", severity="warning")
+            return
+        action = "resume" if doc.get("paused") else "pause"
+        name = self.deployment_name
+        self.send_checked(action, name, name, f"{action} {name}")
+
+
+def _zone_label(now: object) -> str:
+    tz = getattr(now, "tzinfo", None)
+    return str(tz) if tz is not None else "local"
