@@ -44,16 +44,20 @@ class DeploymentScreen(LiveScreen):
     DEFAULT_CSS = """
     DeploymentScreen #deployment-body {
         height: 1fr;
+        background: $surface;
     }
-    DeploymentScreen #deployment-info, DeploymentScreen #deployment-fires,
+    DeploymentScreen #deployment-info, DeploymentScreen #deployment-fires {
+        height: auto;
+        padding: 0 1;
+    }
     DeploymentScreen #deployment-spark {
         height: auto;
         padding: 0 1;
         background: $surface;
     }
     DeploymentScreen DeploymentRunsTable {
-        height: auto;
-        max-height: 20;
+        height: 1fr;
+        min-height: 4;
     }
     """
 
@@ -74,13 +78,14 @@ class DeploymentScreen(LiveScreen):
 
     def compose(self) -> ComposeResult:
         yield Label(f"Deployment: {self.deployment_name}", id="deployment-title", classes="title")
+        # Details scroll in the top half, so the runs keep the bottom half on small screens.
         with VerticalScroll(id="deployment-body"):
             yield Static(id="deployment-info")
             yield Label("Next fire times", classes="title")
             yield Static(id="deployment-fires")
-            yield Label("Recent runs", classes="title")
-            yield Static(id="deployment-spark")
-            yield DeploymentRunsTable(self.ctx, self.deployment_name, id="deployment-runs")
+        yield Label("Recent runs", classes="title")
+        yield Static(id="deployment-spark")
+        yield DeploymentRunsTable(self.ctx, self.deployment_name, id="deployment-runs")
         yield StatusBar(self.ctx, id="status")
         yield Footer()
 
