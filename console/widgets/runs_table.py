@@ -65,11 +65,16 @@ class RunsTable(KeyedTable):
             tooltip="Mark every run the filters show",
             show=False,
         ),
-        Binding("f", "cycle_state", "State", tooltip="Show runs of one state (cycles)"),
+        # Kept out of the footer so t/p/r/c still fit at 80 columns; `?` lists them.
+        Binding("f", "cycle_state", "State", tooltip="Show runs of one state (cycles)", show=False),
         Binding(
-            "R", "cycle_range", "Range", tooltip="Runs of the last 1h / 24h / 7d / all (cycles)"
+            "R",
+            "cycle_range",
+            "Range",
+            tooltip="Runs of the last 1h / 24h / 7d / all (cycles)",
+            show=False,
         ),
-        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (cycles)"),
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (cycles)", show=False),
         Binding("O", "reverse_sort", "Reverse", tooltip="Reverse the sort", show=False),
     ]
 
