@@ -21,6 +21,9 @@ from console.widgets.run_header import RunHeader
 from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
 
+LINEAGE_MIN_HEIGHT = 30
+"""Terminal rows from which the lineage panel starts shown."""
+
 
 class RunScreen(LiveScreen):
     """The run `flow_run_id`; `r`/`c` act on it, `l` opens its whole log."""
@@ -71,6 +74,8 @@ class RunScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.tasks.focus()
+        # Visible when there is room for it and the task runs; `i` shows it anyway.
+        self.query_one(LineagePanel).display = self.app.size.height >= LINEAGE_MIN_HEIGHT
         self.post_message(TaskRunsWanted(self.flow_run_id))
 
     # Live hooks.
@@ -82,29 +87,37 @@ class RunScreen(LiveScreen):
 
     def show_flow_run(self, doc: Doc) -> None:
         if doc.get("id") == self.flow_run_id:
-            self.query_one(RunHeader).refresh_run()
+            for header in self.query(RunHeader):
+                header.refresh_run()
 
     def show_task_run(self, doc: Doc) -> None:
         if doc.get("flow_run_id") == self.flow_run_id:
-            self.tasks.show_task(doc)
+            for table in self.query(TaskRunsTable):
+                table.show_task(doc)
             self._update_title()
 
     def show_task_runs(self, flow_run_id: str) -> None:
         if flow_run_id == self.flow_run_id:
-            self.tasks.refresh_rows()
+            for table in self.query(TaskRunsTable):
+                table.refresh_rows()
             self._update_title()
 
     def show_lineage(self, flow_run_id: str) -> None:
         if flow_run_id == self.flow_run_id:
-            self.query_one(LineagePanel).refresh_lineage()
+            for panel in self.query(LineagePanel):
+                panel.refresh_lineage()
 
     def refresh_all(self) -> None:
         super().refresh_all()
-        self.query_one(RunHeader).refresh_run()
+        # query, not query_one: a tick can reach a screen whose children are being removed.
+        for header in self.query(RunHeader):
+            header.refresh_run()
         self._update_title()
 
     def _update_title(self) -> None:
-        self.query_one("#tasks-title", Label).update(f"Task runs ({self.tasks.row_count})")
+        for title in self.query("#tasks-title").results(Label):
+            for table in self.query(TaskRunsTable):
+                title.update(f"Task runs ({table.row_count})")
 
     # Actions.
 

@@ -325,3 +325,18 @@ async def test_retry_dialog_on_a_protected_deployment_still_needs_the_name(
         await pilot.press(*"ai-inference-prod", "enter")
         await wait_for(pilot, lambda: len(retry_params(redis_client, keys)) == 1, "sent")
         assert retry_params(redis_client, keys) == [{"refresh_cache": True}]
+
+
+async def test_lineage_panel_starts_hidden_on_a_short_terminal(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    mirror.write_lineage(lineage_doc("run-failed", "brave-otter", recorded=at(-80)))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_failed_run(pilot, app)
+        panel = screen.query_one(LineagePanel)
+        assert not panel.display
+        await pilot.press("i")
+        assert panel.display
+        await wait_for(pilot, lambda: "a1b2c3d4e5f6" in rendered(panel), "lineage")
