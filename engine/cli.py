@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from engine.launcher import (
     redis_url_from_env,
 )
 from engine.paths import default_config_dir, state_dir
+from engine.pause_window import UNTIL_HELP, WindowError, parse_until
 from engine.protocol import Keys
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
@@ -105,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         action = sub.add_parser(name, help=text)
         action.add_argument(target, help="flow run id" if target == "run_id" else "deployment name")
+    sub.choices["pause"].add_argument(
+        "--until",
+        default=None,
+        metavar="WHEN",
+        help=f"resume automatically then ({UNTIL_HELP}; local time, or ISO with an offset); "
+        "the engine resumes it even with no console open (default: paused until resumed)",
+    )
     sub.choices["retry"].add_argument(
         "--full",
         action="store_true",
@@ -154,6 +163,14 @@ def cmd_send(args: argparse.Namespace) -> int:
         params = parse_params(getattr(args, "param", []))
         if getattr(args, "full", False):
             params["refresh_cache"] = True
+        until = getattr(args, "until", None)
+        if until:
+            moment = parse_until(until, datetime.now().astimezone())
+            if moment is not None:
+                params["resume_at"] = moment.astimezone(timezone.utc).isoformat()
+    except WindowError as exc:
+        print(f"error: --until {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

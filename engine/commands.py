@@ -27,6 +27,7 @@ from prefect.states import AwaitingRetry, Cancelled, Cancelling
 from engine.command_client import ensure_group
 from engine.flows import FLOWS
 from engine.mirror import RedisMirror
+from engine.pause_window import AutoResumeStore, WindowError, parse_resume_at
 from engine.protocol import ENGINE_GROUP, FINAL_STATE_TYPES, Command, CommandResult, Keys
 from engine.registry import Registry
 
@@ -36,6 +37,8 @@ READ_BLOCK_MS = 2_000
 NOT_STARTED_STATE_TYPES = frozenset({"SCHEDULED", "PENDING", "PAUSED"})
 RETRY_PARAMS = frozenset({"refresh_cache"})
 """Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches)."""
+PAUSE_PARAMS = frozenset({"resume_at"})
+"""Parameters a pause command accepts (`resume_at`: ISO time the engine resumes it)."""
 
 
 class CommandRejected(Exception):
@@ -59,6 +62,7 @@ class CommandExecutor:
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
         self.consumer = f"{socket.gethostname()}-engine"
+        self.auto_resume = AutoResumeStore(client, keys)
 
     async def run(self) -> None:
         ensure_group(self.client, self.keys)
@@ -210,12 +214,34 @@ class CommandExecutor:
 
     async def _pause(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         deployment_id, _, _ = self._deployment(command.target)
+        unknown = sorted(set(command.params) - PAUSE_PARAMS)
+        if unknown:
+            raise CommandRejected(
+                f"pause does not accept parameter(s) {', '.join(unknown)}; "
+                f"it accepts {', '.join(sorted(PAUSE_PARAMS))}"
+            )
+        resume_at = None
+        if command.params.get("resume_at") is not None:
+            try:
+                resume_at = parse_resume_at(command.params["resume_at"], datetime.now(timezone.utc))
+            except WindowError as exc:
+                raise CommandRejected(str(exc)) from exc
         await prefect.pause_deployment(deployment_id)
+        # A pause without a window replaces any earlier window: paused means paused.
+        if resume_at is None:
+            self.auto_resume.clear(command.target)
+        else:
+            self.auto_resume.set(command.target, resume_at)
         self.on_deployment_changed(command.target)
+        if resume_at is not None:
+            until = resume_at.astimezone(timezone.utc).isoformat(timespec="seconds")
+            return f"paused {command.target} until {until}; the engine resumes it then", ""
         return f"paused {command.target}: no new scheduled runs until resumed", ""
 
     async def _resume(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         deployment_id, _, _ = self._deployment(command.target)
         await prefect.resume_deployment(deployment_id)
+        window = self.auto_resume.clear(command.target)
         self.on_deployment_changed(command.target)
-        return f"resumed {command.target}", ""
+        note = " (its auto-resume is cancelled)" if window else ""
+        return f"resumed {command.target}{note}", ""

@@ -166,6 +166,9 @@ def deployment_doc(
     paused: bool,
     parameters: dict[str, Any],
     last_run: dict[str, Any] | None,
+    *,
+    parameter_schema: dict[str, Any] | None = None,
+    resume_at: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": deployment_id,
@@ -182,6 +185,8 @@ def deployment_doc(
         "last_run": last_run,
         "config_path": str(spec.path),
         "updated": utc_now_iso(),
+        "parameter_schema": parameter_schema or {},
+        "resume_at": resume_at if paused else None,
     }
 
 

@@ -130,6 +130,11 @@ class Keys:
         """STRING: JSON with the Prefect API URL and config dir of the last engine."""
         return f"{self.prefix}:engine:info"
 
+    @property
+    def auto_resume(self) -> str:
+        """ZSET: paused deployment name -> when the engine resumes it, epoch seconds."""
+        return f"{self.prefix}:auto_resume"
+
 
 @dataclass(frozen=True)
 class Identity:

@@ -17,6 +17,8 @@ class RegisteredDeployment:
     id: str
     parameters: dict[str, Any]
     """The resolved parameters registered with Prefect (placeholders expanded)."""
+    parameter_schema: dict[str, Any] = field(default_factory=dict)
+    """The flow's parameter schema (OpenAPI), published for the console's trigger form."""
 
 
 @dataclass

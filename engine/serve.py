@@ -20,12 +20,15 @@ from prefect.exceptions import ObjectNotFound
 from prefect.runner import Runner
 from prefect.schedules import Cron
 
+from engine.auto_resume import AutoResumer
 from engine.bridge import Bridge
 from engine.commands import CommandExecutor
 from engine.config import LoadResult, load_deployments
 from engine.documents import deployment_doc
 from engine.flows import FLOWS
 from engine.mirror import RedisMirror
+from engine.parameter_schema import flow_parameter_schema
+from engine.pause_window import AutoResumeStore
 from engine.protocol import HEARTBEAT_INTERVAL_SECONDS, Keys, utc_now_iso
 from engine.registry import RegisteredDeployment, Registry
 
@@ -64,6 +67,10 @@ class Engine:
             on_run_changed=self._on_run_changed,
             on_deployment_changed=self.mark_deployment_dirty,
         )
+        self.auto_resume = AutoResumeStore(self.redis, self.keys)
+        self.auto_resumer = AutoResumer(
+            self.auto_resume, self.mirror, self.registry, self.mark_deployment_dirty
+        )
         self.started_at = utc_now_iso()
         self._dirty_deployments: set[str] = set()
         self._deployments_changed = asyncio.Event()
@@ -94,7 +101,14 @@ class Engine:
                 entrypoint_type=EntrypointType.MODULE_PATH,
             )
             deployment_id = await self.runner.aadd_deployment(deployment)
-            self.registry.add(RegisteredDeployment(spec, str(deployment_id), parameters))
+            self.registry.add(
+                RegisteredDeployment(
+                    spec,
+                    str(deployment_id),
+                    parameters,
+                    flow_parameter_schema(FLOWS[spec.flow_name]),
+                )
+            )
             logger.info("registered deployment %s (%s)", spec.name, deployment_id)
         for raw_name in self.redis.hkeys(self.keys.deployments):
             name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
@@ -119,6 +133,7 @@ class Engine:
     async def write_deployment(self, prefect: PrefectClient, name: str) -> None:
         registered = self.registry.by_name[name]
         api_deployment = await prefect.read_deployment(registered.id)
+        resume_at = self.auto_resume.when(name)
         self.mirror.upsert_deployment(
             deployment_doc(
                 registered.spec,
@@ -126,6 +141,8 @@ class Engine:
                 bool(api_deployment.paused),
                 registered.parameters,
                 self.registry.last_runs.get(name),
+                parameter_schema=registered.parameter_schema,
+                resume_at=resume_at.isoformat() if resume_at else None,
             )
         )
 
@@ -202,6 +219,7 @@ class Engine:
             "commands": self.executor.run(),
             "deployments": self._deployments_loop(),
             "heartbeat": self._heartbeat_loop(),
+            "auto_resume": self.auto_resumer.run(),
         }
 
 
