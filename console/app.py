@@ -416,6 +416,11 @@ class ConsoleApp(App[None]):
         # (read-only refusal, protected confirmation) instead of sending directly.
         actions = (
             ("trigger", "Trigger", "Start a run of the selected deployment"),
+            (
+                "trigger_with_params",
+                "Trigger with parameters...",
+                "A form of the selected deployment's parameters, previewed before sending",
+            ),
             ("pause_toggle", "Pause/Resume", "Pause or resume the selected deployment"),
             ("retry", "Retry run", "Retry the selected run"),
             ("cancel_run", "Cancel run", "Cancel the selected run (asks first)"),

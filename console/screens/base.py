@@ -127,6 +127,7 @@ class LiveScreen(Screen[None]):
         deployment_name: str | None,
         what: str,
         ask: Callable[[Callable[[bool | None], None]], None] | None = None,
+        params: Doc | None = None,
     ) -> None:
         """Sends `action` on `target` once the gate allows it.
 
@@ -138,7 +139,7 @@ class LiveScreen(Screen[None]):
 
         def send_if(confirmed: bool | None) -> None:
             if confirmed:
-                self.post_message(CommandRequested(action, target))
+                self.post_message(CommandRequested(action, target, params))
 
         deployment = self.ctx.store.deployments.get(deployment_name or "")
         if deployment is not None and deployment.get("protected"):

@@ -25,7 +25,9 @@ from console.formatting import (
     state_label,
     zone_named,
 )
+from console.pause_text import paused_until
 from console.screens.base import Doc, LiveScreen
+from console.screens.deployment_actions import request_pause_toggle, request_trigger_with_params
 from console.screens.run import RunScreen
 from console.widgets.deployment_runs_table import DeploymentRunsTable
 from console.widgets.status_bar import StatusBar
@@ -39,7 +41,7 @@ SPARK_RUNS = 30
 class DeploymentScreen(LiveScreen):
     """Details of the deployment called `name`; `p` pauses or resumes it."""
 
-    MUTATING_ACTIONS = frozenset({"pause_toggle"})
+    MUTATING_ACTIONS = frozenset({"pause_toggle", "trigger_with_params"})
 
     DEFAULT_CSS = """
     DeploymentScreen #deployment-body {
@@ -69,6 +71,13 @@ class DeploymentScreen(LiveScreen):
             "Pause/Resume",
             tooltip="Pause or resume its schedule",
             id="deployment.pause_toggle",
+        ),
+        Binding(
+            "T",
+            "trigger_with_params",
+            "Trigger...",
+            tooltip="Trigger with parameters: a form, checked and previewed before sending",
+            id="deployment.trigger_with_params",
         ),
     ]
 
@@ -127,8 +136,10 @@ class DeploymentScreen(LiveScreen):
         if doc is None:
             return Text(f"{self.deployment_name} is no longer deployed (removed from Redis).")
         state = deployment_label(bool(doc.get("paused")))
+        window = paused_until(doc, self.ctx.now())
         lines = [
-            f"{state.text}{'  ⚠ protected' if doc.get('protected') else ''}",
+            f"{state.text}{window.removeprefix('paused') if window else ''}"
+            f"{'  ⚠ protected' if doc.get('protected') else ''}",
             f"Flow: {doc.get('flow_name') or DASH}   Version: {doc.get('version') or DASH}",
             f"Schedule: {format_schedule(doc)}",
             f"Description: {doc.get('description') or DASH}",
@@ -187,15 +198,16 @@ class DeploymentScreen(LiveScreen):
             self.dismiss()
 
     def action_pause_toggle(self) -> None:
-        if self.refuse_if_read_only("pause/resume"):
-            return
-        doc = self.doc
-        if doc is None:
+        if self.doc is None:
             self.notify(f"{self.deployment_name} is no longer deployed.", severity="warning")
             return
-        action = "resume" if doc.get("paused") else "pause"
-        name = self.deployment_name
-        self.send_checked(action, name, name, f"{action} {name}")
+        request_pause_toggle(self, self.doc)
+
+    def action_trigger_with_params(self) -> None:
+        if self.doc is None:
+            self.notify(f"{self.deployment_name} is no longer deployed.", severity="warning")
+            return
+        request_trigger_with_params(self, self.doc)
 
 
 def _zone_label(now: object) -> str:

@@ -13,6 +13,10 @@ from console.messages import CommandRequested
 from console.screens.base import Doc, LiveScreen
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
 from console.screens.deployment import DeploymentScreen
+from console.screens.deployment_actions import (
+    request_pause_toggle,
+    request_trigger_with_params,
+)
 from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
@@ -24,7 +28,9 @@ class MainScreen(LiveScreen):
     """Deployments and runs; `t`/`p` act on the selected deployment, `r`/`c` on the run,
     or on every marked run."""
 
-    MUTATING_ACTIONS = frozenset({"trigger", "pause_toggle", "retry", "cancel_run"})
+    MUTATING_ACTIONS = frozenset(
+        {"trigger", "pause_toggle", "retry", "cancel_run", "trigger_with_params"}
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -33,6 +39,14 @@ class MainScreen(LiveScreen):
             "Trigger",
             tooltip="Start a run of the selected deployment",
             id="main.trigger",
+        ),
+        Binding(
+            "T",
+            "trigger_with_params",
+            "Trigger with parameters...",
+            tooltip="A form of its parameters, checked and previewed before sending",
+            show=False,  # the footer is full at 80 columns; `?` and the palette list it
+            id="main.trigger_with_params",
         ),
         Binding(
             "p",
@@ -164,15 +178,10 @@ class MainScreen(LiveScreen):
         self.send_checked("trigger", name, name, f"trigger {name}")
 
     def action_pause_toggle(self) -> None:
-        if self.refuse_if_read_only("pause/resume"):
-            return
-        doc = self.selected_deployment()
-        if doc is None:
-            self.notify("No deployment selected.", severity="warning")
-            return
-        action = "resume" if doc.get("paused") else "pause"
-        name = str(doc["name"])
-        self.send_checked(action, name, name, f"{action} {name}")
+        request_pause_toggle(self, self.selected_deployment())
+
+    def action_trigger_with_params(self) -> None:
+        request_trigger_with_params(self, self.selected_deployment())
 
     def action_retry(self) -> None:
         if self.runs.marked:

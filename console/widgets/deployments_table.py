@@ -15,6 +15,7 @@ from console.formatting import (
     format_schedule,
     state_label,
 )
+from console.pause_text import paused_until
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 
@@ -57,7 +58,7 @@ class DeploymentsTable(KeyedTable):
             Text(str(doc.get("name", "")), style="bold", end=""),
             Text(str(doc.get("flow_name", "")), end=""),
             Text(format_schedule(doc), end=""),
-            Text(format_next_run(doc, now), end=""),
+            Text(paused_until(doc, now) or format_next_run(doc, now), end=""),
             last_cell,
         )
         return Row(str(doc["name"]), cells, str(doc["name"]))

@@ -50,7 +50,7 @@ async def test_p_pauses_an_active_and_resumes_a_paused_deployment(
         table = app.screen.query_one(DeploymentsTable)
         await wait_for(pilot, lambda: table.row_count == 2, "deployments")
         table.focus()
-        await pilot.press("p")
+        await pilot.press("p", "enter")  # the pause dialog: enter = until resumed
         await pilot.press("down", "p")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 2, "two commands")
         sent = [(c["action"], c["target"]) for c in commands(redis_client, keys)]

@@ -105,7 +105,7 @@ async def test_p_on_a_protected_deployment_needs_its_name(
         )
         screen = await open_deployment(pilot, app)
         assert "⚠ protected" in screen._info().plain
-        await pilot.press("p")
+        await pilot.press("p", "enter")  # the pause dialog first, then the name
         assert isinstance(app.screen, ProtectedConfirmScreen)
         await pilot.press(*"ai-inference-prod", "enter")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "pause")

@@ -167,7 +167,7 @@ async def test_protected_run_actions_and_pause_need_the_name(
         assert isinstance(app.screen, ProtectedConfirmScreen)
         await pilot.press(*"ai-inference-prod", "enter")
         app.screen.query_one(DeploymentsTable).focus()
-        await pilot.press("p")
+        await pilot.press("p", "enter")  # the pause dialog first, then the name
         assert isinstance(app.screen, ProtectedConfirmScreen)
         await pilot.press(*"ai-inference-prod", "enter")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 2, "two commands")

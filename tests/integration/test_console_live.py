@@ -89,7 +89,7 @@ async def test_pause_and_resume_from_the_keyboard(
         deployments.focus()
         deployments.move_cursor(row=deployments.row_keys().index(PROD))
 
-        await pilot.press("p")
+        await pilot.press("p", "enter")  # the pause dialog: enter = until resumed
         await wait_for(
             pilot, lambda: "Paused" in cell_texts(deployments, PROD)[0], "Paused on screen", 30
         )

@@ -1,0 +1,74 @@
+"""Trigger with parameters and pause with a window: what `T` and `p` do on the main and
+deployment screens, through the same gate as every mutating action (read-only mode,
+protected deployments)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.pause_text import scheduled_runs
+from console.screens.base import Doc, LiveScreen
+from console.screens.pause_confirm import PauseConfirmScreen
+from console.screens.trigger_form import TriggerFormScreen
+
+
+def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
+    """Opens the parameter form; its preview's Run sends `trigger` with the overrides."""
+    if screen.refuse_if_read_only("trigger"):
+        return
+    if doc is None:
+        screen.notify("No deployment selected.", severity="warning")
+        return
+    name = str(doc["name"])
+    if not (doc.get("parameter_schema") or {}).get("properties"):
+        screen.notify(
+            f"The deployment document of {name} ({screen.ctx.keys.deployments}, field "
+            "parameter_schema) has no parameter schema: the engine publishing it is older "
+            "than this console. Restart the engine with this version; t still triggers with "
+            "the defaults.",
+            title="No parameter schema",
+            severity="error",
+            timeout=15,
+        )
+        return
+
+    def then(overrides: dict[str, Any] | None) -> None:
+        if overrides is None:
+            screen.notify(f"Trigger {name} was not sent.", title="Not sent")
+            return
+        shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "the defaults"
+        screen.send_checked("trigger", name, name, f"trigger {name} with {shown}", params=overrides)
+
+    screen.app.push_screen(TriggerFormScreen(doc), then)
+
+
+def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
+    """Paused: resume at once. Active: ask until when (and say what happens to the runs
+    already scheduled), then pause."""
+    if screen.refuse_if_read_only("pause/resume"):
+        return
+    if doc is None:
+        screen.notify("No deployment selected.", severity="warning")
+        return
+    name = str(doc["name"])
+    if doc.get("paused"):
+        screen.send_checked("resume", name, name, f"resume {name}")
+        return
+    runs = scheduled_runs(list(screen.ctx.store.flow_runs.values()), name)
+    dialog = PauseConfirmScreen(name, screen.ctx.now(), [str(r.get("name")) for r in runs])
+
+    def then(resume_at: str | None) -> None:
+        if resume_at is None:
+            screen.notify(f"Pause {name} was not sent.", title="Not sent")
+        elif resume_at:
+            screen.send_checked(
+                "pause",
+                name,
+                name,
+                f"pause {name} until {resume_at}",
+                params={"resume_at": resume_at},
+            )
+        else:
+            screen.send_checked("pause", name, name, f"pause {name}")
+
+    screen.app.push_screen(dialog, then)

@@ -1,0 +1,125 @@
+"""`p` on an active deployment: pause it, optionally until a time (a maintenance window)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from console.formatting import format_until
+from console.pause_text import PAUSE_EFFECT, format_moment
+from engine.pause_window import UNTIL_HELP, WindowError, parse_until
+
+
+class PauseConfirmScreen(ModalScreen[str | None]):
+    """Dismisses with the resume time as ISO (UTC), "" for "until resumed", or None when
+    the operator leaves without pausing."""
+
+    DEFAULT_CSS = """
+    PauseConfirmScreen {
+        align: center middle;
+    }
+    PauseConfirmScreen #pause-dialog {
+        width: 80;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        padding: 0 1;
+        border: thick $warning;
+        background: $surface;
+    }
+    PauseConfirmScreen #pause-title {
+        text-style: bold;
+    }
+    PauseConfirmScreen #pause-effect {
+        margin-bottom: 1;
+    }
+    PauseConfirmScreen #pause-when.-error {
+        color: $error;
+        text-style: bold;
+    }
+    PauseConfirmScreen #pause-buttons {
+        height: auto;
+        align-horizontal: center;
+    }
+    PauseConfirmScreen Button {
+        margin: 0 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "abandon", "Don't pause", tooltip="Close without pausing"),
+    ]
+
+    def __init__(self, name: str, now: datetime, scheduled: list[str] | None = None) -> None:
+        super().__init__()
+        self.deployment_name = name
+        self.now = now
+        self.scheduled = scheduled or []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pause-dialog"):
+            yield Label(f"‖ Pause {self.deployment_name}", id="pause-title")
+            effect = PAUSE_EFFECT
+            if self.scheduled:
+                shown = ", ".join(self.scheduled[:5])
+                more = f" and {len(self.scheduled) - 5} more" if len(self.scheduled) > 5 else ""
+                effect += f"\nScheduled now: {shown}{more}."
+            yield Static(effect, id="pause-effect", markup=False)
+            yield Label(f"Pause until (empty: until resumed with p; {UNTIL_HELP}):")
+            yield Input(placeholder="empty: until resumed", id="pause-until")
+            yield Label(self._describe(""), id="pause-when")
+            with Horizontal(id="pause-buttons"):
+                yield Button("Pause (enter)", variant="warning", id="pause-yes")
+                yield Button("Don't pause (esc)", variant="primary", id="pause-no")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def _describe(self, text: str) -> str:
+        moment = parse_until(text, self.now)
+        if moment is None:
+            return "→ paused until someone resumes it (p again)"
+        return (
+            f"→ the engine resumes it at {format_moment(moment, self.now)} "
+            f"{moment.astimezone(self.now.tzinfo).strftime('%Z')} "
+            f"({format_until(moment, self.now)}), even with no console open"
+        )
+
+    def _check(self, text: str) -> datetime | WindowError | None:
+        try:
+            return parse_until(text, self.now)
+        except WindowError as exc:
+            return exc
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        when = self.query_one("#pause-when", Label)
+        outcome = self._check(event.value)
+        error = isinstance(outcome, WindowError)
+        when.update(f"✖ {outcome}" if error else self._describe(event.value))
+        when.set_class(error, "-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._confirm()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "pause-yes":
+            self._confirm()
+        else:
+            self.dismiss(None)
+
+    def _confirm(self) -> None:
+        outcome = self._check(self.query_one(Input).value)
+        if isinstance(outcome, WindowError):
+            self.query_one(Input).focus()
+            return  # the error is on screen already
+        self.dismiss("" if outcome is None else outcome.astimezone(timezone.utc).isoformat())
+
+    def action_abandon(self) -> None:
+        self.dismiss(None)
