@@ -232,8 +232,14 @@ def preview(deployment: dict[str, Any], fields: list[ParamField], check: FormChe
         "Parameters (* changed):",
     ]
     by_name = {param.name: param for param in fields}
-    width = max((len(name) for name in check.values), default=0)
-    for name, value in check.values.items():
+    # The engine sends the deployment's parameters with the overrides on top; a parameter
+    # the schema does not list (an engine older than its config) still runs, so show it.
+    params = deployment.get("parameters")
+    final = dict(check.values)
+    if isinstance(params, dict):
+        final |= {k: v for k, v in params.items() if k not in final}
+    width = max((len(name) for name in final), default=0)
+    for name, value in final.items():
         mark = "*" if name in check.overrides else " "
         lines.append(f" {mark} {name:<{width}} = {json.dumps(value)}")
     lines.append("")

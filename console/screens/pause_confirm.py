@@ -71,7 +71,11 @@ class PauseConfirmScreen(ModalScreen[str | None]):
                 more = f" and {len(self.scheduled) - 5} more" if len(self.scheduled) > 5 else ""
                 effect += f"\nScheduled now: {shown}{more}."
             yield Static(effect, id="pause-effect", markup=False)
-            yield Label(f"Pause until (empty: until resumed with p; {UNTIL_HELP}):")
+            yield Static(
+                f"Pause until: empty = until resumed with p; else {UNTIL_HELP}",
+                id="pause-until-help",
+                markup=False,
+            )
             yield Input(placeholder="empty: until resumed", id="pause-until")
             yield Label(self._describe(""), id="pause-when")
             with Horizontal(id="pause-buttons"):

@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from console.param_form import (
     FormCheck,
@@ -104,7 +104,9 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
     def _input(self, param: ParamField) -> Widget:
         widget_id = f"param-{param.name}"
         if param.kind == "bool":
-            return Checkbox("yes", value=bool(param.default), id=widget_id)
+            # Words, not a tick box: a checkbox shows its state by colour alone.
+            choices = [("false (no)", False), ("true (yes)", True)]
+            return Select(choices, value=bool(param.default), allow_blank=False, id=widget_id)
         if param.kind == "enum":
             options = [(str(choice), choice) for choice in param.choices]
             value = param.default if param.default in param.choices else Select.NULL
@@ -122,7 +124,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
             widget = self.query_one(f"#param-{param.name}")
             if isinstance(widget, Select):
                 raw[param.name] = None if widget.value is Select.NULL else widget.value
-            elif isinstance(widget, (Input, Checkbox)):
+            elif isinstance(widget, Input):
                 raw[param.name] = widget.value
         return raw
 

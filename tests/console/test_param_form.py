@@ -1,0 +1,93 @@
+"""The trigger form's logic: fields from the schema, typed checks, overrides, preview."""
+
+from __future__ import annotations
+
+from console.param_form import check_form, fields_from_schema, initial_text, preview
+from tests.console.param_schemas import FLOW_SCHEMA, RICH_SCHEMA
+
+
+def test_fields_follow_the_signature_with_kinds_defaults_and_required_marks() -> None:
+    fields = fields_from_schema(RICH_SCHEMA, {"source": "s3://in", "batch": 128})
+    assert [(f.name, f.kind) for f in fields] == [
+        ("source", "str"),
+        ("batch", "int"),
+        ("threshold", "float"),
+        ("mode", "enum"),
+        ("limit", "int"),
+        ("dry_run", "bool"),
+        ("tags", "json"),
+    ]
+    by_name = {f.name: f for f in fields}
+    assert by_name["source"].required and not by_name["batch"].required
+    assert by_name["batch"].default == 128  # the deployment's value wins over the flow's
+    assert by_name["mode"].choices == ("fast", "exact")
+    assert by_name["limit"].nullable and by_name["limit"].type_word == "whole number or empty"
+    assert [initial_text(f) for f in fields] == ["s3://in", "128", "0.5", "fast", "", "False", "[]"]
+
+
+def test_missing_or_broken_schema_gives_no_fields() -> None:
+    assert fields_from_schema(None, {}) == []
+    assert fields_from_schema({"properties": "x"}, {}) == []
+
+
+def test_type_errors_are_named_per_field() -> None:
+    fields = fields_from_schema(RICH_SCHEMA, {})
+    check = check_form(
+        fields,
+        {
+            "source": " ",
+            "batch": "12.5",
+            "threshold": "high",
+            "mode": "fast",
+            "limit": "",
+            "dry_run": False,
+            "tags": "{",
+        },
+    )
+    assert check.errors == {
+        "source": "required: type a value",
+        "batch": "must be a whole number, not '12.5'",
+        "threshold": "must be a number, not 'high'",
+        "tags": "must be JSON: Expecting property name enclosed in double quotes at column 2",
+    }
+    assert not check.ok
+
+
+def test_only_changed_values_become_overrides_and_unknown_names_are_dropped() -> None:
+    fields = fields_from_schema(RICH_SCHEMA, {"source": "s3://in"})
+    check = check_form(
+        fields,
+        {
+            "source": "s3://in",
+            "batch": "64",
+            "threshold": "0.75",
+            "mode": "exact",
+            "limit": "",
+            "dry_run": True,
+            "tags": '["a"]',
+            "sourse": "typo",
+        },
+    )
+    assert check.ok
+    assert check.overrides == {"threshold": 0.75, "mode": "exact", "dry_run": True, "tags": ["a"]}
+    assert "sourse" not in check.values
+    assert check.values["limit"] is None and check.values["batch"] == 64
+
+
+def test_preview_shows_version_final_parameters_and_the_diff() -> None:
+    doc = {"name": "ai-inference-prod", "version": "1.0.0", "flow_name": "ai-inference-pipeline"}
+    fields = fields_from_schema(FLOW_SCHEMA, {"source": "a.csv", "target": "out"})
+    check = check_form(
+        fields, {"source": "a.csv", "target": "out", "model": "scorer-v2", "refresh_cache": False}
+    )
+    shown = preview(doc, fields, check)
+    assert shown.changed == 1
+    assert shown.lines[0] == "Deployment: ai-inference-prod   Version: 1.0.0"
+    assert ' * model         = "scorer-v2"' in shown.lines
+    assert '   source        = "a.csv"' in shown.lines
+    assert '   model: "scorer-v1" → "scorer-v2"' in shown.lines
+    same = check_form(
+        fields, {"source": "a.csv", "target": "out", "model": "scorer-v1", "refresh_cache": False}
+    )
+    assert same.overrides == {}
+    assert preview(doc, fields, same).lines[-1].startswith("No changes: runs with the deployment")

@@ -1,0 +1,110 @@
+"""SVG snapshots of the trigger form, its preview and the pause dialog (80x24, 160x48).
+
+Same fixed clock, ids and key prefix as test_snapshots.py; the prod deployment publishes
+the real flow's parameter schema. Update with
+`pytest tests/console/test_snapshots_trigger_pause.py --snapshot-update`, then look at them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from console.app import ConsoleApp
+from console.screens.pause_confirm import PauseConfirmScreen
+from console.screens.trigger_form import TriggerFormScreen
+from console.screens.trigger_preview import TriggerPreviewScreen
+from console.widgets.deployments_table import DeploymentsTable
+from engine.mirror import RedisMirror
+from engine.protocol import Keys
+from tests.console.conftest import at, deployment_doc, flow_run_doc, wait_for
+from tests.console.param_schemas import FLOW_SCHEMA
+from tests.console.test_snapshots import _loaded, snap_app, snap_keys
+
+__all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
+
+SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+
+
+@pytest.fixture
+def schema_app(snap_app: ConsoleApp, redis_client: redis.Redis, snap_keys: Keys) -> ConsoleApp:
+    mirror = RedisMirror(redis_client, snap_keys)
+    mirror.upsert_deployment(
+        deployment_doc(updated=at(0))
+        | {
+            "parameter_schema": FLOW_SCHEMA,
+            "parameters": {
+                "source": "/srv/aiwf/input/daily_batch.csv",
+                "target": "/srv/aiwf/output/predictions",
+                "model": "scorer-v1",
+            },
+        }
+    )
+    return snap_app
+
+
+async def _form(pilot: Pilot[Any]) -> TriggerFormScreen:
+    app = pilot.app
+    await _loaded(pilot)
+    await wait_for(
+        pilot,
+        lambda: "parameter_schema" in app.store.deployments["ai-inference-prod"],  # type: ignore[attr-defined]
+        "schema",
+    )
+    app.screen.query_one(DeploymentsTable).focus()
+    await pilot.press("T")
+    assert isinstance(app.screen, TriggerFormScreen)
+    return app.screen
+
+
+@SIZES
+def test_trigger_form_with_an_error(
+    snap_compare: Any, schema_app: ConsoleApp, size: tuple[int, int]
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        form = await _form(pilot)
+        form.query_one("#param-model", Input).value = "scorer-v2"
+        form.query_one("#param-target", Input).value = ""
+        await pilot.press("enter")  # review: target is required
+        await pilot.pause()
+
+    assert snap_compare(schema_app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_trigger_preview(snap_compare: Any, schema_app: ConsoleApp, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        form = await _form(pilot)
+        form.query_one("#param-model", Input).value = "scorer-v2"
+        await pilot.press("enter")
+        assert isinstance(pilot.app.screen, TriggerPreviewScreen)
+        await pilot.pause()
+
+    assert snap_compare(schema_app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_pause_dialog(
+    snap_compare: Any,
+    schema_app: ConsoleApp,
+    redis_client: redis.Redis,
+    snap_keys: Keys,
+    size: tuple[int, int],
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        RedisMirror(redis_client, snap_keys).upsert_flow_run(
+            flow_run_doc("run-later", "early-bird", state="SCHEDULED", start=None)
+        )
+        await wait_for(pilot, lambda: "run-later" in schema_app.store.flow_runs, "scheduled run")
+        pilot.app.screen.query_one(DeploymentsTable).focus()
+        await pilot.press("p")
+        assert isinstance(pilot.app.screen, PauseConfirmScreen)
+        await pilot.press("1", "h")
+        await pilot.pause()
+
+    assert snap_compare(schema_app, terminal_size=size, run_before=run_before)

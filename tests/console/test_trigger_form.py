@@ -1,0 +1,208 @@
+"""`T`: the parameter form, its checks, the preview, and exactly what is sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+from textual.widgets import Input, Label, Select
+
+from console.app import ConsoleApp
+from console.messages import CommandRequested
+from console.screens.deployment import DeploymentScreen
+from console.screens.main import MainScreen
+from console.screens.protected_confirm import ProtectedConfirmScreen
+from console.screens.trigger_form import TriggerFormScreen
+from console.screens.trigger_preview import TriggerPreviewScreen
+from console.widgets.deployments_table import DeploymentsTable
+from console.widgets.runs_table import RunsTable
+from engine.mirror import RedisMirror
+from engine.protocol import Keys
+from tests.console.conftest import (
+    AppFactory,
+    at,
+    commands,
+    deployment_doc,
+    fill_standard,
+    wait_for,
+)
+from tests.console.param_schemas import FLOW_SCHEMA, RICH_SCHEMA
+from tests.console.test_commands import notes
+from tests.console.test_help import help_rows
+
+
+def with_schema(
+    mirror: RedisMirror, schema: dict[str, Any] = RICH_SCHEMA, **kwargs: Any
+) -> dict[str, Any]:
+    """fill_standard, then ai-inference-prod publishing `schema` (newer doc wins)."""
+    fill_standard(mirror)
+    doc = deployment_doc(updated=at(0), **kwargs) | {"parameter_schema": schema}
+    if schema is RICH_SCHEMA:
+        doc["parameters"] = {"source": "s3://in", "target": "s3://out", "batch": 64}
+    mirror.upsert_deployment(doc)
+    return doc
+
+
+async def open_form(pilot: Any, app: ConsoleApp) -> TriggerFormScreen:
+    await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
+    await wait_for(
+        pilot,
+        lambda: "parameter_schema" in app.store.deployments.get("ai-inference-prod", {}),
+        "the schema",
+    )
+    app.screen.query_one(DeploymentsTable).focus()
+    await pilot.press("T")
+    screen = app.screen
+    assert isinstance(screen, TriggerFormScreen)
+    return screen
+
+
+def error_text(screen: TriggerFormScreen, name: str) -> str:
+    label = screen.query_one(f"#error-{name}", Label)
+    return "" if label.has_class("-ok") else str(label.render())
+
+
+async def test_form_has_one_typed_input_per_parameter_with_defaults_and_required_marks(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    with_schema(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, app)
+        assert form.query_one("#param-source", Input).value == "s3://in"
+        assert form.query_one("#param-batch", Input).value == "64"
+        assert form.query_one("#param-threshold", Input).value == "0.5"
+        assert form.query_one("#param-mode", Select).value == "fast"
+        assert form.query_one("#param-limit", Input).value == ""
+        assert form.query_one("#param-dry_run", Select).value is False
+        labels = [str(label.render()) for label in form.query(".param-label").results(Label)]
+        assert labels[0] == "source *  (text)"
+        assert labels[1] == "batch  (whole number)"
+        assert labels[3] == "mode  (one of fast, exact)"
+        assert form.focused is form.query_one("#param-source", Input)
+
+
+async def test_type_errors_show_per_field_and_block_the_preview(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    with_schema(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, app)
+        form.query_one("#param-batch", Input).focus()
+        await pilot.press("end", "x")  # "64x": told at once
+        assert error_text(form, "batch") == "  ✖ batch: must be a whole number, not '64x'"
+        form.query_one("#param-threshold", Input).value = "high"
+        form.query_one("#param-source", Input).value = ""
+        await pilot.press("enter")  # review: refused, the first bad field gets focus
+        assert isinstance(app.screen, TriggerFormScreen)
+        assert form.last_check is not None
+        assert set(form.last_check.errors) == {"source", "batch", "threshold"}
+        assert error_text(form, "source") == "  ✖ source: required: type a value"
+        assert error_text(form, "threshold") == "  ✖ threshold: must be a number, not 'high'"
+        assert form.focused is form.query_one("#param-source", Input)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.pause(0.2)
+        assert commands(redis_client, keys) == []
+        assert any("Trigger ai-inference-prod was not sent" in n for n in notes(app))
+
+
+async def test_preview_shows_what_will_run_and_only_overrides_are_sent(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    with_schema(mirror)
+    app = make_app()
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        form = await open_form(pilot, app)
+        form.query_one("#param-batch", Input).value = "128"
+        form.query_one("#param-mode", Select).value = "exact"
+        form.query_one("#param-dry_run", Select).value = True
+        form.action_review()
+        await pilot.pause()
+        preview = app.screen
+        assert isinstance(preview, TriggerPreviewScreen)
+        lines = preview.preview.lines
+        assert lines[0] == "Deployment: ai-inference-prod   Version: 1.0.0"
+        assert " * batch     = 128" in lines
+        assert '   source    = "s3://in"' in lines
+        assert '   target    = "s3://out"' in lines  # the deployment's, not in the schema
+        assert "   batch: 64 → 128" in lines
+        assert '   mode: "fast" → "exact"' in lines
+        assert "   dry_run: false → true" in lines
+        await pilot.press("escape")  # back to the form, values kept
+        assert app.screen is form
+        assert form.query_one("#param-batch", Input).value == "128"
+        form.action_review()
+        await pilot.pause()
+        await pilot.press("enter")  # Run has focus
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
+        sent = commands(redis_client, keys)[0]
+        assert (sent["action"], sent["target"]) == ("trigger", "ai-inference-prod")
+        assert json.loads(sent["params"]) == {"batch": 128, "mode": "exact", "dry_run": True}
+        # One message (the hook sees it at the screen and again at the app it bubbles to).
+        requested = list({id(m): m for m in seen if isinstance(m, CommandRequested)}.values())
+        assert [(m.action, m.params) for m in requested] == [
+            ("trigger", {"batch": 128, "mode": "exact", "dry_run": True})
+        ]
+
+
+async def test_protected_deployment_asks_for_its_name_after_the_preview(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    with_schema(mirror, FLOW_SCHEMA, protected=True)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, app)
+        form.query_one("#param-model", Input).value = "scorer-v2"
+        await pilot.press("enter", "y")
+        assert isinstance(app.screen, ProtectedConfirmScreen)
+        assert "model='scorer-v2'" in app.screen.question
+        await pilot.press(*"ai-inference-prod", "enter")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
+        assert json.loads(commands(redis_client, keys)[0]["params"]) == {"model": "scorer-v2"}
+
+
+async def test_deployment_screen_T_and_read_only(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    with_schema(mirror, FLOW_SCHEMA)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
+        app.screen.query_one(DeploymentsTable).focus()
+        await pilot.press("d")
+        assert isinstance(app.screen, DeploymentScreen)
+        await pilot.press("T")
+        assert isinstance(app.screen, TriggerFormScreen)
+        await pilot.press("enter", "y")  # nothing changed: a trigger with no overrides
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
+        assert commands(redis_client, keys)[0]["params"] == "{}"
+
+    read_only = make_app(read_only=True)
+    async with read_only.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: read_only.screen.query_one(RunsTable).row_count == 3, "runs")
+        await pilot.press("T")
+        assert isinstance(read_only.screen, MainScreen)
+        read_only.screen.action_trigger_with_params()  # as the palette would
+        await pilot.press("question_mark")
+        assert "T" not in help_rows(read_only)
+    assert len(commands(redis_client, keys)) == 1
+
+
+async def test_without_a_schema_it_says_which_field_is_missing(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)  # documents of an older engine: no parameter_schema
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
+        app.screen.query_one(DeploymentsTable).focus()
+        await pilot.press("T")
+        assert isinstance(app.screen, MainScreen)
+        assert any("field parameter_schema" in n and f"{keys.deployments}" in n for n in notes(app))
+        await pilot.press("question_mark")
+        assert help_rows(app)["T"] == "Trigger with parameters..."
+    assert commands(redis_client, keys) == []
