@@ -27,6 +27,7 @@ from prefect.states import AwaitingRetry, Cancelled, Cancelling
 from engine.command_client import ensure_group
 from engine.flows import FLOWS
 from engine.mirror import RedisMirror
+from engine.parameter_schema import override_errors
 from engine.pause_window import AutoResumeStore, WindowError, parse_resume_at
 from engine.protocol import ENGINE_GROUP, FINAL_STATE_TYPES, Command, CommandResult, Keys
 from engine.registry import Registry
@@ -142,6 +143,11 @@ class CommandExecutor:
                 f"{flow_name} does not accept parameter(s) {', '.join(unknown)}; "
                 f"it accepts {', '.join(sorted(accepted))}"
             )
+        problems = override_errors(
+            self.registry.by_name[command.target].parameter_schema, command.params
+        )
+        if problems:
+            raise CommandRejected(f"{'; '.join(problems)}; nothing was started")
         run = await prefect.create_flow_run_from_deployment(
             UUID(deployment_id),
             parameters=defaults | command.params,

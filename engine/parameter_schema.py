@@ -15,3 +15,25 @@ def flow_parameter_schema(flow: Flow[..., Any]) -> dict[str, Any]:
     the same document Prefect stores as the deployment's `parameter_openapi_schema`.
     """
     return flow.parameters.model_dump_for_openapi()
+
+
+def override_errors(schema: dict[str, Any], overrides: dict[str, Any]) -> list[str]:
+    """What is wrong with `overrides` against `schema`, one sentence per parameter.
+
+    Only the overridden parameters are checked (the deployment supplies the rest), and
+    unknown names are left to the caller, which lists the accepted ones.
+    """
+    import jsonschema
+
+    properties = schema.get("properties") or {}
+    problems = []
+    for name, value in overrides.items():
+        prop = properties.get(name)
+        if prop is None:
+            continue
+        validator = jsonschema.Draft202012Validator(
+            {**prop, "definitions": schema.get("definitions") or {}}
+        )
+        for error in validator.iter_errors(value):
+            problems.append(f"parameter {name}: {error.message}")
+    return problems
