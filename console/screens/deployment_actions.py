@@ -20,7 +20,8 @@ def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
         screen.notify("No deployment selected.", severity="warning")
         return
     name = str(doc["name"])
-    if not (doc.get("parameter_schema") or {}).get("properties"):
+    schema = doc.get("parameter_schema")
+    if not (isinstance(schema, dict) and schema.get("properties")):
         screen.notify(
             f"The deployment document of {name} ({screen.ctx.keys.deployments}, field "
             "parameter_schema) has no parameter schema: the engine publishing it is older "
