@@ -47,6 +47,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
     TriggerFormScreen #trigger-title {
         text-style: bold;
         width: 100%;
+        dock: top;
     }
     TriggerFormScreen #trigger-fields {
         height: auto;
@@ -66,6 +67,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
     TriggerFormScreen #trigger-hint {
         color: $text-muted;
         width: 100%;
+        dock: bottom;
     }
     """
 

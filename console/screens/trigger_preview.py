@@ -31,6 +31,7 @@ class TriggerPreviewScreen(ModalScreen[bool]):
     }
     TriggerPreviewScreen #preview-title {
         text-style: bold;
+        dock: top;
     }
     TriggerPreviewScreen #preview-scroll {
         height: auto;
@@ -39,6 +40,7 @@ class TriggerPreviewScreen(ModalScreen[bool]):
     TriggerPreviewScreen #preview-buttons {
         height: auto;
         align-horizontal: center;
+        dock: bottom;
     }
     TriggerPreviewScreen Button {
         margin: 0 1;

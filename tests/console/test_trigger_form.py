@@ -206,3 +206,20 @@ async def test_without_a_schema_it_says_which_field_is_missing(
         await pilot.press("question_mark")
         assert help_rows(app)["T"] == "Trigger with parameters..."
     assert commands(redis_client, keys) == []
+
+
+async def test_a_long_form_scrolls_and_keeps_its_title_and_keys_in_view_at_80x24(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    with_schema(mirror)  # seven parameters: taller than 24 rows
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, app)
+        for _ in range(6):
+            await pilot.press("tab")
+        await pilot.pause()
+        last = form.query_one("#param-tags", Input)
+        assert form.focused is last
+        screen = app.screen.region
+        for widget in (form.query_one("#trigger-title"), form.query_one("#trigger-hint"), last):
+            assert screen.contains_region(widget.region), widget
