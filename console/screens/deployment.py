@@ -159,6 +159,9 @@ class DeploymentScreen(LiveScreen):
         if not fires:
             return Text(f"? bad cron {doc.get('cron')}")
         note = "  (paused: these will not fire until resumed)" if doc.get("paused") else ""
+        window = paused_until(doc, now)
+        if window:
+            note = f"  ({window}: none fires before then)"
         lines = [f"{'In ' + zone_name:<28} Local ({_zone_label(now)}){note}"]
         for fire in fires:
             local = fire.astimezone(now.tzinfo)

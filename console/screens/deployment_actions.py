@@ -4,6 +4,7 @@ protected deployments)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from console.pause_text import scheduled_runs
@@ -62,11 +63,13 @@ def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
         if resume_at is None:
             screen.notify(f"Pause {name} was not sent.", title="Not sent")
         elif resume_at:
+            now = screen.ctx.now()
+            local = datetime.fromisoformat(resume_at).astimezone(now.tzinfo)
             screen.send_checked(
                 "pause",
                 name,
                 name,
-                f"pause {name} until {resume_at}",
+                f"pause {name} until {local.strftime('%Y-%m-%d %H:%M %Z')}",
                 params={"resume_at": resume_at},
             )
         else:

@@ -124,6 +124,31 @@ async def test_paused_until_shows_in_the_table_and_on_the_deployment_screen(
         screen = app.screen
         assert isinstance(screen, DeploymentScreen)
         assert screen._info().plain.splitlines()[0] == "‖ Paused until 11:20 (in 1h 20m)"
+        assert "(paused until 11:20 (in 1h 20m): none fires before then)" in screen._fires().plain
         await pilot.press("p")  # paused: resumes at once, no dialog
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the resume")
         assert commands(redis_client, keys)[0]["action"] == "resume"
+
+
+async def test_protected_pause_with_a_window_names_the_local_time_then_asks_for_the_name(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    from console.screens.protected_confirm import ProtectedConfirmScreen
+
+    fill_standard(mirror)
+    mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.store.deployments.get("ai-inference-prod", {}).get("protected", False),
+            "protected",
+        )
+        await open_pause(pilot, app)
+        await pilot.press(*"30m", "enter")
+        assert isinstance(app.screen, ProtectedConfirmScreen)
+        assert app.screen.question == "Pause ai-inference-prod until 2026-11-25 10:30 UTC?"
+        await pilot.press(*"ai-inference-prod", "enter")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the pause")
+        sent = json.loads(commands(redis_client, keys)[0]["params"])
+        assert sent == {"resume_at": (NOW + timedelta(minutes=30)).isoformat()}
