@@ -24,8 +24,10 @@ from prefect.client.schemas.objects import State
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelled, Cancelling
 
+from engine.backfill import run_backfill
 from engine.command_client import ensure_group
-from engine.flows import FLOWS
+from engine.fire_times import BackfillError, plan_backfill
+from engine.flows import FLOW_TASKS, FLOWS
 from engine.mirror import RedisMirror
 from engine.protocol import ENGINE_GROUP, FINAL_STATE_TYPES, Command, CommandResult, Keys
 from engine.registry import Registry
@@ -34,8 +36,9 @@ logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
 NOT_STARTED_STATE_TYPES = frozenset({"SCHEDULED", "PENDING", "PAUSED"})
-RETRY_PARAMS = frozenset({"refresh_cache"})
-"""Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches)."""
+RETRY_PARAMS = frozenset({"refresh_cache", "from_task"})
+"""Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches;
+`from_task`: rerun that task and the ones after it, reuse the cached ones before it)."""
 
 
 class CommandRejected(Exception):
@@ -59,6 +62,8 @@ class CommandExecutor:
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
         self.consumer = f"{socket.gethostname()}-engine"
+        self.backfills: set[asyncio.Task[list[str]]] = set()
+        """Running backfills (kept referenced so they are not garbage collected)."""
 
     async def run(self) -> None:
         ensure_group(self.client, self.keys)
@@ -112,6 +117,7 @@ class CommandExecutor:
             "cancel": self._cancel,
             "pause": self._pause,
             "resume": self._resume,
+            "backfill": self._backfill,
         }[command.action]
         try:
             message, run_id = await handler(prefect, command)
@@ -164,6 +170,13 @@ class CommandExecutor:
         full = command.params.get("refresh_cache", False)
         if not isinstance(full, bool):
             raise CommandRejected(f"retry: refresh_cache must be true or false, not {full!r}")
+        from_task = command.params.get("from_task", "")
+        if not isinstance(from_task, str):
+            raise CommandRejected(f"retry: from_task must be a task name, not {from_task!r}")
+        if full and from_task:
+            raise CommandRejected(
+                "retry: refresh_cache reruns every task already; send it or from_task, not both"
+            )
         run = await self._read_run(prefect, command.target)
         state_type = run.state.type.value if run.state else "UNKNOWN"
         if state_type not in FINAL_STATE_TYPES:
@@ -173,11 +186,16 @@ class CommandExecutor:
             )
         if run.deployment_id is None:
             raise CommandRejected(f"run {run.name} has no deployment to run it again")
-        # A retry reuses the run's parameters; refresh_cache is set on every retry, so a
-        # forced full rerun does not stick to the attempts after it.
+        if from_task:
+            self._check_task(str(run.deployment_id), from_task)
+        # A retry reuses the run's parameters; refresh_cache and from_task are set on every
+        # retry, so a forced rerun does not stick to the attempts after it.
         parameters = dict(run.parameters or {})
         if "refresh_cache" in parameters or full:
             parameters["refresh_cache"] = full
+        if "from_task" in parameters or from_task:
+            parameters["from_task"] = from_task
+        if parameters != dict(run.parameters or {}):
             await prefect.update_flow_run(run.id, parameters=parameters)
         await prefect.set_flow_run_state(
             run.id,
@@ -189,7 +207,24 @@ class CommandExecutor:
         )
         await self.on_run_changed(prefect, str(run.id))
         how = " without cache (all tasks rerun)" if full else ""
+        if from_task:
+            how = f" from {from_task} (it and the tasks after it rerun)"
         return f"retrying run {run.name}{how} (was {state_type})", str(run.id)
+
+    def _check_task(self, deployment_id: str, task: str) -> None:
+        """Rejects a `from_task` that the run's flow does not have, naming the valid ones."""
+        name = self.registry.name_of(deployment_id)
+        flow_name = self.registry.flow_of(name)
+        tasks = FLOW_TASKS.get(flow_name)
+        if tasks is None:
+            raise CommandRejected(
+                f"retry: cannot check from_task {task!r}: deployment {name or deployment_id} "
+                "is not served by this engine"
+            )
+        if task not in tasks:
+            raise CommandRejected(
+                f"retry: unknown task {task!r} for from_task; {flow_name} has {', '.join(tasks)}"
+            )
 
     async def _cancel(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         run = await self._read_run(prefect, command.target)
@@ -219,3 +254,26 @@ class CommandExecutor:
         await prefect.resume_deployment(deployment_id)
         self.on_deployment_changed(command.target)
         return f"resumed {command.target}", ""
+
+    async def _backfill(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+        deployment_id, defaults, _ = self._deployment(command.target)
+        spec = self.registry.by_name[command.target].spec
+        try:
+            plan = plan_backfill(
+                spec.cron, spec.timezone, command.params, datetime.now(timezone.utc)
+            )
+        except BackfillError as exc:
+            raise CommandRejected(f"backfill {command.target}: {exc}") from exc
+        # The result goes out now; the runs follow, as the concurrency limit allows.
+        task = asyncio.create_task(
+            run_backfill(prefect, command, deployment_id, defaults, plan, self.on_run_changed)
+        )
+        self.backfills.add(task)
+        task.add_done_callback(self.backfills.discard)
+        first, last = plan.fires[0], plan.fires[-1]
+        return (
+            f"backfilling {command.target}: {len(plan.fires)} run(s) for fire times "
+            f"{first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} {plan.zone}, "
+            f"at most {plan.max_concurrent} at once",
+            "",
+        )
