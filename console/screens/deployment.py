@@ -25,6 +25,7 @@ from console.formatting import (
     state_label,
     zone_named,
 )
+from console.screens.backfill import request_backfill
 from console.screens.base import Doc, LiveScreen
 from console.screens.run import RunScreen
 from console.widgets.deployment_runs_table import DeploymentRunsTable
@@ -39,7 +40,7 @@ SPARK_RUNS = 30
 class DeploymentScreen(LiveScreen):
     """Details of the deployment called `name`; `p` pauses or resumes it."""
 
-    MUTATING_ACTIONS = frozenset({"pause_toggle"})
+    MUTATING_ACTIONS = frozenset({"pause_toggle", "backfill"})
 
     DEFAULT_CSS = """
     DeploymentScreen #deployment-body {
@@ -69,6 +70,13 @@ class DeploymentScreen(LiveScreen):
             "Pause/Resume",
             tooltip="Pause or resume its schedule",
             id="deployment.pause_toggle",
+        ),
+        Binding(
+            "b",
+            "backfill",
+            "Backfill",
+            tooltip="Run it once per fire time of a past window (dry-run list first)",
+            id="deployment.backfill",
         ),
     ]
 
@@ -196,6 +204,9 @@ class DeploymentScreen(LiveScreen):
         action = "resume" if doc.get("paused") else "pause"
         name = self.deployment_name
         self.send_checked(action, name, name, f"{action} {name}")
+
+    def action_backfill(self) -> None:
+        request_backfill(self, self.deployment_name)
 
 
 def _zone_label(now: object) -> str:
