@@ -54,6 +54,14 @@ class RunScreen(LiveScreen):
             tooltip="Show or hide what this run read, used and wrote",
             id="run.lineage",
         ),
+        Binding(
+            "o",
+            "outputs",
+            "Outputs",
+            tooltip="Output partitions: rows, bytes, schema, changes against the previous run",
+            id="run.outputs",
+            show=False,  # listed in ?, keeps the footer within 80 columns
+        ),
     ]
 
     def __init__(self, ctx: Context, flow_run_id: str) -> None:
@@ -190,6 +198,11 @@ class RunScreen(LiveScreen):
                 self.notify(f"The {what} was not sent.", title="Not sent")
 
         self.app.push_screen(dialog, send_if_named)
+
+    def action_outputs(self) -> None:
+        from console.screens.outputs import OutputsScreen
+
+        self.app.push_screen(OutputsScreen(self.ctx, self.flow_run_id))
 
     def action_cancel_run(self) -> None:
         self.request_cancel(self.run)
