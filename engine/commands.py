@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,7 @@ from prefect.states import AwaitingRetry, Cancelled, Cancelling
 
 from engine.backfill import run_backfill
 from engine.command_client import ensure_group
-from engine.fire_times import BackfillError, plan_backfill
+from engine.fire_times import BackfillError, BackfillPlan, plan_backfill
 from engine.flows import FLOW_TASKS, FLOWS
 from engine.mirror import RedisMirror
 from engine.protocol import ENGINE_GROUP, FINAL_STATE_TYPES, Command, CommandResult, Keys
@@ -62,12 +63,13 @@ class CommandExecutor:
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
         self.consumer = f"{socket.gethostname()}-engine"
-        self.backfills: set[asyncio.Task[list[str]]] = set()
-        """Running backfills (kept referenced so they are not garbage collected)."""
+        self.backfills: dict[str, asyncio.Task[None]] = {}
+        """Running backfills by command id (kept referenced so they are not collected)."""
 
     async def run(self) -> None:
         ensure_group(self.client, self.keys)
         async with get_client() as prefect:
+            self._resume_backfills(prefect)
             # Entries delivered to this consumer but never acknowledged: a previous engine
             # stopped mid-command. Handle them before new ones.
             await self._drain(prefect, "0")
@@ -265,11 +267,7 @@ class CommandExecutor:
         except BackfillError as exc:
             raise CommandRejected(f"backfill {command.target}: {exc}") from exc
         # The result goes out now; the runs follow, as the concurrency limit allows.
-        task = asyncio.create_task(
-            run_backfill(prefect, command, deployment_id, defaults, plan, self.on_run_changed)
-        )
-        self.backfills.add(task)
-        task.add_done_callback(self.backfills.discard)
+        self._start_backfill(prefect, command, deployment_id, defaults, plan)
         first, last = plan.fires[0], plan.fires[-1]
         return (
             f"backfilling {command.target}: {len(plan.fires)} run(s) for fire times "
@@ -277,3 +275,49 @@ class CommandExecutor:
             f"at most {plan.max_concurrent} at once",
             "",
         )
+
+    def _start_backfill(
+        self,
+        prefect: PrefectClient,
+        command: Command,
+        deployment_id: str,
+        parameters: dict[str, Any],
+        plan: BackfillPlan,
+    ) -> None:
+        """Runs the backfill in the background, noted in `{p}:backfills` until every run
+        is created, so an engine that stops halfway resumes it when it starts again."""
+        if command.id in self.backfills:
+            return  # a redelivered command, or resumed already
+        self.client.hset(self.keys.backfills, command.id, json.dumps(command.to_fields()))
+
+        async def backfill() -> None:
+            await run_backfill(
+                prefect, command, deployment_id, parameters, plan, self.on_run_changed
+            )
+            # Reached when every run was created or the backfill failed (logged): either
+            # way, nothing to resume. A stopping engine cancels this task before it.
+            self.client.hdel(self.keys.backfills, command.id)
+
+        task = asyncio.create_task(backfill())
+        self.backfills[command.id] = task
+        task.add_done_callback(lambda _: self.backfills.pop(command.id, None))
+
+    def _resume_backfills(self, prefect: PrefectClient) -> None:
+        """Restarts the backfills a previous engine left unfinished. Runs it created
+        already are found again by their idempotency keys, never created twice."""
+        entries: Any = self.client.hgetall(self.keys.backfills)
+        for raw_id, raw in entries.items():
+            command_id = raw_id.decode()
+            try:
+                command = Command.from_fields(json.loads(raw))
+                deployment_id, defaults, _ = self._deployment(command.target)
+                spec = self.registry.by_name[command.target].spec
+                plan = plan_backfill(
+                    spec.cron, spec.timezone, command.params, datetime.now(timezone.utc)
+                )
+            except (ValueError, CommandRejected) as exc:
+                logger.error("not resuming backfill %s: %s", command_id, exc)
+                self.client.hdel(self.keys.backfills, command_id)
+                continue
+            logger.info("resuming backfill %s of %s", command_id, command.target)
+            self._start_backfill(prefect, command, deployment_id, defaults, plan)

@@ -130,6 +130,11 @@ class Keys:
         """STRING: JSON with the Prefect API URL and config dir of the last engine."""
         return f"{self.prefix}:engine:info"
 
+    @property
+    def backfills(self) -> str:
+        """HASH: command id -> fields of a backfill command whose runs are not all created."""
+        return f"{self.prefix}:backfills"
+
 
 @dataclass(frozen=True)
 class Identity:

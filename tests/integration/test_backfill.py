@@ -4,6 +4,7 @@ unfinished at once, lineage that says `backfill`, the dry run and the cap."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -56,8 +57,6 @@ def backfill_runs(stack_redis: redis.Redis, keys: Keys, fires: list[str]) -> lis
 
 
 def json_doc(raw: bytes) -> dict[str, Any]:
-    import json
-
     doc: dict[str, Any] = json.loads(raw)
     return doc
 
@@ -128,3 +127,35 @@ def test_a_huge_window_is_refused_and_nothing_runs(
         commands, "backfill", "nope", {"start": "2024-01-01", "end": "2024-01-02"}
     )
     assert not unknown.ok and "unknown deployment 'nope'" in unknown.message
+
+
+def test_a_backfill_left_unfinished_resumes_when_the_engine_starts(
+    stack: EmbeddedStack,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
+) -> None:
+    from engine.protocol import Command
+
+    assert stack.engine is not None
+    day = (datetime.now(SHANGHAI) - timedelta(days=30)).date()
+    start = datetime(day.year, day.month, day.day, 0, 0, tzinfo=SHANGHAI)
+    fires = [(start + timedelta(hours=h)).isoformat() for h in (2, 14)]
+    params = {"start": start.isoformat(), "end": (start + timedelta(days=1)).isoformat()}
+    # What an engine stopped in the middle of a backfill leaves behind.
+    left = Command(action="backfill", target=PROD, params=params)
+    gone = Command(action="backfill", target="no-longer-served", params=params)
+    stack.engine.stop()
+    for command in (left, gone):
+        stack_redis.hset(stack_keys.backfills, command.id, json.dumps(command.to_fields()))
+    stack.engine.start()
+
+    def done() -> list[dict[str, Any]] | None:
+        runs = backfill_runs(stack_redis, stack_keys, fires)
+        finished = [r for r in runs if r["state_type"] in FINAL_STATE_TYPES]
+        return runs if len(finished) == 2 else None
+
+    runs = wait_for(done, 180, "the resumed backfill's two runs")
+    assert sorted(t for r in runs for t in r["tags"] if t.startswith("backfill:")) == [
+        f"backfill:{f}" for f in fires
+    ]
+    wait_for(lambda: not stack_redis.hlen(stack_keys.backfills), 30, "the backfills to be done")
