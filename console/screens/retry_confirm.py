@@ -40,7 +40,8 @@ FROM_KEYS = 9
 
 
 def task_order(lineage: Doc | None, task_runs: list[Doc]) -> list[str]:
-    """Task names of the run in call order, without Prefect's `-0` suffixes.
+    """Task names of the run in call order, without the suffix Prefect gives task run
+    names (`load_raw_data-c85` -> `load_raw_data`).
 
     The lineage doc's order first (the flow's own); task runs it does not list (an
     attempt still running, or no lineage) follow by start time.
@@ -49,7 +50,7 @@ def task_order(lineage: Doc | None, task_runs: list[Doc]) -> list[str]:
     ordered = sorted(task_runs, key=lambda t: str(t.get("start_time") or ""))
     for run in ordered:
         base, _, suffix = str(run.get("name") or "").rpartition("-")
-        name = base if suffix.isdigit() and base else str(run.get("name") or "")
+        name = base if base and suffix.isalnum() else str(run.get("name") or "")
         if name and name not in names:
             names.append(name)
     return names

@@ -28,7 +28,7 @@ from tests.console.test_lineage import (
 def test_task_order_follows_the_lineage_then_the_task_runs() -> None:
     doc = lineage_doc("r", "n", recorded=at(-1), tasks=FAILED_TASKS)
     runs = [
-        {"name": "save_results-0", "start_time": iso(at(-1))},
+        {"name": "save_results-c85", "start_time": iso(at(-1))},
         {"name": "run_inference-0", "start_time": iso(at(-2))},
         {"name": "load_raw_data-0", "start_time": iso(at(-3))},
     ]

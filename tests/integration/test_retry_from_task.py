@@ -11,11 +11,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from console.app import ConsoleApp
+from console.screens.retry_confirm import RetryConfirmScreen
+from console.screens.run import RunScreen
 from engine.command_client import CommandClient
 from engine.launcher import EmbeddedStack
 from engine.lineage import load_cache_key
 from engine.mirror import RedisMirror
+from engine.protocol import Keys
 from engine.sample_data import ensure_demo_input
+from tests.console.conftest import wait_for as wait_pilot
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 from tests.integration.test_lineage import PROD, task_states
 
@@ -140,3 +145,53 @@ def test_cli_retry_from_task_reports_the_engine_refusal(stack: EmbeddedStack) ->
     )
     assert done.returncode == 1
     assert "no flow run 'no-such-run'" in done.stderr
+
+
+async def test_console_retry_from_task_reruns_from_there(
+    stack: EmbeddedStack,
+    stack_dirs: tuple[Path, Path],
+    stack_keys: Keys,
+    mirror: RedisMirror,
+    commands: CommandClient,
+    tmp_path: Path,
+) -> None:
+    state, _ = stack_dirs
+    header, *lines = ensure_demo_input(state).read_text().splitlines()
+    source = tmp_path / "batch.csv"
+    source.write_text("\n".join([header, *lines[2:], *lines[:2]]) + "\n")  # uncached bytes
+    first = send_and_wait(
+        commands, "trigger", PROD, {"source": str(source), "target": str(tmp_path / "out")}
+    )
+    assert first.ok, first.message
+    run_id = first.flow_run_id
+    assert wait_run_final(mirror, run_id)["state_type"] == "COMPLETED"
+    wait_for(lambda: mirror.read_lineage(run_id), 30, "lineage")
+
+    app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_pilot(pilot, lambda: run_id in app.store.flow_runs, "the run", 20)
+        await app.push_screen(RunScreen(app.ctx, run_id))
+        await wait_pilot(pilot, lambda: run_id in app.store.lineage, "its lineage", 20)
+        await pilot.press("r")
+        await wait_pilot(pilot, lambda: isinstance(app.screen, RetryConfirmScreen), "dialog")
+        assert isinstance(app.screen, RetryConfirmScreen)
+        assert app.screen.tasks == ["load_raw_data", "run_inference", "save_results"]
+        await pilot.press("3")  # save_results: both earlier tasks come from the cache
+        await wait_pilot(
+            pilot,
+            lambda: (app.store.flow_runs.get(run_id) or {}).get("run_count") == 2,
+            "the retry",
+            60,
+        )
+    assert wait_run_final(mirror, run_id)["state_type"] == "COMPLETED"
+    assert task_states(mirror, run_id, 2) == {
+        "load_raw_data": "Cached",
+        "run_inference": "Cached",
+        "save_results": "Completed",
+    }
+    doc = wait_for(
+        lambda: (d := mirror.read_lineage(run_id)) and d["trigger"]["attempt"] == 2 and d,
+        30,
+        "lineage of the retry",
+    )
+    assert doc["parameters"]["from_task"] == "save_results"
