@@ -14,6 +14,7 @@ from typing import Any
 import redis
 import yaml
 
+from engine import backfill_cli
 from engine.command_client import CommandClient
 from engine.launcher import (
     EmbeddedRedis,
@@ -119,7 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rerun every task, ignoring cached results (default: reuse finished tasks)",
     )
-    for name in ("trigger", "retry", "cancel", "pause", "resume"):
+    sub.choices["retry"].add_argument(
+        "--from-task",
+        default="",
+        metavar="NAME",
+        help="rerun task NAME and every task after it even if cached; tasks before it reuse "
+        "their cached results (e.g. run_inference)",
+    )
+    backfill_cli.add_arguments(
+        sub.add_parser(
+            "backfill",
+            help="run a deployment once per cron fire time of a past window",
+            description="Creates one run of the deployment for every fire time of its cron "
+            "(in its zone) from --start (included) to --end (excluded), at most "
+            "--max-concurrent unfinished at once. --dry-run lists the fire times first.",
+        )
+    )
+    for name in ("trigger", "retry", "cancel", "pause", "resume", "backfill"):
         action = sub.choices[name]
         action.add_argument("--wait", type=float, default=30.0, help=wait_help)
         action.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -163,6 +180,10 @@ def cmd_send(args: argparse.Namespace) -> int:
         params = parse_params(getattr(args, "param", []))
         if getattr(args, "full", False):
             params["refresh_cache"] = True
+        if getattr(args, "from_task", ""):
+            params["from_task"] = args.from_task
+        if args.command == "backfill":
+            params = backfill_cli.params_of(args)
         until = getattr(args, "until", None)
         if until:
             moment = parse_until(until, datetime.now().astimezone())
@@ -266,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
         code = cmd_validate((args.config or default_config_dir()).resolve())
     elif args.command == "run":
         code = cmd_run(args)
+    elif args.command == "backfill" and args.dry_run:
+        code = backfill_cli.dry_run(args)
     else:
         code = cmd_send(args)
     sys.exit(code)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -24,8 +25,10 @@ from prefect.client.schemas.objects import State
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelled, Cancelling
 
+from engine.backfill import run_backfill
 from engine.command_client import ensure_group
-from engine.flows import FLOWS
+from engine.fire_times import BackfillError, BackfillPlan, plan_backfill
+from engine.flows import FLOW_TASKS, FLOWS
 from engine.mirror import RedisMirror
 from engine.parameter_schema import override_errors
 from engine.pause_window import AutoResumeStore, WindowError, parse_resume_at
@@ -36,8 +39,9 @@ logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
 NOT_STARTED_STATE_TYPES = frozenset({"SCHEDULED", "PENDING", "PAUSED"})
-RETRY_PARAMS = frozenset({"refresh_cache"})
-"""Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches)."""
+RETRY_PARAMS = frozenset({"refresh_cache", "from_task"})
+"""Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches;
+`from_task`: rerun that task and the ones after it, reuse the cached ones before it)."""
 PAUSE_PARAMS = frozenset({"resume_at"})
 """Parameters a pause command accepts (`resume_at`: ISO time the engine resumes it)."""
 
@@ -64,10 +68,13 @@ class CommandExecutor:
         self.on_deployment_changed = on_deployment_changed
         self.consumer = f"{socket.gethostname()}-engine"
         self.auto_resume = AutoResumeStore(client, keys)
+        self.backfills: dict[str, asyncio.Task[None]] = {}
+        """Running backfills by command id (kept referenced so they are not collected)."""
 
     async def run(self) -> None:
         ensure_group(self.client, self.keys)
         async with get_client() as prefect:
+            self._resume_backfills(prefect)
             # Entries delivered to this consumer but never acknowledged: a previous engine
             # stopped mid-command. Handle them before new ones.
             await self._drain(prefect, "0")
@@ -117,6 +124,7 @@ class CommandExecutor:
             "cancel": self._cancel,
             "pause": self._pause,
             "resume": self._resume,
+            "backfill": self._backfill,
         }[command.action]
         try:
             message, run_id = await handler(prefect, command)
@@ -174,6 +182,13 @@ class CommandExecutor:
         full = command.params.get("refresh_cache", False)
         if not isinstance(full, bool):
             raise CommandRejected(f"retry: refresh_cache must be true or false, not {full!r}")
+        from_task = command.params.get("from_task", "")
+        if not isinstance(from_task, str):
+            raise CommandRejected(f"retry: from_task must be a task name, not {from_task!r}")
+        if full and from_task:
+            raise CommandRejected(
+                "retry: refresh_cache reruns every task already; send it or from_task, not both"
+            )
         run = await self._read_run(prefect, command.target)
         state_type = run.state.type.value if run.state else "UNKNOWN"
         if state_type not in FINAL_STATE_TYPES:
@@ -183,11 +198,16 @@ class CommandExecutor:
             )
         if run.deployment_id is None:
             raise CommandRejected(f"run {run.name} has no deployment to run it again")
-        # A retry reuses the run's parameters; refresh_cache is set on every retry, so a
-        # forced full rerun does not stick to the attempts after it.
+        if from_task:
+            self._check_task(str(run.deployment_id), from_task)
+        # A retry reuses the run's parameters; refresh_cache and from_task are set on every
+        # retry, so a forced rerun does not stick to the attempts after it.
         parameters = dict(run.parameters or {})
         if "refresh_cache" in parameters or full:
             parameters["refresh_cache"] = full
+        if "from_task" in parameters or from_task:
+            parameters["from_task"] = from_task
+        if parameters != dict(run.parameters or {}):
             await prefect.update_flow_run(run.id, parameters=parameters)
         await prefect.set_flow_run_state(
             run.id,
@@ -199,7 +219,24 @@ class CommandExecutor:
         )
         await self.on_run_changed(prefect, str(run.id))
         how = " without cache (all tasks rerun)" if full else ""
+        if from_task:
+            how = f" from {from_task} (it and the tasks after it rerun)"
         return f"retrying run {run.name}{how} (was {state_type})", str(run.id)
+
+    def _check_task(self, deployment_id: str, task: str) -> None:
+        """Rejects a `from_task` that the run's flow does not have, naming the valid ones."""
+        name = self.registry.name_of(deployment_id)
+        flow_name = self.registry.flow_of(name)
+        tasks = FLOW_TASKS.get(flow_name)
+        if tasks is None:
+            raise CommandRejected(
+                f"retry: cannot check from_task {task!r}: deployment {name or deployment_id} "
+                "is not served by this engine"
+            )
+        if task not in tasks:
+            raise CommandRejected(
+                f"retry: unknown task {task!r} for from_task; {flow_name} has {', '.join(tasks)}"
+            )
 
     async def _cancel(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         run = await self._read_run(prefect, command.target)
@@ -251,3 +288,68 @@ class CommandExecutor:
         self.on_deployment_changed(command.target)
         note = " (its auto-resume is cancelled)" if window else ""
         return f"resumed {command.target}{note}", ""
+
+    async def _backfill(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+        deployment_id, defaults, _ = self._deployment(command.target)
+        spec = self.registry.by_name[command.target].spec
+        try:
+            plan = plan_backfill(
+                spec.cron, spec.timezone, command.params, datetime.now(timezone.utc)
+            )
+        except BackfillError as exc:
+            raise CommandRejected(f"backfill {command.target}: {exc}") from exc
+        # The result goes out now; the runs follow, as the concurrency limit allows.
+        self._start_backfill(prefect, command, deployment_id, defaults, plan)
+        first, last = plan.fires[0], plan.fires[-1]
+        return (
+            f"backfilling {command.target}: {len(plan.fires)} run(s) for fire times "
+            f"{first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} {plan.zone}, "
+            f"at most {plan.max_concurrent} at once",
+            "",
+        )
+
+    def _start_backfill(
+        self,
+        prefect: PrefectClient,
+        command: Command,
+        deployment_id: str,
+        parameters: dict[str, Any],
+        plan: BackfillPlan,
+    ) -> None:
+        """Runs the backfill in the background, noted in `{p}:backfills` until every run
+        is created, so an engine that stops halfway resumes it when it starts again."""
+        if command.id in self.backfills:
+            return  # a redelivered command, or resumed already
+        self.client.hset(self.keys.backfills, command.id, json.dumps(command.to_fields()))
+
+        async def backfill() -> None:
+            await run_backfill(
+                prefect, command, deployment_id, parameters, plan, self.on_run_changed
+            )
+            # Reached when every run was created or the backfill failed (logged): either
+            # way, nothing to resume. A stopping engine cancels this task before it.
+            self.client.hdel(self.keys.backfills, command.id)
+
+        task = asyncio.create_task(backfill())
+        self.backfills[command.id] = task
+        task.add_done_callback(lambda _: self.backfills.pop(command.id, None))
+
+    def _resume_backfills(self, prefect: PrefectClient) -> None:
+        """Restarts the backfills a previous engine left unfinished. Runs it created
+        already are found again by their idempotency keys, never created twice."""
+        entries: Any = self.client.hgetall(self.keys.backfills)
+        for raw_id, raw in entries.items():
+            command_id = raw_id.decode()
+            try:
+                command = Command.from_fields(json.loads(raw))
+                deployment_id, defaults, _ = self._deployment(command.target)
+                spec = self.registry.by_name[command.target].spec
+                plan = plan_backfill(
+                    spec.cron, spec.timezone, command.params, datetime.now(timezone.utc)
+                )
+            except (ValueError, CommandRejected) as exc:
+                logger.error("not resuming backfill %s: %s", command_id, exc)
+                self.client.hdel(self.keys.backfills, command_id)
+                continue
+            logger.info("resuming backfill %s of %s", command_id, command.target)
+            self._start_backfill(prefect, command, deployment_id, defaults, plan)

@@ -146,12 +146,16 @@ def classify_trigger(
     """How this attempt came about.
 
     `kind` is `retry` for a second or later attempt (with who asked, from the
-    AwaitingRetry message), else `operator` for a `triggered-by:<user>` tag, else
-    `schedule` for an auto-scheduled run, else `manual` (e.g. Prefect UI or API).
+    AwaitingRetry message), else `schedule` for an auto-scheduled run, else `backfill`
+    for a run with a `backfill:<fire time>` tag (`fire_time` added), else `operator` for a
+    `triggered-by:<user>` tag, else `manual` (e.g. Prefect UI or API).
     """
     operator = next((t.split(":", 1)[1] for t in tags if t.startswith("triggered-by:")), "")
+    fire_time = next((t.split(":", 1)[1] for t in tags if t.startswith("backfill:")), "")
     if auto_scheduled:
         origin = "schedule"
+    elif fire_time:
+        origin = "backfill"
     elif operator:
         origin = "operator"
     else:
@@ -164,6 +168,8 @@ def classify_trigger(
         "attempt": max(run_count, 1),
         "retry_requested_by": "",
     }
+    if origin == "backfill":
+        doc["fire_time"] = fire_time
     if run_count > 1:
         doc["kind"] = "retry"
         prefix = "retry requested by "

@@ -42,8 +42,8 @@ RUNS_KEPT = 1_000
 FINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 ACTIVE_STATE_TYPES = frozenset({"PENDING", "RUNNING", "CANCELLING", "PAUSED"})
 
-Action = Literal["trigger", "retry", "cancel", "pause", "resume"]
-ACTIONS: tuple[str, ...] = ("trigger", "retry", "cancel", "pause", "resume")
+Action = Literal["trigger", "retry", "cancel", "pause", "resume", "backfill"]
+ACTIONS: tuple[str, ...] = ("trigger", "retry", "cancel", "pause", "resume", "backfill")
 
 
 def utc_now_iso() -> str:
@@ -135,6 +135,11 @@ class Keys:
         """ZSET: paused deployment name -> when the engine resumes it, epoch seconds."""
         return f"{self.prefix}:auto_resume"
 
+    @property
+    def backfills(self) -> str:
+        """HASH: command id -> fields of a backfill command whose runs are not all created."""
+        return f"{self.prefix}:backfills"
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -165,8 +170,10 @@ class Command:
 
     Attributes:
         action: one of ACTIONS.
-        target: deployment name (trigger, pause, resume) or flow run id (retry, cancel).
-        params: parameter overrides for trigger; empty otherwise.
+        target: deployment name (trigger, pause, resume, backfill) or flow run id (retry,
+            cancel).
+        params: parameter overrides for trigger; retry and backfill options (see
+            docs/redis-keys.md); empty otherwise.
     """
 
     action: str

@@ -26,6 +26,7 @@ from console.formatting import (
     zone_named,
 )
 from console.pause_text import paused_until
+from console.screens.backfill import request_backfill
 from console.screens.base import Doc, LiveScreen
 from console.screens.deployment_actions import request_pause_toggle, request_trigger_with_params
 from console.screens.run import RunScreen
@@ -41,7 +42,7 @@ SPARK_RUNS = 30
 class DeploymentScreen(LiveScreen):
     """Details of the deployment called `name`; `p` pauses or resumes it."""
 
-    MUTATING_ACTIONS = frozenset({"pause_toggle", "trigger_with_params"})
+    MUTATING_ACTIONS = frozenset({"pause_toggle", "trigger_with_params", "backfill"})
 
     DEFAULT_CSS = """
     DeploymentScreen #deployment-body {
@@ -78,6 +79,13 @@ class DeploymentScreen(LiveScreen):
             "Trigger...",
             tooltip="Trigger with parameters: a form, checked and previewed before sending",
             id="deployment.trigger_with_params",
+        ),
+        Binding(
+            "b",
+            "backfill",
+            "Backfill",
+            tooltip="Run it once per fire time of a past window (dry-run list first)",
+            id="deployment.backfill",
         ),
     ]
 
@@ -211,6 +219,9 @@ class DeploymentScreen(LiveScreen):
             self.notify(f"{self.deployment_name} is no longer deployed.", severity="warning")
             return
         request_trigger_with_params(self, self.doc)
+
+    def action_backfill(self) -> None:
+        request_backfill(self, self.deployment_name)
 
 
 def _zone_label(now: object) -> str:

@@ -33,22 +33,65 @@ def split_tasks(lineage: Doc | None, task_runs: list[Doc]) -> tuple[list[str], l
     return reused, rerun
 
 
+FROM_PREFIX = "from:"
+"""Prefix of the dialog's answer for a retry from a task: `from:run_inference`."""
+FROM_KEYS = 9
+"""Tasks offered as retry starting points, on keys 1..9."""
+
+
+def task_order(lineage: Doc | None, task_runs: list[Doc]) -> list[str]:
+    """Task names of the run in call order, without the suffix Prefect gives task run
+    names (`load_raw_data-c85` -> `load_raw_data`).
+
+    The lineage doc's order first (the flow's own); task runs it does not list (an
+    attempt still running, or no lineage) follow by start time.
+    """
+    names = [str(t.get("name")) for t in (lineage or {}).get("tasks") or [] if t.get("name")]
+    ordered = sorted(task_runs, key=lambda t: str(t.get("start_time") or ""))
+    for run in ordered:
+        base, _, suffix = str(run.get("name") or "").rpartition("-")
+        name = base if base and suffix.isalnum() else str(run.get("name") or "")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
 class RetryConfirmScreen(ModalScreen[str | None]):
-    """Dismisses with `reuse` (plain retry), `full` (refresh_cache) or None (cancel)."""
+    """Dismisses with `reuse` (plain retry), `full` (refresh_cache), `from:<task>` (rerun
+    that task and the ones after it) or None (cancel)."""
+
+    DEFAULT_CSS = """
+    RetryConfirmScreen #retry-from {
+        width: 100%;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "choose('reuse')", "Retry", tooltip="Retry, reusing cached task results"),
         Binding("f", "choose('full')", "Full rerun", tooltip="Rerun every task, ignore caches"),
         Binding("escape", "choose(None)", "Cancel", tooltip="Close without sending"),
         Binding("n", "choose(None)", "Cancel", show=False),
+        *(
+            Binding(str(n), f"from_task({n})", f"From task {n}", show=False)
+            for n in range(1, FROM_KEYS + 1)
+        ),
     ]
 
-    def __init__(self, run_name: str, state: str, reused: list[str], rerun: list[str]) -> None:
+    def __init__(
+        self,
+        run_name: str,
+        state: str,
+        reused: list[str],
+        rerun: list[str],
+        tasks: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.run_name = run_name
         self.state = state
         self.reused = reused
         self.rerun = rerun
+        self.tasks = (tasks or [])[:FROM_KEYS]
+        """Tasks a retry can start from, in call order (key 1 is the first)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="retry-dialog"):
@@ -62,6 +105,12 @@ class RetryConfirmScreen(ModalScreen[str | None]):
                 + (", ".join(self.rerun) or "none")
                 + "; and any task the last attempt did not reach",
                 id="retry-rerun",
+            )
+            choices = "  ".join(f"{n} {name}" for n, name in enumerate(self.tasks, start=1))
+            yield Label(
+                "⏭ Rerun from a task, reusing the ones before it (press its number):\n  "
+                + (choices or "no task known yet"),
+                id="retry-from",
             )
             yield Label("Full rerun ignores every cache and reruns all tasks.", id="retry-hint")
             with Horizontal(id="retry-buttons"):
@@ -80,3 +129,9 @@ class RetryConfirmScreen(ModalScreen[str | None]):
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)
+
+    def action_from_task(self, number: int) -> None:
+        if 1 <= number <= len(self.tasks):
+            self.dismiss(f"{FROM_PREFIX}{self.tasks[number - 1]}")
+        else:
+            self.notify(f"No task {number}: choose 1 to {len(self.tasks)}.", severity="warning")

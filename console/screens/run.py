@@ -14,7 +14,12 @@ from console.messages import CommandRequested, TaskRunsWanted
 from console.screens.base import Doc, LiveScreen
 from console.screens.logs import LogScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
-from console.screens.retry_confirm import RetryConfirmScreen, split_tasks
+from console.screens.retry_confirm import (
+    FROM_PREFIX,
+    RetryConfirmScreen,
+    split_tasks,
+    task_order,
+)
 from console.widgets.filter_bar import FilterBar
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.run_header import RunHeader
@@ -48,6 +53,14 @@ class RunScreen(LiveScreen):
             "Lineage",
             tooltip="Show or hide what this run read, used and wrote",
             id="run.lineage",
+        ),
+        Binding(
+            "o",
+            "outputs",
+            "Outputs",
+            tooltip="Output partitions: rows, bytes, schema, changes against the previous run",
+            id="run.outputs",
+            show=False,  # listed in ?, keeps the footer within 80 columns
         ),
     ]
 
@@ -141,19 +154,29 @@ class RunScreen(LiveScreen):
             return
         if self.refuse_if_read_only("retry"):
             return
-        reused, rerun = split_tasks(
-            self.ctx.store.lineage.get(self.flow_run_id), self.ctx.store.tasks_of(self.flow_run_id)
-        )
+        lineage = self.ctx.store.lineage.get(self.flow_run_id)
+        task_runs = self.ctx.store.tasks_of(self.flow_run_id)
+        reused, rerun = split_tasks(lineage, task_runs)
         label = state_label(run.get("state_type"), run.get("state_name"))
-        dialog = RetryConfirmScreen(str(run.get("name")), label.text, reused, rerun)
+        dialog = RetryConfirmScreen(
+            str(run.get("name")), label.text, reused, rerun, task_order(lineage, task_runs)
+        )
         self.app.push_screen(dialog, self._retry_chosen)
 
     def _retry_chosen(self, choice: str | None) -> None:
         run = self.run
-        if choice not in ("reuse", "full") or run is None:
+        if run is None or choice is None:
             return
-        params: Doc = {"refresh_cache": True} if choice == "full" else {}
-        what = f"{'full rerun' if params else 'retry'} of run {run.get('name')}"
+        params: Doc = {}
+        what = f"retry of run {run.get('name')}"
+        if choice == "full":
+            params = {"refresh_cache": True}
+            what = f"full rerun of run {run.get('name')}"
+        elif choice.startswith(FROM_PREFIX):
+            params = {"from_task": choice.removeprefix(FROM_PREFIX)}
+            what = f"retry of run {run.get('name')} from {params['from_task']}"
+        elif choice != "reuse":
+            return
         deployment_name = run.get("deployment_name")
         deployment = self.ctx.store.deployments.get(deployment_name or "")
         if deployment is None or not deployment.get("protected"):
@@ -175,6 +198,11 @@ class RunScreen(LiveScreen):
                 self.notify(f"The {what} was not sent.", title="Not sent")
 
         self.app.push_screen(dialog, send_if_named)
+
+    def action_outputs(self) -> None:
+        from console.screens.outputs import OutputsScreen
+
+        self.app.push_screen(OutputsScreen(self.ctx, self.flow_run_id))
 
     def action_cancel_run(self) -> None:
         self.request_cancel(self.run)

@@ -32,7 +32,8 @@ def format_bytes(size: Any) -> str:
 
 
 def describe_trigger(trigger: Doc | None, zone: Any = None) -> str:
-    """`retry by ana (attempt 2)`, `schedule at 02:00:00`, `operator ana`, `manual`."""
+    """`retry by ana (attempt 2)`, `schedule at 02:00:00`, `operator ana`, `manual`,
+    `backfill of fire time 11-01 02:00:00 by ana`."""
     if not trigger:
         return DASH
     kind = str(trigger.get("kind") or DASH)
@@ -40,6 +41,10 @@ def describe_trigger(trigger: Doc | None, zone: Any = None) -> str:
     parts = [kind]
     if kind == "schedule":
         parts.append(f"fire time {iso_time(trigger.get('expected_start_time'), zone)}")
+    elif kind == "backfill":
+        parts.append(f"of fire time {iso_time(trigger.get('fire_time'), zone)}")
+        if who:
+            parts.append(f"by {who}")
     elif who:
         parts.append(f"by {who}")
     attempt = trigger.get("attempt")

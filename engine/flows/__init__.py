@@ -11,10 +11,16 @@ from typing import Any
 from prefect import Flow
 
 from engine.flows.inference import FLOW_NAME as _INFERENCE_FLOW_NAME
+from engine.flows.inference import TASK_ORDER as _INFERENCE_TASK_ORDER
 from engine.flows.inference import ai_inference_pipeline
 
 FLOWS: dict[str, Flow[..., Any]] = {
     _INFERENCE_FLOW_NAME: ai_inference_pipeline,
 }
 
-__all__ = ["FLOWS", "ai_inference_pipeline"]
+FLOW_TASKS: dict[str, tuple[str, ...]] = {
+    _INFERENCE_FLOW_NAME: _INFERENCE_TASK_ORDER,
+}
+"""Each flow's tasks in call order: what a retry's `from_task` may name."""
+
+__all__ = ["FLOWS", "FLOW_TASKS", "ai_inference_pipeline"]

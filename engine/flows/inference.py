@@ -30,6 +30,8 @@ from engine.model import Model, ModelError, load_model
 
 FLOW_NAME = "ai-inference-pipeline"
 REQUIRED_COLUMNS = ("timestamp", "feature_a", "feature_b")
+TASK_ORDER = ("load_raw_data", "run_inference", "save_results")
+"""The flow's tasks in the order it calls them: `from_task` names one of these."""
 _MAX_ROWS_IN_MESSAGE = 5
 
 
@@ -191,8 +193,11 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
     counts = out["date"].value_counts()
     dates = sorted(str(d) for d in counts.index)
     partitions = [f"{target.rstrip('/')}/date={d}" for d in dates]
+    # Every partition holds the same columns (the partition column itself lives in the
+    # path); recorded so the console can compare runs without reading parquet.
+    schema = {f.name: str(f.type) for f in table.schema if f.name != "date"}
     outputs = [
-        {"path": path, "rows": int(counts[d]), "bytes": _dir_bytes(path)}
+        {"path": path, "rows": int(counts[d]), "bytes": _dir_bytes(path), "schema": schema}
         for d, path in zip(dates, partitions, strict=True)
     ]
     listed = ", ".join(f"date={d}" for d in dates)
@@ -207,6 +212,24 @@ def _dir_bytes(path: str) -> int | None:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
+def tasks_to_refresh(from_task: str, refresh_cache: bool) -> frozenset[str]:
+    """Task names that must run even if a cached result exists.
+
+    Raises:
+        ValueError: `from_task` is not one of TASK_ORDER (the message lists them).
+    """
+    if refresh_cache:
+        return frozenset(TASK_ORDER)
+    if not from_task:
+        return frozenset()
+    if from_task not in TASK_ORDER:
+        raise ValueError(
+            f"from_task {from_task!r} is not a task of {FLOW_NAME}; "
+            f"choose one of {', '.join(TASK_ORDER)}"
+        )
+    return frozenset(TASK_ORDER[TASK_ORDER.index(from_task) :])
+
+
 def _timed(records: list[lineage.TaskRecord], name: str, call: Callable[[], State[Any]]) -> Any:
     """Runs one task call, records its final state name and wall time, returns its result
     (raising its exception if it failed)."""
@@ -218,12 +241,18 @@ def _timed(records: list[lineage.TaskRecord], name: str, call: Callable[[], Stat
 
 @flow(name=FLOW_NAME, log_prints=True)
 def ai_inference_pipeline(
-    source: str, target: str, model: str = "scorer-v1", refresh_cache: bool = False
+    source: str,
+    target: str,
+    model: str = "scorer-v1",
+    refresh_cache: bool = False,
+    from_task: str = "",
 ) -> dict[str, Any]:
     """Score one batch: `source` CSV -> `model` -> parquet partitions under `target`.
 
     `refresh_cache` reruns every task even when a cached result exists (`aiwf-engine retry
-    --full`). Every attempt records its lineage (engine/lineage.py), failed ones too.
+    --full`). `from_task` reruns that task and every task after it, reusing cached results
+    of the tasks before it (`aiwf-engine retry --from-task NAME`). Every attempt records its
+    lineage (engine/lineage.py), failed ones too.
 
     Returns a summary: rows written, partition paths, and the model's name, version and
     weights hash.
@@ -232,10 +261,11 @@ def ai_inference_pipeline(
     raw: pd.DataFrame | None = None
     saved: dict[str, Any] = {}
     try:
+        refresh = tasks_to_refresh(from_task, refresh_cache)
         raw = _timed(
             records,
             "load_raw_data",
-            lambda: load_raw_data.with_options(refresh_cache=refresh_cache)(
+            lambda: load_raw_data.with_options(refresh_cache="load_raw_data" in refresh)(
                 source, return_state=True
             ),
         )
@@ -245,7 +275,7 @@ def ai_inference_pipeline(
         scored = _timed(
             records,
             "run_inference",
-            lambda: run_inference.with_options(refresh_cache=refresh_cache)(
+            lambda: run_inference.with_options(refresh_cache="run_inference" in refresh)(
                 raw, model, return_state=True
             ),
         )
@@ -253,9 +283,11 @@ def ai_inference_pipeline(
             records, "save_results", lambda: save_results(scored, target, return_state=True)
         )
     except BaseException as exc:
-        _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc)
+        _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc, from_task)
         raise
-    scorer = _record_lineage(source, target, model, refresh_cache, raw, records, saved, None)
+    scorer = _record_lineage(
+        source, target, model, refresh_cache, raw, records, saved, None, from_task
+    )
     assert scorer is not None  # run_inference loaded the same file a moment ago
     return {
         "rows": saved["rows"],
@@ -275,6 +307,7 @@ def _record_lineage(
     records: list[lineage.TaskRecord],
     saved: dict[str, Any],
     error: BaseException | None,
+    from_task: str = "",
 ) -> Model | None:
     """Builds and writes this attempt's lineage. A lineage write that fails is logged,
     never turned into a failed run: the data was written either way."""
@@ -305,6 +338,7 @@ def _record_lineage(
                 "target": target,
                 "model": model,
                 "refresh_cache": refresh_cache,
+                "from_task": from_task,
             },
             input=lineage.input_doc(source, raw),
             model=lineage.model_doc(scorer, model),

@@ -1,0 +1,90 @@
+"""The retry dialog's third choice: retry from a chosen task (keys 1..9)."""
+
+from __future__ import annotations
+
+import redis
+
+from console.screens.protected_confirm import ProtectedConfirmScreen
+from console.screens.retry_confirm import RetryConfirmScreen, task_order
+from engine.mirror import RedisMirror
+from engine.protocol import Keys
+from tests.console.conftest import (
+    AppFactory,
+    at,
+    deployment_doc,
+    fill_standard,
+    iso,
+    wait_for,
+)
+from tests.console.test_lineage import (
+    FAILED_TASKS,
+    lineage_doc,
+    open_failed_run,
+    retry_dialog,
+    retry_params,
+)
+
+
+def test_task_order_follows_the_lineage_then_the_task_runs() -> None:
+    doc = lineage_doc("r", "n", recorded=at(-1), tasks=FAILED_TASKS)
+    runs = [
+        {"name": "save_results-c85", "start_time": iso(at(-1))},
+        {"name": "run_inference-0", "start_time": iso(at(-2))},
+        {"name": "load_raw_data-0", "start_time": iso(at(-3))},
+    ]
+    assert task_order(doc, runs) == ["load_raw_data", "run_inference", "save_results"]
+    assert task_order(None, runs[:2]) == ["run_inference", "save_results"]
+    assert task_order(None, []) == []
+
+
+async def test_retry_from_a_task_sends_from_task(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    mirror.write_lineage(
+        lineage_doc("run-failed", "brave-otter", recorded=at(-80), tasks=FAILED_TASKS)
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_failed_run(pilot, app)
+        await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
+        dialog = await retry_dialog(pilot, app)
+        assert dialog.tasks == ["load_raw_data", "run_inference"]
+        label = str(dialog.query_one("#retry-from").render())
+        assert "1 load_raw_data" in label and "2 run_inference" in label
+        await pilot.press("5")  # no such task: says so and stays open
+        await pilot.pause()
+        assert app.screen is dialog
+        assert retry_params(redis_client, keys) == []
+        await pilot.press("2")
+        await wait_for(pilot, lambda: len(retry_params(redis_client, keys)) == 1, "retry")
+        assert retry_params(redis_client, keys) == [{"from_task": "run_inference"}]
+        assert app.screen is screen
+
+
+async def test_retry_from_a_task_on_a_protected_deployment_needs_the_name(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
+    mirror.write_lineage(
+        lineage_doc("run-failed", "brave-otter", recorded=at(-80), tasks=FAILED_TASKS)
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.store.deployments.get("ai-inference-prod", {}).get("protected", False),
+            "protected",
+        )
+        await open_failed_run(pilot, app)
+        await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
+        await retry_dialog(pilot, app)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProtectedConfirmScreen), "name")
+        labels = " ".join(str(lbl.render()) for lbl in app.screen.query("Label"))
+        assert "from load_raw_data" in labels
+        await pilot.press(*"ai-inference-prod", "enter")
+        await wait_for(pilot, lambda: len(retry_params(redis_client, keys)) == 1, "sent")
+        assert retry_params(redis_client, keys) == [{"from_task": "load_raw_data"}]
+        assert not isinstance(app.screen, RetryConfirmScreen)
