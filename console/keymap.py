@@ -18,7 +18,7 @@ from functools import cache
 
 from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.keys import KEY_NAME_REPLACEMENTS, Keys
+from textual.keys import KEY_NAME_REPLACEMENTS, Keys, _normalize_key_list
 
 from console.settings import ConsoleSettings, SettingsError
 
@@ -30,9 +30,14 @@ _NAMED_KEYS = frozenset(
 """Key names Textual sends (`escape`, `f5`, `pageup`, `slash`, ...)."""
 
 
-@cache
 def known_bindings() -> dict[str, Binding]:
     """Every binding with an id in the console: id -> binding (its default keys)."""
+    return {binding_id: binding for binding_id, (_owner, binding) in _bindings().items()}
+
+
+@cache
+def _bindings() -> dict[str, tuple[str, Binding]]:
+    """Binding id -> (the class that declares it, the binding)."""
     import console.screens
     import console.widgets
     from console.app import ConsoleApp
@@ -46,12 +51,16 @@ def known_bindings() -> dict[str, Binding]:
                 for _name, cls in inspect.getmembers(module, inspect.isclass)
                 if issubclass(cls, DOMNode) and cls.__module__ == module.__name__
             )
-    found: dict[str, Binding] = {}
+    found: dict[str, tuple[str, Binding]] = {}
     for cls in classes:
         for binding in vars(cls).get("BINDINGS", []):
             if isinstance(binding, Binding) and binding.id:
-                found[binding.id] = binding
+                found[binding.id] = (cls.__name__, binding)
     return found
+
+
+def _key_set(keys: str) -> set[str]:
+    return {_normalize_key_list(key) for key in keys.split(",") if key.strip()}
 
 
 def key_problem(keys: str) -> str | None:
@@ -98,19 +107,46 @@ def check_keymap(settings: ConsoleSettings) -> list[SettingsError]:
         line = settings.keymap_lines.get(binding_id)
         where = f"keymap.{binding_id}"
         if binding_id not in known:
-            near = difflib.get_close_matches(binding_id, list(known), n=3, cutoff=0.6)
-            hint = f"did you mean {', '.join(near)}? " if near else ""
-            errors.append(
-                SettingsError(
-                    path,
-                    line,
-                    where,
-                    f"unknown binding id; {hint}`?` in the console shows the keys, and "
-                    "docs/console.md lists every id",
-                )
-            )
+            errors.append(SettingsError(path, line, where, _unknown_id(binding_id, known)))
             continue
         problem = key_problem(keys)
         if problem is not None:
             errors.append(SettingsError(path, line, where, problem))
+            continue
+        clash = _clash(binding_id, settings.keymap)
+        if clash is not None:
+            errors.append(SettingsError(path, line, where, clash))
     return errors
+
+
+def _unknown_id(binding_id: str, known: dict[str, Binding]) -> str:
+    """Names the nearest ids, and the ids of the same screen (the part before the dot)."""
+    near = difflib.get_close_matches(binding_id, list(known), n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(near)}? " if near else ""
+    screen = binding_id.partition(".")[0]
+    same = sorted(i for i in known if i.partition(".")[0] == screen)
+    if same:
+        listed = f"ids of {screen}: {', '.join(same)}"
+    else:
+        screens = sorted({i.partition(".")[0] for i in known})
+        listed = f"ids start with one of: {', '.join(screens)}"
+    return f"unknown binding id; {hint}{listed}"
+
+
+def _clash(binding_id: str, keymap: dict[str, str]) -> str | None:
+    """A sentence if `binding_id`'s new keys are taken by another binding of the same
+    screen (or widget) that keeps them; Textual would silently pick one of the two."""
+    owners = _bindings()
+    owner, _binding = owners[binding_id]
+    wanted = _key_set(keymap[binding_id])
+    for other_id, (other_owner, other) in owners.items():
+        if other_id == binding_id or other_owner != owner:
+            continue
+        taken = wanted & _key_set(keymap.get(other_id, other.key))
+        if taken:
+            key = sorted(taken)[0]
+            return (
+                f"{key!r} is already {other_id} ({other.description or other.action}) on "
+                f"the same screen; remap {other_id} too, or pick another key"
+            )
+    return None
