@@ -142,7 +142,8 @@ def timeline_lines(
 
     def row(name: str, state: Text | str, bar: Text, dur: str, att: str) -> Text:
         line = Text(no_wrap=True, overflow="crop", end="")
-        line.append(f"{name[:name_w]:<{name_w}}{GAP}", style=Style(bold=True))
+        shown = name if len(name) <= name_w else f"{name[: name_w - 1]}…"
+        line.append(f"{shown:<{name_w}}{GAP}", style=Style(bold=True))
         cell = Text(state, end="") if isinstance(state, str) else state.copy()
         cell.truncate(state_w, pad=True)
         line.append_text(cell)
