@@ -505,7 +505,8 @@ def command_help_entries() -> list[HelpEntry]:
     entries = []
     for command in commands_registry.COMMANDS:
         aliases = ", ".join(f":{alias}" for alias in command.aliases)
-        entries.append(HelpEntry(command.synopsis, command.help, f"command (also {aliases})"))
+        where = f"command (also {aliases})" if aliases else "command"
+        entries.append(HelpEntry(command.synopsis, command.help, where))
     return entries
 
 

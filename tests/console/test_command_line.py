@@ -346,3 +346,15 @@ async def test_colon_is_not_offered_inside_a_dialog(make_app: AppFactory) -> Non
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark", "colon")
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_a_colon_typed_into_the_filter_stays_text(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", "a", "colon", "b")
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.query_one(DeploymentsTable).filter_text == "a:b"
