@@ -326,7 +326,7 @@ async def test_palette_offers_the_registry_commands(
         assert app.screen.flow_run_id == "run-failed"
 
 
-async def test_colon_opens_the_palette_entry_via_ctrl_p(
+async def test_the_real_palette_finds_and_runs_registry_entries(
     make_app: AppFactory, mirror: RedisMirror
 ) -> None:
     """The real palette (ctrl+p) finds a registry entry by typing and runs it."""
@@ -339,6 +339,15 @@ async def test_colon_opens_the_palette_entry_via_ctrl_p(
         await pilot.pause(0.5)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DeploymentScreen), "deployment")
+        # An entry that reads the screen it was opened from: the run on screen.
+        app.push_screen(RunScreen(app.ctx, "run-failed"))
+        await pilot.pause()
+        await pilot.press("ctrl+p", *keys_of("Run timeline"))
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TimelineScreen), "timeline")
+        assert isinstance(app.screen, TimelineScreen)
+        assert app.screen.flow_run_id == "run-failed"
 
 
 async def test_colon_is_not_offered_inside_a_dialog(make_app: AppFactory) -> None:
