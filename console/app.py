@@ -506,7 +506,10 @@ def command_help_entries() -> list[HelpEntry]:
     for command in commands_registry.COMMANDS:
         aliases = ", ".join(f":{alias}" for alias in command.aliases)
         where = f"command (also {aliases})" if aliases else "command"
-        entries.append(HelpEntry(command.synopsis, command.help, where))
+        # The argument goes with the description: a wide key column would push "Where"
+        # out of the 80-column dialog.
+        usage = f" {command.usage}" if command.usage else ""
+        entries.append(HelpEntry(f":{command.name}", f"{command.help}{usage}", where))
     return entries
 
 

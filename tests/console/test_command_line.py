@@ -189,7 +189,8 @@ async def test_help_lists_keys_and_commands(word: str, make_app: AppFactory) -> 
         assert rows["t"] == "Trigger"  # the main screen's keys
         assert rows[":"] == ":Command"
         for command in commands_registry.COMMANDS:
-            assert rows[command.synopsis] == command.help
+            assert rows[f":{command.name}"] == f"{command.help} {command.usage}".rstrip()
+        assert rows[":runs"] == "The runs: all, one state's or one deployment's [STATE|DEPLOYMENT]"
 
 
 @pytest.mark.parametrize("word", ["readonly", "ro"])
