@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import redis
@@ -16,6 +16,7 @@ from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from console import commands_registry
 from console.context import Clock, Context, local_now
 from console.messages import (
     CommandAnswered,
@@ -61,6 +62,7 @@ class ConsoleApp(App[None]):
         tick_interval: seconds between refreshes of running durations and the clock.
         read_only: hide and refuse every action that changes something.
         user_themes: extra themes (from YAML files) to register besides the built-ins.
+        keymap: binding id -> keys (console.yaml's `keymap:`, checked by console.keymap).
     """
 
     CSS_PATH = "app.tcss"
@@ -89,6 +91,14 @@ class ConsoleApp(App[None]):
             show=False,  # the main footer is full; `?` and the palette list it
             id="app.writers",
         ),
+        Binding(
+            "colon",
+            "command_line",
+            ":Command",
+            tooltip="Type a command (:deploy, :runs, :logs, :audit, :theme, ...); tab completes",
+            show=False,  # footers are full at 80 columns; `?` lists it and every command
+            id="app.command_line",
+        ),
     ]
 
     def __init__(
@@ -103,6 +113,7 @@ class ConsoleApp(App[None]):
         tick_interval: float = 1.0,
         read_only: bool = False,
         user_themes: Sequence[Theme] = (),
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.keys = keys or Keys()
@@ -120,6 +131,8 @@ class ConsoleApp(App[None]):
         for theme in user_themes:
             self.register_theme(theme)
         self.theme = theme_name
+        if keymap:
+            self.set_keymap(dict(keymap))
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen(self.ctx)
@@ -383,6 +396,8 @@ class ConsoleApp(App[None]):
         # `w` is a main-screen key: elsewhere it is hidden (the palette still offers it).
         if action == "writers":
             return isinstance(self.screen, MainScreen)
+        if action == "command_line":
+            return not isinstance(self.screen, ModalScreen)
         return True
 
     def action_writers(self) -> None:
@@ -408,10 +423,8 @@ class ConsoleApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Audit trail", "Who did what: the audit stream", self.action_audit)
-        yield SystemCommand(
-            "Who wrote this?", "Output partitions and the runs that wrote them", self.action_writers
-        )
+        # Audit trail, Who wrote this?, deployments, runs, themes...: the `:` commands' own.
+        yield from commands_registry.system_commands(self)
         # The screen's own actions, so the palette passes the same gate as the keys
         # (read-only refusal, protected confirmation) instead of sending directly.
         actions = (
@@ -448,12 +461,61 @@ class ConsoleApp(App[None]):
         # This screen's own keys first, then everywhere, then the focused widget's.
         order = {"this screen": 0, "everywhere": 1}
         entries.sort(key=lambda entry: order.get(entry.where, 2))
+        entries.extend(command_help_entries())
         title = type(self.screen).__name__.removesuffix("Screen").lower()
         self.push_screen(HelpScreen(f"{title} screen", entries))
+
+    # The `:` command line (console/commands_registry.py has the commands).
+
+    def action_command_line(self) -> None:
+        from console.screens.command_line import CommandLineScreen
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        self.push_screen(CommandLineScreen(), self._command_entered)
+
+    def _command_entered(self, line: str | None) -> None:
+        if line and line.strip():
+            commands_registry.execute(self, line)
+
+    def selected_deployment_name(self) -> str | None:
+        """The deployment under the main screen's cursor, if any."""
+        return self._selected_deployment()
+
+    def lock_read_only(self) -> None:
+        """Turns read-only on for the rest of the session (`:readonly`); never off."""
+        if self.read_only:
+            self.notify("Read-only is already on.", title="Read-only")
+            return
+        self.read_only = True
+        # Every screen holds this one Context; it is frozen so that nothing turns read-only
+        # off, and this is the one place that may turn it on.
+        object.__setattr__(self.ctx, "read_only", True)
+        self.refresh_bindings()
+        for screen in self.live_screens():
+            screen.show_status()
+        self.notify(
+            "Read-only is on until the console restarts: trigger, retry, cancel, pause and "
+            "resume are hidden and refused.",
+            title="Read-only",
+        )
 
     def on_unmount(self) -> None:
         if self._sync_client is not None:
             self._sync_client.close()
+
+
+def command_help_entries() -> list[HelpEntry]:
+    """The `:` commands, for `?`: synopsis, what it does and its aliases."""
+    entries = []
+    for command in commands_registry.COMMANDS:
+        aliases = ", ".join(f":{alias}" for alias in command.aliases)
+        where = f"command (also {aliases})" if aliases else "command"
+        # The argument goes with the description: a wide key column would push "Where"
+        # out of the 80-column dialog.
+        usage = f" {command.usage}" if command.usage else ""
+        entries.append(HelpEntry(f":{command.name}", f"{command.help}{usage}", where))
+    return entries
 
 
 def _where(node: object) -> str:

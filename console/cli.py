@@ -139,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for error in exc.errors:
             print(f"aiwf-console: {error}", file=sys.stderr)
         parser.exit(EXIT_CONFIG, "aiwf-console: fix the settings file above and start again\n")
+    if settings.keymap:
+        from console.keymap import check_keymap  # loads Textual: only when there is a keymap
+
+        keymap_errors = check_keymap(settings)
+        for error in keymap_errors:
+            print(f"aiwf-console: {error}", file=sys.stderr)
+        if keymap_errors:
+            parser.exit(EXIT_CONFIG, "aiwf-console: fix the keymap above and start again\n")
     user = load_user_themes(config_dir / "themes", taken=THEMES)
     for theme_error in user.errors:
         print(f"aiwf-console: theme skipped: {theme_error}", file=sys.stderr)
@@ -174,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         theme_name=args.theme,
         read_only=read_only,
         user_themes=user.themes,
+        keymap=settings.keymap,
     )
     try:
         app.run()

@@ -7,14 +7,14 @@ default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 FILE_NAME = "console.yaml"
 
-_SCHEMA: dict[str, type] = {"read_only": bool}
+_SCHEMA: dict[str, type] = {"read_only": bool, "keymap": dict}
 """Every key the file may hold, with its type."""
 
 
@@ -48,10 +48,15 @@ class ConsoleSettings:
     Attributes:
         read_only: hide and refuse every action that changes something.
         source: the file read, or None.
+        keymap: binding id (`main.trigger`) -> keys (`x` or `ctrl+t,T`); checked against
+            the app's bindings by `console.keymap.check_keymap`.
+        keymap_lines: binding id -> its line in the file, for those checks' errors.
     """
 
     read_only: bool = False
     source: Path | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+    keymap_lines: dict[str, int] = field(default_factory=dict, compare=False)
 
 
 def settings_path(config_dir: Path) -> Path:
@@ -92,8 +97,13 @@ def load_settings(config_dir: Path) -> ConsoleSettings:
             errors.append(SettingsError(path, line, key, "given twice; keep one"))
             continue
         wanted = _SCHEMA.get(key)
+        if key == "keymap":
+            keymap, lines = _read_keymap(path, value_node, errors)
+            values[key] = keymap
+            values["keymap_lines"] = lines
+            continue
         if wanted is None:
-            known = ", ".join(sorted(_SCHEMA))
+            known = ", ".join(_SCHEMA)  # in the order docs/console.md lists them
             errors.append(SettingsError(path, line, key, f"unknown key; known keys: {known}"))
             continue
         value = yaml.safe_load(yaml.serialize(value_node))
@@ -110,4 +120,57 @@ def load_settings(config_dir: Path) -> ConsoleSettings:
         values[key] = value
     if errors:
         raise SettingsInvalid(errors)
-    return ConsoleSettings(read_only=bool(values.get("read_only", False)), source=path)
+    return ConsoleSettings(
+        read_only=bool(values.get("read_only", False)),
+        source=path,
+        keymap=_str_dict(values.get("keymap")),
+        keymap_lines=_int_dict(values.get("keymap_lines")),
+    )
+
+
+def _read_keymap(
+    path: Path, node: yaml.Node, errors: list[SettingsError]
+) -> tuple[dict[str, str], dict[str, int]]:
+    """`keymap:` as binding id -> keys, with each id's line; problems go to `errors`."""
+    keymap: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null"):
+        return keymap, lines  # `keymap:` with nothing under it
+    if not isinstance(node, yaml.MappingNode):
+        errors.append(
+            SettingsError(
+                path,
+                node.start_mark.line + 1,
+                "keymap",
+                "must be a mapping of binding id: keys, e.g. `main.trigger: x`",
+            )
+        )
+        return keymap, lines
+    for id_node, keys_node in node.value:
+        binding_id = str(id_node.value)
+        line = id_node.start_mark.line + 1
+        where = f"keymap.{binding_id}"
+        if binding_id in keymap:
+            errors.append(SettingsError(path, line, where, "given twice; keep one"))
+            continue
+        if not isinstance(keys_node, yaml.ScalarNode) or not str(keys_node.value).strip():
+            errors.append(
+                SettingsError(
+                    path,
+                    keys_node.start_mark.line + 1,
+                    where,
+                    'must be keys as text, e.g. x, ctrl+t or "f5,T" (quote , and :)',
+                )
+            )
+            continue
+        keymap[binding_id] = str(keys_node.value).strip()
+        lines[binding_id] = line
+    return keymap, lines
+
+
+def _str_dict(value: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _int_dict(value: object) -> dict[str, int]:
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}

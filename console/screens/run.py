@@ -62,6 +62,14 @@ class RunScreen(LiveScreen):
             id="run.outputs",
             show=False,  # listed in ?, keeps the footer within 80 columns
         ),
+        Binding(
+            "g",
+            "timeline",
+            "Timeline",
+            tooltip="The task runs as a Gantt chart on a time axis (live)",
+            show=False,  # the footer is full at 80 columns; `?` lists it
+            id="run.timeline",
+        ),
     ]
 
     def __init__(self, ctx: Context, flow_run_id: str) -> None:
@@ -141,6 +149,11 @@ class RunScreen(LiveScreen):
 
     def action_run_log(self) -> None:
         self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, None))
+
+    def action_timeline(self) -> None:
+        from console.screens.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.ctx, self.flow_run_id))
 
     def action_toggle_lineage(self) -> None:
         panel = self.query_one(LineagePanel)

@@ -1,0 +1,78 @@
+"""Every screen of the console, the timeline and the command line included, opens and
+takes its keys at 80x24 and at a tiny 40x10 without crashing; at 80x24 the command line
+and the timeline's rows stay readable."""
+
+from __future__ import annotations
+
+import pytest
+from textual.screen import Screen
+from textual.widgets import Label
+
+from console.screens.audit import AuditScreen
+from console.screens.command_line import CommandLineScreen
+from console.screens.deployment import DeploymentScreen
+from console.screens.help import HelpScreen
+from console.screens.logs import LogScreen
+from console.screens.main import MainScreen
+from console.screens.partitions import PartitionsScreen
+from console.screens.run import RunScreen
+from console.screens.timeline import TimelineScreen
+from console.screens.writers import WritersScreen
+from console.widgets.runs_table import RunsTable
+from console.widgets.timeline import RunTimeline
+from engine.mirror import RedisMirror
+from tests.console.conftest import AppFactory, fill_standard, wait_for
+from tests.console.test_audit import audit
+from tests.console.test_command_line import keys_of
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_every_screen_opens(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    audit(mirror, "trigger", "ai-inference-prod", message="started run witty-fox")
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
+        assert isinstance(app.screen, MainScreen)
+
+        async def opened(screen: Screen[object]) -> None:
+            app.push_screen(screen)
+            await pilot.pause()
+            assert app.screen is screen
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("down", "escape", "colon")
+            assert isinstance(app.screen, CommandLineScreen)
+            await pilot.press(*keys_of("dep"), "tab", "escape")
+            assert app.screen is screen
+
+        screens: list[Screen[object]] = [
+            RunScreen(app.ctx, "run-running"),
+            TimelineScreen(app.ctx, "run-running"),
+            LogScreen(app.ctx, "run-running", None),
+            DeploymentScreen(app.ctx, "ai-inference-prod"),
+            AuditScreen(app.ctx),
+            PartitionsScreen(app.ctx, None),
+            WritersScreen(app.ctx, "ai-inference-prod", "date=2026-11-25"),
+        ]
+        for screen in screens:
+            await opened(screen)
+        timeline = screens[1]
+        assert isinstance(timeline, TimelineScreen)
+        chart = timeline.query_one(RunTimeline)
+        assert "infer-0" in str(chart.render())
+        assert all(
+            len(line.plain) <= chart.content_size.width
+            for line in chart.lines(chart.content_size.width)
+        )
+        # Back to the main screen with the command line, from the top of a deep stack.
+        await pilot.press("colon", *keys_of("dp"), "enter")
+        assert isinstance(app.screen, MainScreen) and len(app.screen_stack) == 1
+        await pilot.press("colon", *keys_of("deploy "))
+        hints = str(app.screen.query_one("#command-hints", Label).render())
+        if size[0] >= 80:
+            assert "ai-inference-prod  nightly-report" in hints
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
