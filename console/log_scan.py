@@ -1,0 +1,86 @@
+"""Whole-log passes of the log screen: a regex over every message, and saving a view.
+
+Both read the stream in pages (`LogSource`) and report progress after each page, so the
+screen can show it; neither keeps more than a page of text in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Callable, Sequence
+from datetime import tzinfo
+from pathlib import Path
+
+from console.log_index import LogIndex, split_id
+from console.log_source import LogSource
+from console.widgets.log_lines import plain_line
+
+SAVE_PAGE = 2_000
+"""Lines fetched per XRANGE pipeline while saving."""
+
+
+def compile_pattern(text: str) -> tuple[re.Pattern[str] | None, str]:
+    """The regex, ignoring case unless it has a capital (as `less -i`), or (None, why)."""
+    flags = 0 if any(c.isupper() for c in text) else re.IGNORECASE
+    try:
+        return re.compile(text, flags), ""
+    except re.error as exc:
+        return None, str(exc)
+
+
+async def scan_text(
+    source: LogSource,
+    index: LogIndex,
+    pattern: re.Pattern[str],
+    progress: Callable[[int], None],
+) -> array[int]:
+    """Positions of the indexed lines whose message `pattern` finds, in stream order."""
+    found = array("q")
+    position, end = 0, len(index)
+    after: str | None = None
+    ms_of, seq_of = index.ms, index.seq
+    while position < end:
+        page = await source.read_text_page(after)
+        if not page.ids:
+            break
+        for entry_id, msg in zip(page.ids, page.messages, strict=True):
+            ms, seq = split_id(entry_id)
+            # Lines trimmed from the stream since indexing are skipped over.
+            while position < end and (ms_of[position], seq_of[position]) < (ms, seq):
+                position += 1
+            if position >= end:
+                break
+            if ms_of[position] == ms and seq_of[position] == seq and pattern.search(msg):
+                found.append(position)
+        after = page.last_id
+        progress(position)
+    return found
+
+
+async def save_view(
+    source: LogSource,
+    index: LogIndex,
+    positions: Sequence[int],
+    path: Path,
+    tag: Callable[[int], str],
+    zone: tzinfo | None,
+    timestamps: bool,
+    progress: Callable[[int], None],
+) -> int:
+    """Writes the lines at `positions` to `path` as shown (without styles); how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        for start in range(0, len(positions), SAVE_PAGE):
+            chunk = positions[start : start + SAVE_PAGE]
+            lines = await source.read_lines(index, chunk)
+            for position in chunk:
+                fields = lines.get(position)
+                if fields is None:
+                    out.write("(line trimmed from Redis)\n")
+                else:
+                    out.write(plain_line(fields, tag(position), zone, timestamps) + "\n")
+                written += 1
+            progress(start + len(chunk))
+    return written
