@@ -54,7 +54,7 @@ async def scan_text(
             if ms_of[position] == ms and seq_of[position] == seq and pattern.search(msg):
                 found.append(position)
         after = page.last_id
-        progress(position)
+        progress(min(end, position + 1))
     return found
 
 
