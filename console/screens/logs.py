@@ -44,10 +44,12 @@ class LogScreen(LiveScreen):
         _key("escape", "back", "Back", "Clear the search and hidden lines, else back"),
         _key("f", "toggle_follow", "Follow", "Follow new lines on/off"),
         _key("slash", "search", "Search", "Search messages (regex; lowercase: any case)"),
-        _key("n", "next_match", "Next", "Next search match"),
+        _key("n", "next_match", "Next", "Next search match", show=False),
         _key("N", "previous_match", "Prev", "Previous search match", show=False),
         _key("x", "hide", "Hide", "Hide lines whose message matches a regex", show=False),
-        _key("m", "min_level", "Level", "Cycle the minimum level: all, DEBUG ... ERROR"),
+        _key(
+            "m", "min_level", "Level", "Cycle the minimum level: all, DEBUG ... ERROR", show=False
+        ),
         _key("R", "window", "Window", "Cycle the time window: all, 1m, 5m, 15m, 1h", show=False),
         _key("A", "attempt", "Attempt", "Cycle the task's attempts (task logs)", show=False),
         _key("W", "toggle_wrap", "Wrap", "Wrap long lines on/off", show=False),
@@ -117,12 +119,14 @@ class LogScreen(LiveScreen):
         if self.search is not None:
             current = view.current
             nth = row_of(self.shown_matches, current) if current is not None else None
-            where = f"{nth + 1} of " if nth is not None else ""
-            parts.append(f"/{self.search.pattern}/ {where}{len(self.shown_matches):,} matches")
-        parts.append("following" if view.auto_scroll else "paused (f: follow)")
+            where = f"{nth + 1}/" if nth is not None else ""
+            parts.append(f"/{self.search.pattern}/ {where}{len(self.shown_matches):,}")
+        if view.wrap:
+            parts.append("wrapped")
+        parts.append("following" if view.auto_scroll else "paused")
         if self.busy:
             parts.append(self.busy)
-        title = "  ·  ".join(parts)
+        title = " · ".join(parts)
         problem = self.problem or view.fetch_error
         return f"{title}  ✖ {problem}" if problem else title
 
