@@ -5,7 +5,8 @@ decodes in Python at roughly 30 s per million lines. So the two full scans (buil
 and searching) run a small Lua script server-side that returns each page as one string: one
 record per entry, only the fields needed. A page is `PAGE` entries, so Redis is never busy
 for long and other clients keep being served between pages. Visible lines are fetched with
-ordinary XRANGE calls by stream ID, pipelined.
+ordinary XRANGE calls by stream ID, pipelined. Where scripts are not allowed (an ACL
+without EVAL/EVALSHA), the same pages are read with plain XRANGE: slower, same result.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import NoPermissionError, ResponseError
 
 from console.log_index import LogIndex, parse_ts
 from console.store import RedisReader
@@ -97,9 +100,11 @@ class TextPage:
 class LogSource:
     """The log stream of one flow run, read through `reader`'s connection."""
 
-    def __init__(self, reader: RedisReader, flow_run_id: str) -> None:
+    def __init__(self, reader: RedisReader, flow_run_id: str, use_lua: bool = True) -> None:
         self.reader = reader
         self.key = reader.keys.logs(flow_run_id)
+        self.use_lua = use_lua
+        """False once Redis refused a script (then plain XRANGE pages are read)."""
         self._index_script: Any = None
         self._text_script: Any = None
 
@@ -110,7 +115,12 @@ class LogSource:
         """Indexes up to PAGE entries after `after_id` (None: from the start); how many."""
         if self._index_script is None:
             self._index_script = self.reader.client.register_script(_INDEX_SCRIPT)
-        blob: str = await self._index_script(keys=[self.key], args=[after_id or "-", PAGE])
+        blob = await self._run(self._index_script, after_id)
+        if blob is None:
+            entries = await self._xrange_page(after_id)
+            for entry_id, fields in entries:
+                index.add_fields(entry_id, fields)
+            return len(entries)
         if not blob:
             return 0
         records = blob.split(RECORD)
@@ -131,7 +141,10 @@ class LogSource:
         """The messages of up to PAGE entries after `after_id` (None: from the start)."""
         if self._text_script is None:
             self._text_script = self.reader.client.register_script(_TEXT_SCRIPT)
-        blob: str = await self._text_script(keys=[self.key], args=[after_id or "-", PAGE])
+        blob = await self._run(self._text_script, after_id)
+        if blob is None:
+            entries = await self._xrange_page(after_id)
+            return TextPage([i for i, _ in entries], [f.get("msg", "") for _, f in entries])
         ids: list[str] = []
         messages: list[str] = []
         if blob:
@@ -140,6 +153,25 @@ class LogSource:
                 ids.append(entry_id)
                 messages.append(msg)
         return TextPage(ids, messages)
+
+    async def _run(self, script: Any, after_id: str | None) -> str | None:
+        """The script's page, or None if Redis does not allow scripts here."""
+        if not self.use_lua:
+            return None
+        try:
+            return str(await script(keys=[self.key], args=[after_id or "-", PAGE]))
+        except NoPermissionError:
+            self.use_lua = False
+        except ResponseError as exc:
+            if "unknown command" not in str(exc).lower():  # scripting disabled
+                raise
+            self.use_lua = False
+        return None
+
+    async def _xrange_page(self, after_id: str | None) -> list[tuple[str, dict[str, str]]]:
+        start = "-" if after_id is None else f"({after_id}"
+        entries: Any = await self.reader.client.xrange(self.key, start, "+", count=PAGE)
+        return [(str(entry_id), dict(fields)) for entry_id, fields in entries]
 
     async def read_lines(
         self, index: LogIndex, positions: Sequence[int]

@@ -25,7 +25,7 @@ from console.log_index import LEVELS, WINDOWS, LogFilter, row_of, visible_matche
 from console.log_scan import compile_pattern, save_view, scan_text
 from console.log_source import PAGE, LogSource
 from console.screens.base import LiveScreen
-from console.store import LogEntry, RedisReader, describe_error
+from console.store import START_ID, LogEntry, RedisReader, describe_error
 from console.widgets.log_lines import tag_of
 from console.widgets.log_prompt import LogPrompt
 from console.widgets.log_view import LogView
@@ -75,6 +75,8 @@ class LogScreen(LiveScreen):
         """Positions whose message the search matched, in stream order."""
         self.shown_matches = array("q")
         """Those of `matches` the view shows (n/N move among them)."""
+        self._names: list[str] = []
+        """Task names the lines were drawn with (tags), in index order."""
         self.indexed = False
         """The first pass over the stream is done (searches need it)."""
 
@@ -140,7 +142,19 @@ class LogScreen(LiveScreen):
 
     def show_task_run(self, doc: dict[str, object]) -> None:
         if doc.get("flow_run_id") == self.flow_run_id:
-            self.log_view.restyle()  # a task's name may have arrived
+            self._names_changed()
+
+    def show_task_runs(self, flow_run_id: str) -> None:
+        if flow_run_id == self.flow_run_id:
+            self._names_changed()
+
+    def _names_changed(self) -> None:
+        """Redraws (and, when wrapping, re-counts rows) only if a tag would read otherwise."""
+        view = self.log_view
+        names = [self._task_name(task_id) for task_id in view.index.task_ids]
+        if names != self._names:
+            self._names = names
+            view.restyle(relayout=True)
 
     # Reading the stream.
 
@@ -175,8 +189,14 @@ class LogScreen(LiveScreen):
         try:
             while True:
                 try:
+                    while self.indexed:  # after a reconnect: what came meanwhile, with text
+                        after = index.last_id or START_ID
+                        page = await reader.read_logs(self.flow_run_id, after, 1000)
+                        self._take_tail(page)
+                        if len(page) < 1000:
+                            break
                     total = await source.read_length()
-                    while True:  # the index, a page at a time
+                    while not self.indexed:  # the index, a page at a time
                         start = len(index)
                         got = await source.read_index_page(index, index.last_id)
                         self._show_new(start)
@@ -184,14 +204,13 @@ class LogScreen(LiveScreen):
                         self.busy = "" if got < PAGE else f"reading {min(done, 99)}%"
                         self._update_title()
                         if got < PAGE:
-                            break
-                    self.indexed = True
+                            self.indexed = True
                     if self.problem:
                         self.problem = ""
                         self._update_title()
                     backoff = 0.5
                     while True:
-                        after = index.last_id or "0-0"
+                        after = index.last_id or START_ID
                         self._take_tail(await reader.tail_logs(self.flow_run_id, after, 1000))
                 except (RedisError, OSError) as exc:
                     self.problem = f"Redis: {describe_error(exc)}; retrying"
@@ -207,9 +226,7 @@ class LogScreen(LiveScreen):
 
     def _refilter(self) -> None:
         view = self.log_view
-        top = view._locate(view.scroll_offset.y)
-        keep = view.view[top[0]] if top is not None else None
-        view.set_view(view.index.view(self.filter), keep)
+        view.set_view(view.index.view(self.filter), view.top_position())
         self.shown_matches = visible_matches(view.view, self.matches)
         self._update_title()
 
@@ -357,16 +374,14 @@ class LogScreen(LiveScreen):
             self._update_title()
             return
         # The first match from the top of the screen on, else the last one.
-        top = view._locate(view.scroll_offset.y)
-        first = view.view[top[0]] if top is not None else 0
+        first = view.top_position() or 0
         after = [p for p in self.shown_matches if p >= first][:1]
         self._go_to(after[0] if after else self.shown_matches[-1])
 
     def _go_to(self, position: int) -> None:
         view = self.log_view
         view.auto_scroll = False
-        view.current = position
-        view.restyle()
+        view.current = position  # rendered strips are cached per current-or-not
         view.scroll_to_position(position)
         self._update_title()
 

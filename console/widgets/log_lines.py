@@ -90,7 +90,7 @@ def entry_rows(
     if layout.gutter:
         prefix.append(GUTTER if current else " " * len(GUTTER), styles.current)
     if layout.timestamps:
-        prefix.append(iso_time(fields.get("ts"), zone) + " ", styles.time)
+        prefix.append(_time(fields.get("ts"), zone) + " ", styles.time)
     prefix.append(f"{level:<8} ", styles.level(level))
     prefix.append(f"[{tag}] ", styles.tag)
     msg = fields.get("msg", "")
@@ -117,5 +117,13 @@ def _highlight(body: Text, pattern: re.Pattern[str] | None, styles: Styles, curr
 def plain_line(fields: dict[str, str], tag: str, zone: tzinfo | None, timestamps: bool) -> str:
     """The line as saved to a file: no styles, newlines kept."""
     level = (fields.get("level_name") or fields.get("level") or "?").upper()
-    time = f"{iso_time(fields.get('ts'), zone)} " if timestamps else ""
+    time = f"{_time(fields.get('ts'), zone)} " if timestamps else ""
     return f"{time}{level:<8} [{tag}] {fields.get('msg', '')}"
+
+
+def _time(value: str | None, zone: tzinfo | None) -> str:
+    """The line's time as the console shows times; an unreadable one as it was written."""
+    try:
+        return iso_time(value, zone)
+    except ValueError:
+        return str(value)[:14]

@@ -62,6 +62,8 @@ class LogView(ScrollView, can_focus=True):
         """The search: its matches are highlighted and the gutter is shown."""
         self.current: int | None = None
         """Position of the current match (marked with the gutter glyph)."""
+        self._laid_out: Layout | None = None
+        """The layout row counts were computed for."""
         self._starts: array[int] | None = None
         """When wrapping: first row of each view line, plus the total at the end."""
         self._lines: OrderedDict[int, dict[str, str]] = OrderedDict()
@@ -111,10 +113,22 @@ class LogView(ScrollView, can_focus=True):
         else:
             self.refresh()
 
-    def restyle(self) -> None:
-        """Wrap, timestamps, search or task names changed: lay every row out again."""
+    def restyle(self, relayout: bool = False) -> None:
+        """Wrap, timestamps, search or task names changed: draw every row again.
+
+        Row counts (a pass over the whole view when wrapping) are recomputed only if the
+        layout changed: moving to another match or changing the pattern keeps them.
+        """
         self._strips.clear()
-        self._relayout()
+        if relayout or self.line_layout != self._laid_out:
+            self._relayout()
+        else:
+            self.refresh()
+
+    def top_position(self) -> int | None:
+        """Position of the line at the top of the screen."""
+        located = self._locate(self.scroll_offset.y)
+        return self.view[located[0]] if located is not None else None
 
     @property
     def line_layout(self) -> Layout:
@@ -163,6 +177,7 @@ class LogView(ScrollView, can_focus=True):
         return tag_of(self.task_name(task_id), self.index.attempt[position])
 
     def _relayout(self) -> None:
+        self._laid_out = self.line_layout
         if self.wrap:
             layout = self.line_layout
             index = self.index

@@ -5,6 +5,8 @@ from __future__ import annotations
 from array import array
 
 import pytest
+import redis
+import redis.asyncio as aioredis
 from rich.style import Style
 
 from console.log_index import (
@@ -119,13 +121,14 @@ def test_unwrapped_lines_keep_one_row_and_saved_lines_keep_newlines() -> None:
     )
 
 
+@pytest.mark.parametrize("use_lua", [True, False], ids=["lua", "xrange"])
 async def test_the_lua_page_scan_indexes_like_the_python_rule(
-    redis_url: str, mirror: RedisMirror, keys: Keys
+    redis_url: str, mirror: RedisMirror, keys: Keys, use_lua: bool
 ) -> None:
     mirror.append_logs("run", lines_with_retries())
     reader = RedisReader(redis_url, keys)
     try:
-        source = LogSource(reader, "run")
+        source = LogSource(reader, "run", use_lua=use_lua)
         index = LogIndex()
         assert await source.read_index_page(index, None) == 7
         assert await source.read_index_page(index, index.last_id) == 0
@@ -161,3 +164,27 @@ async def test_lines_trimmed_after_indexing_are_skipped(
         assert list(await scan_text(source, index, pattern, lambda done: None)) == [4, 6]
     finally:
         await reader.close()
+
+
+async def test_without_script_rights_pages_are_read_with_xrange(
+    redis_url: str, mirror: RedisMirror, keys: Keys, redis_client: redis.Redis
+) -> None:
+    """An ACL user that may not run scripts (a locked-down console account)."""
+    mirror.append_logs("run", lines_with_retries())
+    user = f"{keys.prefix}-ro"
+    redis_client.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", "-@scripting")
+    reader = RedisReader(redis_url, keys)
+    reader._client = aioredis.Redis.from_url(
+        redis_url, username=user, password="pw", decode_responses=True
+    )
+    try:
+        source = LogSource(reader, "run")
+        index = LogIndex()
+        assert await source.read_index_page(index, None) == 7
+        assert not source.use_lua
+        assert list(index.attempt) == [1, 1, 1, 1, 2, 2, 3]
+        page = await source.read_text_page(index.entry_id(4))
+        assert page.messages == [RETRY.format(n=2), lines_with_retries()[6]["msg"]]
+    finally:
+        await reader.close()
+        redis_client.execute_command("ACL", "DELUSER", user)
