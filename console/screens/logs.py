@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -300,6 +301,9 @@ class LogScreen(LiveScreen):
         name = re.sub(r"[^\w.-]+", "_", f"{run.get('name', self.flow_run_id)}-{scope}-{stamp}")
         return state_dir() / "saved-logs" / f"{name}.log"
 
+    def on_log_view_paused(self, event: LogView.Paused) -> None:
+        self._update_title()
+
     def on_log_prompt_cancelled(self, event: LogPrompt.Cancelled) -> None:
         self.log_view.focus()
 
@@ -391,10 +395,16 @@ class LogScreen(LiveScreen):
             self.notify("No search matches: / searches.", severity="warning")
             return
         current = self.log_view.current
-        nth = row_of(shown, current) if current is not None else None
-        if nth is None:
-            nth = -1 if forward else len(shown)
-        nth = (nth + (1 if forward else -1)) % len(shown)  # wraps around, as in less
+        if current is None:
+            current = self.log_view.top_position() or 0
+            forward_from = bisect_left(shown, current)  # the first match from the top on
+        elif forward:
+            forward_from = bisect_right(shown, current)
+        else:
+            forward_from = bisect_left(shown, current)
+        # From a current match that a filter now hides, too: the nearest one each way.
+        nth = forward_from if forward else forward_from - 1
+        nth %= len(shown)  # wraps around, as in less
         self._go_to(shown[nth])
 
     def action_next_match(self) -> None:

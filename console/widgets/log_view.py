@@ -18,7 +18,9 @@ from datetime import tzinfo
 from redis.exceptions import RedisError
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -72,6 +74,29 @@ class LogView(ScrollView, can_focus=True):
         self._fetch_again = False
         self.fetch_error = ""
         """Why the last fetch failed (shown by the screen's title), empty if it worked."""
+
+    class Paused(Message):
+        """The operator scrolled up, so following stopped (else the view would jump away)."""
+
+    def _stop_following(self) -> None:
+        if self.auto_scroll:
+            self.auto_scroll = False
+            self.post_message(self.Paused())
+
+    def action_scroll_up(self) -> None:
+        self._stop_following()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._stop_following()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._stop_following()
+        super().action_scroll_home()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._stop_following()
 
     # What the screen changes.
 

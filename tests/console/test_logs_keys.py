@@ -355,3 +355,44 @@ async def test_escape_in_a_prompt_changes_nothing(
         prompt = screen.query_one(LogPrompt)
         assert not prompt.display and screen.search is None
         assert screen.log_view.has_focus and isinstance(app.screen, LogScreen)
+
+
+async def test_scrolling_up_stops_following(make_app: AppFactory, mirror: RedisMirror) -> None:
+    fill_log(mirror)
+    app = make_app()
+    async with app.run_test(size=(100, 20)) as pilot:
+        screen = await open_log(pilot)
+        view = screen.log_view
+        await wait_for(pilot, lambda: view.scroll_offset.y == view.max_scroll_y > 0, "at the end")
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert not view.auto_scroll and "paused" in title(screen)
+        top = view.scroll_offset.y
+        mirror.append_logs("run-running", [log_line(at(0), "later")])
+        await wait_for(pilot, lambda: view.lines_written == 68, "the new line")
+        assert view.scroll_offset.y == top
+
+
+async def test_n_after_a_filter_hid_the_current_match_goes_to_the_nearest(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_log(mirror)
+    app = make_app()
+    async with app.run_test(size=(100, 20)) as pilot:
+        screen = await open_log(pilot)
+        await pilot.press("g", "slash", *"o", "enter")  # flow started, loading, loaded, ...
+        await wait_for(pilot, lambda: screen.search is not None, "the search")
+        assert screen.log_view.current == 0
+        await pilot.press("m", "m")  # at least INFO: the ticks go, "flow started" stays
+        await pilot.press("n")
+        assert screen.log_view.current == 1  # loading 1200 rows
+        await pilot.press("m")  # at least WARNING: the current match (loading) is hidden
+        await pilot.press("n")
+        assert screen.log_view.current == 4  # GPU memory high, the next one shown
+        await pilot.press("m", "m")  # ERROR, then all levels again
+        await pilot.press("N")
+        assert screen.log_view.current == 3  # batch 1 of 19, the one before
+        await pilot.press("x", *"^batch", "enter")  # hides the current match
+        await wait_for(pilot, lambda: screen.hide is not None, "hidden")
+        await pilot.press("n")
+        assert screen.log_view.current == 4  # not back to the first match (0)
