@@ -2,7 +2,7 @@
 
 A run can have a million log lines; keeping a `Text` (or even the field dict) per line would
 cost gigabytes. The index keeps, per stream entry, only what filtering and layout need, in
-typed arrays (about 30 bytes a line): the stream ID (to fetch the line again by ID),
+typed arrays (about 33 bytes a line): the stream ID (to fetch the line again by ID),
 level, task, attempt, time and the message's length. Lines themselves are fetched from Redis
 in pages when they become visible (`console.log_source`). Pure logic: no Redis, no Textual.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -246,3 +246,19 @@ def visible_matches(view: array[int], matches: array[int]) -> array[int]:
         if view[row] == position:
             shown.append(position)
     return shown
+
+
+def step_match(shown: array[int], current: int | None, top: int, forward: bool) -> int:
+    """The match `n` (forward) or `N` goes to; `shown` is sorted and not empty.
+
+    From the current match, or from the top line if there is none; a current match that a
+    filter now hides still counts as a place, so the nearest shown match each way is next.
+    Past either end it wraps around, as in less.
+    """
+    if current is None:
+        nth = bisect_left(shown, top) if forward else bisect_right(shown, top) - 1
+    elif forward:
+        nth = bisect_right(shown, current)
+    else:
+        nth = bisect_left(shown, current) - 1
+    return shown[nth % len(shown)]

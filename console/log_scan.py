@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Callable, Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from console.log_index import LogIndex, split_id
 from console.log_source import LogSource
 from console.widgets.log_lines import plain_line
+from engine.paths import state_dir
 
 SAVE_PAGE = 2_000
 """Lines fetched per XRANGE pipeline while saving."""
@@ -84,3 +85,9 @@ async def save_view(
                 written += 1
             progress(start + len(chunk))
     return written
+
+
+def default_save_path(run_name: str, scope: str, now: datetime) -> Path:
+    """`<state dir>/saved-logs/<run>-<task or all>-<YYYYmmdd-HHMMSS>.log`, file-name safe."""
+    name = re.sub(r"[^\w.-]+", "_", f"{run_name}-{scope}-{now.strftime('%Y%m%d-%H%M%S')}")
+    return state_dir() / "saved-logs" / f"{name}.log"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 from array import array
-from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -22,8 +21,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Label
 
 from console.context import Context
-from console.log_index import LEVELS, WINDOWS, LogFilter, row_of, visible_matches
-from console.log_scan import compile_pattern, save_view, scan_text
+from console.log_index import LEVELS, WINDOWS, LogFilter, row_of, step_match, visible_matches
+from console.log_scan import compile_pattern, default_save_path, save_view, scan_text
 from console.log_source import PAGE, LogSource
 from console.screens.base import LiveScreen
 from console.store import START_ID, LogEntry, RedisReader, describe_error
@@ -31,7 +30,6 @@ from console.widgets.log_lines import tag_of
 from console.widgets.log_prompt import LogPrompt
 from console.widgets.log_view import LogView
 from console.widgets.status_bar import StatusBar
-from engine.paths import state_dir
 
 
 def _key(key: str, action: str, label: str, tip: str, show: bool = True) -> Binding:
@@ -297,9 +295,7 @@ class LogScreen(LiveScreen):
     def _default_save_path(self) -> Path:
         run = self.ctx.store.flow_runs.get(self.flow_run_id, {})
         scope = self._task_name(self.task_run_id) if self.task_run_id else "all"
-        stamp = self.ctx.now().strftime("%Y%m%d-%H%M%S")
-        name = re.sub(r"[^\w.-]+", "_", f"{run.get('name', self.flow_run_id)}-{scope}-{stamp}")
-        return state_dir() / "saved-logs" / f"{name}.log"
+        return default_save_path(str(run.get("name", self.flow_run_id)), scope, self.ctx.now())
 
     def on_log_view_paused(self, event: LogView.Paused) -> None:
         self._update_title()
@@ -377,10 +373,7 @@ class LogScreen(LiveScreen):
             self.notify(f"No line shown matches /{pattern.pattern}/.", severity="warning")
             self._update_title()
             return
-        # The first match from the top of the screen on, else the last one.
-        first = view.top_position() or 0
-        after = [p for p in self.shown_matches if p >= first][:1]
-        self._go_to(after[0] if after else self.shown_matches[-1])
+        self._go_to(step_match(self.shown_matches, None, view.top_position() or 0, True))
 
     def _go_to(self, position: int) -> None:
         view = self.log_view
@@ -394,18 +387,8 @@ class LogScreen(LiveScreen):
         if self.search is None or not shown:
             self.notify("No search matches: / searches.", severity="warning")
             return
-        current = self.log_view.current
-        if current is None:
-            current = self.log_view.top_position() or 0
-            forward_from = bisect_left(shown, current)  # the first match from the top on
-        elif forward:
-            forward_from = bisect_right(shown, current)
-        else:
-            forward_from = bisect_left(shown, current)
-        # From a current match that a filter now hides, too: the nearest one each way.
-        nth = forward_from if forward else forward_from - 1
-        nth %= len(shown)  # wraps around, as in less
-        self._go_to(shown[nth])
+        view = self.log_view
+        self._go_to(step_match(shown, view.current, view.top_position() or 0, forward))
 
     def action_next_match(self) -> None:
         self._step(True)

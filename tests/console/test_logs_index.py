@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from pathlib import Path
 
 import pytest
 import redis
@@ -14,9 +15,10 @@ from console.log_index import (
     LogIndex,
     line_lengths,
     row_of,
+    step_match,
     visible_matches,
 )
-from console.log_scan import compile_pattern, scan_text
+from console.log_scan import compile_pattern, default_save_path, scan_text
 from console.log_source import LogSource
 from console.store import RedisReader
 from console.widgets.log_lines import Layout, Styles, entry_rows, plain_line, tag_of
@@ -188,3 +190,20 @@ async def test_without_script_rights_pages_are_read_with_xrange(
     finally:
         await reader.close()
         redis_client.execute_command("ACL", "DELUSER", user)
+
+
+def test_n_and_N_step_from_the_current_match_or_the_top_and_wrap_around() -> None:
+    shown = array("q", [3, 7, 9])
+    assert step_match(shown, None, 5, True) == 7 and step_match(shown, None, 5, False) == 3
+    assert step_match(shown, None, 7, True) == 7 and step_match(shown, None, 10, True) == 3
+    assert step_match(shown, 7, 0, True) == 9 and step_match(shown, 7, 0, False) == 3
+    assert step_match(shown, 9, 0, True) == 3 and step_match(shown, 3, 0, False) == 9
+    assert step_match(shown, 8, 0, True) == 9 and step_match(shown, 8, 0, False) == 7  # hidden
+
+
+def test_saved_logs_go_under_the_state_dir_with_a_safe_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIWF_STATE_DIR", str(tmp_path))
+    path = default_save_path("witty fox/1", "infer-0 #2", at(0))
+    assert path == tmp_path / "saved-logs" / "witty_fox_1-infer-0_2-20261125-100000.log"
