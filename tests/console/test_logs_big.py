@@ -84,6 +84,12 @@ async def test_a_million_lines_open_and_a_search_finds_the_last(
         # Lines show while the index is still being read, and the title says how far it got.
         await wait_for(pilot, lambda: view.lines_written > 0, "the first page", 20)
         assert not screen.indexed and "reading" in screen._title()
+        # Keys are handled between index pages: a toggle takes effect at once.
+        started = time.monotonic()
+        await pilot.press("t")
+        assert not view.timestamps and time.monotonic() - started < 2
+        assert not screen.indexed, "the index was read before the key could be tried"
+        await pilot.press("t")
         await wait_for(pilot, lambda: screen.indexed, "the whole stream indexed", 60)
         assert view.lines_written == LINES
         await wait_for(pilot, lambda: view.visible_text()[-1].endswith(LAST), "the end", 10)
