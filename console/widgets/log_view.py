@@ -260,6 +260,7 @@ class LogView(ScrollView, can_focus=True):
         fields = self._lines.get(position)
         if fields is None:
             return None
+        self._lines.move_to_end(position)  # drawn lines are the last to be evicted
         return entry_rows(
             fields,
             self._tag(position),
