@@ -24,6 +24,9 @@ PAGE = 10_000
 """Entries per index or text page (one Lua call each: about 50 ms of Redis, then as much
 of the console's event loop to take it in, so neither stalls noticeably)."""
 
+LINE_FIELDS = ("ts", "level", "level_name", "task_run_id", "msg")
+"""What drawing or saving a line needs."""
+
 FIELD = "\x1f"
 RECORD = "\x1e"
 
@@ -69,18 +72,20 @@ end
 return table.concat(out, '\\30')
 """
 
-_TEXT_SCRIPT = """
+_FIELDS_SCRIPT = """
 local start = ARGV[1]
 if start ~= '-' then start = '(' .. start end
 local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', tonumber(ARGV[2]))
 local out = {}
 for i, e in ipairs(entries) do
   local f = e[2]
-  local msg = ''
-  for j = 1, #f, 2 do
-    if f[j] == 'msg' then msg = f[j + 1] end
+  local values = {}
+  for j = 1, #f, 2 do values[f[j]] = f[j + 1] end
+  local record = {e[1]}
+  for k = 3, #ARGV do
+    record[k - 1] = (string.gsub(values[ARGV[k]] or '', '[\\30\\31]', ' '))
   end
-  out[#out + 1] = e[1] .. '\\31' .. string.gsub(msg, '[\\30\\31]', ' ')
+  out[i] = table.concat(record, '\\31')
 end
 return table.concat(out, '\\30')
 """
@@ -107,7 +112,7 @@ class LogSource:
         self.use_lua = use_lua
         """False once Redis refused a script (then plain XRANGE pages are read)."""
         self._index_script: Any = None
-        self._text_script: Any = None
+        self._fields_script: Any = None
 
     async def read_length(self) -> int:
         return int(await self.reader.client.xlen(self.key))
@@ -140,27 +145,33 @@ class LogSource:
 
     async def read_text_page(self, after_id: str | None) -> TextPage:
         """The messages of up to PAGE entries after `after_id` (None: from the start)."""
-        if self._text_script is None:
-            self._text_script = self.reader.client.register_script(_TEXT_SCRIPT)
-        blob = await self._run(self._text_script, after_id)
+        entries = await self.read_fields_page(after_id, ("msg",))
+        return TextPage([i for i, _ in entries], [f.get("msg", "") for _, f in entries])
+
+    async def read_fields_page(
+        self, after_id: str | None, names: Sequence[str] = LINE_FIELDS
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Up to PAGE entries after `after_id` (None: from the start), only fields `names`."""
+        if self._fields_script is None:
+            self._fields_script = self.reader.client.register_script(_FIELDS_SCRIPT)
+        blob = await self._run(self._fields_script, after_id, names)
         if blob is None:
-            entries = await self._xrange_page(after_id)
-            return TextPage([i for i, _ in entries], [f.get("msg", "") for _, f in entries])
-        ids: list[str] = []
-        messages: list[str] = []
+            return await self._xrange_page(after_id)
+        entries: list[tuple[str, dict[str, str]]] = []
         if blob:
             for record in blob.split(RECORD):
-                entry_id, _, msg = record.partition(FIELD)
-                ids.append(entry_id)
-                messages.append(msg)
-        return TextPage(ids, messages)
+                entry_id, *values = record.split(FIELD)
+                entries.append((entry_id, dict(zip(names, values, strict=True))))
+        return entries
 
-    async def _run(self, script: Any, after_id: str | None) -> str | None:
+    async def _run(
+        self, script: Any, after_id: str | None, names: Sequence[str] = ()
+    ) -> str | None:
         """The script's page, or None if Redis does not allow scripts here."""
         if not self.use_lua:
             return None
         try:
-            return str(await script(keys=[self.key], args=[after_id or "-", PAGE]))
+            return str(await script(keys=[self.key], args=[after_id or "-", PAGE, *names]))
         except NoPermissionError:
             self.use_lua = False
         except ResponseError as exc:

@@ -10,6 +10,7 @@ import redis
 import redis.asyncio as aioredis
 from rich.style import Style
 
+from console import log_scan, log_source
 from console.log_index import (
     LogFilter,
     LogIndex,
@@ -18,7 +19,7 @@ from console.log_index import (
     step_match,
     visible_matches,
 )
-from console.log_scan import compile_pattern, default_save_path, scan_text
+from console.log_scan import compile_pattern, default_save_path, save_view, scan_text
 from console.log_source import LogSource
 from console.store import RedisReader
 from console.widgets.log_lines import Layout, Styles, entry_rows, plain_line, tag_of
@@ -207,3 +208,39 @@ def test_saved_logs_go_under_the_state_dir_with_a_safe_name(
     monkeypatch.setenv("AIWF_STATE_DIR", str(tmp_path))
     path = default_save_path("witty fox/1", "infer-0 #2", at(0))
     assert path == tmp_path / "saved-logs" / "witty_fox_1-infer-0_2-20261125-100000.log"
+
+
+@pytest.mark.parametrize("by_id", [True, False], ids=["by-id", "by-pages"])
+async def test_saving_by_id_or_by_pages_writes_the_same(
+    redis_url: str,
+    mirror: RedisMirror,
+    keys: Keys,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    by_id: bool,
+) -> None:
+    mirror.append_logs("run", lines_with_retries())
+    reader = RedisReader(redis_url, keys)
+    try:
+        source = LogSource(reader, "run")
+        index = LogIndex()
+        await source.read_index_page(index, None)
+        await reader.client.xtrim(keys.logs("run"), maxlen=5, approximate=False)  # 0 and 1
+        if not by_id:
+            monkeypatch.setattr(log_scan, "SAVE_BY_ID", 0)
+            monkeypatch.setattr(log_source, "PAGE", 2)  # several pages, too
+        path = tmp_path / "deep" / "out.log"
+        seen: list[int] = []
+        written = await save_view(
+            source, index, [1, 3, 4, 6], path, lambda p: f"t{p}", None, False, seen.append
+        )
+    finally:
+        await reader.close()
+    assert written == 4 and seen[-1] == 4
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        log_scan.TRIMMED,
+        "DEBUG    [t3] b working",
+        "ERROR    [t4] a second try",
+        "INFO     [t6] a third try: ünïcödé",
+        "Traceback (most recent call last):",
+    ]
