@@ -1,12 +1,13 @@
 """Reads a run's log stream for the log screen: the index in pages, lines by ID, text scans.
 
 Scanning a million entries with XRANGE costs about 7 million reply elements, which redis-py
-decodes in Python at roughly 30 s per million lines. So the two full scans (building the index,
-and searching) run a small Lua script server-side that returns each page as one string: one
-record per entry, only the fields needed. A page is `PAGE` entries, so Redis is never busy
-for long and other clients keep being served between pages. Visible lines are fetched with
-ordinary XRANGE calls by stream ID, pipelined. Where scripts are not allowed (an ACL
-without EVAL/EVALSHA), the same pages are read with plain XRANGE: slower, same result.
+decodes in Python at roughly 30 s per million lines. So the full scans (building the index;
+searching, hiding and saving a long view) run one of two small read-only Lua scripts that
+return each page as one string: one record per entry, only the fields needed. A page is
+`PAGE` entries, so Redis is never busy for long and other clients are served between pages.
+Visible lines are fetched with ordinary XRANGE calls by stream ID, pipelined. Where scripts
+are not allowed (an ACL without EVALSHA), the same pages are read with plain XRANGE: slower,
+same result.
 """
 
 from __future__ import annotations
