@@ -39,26 +39,32 @@ async def scan_text(
     pattern: re.Pattern[str],
     progress: Callable[[int], None],
 ) -> array[int]:
-    """Positions of the indexed lines whose message `pattern` finds, in stream order."""
+    """Positions of the indexed lines whose message `pattern` finds, in stream order.
+
+    Lines indexed while the scan runs (the live tail) are scanned too, so that none falls
+    between the scan and the screen testing new lines itself once the scan is done.
+    """
     found = array("q")
-    position, end = 0, len(index)
+    position = 0
     after: str | None = None
     ms_of, seq_of = index.ms, index.seq
-    while position < end:
+    while position < len(index):
         page = await source.read_text_page(after)
         if not page.ids:
             break
         for entry_id, msg in zip(page.ids, page.messages, strict=True):
             ms, seq = split_id(entry_id)
             # Lines trimmed from the stream since indexing are skipped over.
-            while position < end and (ms_of[position], seq_of[position]) < (ms, seq):
+            while position < len(index) and (ms_of[position], seq_of[position]) < (ms, seq):
                 position += 1
-            if position >= end:
-                break
-            if ms_of[position] == ms and seq_of[position] == seq and pattern.search(msg):
-                found.append(position)
+            if position >= len(index):
+                break  # past what is indexed: the screen tests those lines as they come
+            if ms_of[position] == ms and seq_of[position] == seq:
+                if pattern.search(msg):
+                    found.append(position)
+                position += 1
         after = page.last_id
-        progress(min(end, position + 1))
+        progress(position)
     return found
 
 

@@ -244,3 +244,29 @@ async def test_saving_by_id_or_by_pages_writes_the_same(
         "INFO     [t6] a third try: ünïcödé",
         "Traceback (most recent call last):",
     ]
+
+
+async def test_a_scan_also_covers_lines_indexed_while_it_runs(
+    redis_url: str, mirror: RedisMirror, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror.append_logs("run", lines_with_retries())
+    monkeypatch.setattr(log_source, "PAGE", 3)
+    reader = RedisReader(redis_url, keys)
+    try:
+        source = LogSource(reader, "run")
+        index = LogIndex()
+        while await source.read_index_page(index, index.last_id):
+            pass
+
+        def tail_arrives(done: int) -> None:
+            # What the follow worker does between two pages of the scan.
+            if len(index) == 7:
+                fields = log_line(at(0), "a fourth try", task_run_id="A")
+                entry_id = mirror.client.xadd(keys.logs("run"), fields)  # type: ignore[arg-type]
+                index.add_fields(entry_id.decode(), fields)  # type: ignore[union-attr]
+
+        pattern, _ = compile_pattern("(first|second|third|fourth) try")
+        assert pattern is not None
+        assert list(await scan_text(source, index, pattern, tail_arrives)) == [1, 4, 6, 7]
+    finally:
+        await reader.close()
