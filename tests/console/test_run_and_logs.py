@@ -25,7 +25,8 @@ from tests.console.conftest import (
 
 
 def log_text(view: LogView) -> list[str]:
-    return [strip.text.rstrip() for strip in view.lines]
+    """The rows on screen (the virtualised view draws only those)."""
+    return view.visible_text()
 
 
 async def open_run(pilot, app, row: int = 0) -> RunScreen:  # type: ignore[no-untyped-def]
@@ -120,6 +121,7 @@ async def test_task_log_shows_history_then_tails_new_lines(
         assert isinstance(app.screen, LogScreen)
         view = app.screen.query_one(LogView)
         await wait_for(pilot, lambda: view.lines_written == 2, "the task's two lines")
+        await wait_for(pilot, lambda: "…" not in log_text(view), "the lines fetched")
         assert log_text(view) == [
             "11-25 09:56:00 INFO     [infer-0] batch 1 of 19",
             "11-25 09:57:00 WARNING  [infer-0] GPU memory high",
@@ -132,6 +134,7 @@ async def test_task_log_shows_history_then_tails_new_lines(
             ],
         )
         await wait_for(pilot, lambda: view.lines_written == 3, "the tailed line")
+        await wait_for(pilot, lambda: len(log_text(view)) == 3, "the tailed line in sight")
         assert log_text(view)[-1] == "11-25 09:59:00 INFO     [infer-0] batch 2 of 19"
         await pilot.press("escape")
         assert isinstance(app.screen, RunScreen)
@@ -148,6 +151,7 @@ async def test_l_opens_the_whole_run_log_tagged_by_task(
         await pilot.press("l")
         view = app.screen.query_one(LogView)
         await wait_for(pilot, lambda: view.lines_written == 5, "all five lines")
+        await wait_for(pilot, lambda: "…" not in log_text(view), "the lines fetched")
         tags = [line.split("[", 1)[1].split("]", 1)[0] for line in log_text(view)]
         assert tags == ["flow", "load_raw_data-0", "load_raw_data-0", "infer-0", "infer-0"]
 
@@ -164,4 +168,5 @@ async def test_log_reads_long_streams_in_pages(make_app: AppFactory, mirror: Red
         await pilot.press("l")
         view = app.screen.query_one(LogView)
         await wait_for(pilot, lambda: view.lines_written == 2505, "every line")
-        assert log_text(view)[-1].endswith("line 2499")
+        # Only the visible rows are fetched, after the view has scrolled to the end.
+        await wait_for(pilot, lambda: log_text(view)[-1].endswith("line 2499"), "the last line")

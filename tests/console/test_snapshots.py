@@ -123,6 +123,8 @@ def test_run_log_in_the_light_theme(snap_compare: Any, snap_app: ConsoleApp) -> 
         screen = pilot.app.screen
         assert isinstance(screen, LogScreen)
         await wait_for(pilot, lambda: screen.query_one(LogView).lines_written == 5, "lines")
+        view = screen.query_one(LogView)
+        await wait_for(pilot, lambda: "…" not in view.visible_text(), "the lines fetched")
 
     assert snap_compare(snap_app, terminal_size=(120, 40), run_before=run_before)
 

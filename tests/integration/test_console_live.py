@@ -69,7 +69,7 @@ async def test_trigger_from_the_keyboard_shows_the_run_complete_and_its_logs(
         view = app.screen.query_one(LogView)
         await wait_for(
             pilot,
-            lambda: any("Saved 3000 records" in s.text for s in view.lines),
+            lambda: any("Saved 3000 records" in row for row in view.visible_text()),
             "the save_results log line",
             30,
         )
