@@ -240,9 +240,13 @@ def make_app(redis_url: str, keys: Keys) -> AppFactory:
 
 
 async def wait_for(
-    pilot: Pilot[Any], condition: Callable[[], bool], what: str = "condition", timeout: float = 5
+    pilot: Pilot[Any], condition: Callable[[], bool], what: str = "condition", timeout: float = 20
 ) -> None:
-    """Lets the app run until `condition()` holds; fails with `what` after `timeout` s."""
+    """Lets the app run until `condition()` holds; fails with `what` after `timeout` s.
+
+    The timeout is generous because it only costs time when a test fails: on a loaded
+    2-core machine (CI beside other work) a page fetch can take seconds.
+    """
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
