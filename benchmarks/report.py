@@ -38,7 +38,7 @@ def _seconds(value: float) -> str:
 
 
 def table(results: dict[str, Any]) -> list[str]:
-    rows = [("benchmark", "goal", "measured", "")]
+    rows = [("benchmark", "goal", "measured", "verdict")]
     for bench in results["benchmarks"]:
         value, shown = measured(bench)
         rows.append(
