@@ -23,7 +23,7 @@ T = TypeVar("T")
 class AppSession:
     """Opens `make()`'s app on `open()`, closes it on `close()`; `run` drives the loop."""
 
-    def __init__(self, make: Callable[[], ConsoleApp], size: tuple[int, int] = (120, 40)):
+    def __init__(self, make: Callable[[], ConsoleApp], size: tuple[int, int] = (120, 40)) -> None:
         self.runner = asyncio.Runner()
         self.make = make
         self.size = size
@@ -33,14 +33,14 @@ class AppSession:
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.runner.run(coroutine)
 
-    async def _open(self) -> ConsoleApp:
+    async def open_async(self) -> ConsoleApp:
         self.app = self.make()
         self._context = self.app.run_test(size=self.size)
         await self._context.__aenter__()
         return self.app
 
     def open(self) -> ConsoleApp:
-        return self.run(self._open())
+        return self.run(self.open_async())
 
     def close(self) -> None:
         if self._context is not None:

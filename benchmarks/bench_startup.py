@@ -53,7 +53,7 @@ def test_first_frame_shows_deployments(
         return ConsoleApp(redis_server.url, keys, now=lambda: NOW)
 
     async def shown(session: AppSession) -> None:
-        app = await session._open()
+        app = await session.open_async()
 
         def rows() -> bool:
             screen = app.screen
