@@ -1,0 +1,114 @@
+"""Logs of a run with 1,000,000 lines: indexing, searching for the last line, and fetching
+one screen at a random place, through the log screen's own `LogSource` and `scan_text`.
+
+The stream is filled once for the module with raw pipelined XADD (tests/console/
+test_logs_big.py's filler), then read the way the log screen reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis
+
+from benchmarks.support import goal
+from console.log_index import LogIndex
+from console.log_scan import compile_pattern, scan_text
+from console.log_source import LogSource
+from console.store import RedisReader
+from engine.launcher import EmbeddedRedis
+from engine.protocol import Keys
+from tests.console.test_logs_big import LINES, fill_stream
+
+pytestmark = pytest.mark.bench
+
+RUN = "run-big"
+SCREEN = 38
+"""Log rows on a 40-line terminal."""
+
+
+@dataclass
+class BigLog:
+    """A loop and a reader on the 1,000,000-line stream (one loop: redis.asyncio
+    connections belong to the loop that opened them)."""
+
+    runner: asyncio.Runner
+    reader: RedisReader
+
+    def source(self) -> LogSource:
+        return LogSource(self.reader, RUN)
+
+    def index(self) -> LogIndex:
+        return self.runner.run(read_index(self.source()))
+
+
+async def read_index(source: LogSource) -> LogIndex:
+    """The whole stream indexed, page by page, as the log screen's first read does."""
+    index = LogIndex()
+    after: str | None = None
+    while await source.read_index_page(index, after):
+        after = index.entry_id(len(index) - 1)
+    return index
+
+
+@pytest.fixture(scope="module")
+def big_log(redis_server: EmbeddedRedis) -> Iterator[BigLog]:
+    keys = Keys(prefix="bench-logs")
+    client = redis.Redis.from_url(redis_server.url)
+    client.delete(keys.logs(RUN))
+    fill_stream(redis_server.url, keys.logs(RUN), LINES)
+    assert client.xlen(keys.logs(RUN)) == LINES
+    runner = asyncio.Runner()
+    log = BigLog(runner, RedisReader(redis_server.url, keys))
+    yield log
+    runner.run(log.reader.close())
+    runner.close()
+    client.delete(keys.logs(RUN))  # about 150 MB of Redis memory
+    client.close()
+
+
+def test_index_a_million_lines(benchmark: Any, big_log: BigLog) -> None:
+    """Reading the whole stream into the log screen's index (what `reading 45%` shows;
+    lines show from the first page on). Goal: median < 15 s for 1,000,000 lines."""
+    goal(benchmark, "< 15 s", "median_s", 15.0)
+    index = benchmark.pedantic(big_log.index, rounds=2)
+    assert len(index) == LINES
+
+
+def test_search_a_million_lines_for_the_last(benchmark: Any, big_log: BigLog) -> None:
+    """`/` with a regex that only the last line matches: every message is read and
+    matched. Goal: median < 10 s for 1,000,000 lines."""
+    goal(benchmark, "< 10 s", "median_s", 10.0)
+    index = big_log.index()
+    pattern, _why = compile_pattern("very long run")
+    assert pattern is not None
+
+    def search() -> list[int]:
+        found = big_log.runner.run(scan_text(big_log.source(), index, pattern, lambda _: None))
+        return list(found)
+
+    assert benchmark.pedantic(search, rounds=2) == [LINES - 1]
+
+
+def test_fetch_one_screen_at_a_random_place(benchmark: Any, big_log: BigLog) -> None:
+    """The lines of one screen (38 rows) at a random position, fetched by stream ID as the
+    log view does when it scrolls to lines not cached. Goal: p95 < 50 ms."""
+    goal(benchmark, "p95 < 50 ms", "p95_s", 0.05)
+    index = big_log.index()
+    source = big_log.source()
+    places = random.Random(7)
+
+    def somewhere() -> tuple[tuple[list[int]], dict[str, Any]]:
+        first = places.randrange(LINES - SCREEN)
+        return (list(range(first, first + SCREEN)),), {}
+
+    def fetch(positions: list[int]) -> None:
+        lines = big_log.runner.run(source.read_lines(index, positions))
+        assert len(lines) == SCREEN
+
+    benchmark.pedantic(fetch, setup=somewhere, rounds=50, warmup_rounds=2)

@@ -1,0 +1,74 @@
+"""Helpers shared by the benchmarks: goals recorded with each result, filling Redis.
+
+Every benchmark states its goal twice: in its docstring for the reader, and through `goal()`
+in the result's `extra_info`, so `benchmarks/report.py` can print goal vs. measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from engine.mirror import RedisMirror
+from tests.console.conftest import at, deployment_doc, flow_run_doc, task_run_doc
+
+Metric = Literal["median_s", "p95_s", "per_second"]
+"""What a goal is about: a round's median or 95th percentile time, or items per second."""
+
+
+def goal(benchmark: Any, text: str, metric: Metric, value: float, items: int = 1) -> None:
+    """Records the goal (e.g. `< 1 s`) with the result.
+
+    Args:
+        text: the goal as docs/benchmarks.md states it.
+        metric: which statistic of the rounds the goal bounds.
+        value: the bound (seconds; for `per_second`, the least items per second).
+        items: items handled per round (for `per_second`).
+    """
+    benchmark.extra_info.update(goal=text, metric=metric, goal_value=value, items=items)
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (`fraction` 0.95: p95) of non-empty `samples`."""
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def fill_console(mirror: RedisMirror, deployments: int = 20, runs: int = 1000) -> list[str]:
+    """A busy installation: `deployments` deployments and `runs` finished runs with tasks.
+
+    Returns the deployment names. 1,000 runs is what Redis keeps (`RUNS_KEPT`).
+    """
+    names = [f"pipeline-{n:02d}" for n in range(deployments)]
+    for name in names:
+        mirror.upsert_deployment(deployment_doc(name))
+    for n in range(runs):
+        run_id = f"run-{n:04d}"
+        start = at(-10 * (runs - n))
+        mirror.upsert_flow_run(
+            flow_run_doc(
+                run_id,
+                f"run-{n}",
+                deployment=names[n % deployments],
+                state="COMPLETED" if n % 7 else "FAILED",
+                start=start,
+                end=at(-10 * (runs - n) + 3),
+            )
+        )
+        if n >= runs - 50:  # the recent runs have their task runs mirrored too
+            mirror.upsert_task_run(task_run_doc(f"task-{n:04d}", run_id, "run_inference-0"))
+    return names
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Lets the event loop run until `condition()` holds (checked every millisecond, so the
+    wait adds at most ~1 ms to a latency); fails with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.001)
