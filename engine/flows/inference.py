@@ -236,15 +236,25 @@ def _replace_partition(rows: pa.Table, directory: Path) -> int:
     mixed one. Data files under other names (from before, when pyarrow named them) are
     removed after the rename.
     """
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / PARTITION_FILE
     tmp = directory / f".{PARTITION_FILE}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         pq.write_table(rows.drop_columns(["date"]), tmp)
         size = tmp.stat().st_size
         os.replace(tmp, final)
+    except OSError as exc:
+        # pyarrow's message names the hidden temp file; the operator needs the partition.
+        # Same exception class, so is_transient_error still tells what is worth a retry.
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise type(exc)(
+            f"cannot write partition {directory}: {reason}; make the target writable "
+            "(permissions, a read-only mount, or `lsattr -d` shows `i` immutable: "
+            "`chattr -i`), then retry the run"
+        ) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp.exists():  # False, not an error, when the directory itself is unusable
+            tmp.unlink()
     for stale in directory.glob("*.parquet"):
         if stale.name != PARTITION_FILE:
             stale.unlink(missing_ok=True)

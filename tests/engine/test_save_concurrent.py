@@ -4,6 +4,8 @@ max_concurrent > 1): real processes writing real parquet, a reader checking mean
 from __future__ import annotations
 
 import multiprocessing
+import shutil
+import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -84,3 +86,31 @@ def test_target_that_is_a_file_is_refused_with_the_path(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError, match=f"target {target} is a file"):
         save_results.fn(frame(1), str(target))
     assert target.read_text() == "not a directory"
+
+
+def test_unwritable_partition_is_named_without_the_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / f"date={DAYS[0]}").write_text("a file where a partition directory belongs")
+    with pytest.raises(FileExistsError) as caught:
+        save_results.fn(frame(1), str(target))
+    message = str(caught.value)
+    assert f"cannot write partition {target}/date={DAYS[0]}: File exists" in message
+    assert "retry the run" in message and ".tmp" not in message
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None, reason="needs chattr (e2fsprogs)")
+def test_immutable_target_fails_even_for_root_and_names_the_fix(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    save_results.fn(frame(1), str(target))
+    locked = subprocess.run(["chattr", "-R", "+i", str(target)], capture_output=True)
+    if locked.returncode != 0:
+        pytest.skip(f"this filesystem has no immutable flag: {locked.stderr.decode().strip()}")
+    try:
+        with pytest.raises(PermissionError, match=r"cannot write partition .*chattr -i"):
+            save_results.fn(frame(2), str(target))
+    finally:
+        subprocess.run(["chattr", "-R", "-i", str(target)], check=True)
+    assert check_partition(target / f"date={DAYS[0]}") == 1  # the old rows are intact
+    save_results.fn(frame(2), str(target))
+    assert check_partition(target / f"date={DAYS[0]}") == 2
