@@ -328,22 +328,34 @@ def upgrade_lineage_dir(directory: Path) -> int:
     marker = directory / _UPGRADED_MARKER
     if marker.exists():
         return 0
-    rewritten = 0
+    rewritten, failed = 0, 0
     for path in sorted(directory.glob("*.parquet")):
         if path.name.startswith((".", "_")):
             continue
-        if set(LINEAGE_SCHEMA.names) <= set(pq.read_schema(path).names):
-            continue
-        old = pq.read_table(path)
-        columns = [
-            old.column(f.name).cast(f.type)
-            if f.name in old.column_names
-            else pa.nulls(len(old), f.type)
-            for f in LINEAGE_SCHEMA
-        ]
-        _write_atomic(pa.Table.from_arrays(columns, schema=LINEAGE_SCHEMA), path)
-        rewritten += 1
-    marker.touch()
+        # One unreadable file must not stop this run's lineage: it is named and skipped,
+        # and the marker is left out so the next run tries it again.
+        try:
+            if set(LINEAGE_SCHEMA.names) <= set(pq.read_schema(path).names):
+                continue
+            old = pq.read_table(path)
+            columns = [
+                old.column(f.name).cast(f.type)
+                if f.name in old.column_names
+                else pa.nulls(len(old), f.type)
+                for f in LINEAGE_SCHEMA
+            ]
+            _write_atomic(pa.Table.from_arrays(columns, schema=LINEAGE_SCHEMA), path)
+            rewritten += 1
+        except (OSError, pa.ArrowException) as exc:
+            failed += 1
+            logger.warning(
+                "lineage: could not add the new columns to %s (%s); move the file out of "
+                "the directory if it is damaged",
+                path,
+                exc,
+            )
+    if not failed:
+        marker.touch()
     if rewritten:
         logger.info("lineage: added new columns to %d older file(s) in %s", rewritten, directory)
     return rewritten

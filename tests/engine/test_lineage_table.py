@@ -87,3 +87,18 @@ def test_upgrade_runs_once_and_leaves_new_files_alone(tmp_path: Path) -> None:
     assert lineage.upgrade_lineage_dir(directory) == 0  # nothing old left
     assert new.stat().st_mtime_ns == before
     assert len(pd.read_parquet(directory)) == 3
+
+
+def test_a_damaged_old_file_is_skipped_and_tried_again(tmp_path: Path) -> None:
+    directory = tmp_path / "lineage"
+    directory.mkdir()
+    write_old_file(directory, "a")
+    damaged = directory / "run-b-attempt-1.parquet"
+    damaged.write_bytes(b"not parquet")
+    lineage.write_lineage_parquet(doc("c", []), directory)  # still written
+    assert (directory / "run-c-attempt-1.parquet").exists()
+    assert "output_schema_json" in pq.read_schema(directory / "run-a-attempt-1.parquet").names
+    assert not list(directory.glob(".upgraded-*"))  # the damaged file is retried next time
+    damaged.unlink()
+    assert lineage.upgrade_lineage_dir(directory) == 0
+    assert list(directory.glob(".upgraded-*"))
