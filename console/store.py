@@ -130,6 +130,34 @@ class RedisReader:
         )
         return [(str(run_id), float(score)) for run_id, score in pairs]
 
+    async def read_writers_before(
+        self, deployment: str, before: float | None, count: int
+    ) -> list[tuple[str, float]]:
+        """(flow run id, written-at epoch) of runs that wrote any partition of the
+        deployment before `before` (any time if None), newest first, at most `count`.
+
+        From the writers index, so runs the console no longer holds are found too.
+        """
+        partitions = await self.read_partitions(deployment)
+        if not partitions:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for partition in partitions:
+            pipe.zrevrangebyscore(
+                self.keys.writers(deployment, partition),
+                "+inf" if before is None else f"({before!r}",
+                "-inf",
+                start=0,
+                num=count,
+                withscores=True,
+            )
+        latest: dict[str, float] = {}
+        for pairs in await pipe.execute():
+            for run_id, score in pairs:
+                latest[str(run_id)] = max(float(score), latest.get(str(run_id), 0.0))
+        newest = sorted(latest.items(), key=lambda pair: pair[1], reverse=True)
+        return newest[:count]
+
     async def read_lineages(self, flow_run_ids: list[str]) -> dict[str, Doc]:
         """The lineage docs of those runs that still have one."""
         if not flow_run_ids:

@@ -25,11 +25,13 @@ from console.screens.base import LiveScreen
 from console.store import RedisReader, describe_error
 from console.widgets.lineage_panel import format_bytes
 from console.widgets.status_bar import StatusBar
+from engine.protocol import parse_iso
 
 Doc = dict[str, Any]
 
 CANDIDATES = 100
-"""Newest runs of the deployment whose lineage is read to find the previous one."""
+"""Newest earlier writers in Redis, and newest runs the console holds, whose lineage is
+read to find the previous completed run (one MGET)."""
 FLAG_GLYPH = "⚠"
 SAME_GLYPH = "✔"
 
@@ -109,13 +111,7 @@ class OutputsScreen(LiveScreen):
             current = await reader.read_lineage(self.flow_run_id)
             candidates: list[Doc] = []
             if current is not None:
-                deployment = current.get("deployment_name")
-                ids = [
-                    str(run["id"])
-                    for run in self.ctx.store.runs_newest_first()
-                    if run.get("deployment_name") == deployment and run["id"] != self.flow_run_id
-                ][:CANDIDATES]
-                candidates = list((await reader.read_lineages(ids)).values())
+                candidates = await self._candidates(reader, current)
         except (RedisError, OSError) as exc:
             self.notify(f"Could not read the lineage: {describe_error(exc)}", severity="error")
             return
@@ -131,6 +127,28 @@ class OutputsScreen(LiveScreen):
             )
             return
         self._show(compare_outputs(current, pick_previous(current, candidates)))
+
+    async def _candidates(self, reader: RedisReader, current: Doc) -> list[Doc]:
+        """Lineage of the deployment's runs that may be the previous one: the newest
+        writers before `current` in Redis's writers index (it outlives the console's list
+        of runs), plus the runs the console holds (e.g. ones whose outputs were never
+        indexed)."""
+        deployment = str(current.get("deployment_name") or "")
+        recorded = parse_iso(current.get("recorded_at"))
+        written = await reader.read_writers_before(
+            deployment, recorded.timestamp() if recorded else None, CANDIDATES
+        )
+        held = [
+            str(run["id"])
+            for run in self.ctx.store.runs_newest_first()
+            if run.get("deployment_name") == deployment
+        ][:CANDIDATES]
+        ids = [
+            run_id
+            for run_id in dict.fromkeys([run_id for run_id, _ in written] + held)
+            if run_id != self.flow_run_id
+        ]
+        return list((await reader.read_lineages(ids)).values())
 
     def _show(self, comparison: OutputsComparison) -> None:
         self.comparison = comparison

@@ -9,9 +9,11 @@ rerun replaces the partitions it writes instead of appending duplicates.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 import urllib.error
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prefect import Task, flow, task
 from prefect.cache_policies import NO_CACHE
@@ -177,27 +180,40 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
     """Write `df` as parquet under `target`, partitioned by `date=YYYY-MM-DD`.
 
     Partitions present in `df` are replaced, others are left alone, so rerunning a batch
-    gives the same files instead of twice the rows.
+    gives the same files instead of twice the rows. A local partition is replaced
+    atomically (see `_replace_partition`), so concurrent runs writing it leave one run's
+    complete rows.
+
+    Raises:
+        NotADirectoryError: `target` exists and is a file (not retried).
     """
+    if "://" not in target and Path(target).exists() and not Path(target).is_dir():
+        raise NotADirectoryError(
+            f"target {target} is a file, not a directory: save_results writes date=... "
+            "partition directories under it; move the file away (or fix the deployment's "
+            "target parameter) and retry the run"
+        )
     out = df.copy()
     out["date"] = pd.to_datetime(out["timestamp"]).dt.strftime("%Y-%m-%d")
-    if "://" not in target:
-        Path(target).mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(out, preserve_index=False)
-    pq.write_to_dataset(
-        table,
-        target,
-        partition_cols=["date"],
-        existing_data_behavior="delete_matching",
-    )
     counts = out["date"].value_counts()
     dates = sorted(str(d) for d in counts.index)
     partitions = [f"{target.rstrip('/')}/date={d}" for d in dates]
+    if "://" in target:
+        pq.write_to_dataset(
+            table, target, partition_cols=["date"], existing_data_behavior="delete_matching"
+        )
+        sizes: dict[str, int | None] = dict.fromkeys(partitions)
+    else:
+        sizes = {
+            path: _replace_partition(table.filter(pc.equal(table["date"], d)), Path(path))
+            for d, path in zip(dates, partitions, strict=True)
+        }
     # Every partition holds the same columns (the partition column itself lives in the
     # path); recorded so the console can compare runs without reading parquet.
     schema = {f.name: str(f.type) for f in table.schema if f.name != "date"}
     outputs = [
-        {"path": path, "rows": int(counts[d]), "bytes": _dir_bytes(path), "schema": schema}
+        {"path": path, "rows": int(counts[d]), "bytes": sizes[path], "schema": schema}
         for d, path in zip(dates, partitions, strict=True)
     ]
     listed = ", ".join(f"date={d}" for d in dates)
@@ -205,11 +221,44 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
     return {"rows": len(out), "partitions": partitions, "outputs": outputs}
 
 
-def _dir_bytes(path: str) -> int | None:
-    """Bytes of the files in a local partition directory; None for remote targets."""
-    if "://" in path:
-        return None
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+PARTITION_FILE = "part-0.parquet"
+"""The one data file of a local partition directory."""
+
+
+def _replace_partition(rows: pa.Table, directory: Path) -> int:
+    """Makes `rows` (minus the `date` column) the whole content of `directory`; returns
+    the bytes written.
+
+    Backfill runs several flow runs at once, and they can write the same partition. Each
+    writes a dot-named temporary file in the partition directory (readers skip dot files),
+    then renames it over PARTITION_FILE: the rename is atomic on one filesystem, so a
+    reader and the last writer agree on one complete file, never a half-written or a
+    mixed one. Data files under other names (from before, when pyarrow named them) are
+    removed after the rename.
+    """
+    final = directory / PARTITION_FILE
+    tmp = directory / f".{PARTITION_FILE}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        pq.write_table(rows.drop_columns(["date"]), tmp)
+        size = tmp.stat().st_size
+        os.replace(tmp, final)
+    except OSError as exc:
+        # pyarrow's message names the hidden temp file; the operator needs the partition.
+        # Same exception class, so is_transient_error still tells what is worth a retry.
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise type(exc)(
+            f"cannot write partition {directory}: {reason}; make the target writable "
+            "(permissions, a read-only mount, or `lsattr -d` shows `i` immutable: "
+            "`chattr -i`), then retry the run"
+        ) from exc
+    finally:
+        if tmp.exists():  # False, not an error, when the directory itself is unusable
+            tmp.unlink()
+    for stale in directory.glob("*.parquet"):
+        if stale.name != PARTITION_FILE:
+            stale.unlink(missing_ok=True)
+    return size
 
 
 def tasks_to_refresh(from_task: str, refresh_cache: bool) -> frozenset[str]:

@@ -1,0 +1,104 @@
+"""The parquet lineage table keeps each output's schema, also next to files from before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from engine import lineage
+
+SCHEMA = {"id": "int64", "prediction": "double", "timestamp": "timestamp[ns]"}
+OLD_SCHEMA = pa.schema([f for f in lineage.LINEAGE_SCHEMA if f.name != "output_schema_json"])
+"""The table's columns before output schemas were recorded."""
+
+
+def doc(run_id: str, outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    return lineage.new_doc(
+        flow_run_id=run_id,
+        flow_run_name=f"name-{run_id}",
+        deployment_name="daily",
+        status="completed",
+        error=None,
+        trigger=lineage.classify_trigger(["triggered-by:ana"], 1, False, None, ""),
+        parameters={"source": "/in/batch.csv"},
+        input=lineage.input_doc("/in/batch.csv", None),
+        model=lineage.model_doc(None, "scorer-v1"),
+        outputs=outputs,
+        tasks=[],
+    )
+
+
+def write_old_file(directory: Path, run_id: str) -> Path:
+    """A file as the engine wrote it before `output_schema_json` existed."""
+    rows = [
+        {k: v for k, v in row.items() if k != "output_schema_json"}
+        for row in lineage.lineage_rows(doc(run_id, [{"path": "/o/date=1", "rows": 5, "bytes": 9}]))
+    ]
+    path = directory / f"run-{run_id}-attempt-1.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=OLD_SCHEMA), path)
+    return path
+
+
+def test_rows_carry_each_output_schema_as_json() -> None:
+    outputs = [
+        {"path": "/o/date=2026-11-01", "rows": 5, "bytes": 9, "schema": SCHEMA},
+        {"path": "/o/date=2026-11-02", "rows": 6, "bytes": 9},  # recorded by an older flow
+    ]
+    rows = lineage.lineage_rows(doc("r", outputs))
+    assert json.loads(rows[0]["output_schema_json"]) == SCHEMA
+    assert rows[1]["output_schema_json"] is None
+    assert lineage.lineage_rows(doc("f", []))[0]["output_schema_json"] is None
+
+
+def test_directory_with_old_and_new_files_reads_as_one_table(tmp_path: Path) -> None:
+    directory = tmp_path / "lineage"
+    directory.mkdir()
+    # "run-0..." sorts before the new file: the reader would take its columns for the table.
+    old = write_old_file(directory, "0old")
+    assert "output_schema_json" not in pd.read_parquet(directory).columns
+
+    outputs = [{"path": "/o/date=2026-11-01", "rows": 7, "bytes": 9, "schema": SCHEMA}]
+    lineage.write_lineage_parquet(doc("new", outputs), directory)
+
+    table = pd.read_parquet(directory).set_index("flow_run_id")
+    assert len(table) == 2 and "output_schema_json" in table.columns
+    assert json.loads(table.loc["new", "output_schema_json"]) == SCHEMA
+    assert pd.isna(table.loc["0old", "output_schema_json"])
+    assert table.loc["0old", "output_rows"] == 5  # the old rows kept their values
+    assert pq.read_schema(old).names == lineage.LINEAGE_SCHEMA.names
+    assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_upgrade_runs_once_and_leaves_new_files_alone(tmp_path: Path) -> None:
+    directory = tmp_path / "lineage"
+    directory.mkdir()
+    write_old_file(directory, "a")
+    write_old_file(directory, "b")
+    lineage.write_lineage_parquet(doc("c", []), directory)
+    new = directory / "run-c-attempt-1.parquet"
+    before = new.stat().st_mtime_ns
+    assert lineage.upgrade_lineage_dir(directory) == 0  # marker: done already
+    (next(directory.glob(".upgraded-*"))).unlink()
+    assert lineage.upgrade_lineage_dir(directory) == 0  # nothing old left
+    assert new.stat().st_mtime_ns == before
+    assert len(pd.read_parquet(directory)) == 3
+
+
+def test_a_damaged_old_file_is_skipped_and_tried_again(tmp_path: Path) -> None:
+    directory = tmp_path / "lineage"
+    directory.mkdir()
+    write_old_file(directory, "a")
+    damaged = directory / "run-b-attempt-1.parquet"
+    damaged.write_bytes(b"not parquet")
+    lineage.write_lineage_parquet(doc("c", []), directory)  # still written
+    assert (directory / "run-c-attempt-1.parquet").exists()
+    assert "output_schema_json" in pq.read_schema(directory / "run-a-attempt-1.parquet").names
+    assert not list(directory.glob(".upgraded-*"))  # the damaged file is retried next time
+    damaged.unlink()
+    assert lineage.upgrade_lineage_dir(directory) == 0
+    assert list(directory.glob(".upgraded-*"))
