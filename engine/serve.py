@@ -34,6 +34,11 @@ from engine.registry import RegisteredDeployment, Registry
 
 logger = logging.getLogger("aiwf.engine")
 
+RUNNER_POLL_SECONDS = 2.0
+"""How often the Runner asks Prefect for runs due now. Prefect's default (10 s, plus its
+poll loop) made a keyboard trigger or retry wait 10-30 s before starting; a local API
+answers this query in milliseconds. `PREFECT_RUNNER_POLL_FREQUENCY`, if set, wins."""
+
 DEPLOYMENT_REFRESH_SECONDS = 60.0
 """Deployments are re-read this often even without events, to roll next fire times on."""
 
@@ -57,7 +62,14 @@ class Engine:
         self.command_redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
         self.mirror = RedisMirror(self.redis, self.keys)
         self.registry = Registry()
-        self.runner = Runner(name=f"aiwf-engine-{socket.gethostname()}", pause_on_shutdown=False)
+        self.runner = Runner(
+            name=f"aiwf-engine-{socket.gethostname()}",
+            pause_on_shutdown=False,
+            # None lets Prefect read the operator's PREFECT_RUNNER_POLL_FREQUENCY.
+            query_seconds=(
+                None if "PREFECT_RUNNER_POLL_FREQUENCY" in os.environ else RUNNER_POLL_SECONDS
+            ),
+        )
         self.bridge = Bridge(self.mirror, self.registry, self.mark_deployment_dirty)
         self.executor = CommandExecutor(
             self.command_redis,

@@ -122,7 +122,9 @@ class BackfillScreen(ModalScreen[Doc | None]):
                 id="backfill-hint",
             )
             yield Label(id="backfill-summary")
-            with VerticalScroll(id="backfill-times"):
+            # Not focusable: enter on the last field must land on the Backfill button, and
+            # the count above already says how many runs the list holds.
+            with VerticalScroll(id="backfill-times", can_focus=False):
                 yield Static(id="backfill-list")
             with Horizontal(id="backfill-buttons"):
                 yield Button("Backfill", variant="warning", id="backfill-send")

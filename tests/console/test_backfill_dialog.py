@@ -94,6 +94,21 @@ async def test_escape_and_enter_send_nothing(
         assert app.screen is screen and commands(redis_client, keys) == []
 
 
+async def test_enter_walks_the_fields_to_the_button_and_sends(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_deployment(pilot, app)
+        dialog = await open_backfill(pilot, app)
+        await pilot.press("enter", "enter", "enter")  # start, end, max at once
+        assert dialog.focused is dialog.query_one("#backfill-send")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "sent")
+        assert commands(redis_client, keys)[0]["action"] == "backfill"
+
+
 async def test_protected_backfill_needs_the_name(
     make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
 ) -> None:
