@@ -17,6 +17,8 @@ Doc = dict[str, Any]
 ROWS_DOWN_FLAG = 0.5
 """Rows falling by more than this fraction against the previous run are flagged."""
 SCHEMA_CHANGED = "schema changed"
+NOTHING_WRITTEN = "attempt failed, nothing written"
+"""The run-level flag of a failed attempt: its missing outputs are not a drop in rows."""
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,8 @@ def compare_outputs(current: Doc, previous: Doc | None) -> OutputsComparison:
         sum(_int(o.get("rows")) or 0 for o in before.values()) if previous is not None else None
     )
     changes = schema_changes(previous_schema, run_schema(current))
-    return OutputsComparison(
-        tuple(diffs),
-        total,
-        previous,
-        previous_total,
-        tuple(changes),
-        tuple(_flags(total, previous_total, changes)),
-    )
+    if current.get("status") == "failed" and not diffs:
+        flags: tuple[str, ...] = (NOTHING_WRITTEN,)
+    else:
+        flags = tuple(_flags(total, previous_total, changes))
+    return OutputsComparison(tuple(diffs), total, previous, previous_total, tuple(changes), flags)

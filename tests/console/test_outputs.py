@@ -75,6 +75,14 @@ def test_compare_flags_by_partition_and_in_total() -> None:
     assert legacy.schema_changes == ()  # no schema recorded then: nothing to compare
 
 
+def test_a_failed_attempt_without_outputs_is_not_a_drop_in_rows() -> None:
+    before = with_outputs(lineage_doc("a", "a", recorded=at(-60)), {"2026-11-01": 1000}, SCHEMA)
+    failed = lineage_doc("b", "b", recorded=at(-1), status="failed") | {"outputs": []}
+    assert compare_outputs(failed, before).flags == ("attempt failed, nothing written",)
+    completed_empty = lineage_doc("c", "c", recorded=at(-1)) | {"outputs": []}
+    assert compare_outputs(completed_empty, before).flags == ("rows down 100%",)
+
+
 async def test_o_opens_the_outputs_with_flags_and_schema(
     make_app: AppFactory, mirror: RedisMirror
 ) -> None:
