@@ -17,9 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from console.context import Context
-from console.messages import CommandRequested
 from console.screens.base import LiveScreen
-from console.screens.protected_confirm import ProtectedConfirmScreen
 from engine.fire_times import (
     BACKFILL_DEFAULT_CONCURRENCY,
     BackfillError,
@@ -223,30 +221,10 @@ def request_backfill(screen: LiveScreen, name: str) -> None:
         screen.notify(f"{name} has no schedule: there are no fire times to backfill.")
         return
 
-    def send(params: Doc) -> None:
-        screen.post_message(CommandRequested("backfill", name, params))
-
     def chosen(params: Doc | None) -> None:
-        if params is None:
-            return
-        if not doc.get("protected"):
-            send(params)
-            return
-        what = f"backfill of {name} from {params['start']} to {params['end']}"
-        dialog = ProtectedConfirmScreen(name, f"{what[:1].upper()}{what[1:]}?")
-
-        def send_if_named(confirmed: bool | None) -> None:
-            if confirmed:
-                send(params)
-            elif dialog.typed:
-                screen.notify(
-                    f"You typed {dialog.typed!r}, not {name!r}: the {what} was not sent.",
-                    title="Not sent",
-                    severity="warning",
-                )
-            else:
-                screen.notify(f"The {what} was not sent.", title="Not sent")
-
-        screen.app.push_screen(dialog, send_if_named)
+        if params is not None:
+            what = f"backfill {name} from {params['start']} to {params['end']}"
+            # The same gate as every other command: read-only, then the typed name if protected.
+            screen.send_checked("backfill", name, name, what, params=params)
 
     screen.app.push_screen(BackfillScreen(screen.ctx, doc), chosen)
