@@ -29,6 +29,7 @@ from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
 from console.screens.writers import WritersScreen
 from console.widgets.runs_table import RunsTable
+from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
@@ -36,11 +37,22 @@ from tests.console.conftest import NOW, at, deployment_doc, wait_for
 from tests.console.test_audit import audit
 from tests.console.test_lineage import SHA_B, lineage_doc
 from tests.console.test_lineage_snapshots import _open_run, traced_app
-from tests.console.test_snapshots import _loaded, snap_app, snap_keys
+from tests.console.test_snapshots import _loaded as _runs_and_beat
+from tests.console.test_snapshots import snap_app, snap_keys
 
 __all__ = ["snap_app", "snap_keys", "traced_app"]  # fixtures, imported to be found by pytest
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+
+
+async def _loaded(pilot: Pilot[Any]) -> None:
+    """Runs and heartbeat shown, and the status bar's engine-down tint gone: StatusBar sets
+    its classes while rendering, so its padding can repaint a frame after its text (seen
+    as a flaky snapshot on a busy machine)."""
+    await _runs_and_beat(pilot)
+    status = pilot.app.screen.query_one(StatusBar)
+    await wait_for(pilot, lambda: not status.has_class("-engine-down"), "the tint cleared")
+    await pilot.pause()
 
 
 async def _failed_run(pilot: Pilot[Any]) -> RunScreen:
