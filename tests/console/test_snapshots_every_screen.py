@@ -52,6 +52,18 @@ async def _loaded(pilot: Pilot[Any]) -> None:
     await _runs_and_beat(pilot)
     status = pilot.app.screen.query_one(StatusBar)
     await wait_for(pilot, lambda: not status.has_class("-engine-down"), "the tint cleared")
+    await _drawn(pilot, "ai-inference-pipeline", "brave-otter")
+
+
+async def _drawn(pilot: Pilot[Any], *words: str) -> None:
+    """Waits until the screen shows `words` (no spaces) whole. DataTable sizes its columns
+    when idle, so on a busy machine a snapshot could catch rows cut to the old widths."""
+    await wait_for(
+        pilot,
+        lambda: all(word in pilot.app.export_screenshot() for word in words),
+        f"{', '.join(words)} drawn",
+        timeout=15,
+    )
     await pilot.pause()
 
 
@@ -64,6 +76,7 @@ async def _failed_run(pilot: Pilot[Any]) -> RunScreen:
     screen = pilot.app.screen
     assert isinstance(screen, RunScreen)
     await wait_for(pilot, lambda: screen.query_one(TaskRunsTable).row_count == 3, "tasks")
+    await _drawn(pilot, "load_raw_data-0", "save_results-0")
     return screen
 
 
@@ -93,7 +106,7 @@ def test_run_screen_with_lineage(
         screen = await _open_run(pilot, row=2)  # calm-lynx, completed
         if not screen.query_one("LineagePanel").display:  # hidden on short terminals
             await pilot.press("i")
-        await pilot.pause()
+        await _drawn(pilot, "date=2026-11-03", "a1b2c3d4e5f6")
 
     assert snap_compare(traced_app, terminal_size=size, run_before=run_before)
 
@@ -124,6 +137,7 @@ def test_audit_screen(
         screen = pilot.app.screen
         assert isinstance(screen, AuditScreen)
         await wait_for(pilot, lambda: screen.table.row_count == 2, "audit entries")
+        await _drawn(pilot, "started&#160;run&#160;witty-fox")
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
 
@@ -147,6 +161,7 @@ def test_partitions_screen(snap_compare: Any, parts_app: ConsoleApp, size: tuple
         screen = pilot.app.screen
         assert isinstance(screen, PartitionsScreen)
         await wait_for(pilot, lambda: len(screen.rows) == 3, "partitions")
+        await _drawn(pilot, "date=2026-11-03")
 
     assert snap_compare(parts_app, terminal_size=size, run_before=run_before)
 
@@ -163,6 +178,7 @@ def test_writers_screen(snap_compare: Any, parts_app: ConsoleApp, size: tuple[in
         screen = pilot.app.screen
         assert isinstance(screen, WritersScreen)
         await wait_for(pilot, lambda: screen.table.row_count == 2, "writers")
+        await _drawn(pilot, "keen-heron", "ffeeddccbbaa")
 
     assert snap_compare(parts_app, terminal_size=size, run_before=run_before)
 
