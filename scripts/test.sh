@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the project with its test tools into .venv and runs the whole test suite:
-# lint, types, import contracts, then pytest (unit, pilot, snapshot, integration).
+# lint, types (console, engine, themes and tests: pyproject's [tool.mypy] packages), import
+# contracts, then pytest (unit, pilot, snapshot, integration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from console.context import Context
 from console.formatting import (
@@ -31,6 +31,7 @@ from console.screens.base import Doc, LiveScreen
 from console.screens.deployment_actions import request_pause_toggle, request_trigger_with_params
 from console.screens.run import RunScreen
 from console.widgets.deployment_runs_table import DeploymentRunsTable
+from console.widgets.fitting_footer import FittingFooter
 from console.widgets.status_bar import StatusBar
 
 FIRES_SHOWN = 10
@@ -69,7 +70,7 @@ class DeploymentScreen(LiveScreen):
         Binding(
             "p",
             "pause_toggle",
-            "Pause/Resume",
+            "Pause",  # "Pause/Resume" cut the footer at 80 columns; the tooltip says both
             tooltip="Pause or resume its schedule",
             id="deployment.pause_toggle",
         ),
@@ -104,7 +105,7 @@ class DeploymentScreen(LiveScreen):
         yield Static(id="deployment-spark")
         yield DeploymentRunsTable(self.ctx, self.deployment_name, id="deployment-runs")
         yield StatusBar(self.ctx, id="status")
-        yield Footer()
+        yield FittingFooter()
 
     @property
     def doc(self) -> Doc | None:

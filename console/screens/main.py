@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from console.formatting import is_final
 from console.messages import CommandRequested
@@ -20,6 +20,7 @@ from console.screens.deployment_actions import (
 from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
+from console.widgets.fitting_footer import FittingFooter
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 
@@ -51,7 +52,7 @@ class MainScreen(LiveScreen):
         Binding(
             "p",
             "pause_toggle",
-            "Pause/Resume",
+            "Pause",  # "Pause/Resume" cut the footer at 80 columns; the tooltip says both
             tooltip="Pause or resume its schedule",
             id="main.pause_toggle",
         ),
@@ -74,6 +75,7 @@ class MainScreen(LiveScreen):
             "deployment",
             "Details",
             tooltip="The selected deployment: schedule, next fire times, recent runs",
+            show=False,  # the footer is full at 80 columns; `?`, :deploy and the palette list it
             id="main.deployment",
         ),
         Binding(
@@ -96,7 +98,7 @@ class MainScreen(LiveScreen):
         yield RunsTable(self.ctx, id="runs")
         yield FilterBar(id="filter")
         yield StatusBar(self.ctx, id="status")
-        yield Footer()
+        yield FittingFooter()
 
     @property
     def deployments(self) -> DeploymentsTable:

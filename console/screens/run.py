@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from console.context import Context
 from console.formatting import is_final, state_label
@@ -21,6 +21,7 @@ from console.screens.retry_confirm import (
     task_order,
 )
 from console.widgets.filter_bar import FilterBar
+from console.widgets.fitting_footer import FittingFooter
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.run_header import RunHeader
 from console.widgets.status_bar import StatusBar
@@ -46,7 +47,14 @@ class RunScreen(LiveScreen):
         Binding(
             "c", "cancel_run", "Cancel", tooltip="Cancel this run (asks first)", id="run.cancel_run"
         ),
-        Binding("slash", "filter", "Filter", tooltip="Filter the task runs", id="run.filter"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Filter the task runs",
+            show=False,  # a run has few tasks; the footer keeps Lineage at 80 columns
+            id="run.filter",
+        ),
         Binding(
             "i",
             "toggle_lineage",
@@ -83,7 +91,7 @@ class RunScreen(LiveScreen):
         yield LineagePanel(self.ctx, self.flow_run_id, id="lineage")
         yield FilterBar(id="filter")
         yield StatusBar(self.ctx, id="status")
-        yield Footer()
+        yield FittingFooter()
 
     @property
     def run(self) -> Doc | None:

@@ -29,6 +29,7 @@ class DeploymentsTable(KeyedTable):
             "select_cursor",
             "Filter runs",
             tooltip="Show only this deployment's runs (enter again or escape: all runs)",
+            show=False,  # the main footer is full at 80 columns; `?` lists it
         ),
     ]
 

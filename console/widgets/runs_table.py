@@ -49,8 +49,16 @@ class RunsTable(KeyedTable):
     """One row per flow run, keyed by flow run id; optionally one deployment's runs only."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Open run", tooltip="Task runs and logs of this run"),
-        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark this run"),
+        # enter and space are left out of the footer so the screen's t/p/r/c, / and q/?/a fit
+        # at 80 columns; `?` lists them.
+        Binding(
+            "enter",
+            "select_cursor",
+            "Open run",
+            tooltip="Task runs and logs of this run",
+            show=False,
+        ),
+        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark this run", show=False),
         Binding(
             "shift+space,V",
             "mark_range",

@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -256,7 +256,6 @@ async def wait_for(
 
 def commands(client: redis.Redis, keys: Keys) -> list[dict[str, str]]:
     """Every entry of the command stream, decoded."""
-    return [
-        {k.decode(): v.decode() for k, v in fields.items()}
-        for _id, fields in client.xrange(keys.commands)
-    ]
+    # redis-py types replies for both its sync and async clients; this one returns bytes.
+    entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", client.xrange(keys.commands))
+    return [{k.decode(): v.decode() for k, v in fields.items()} for _id, fields in entries]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from console.screens.help import HelpScreen
@@ -31,7 +32,8 @@ async def test_help_lists_every_binding_of_the_screen(
         assert isinstance(app.screen, HelpScreen)
         rows = help_rows(app)
         for binding in MainScreen.BINDINGS:
-            assert rows[app.get_key_display(binding)] == binding.description  # type: ignore[union-attr]
+            assert isinstance(binding, Binding)
+            assert rows[app.get_key_display(binding)] == binding.description
         assert rows["q"] == "Quit" and rows["?"] == "Help"
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import redis
+from typing import Any
 
+import redis
+from textual.pilot import Pilot
+
+from console.app import ConsoleApp
 from console.screens.logs import LogScreen
 from console.screens.main import MainScreen
 from console.screens.run import RunScreen
@@ -29,7 +33,7 @@ def log_text(view: LogView) -> list[str]:
     return view.visible_text()
 
 
-async def open_run(pilot, app, row: int = 0) -> RunScreen:  # type: ignore[no-untyped-def]
+async def open_run(pilot: Pilot[Any], app: ConsoleApp, row: int = 0) -> RunScreen:
     runs = app.screen.query_one(RunsTable)
     await wait_for(pilot, lambda: runs.row_count == 3, "runs")
     runs.focus()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from textual.screen import Screen
 
@@ -31,7 +33,7 @@ async def test_every_screen_and_modal_opens(
         assert isinstance(app.screen, MainScreen)
         await pilot.press("slash", *"fox", "escape")
 
-        async def opened(screen: Screen[object]) -> None:
+        async def opened(screen: Screen[Any]) -> None:
             app.push_screen(screen)
             await pilot.pause()
             assert app.screen is screen

@@ -4,6 +4,8 @@ and the timeline's rows stay readable."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from textual.screen import Screen
 from textual.widgets import Label
@@ -37,7 +39,7 @@ async def test_every_screen_opens(
         await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
         assert isinstance(app.screen, MainScreen)
 
-        async def opened(screen: Screen[object]) -> None:
+        async def opened(screen: Screen[Any]) -> None:
             app.push_screen(screen)
             await pilot.pause()
             assert app.screen is screen
@@ -48,7 +50,7 @@ async def test_every_screen_opens(
             await pilot.press(*keys_of("dep"), "tab", "escape")
             assert app.screen is screen
 
-        screens: list[Screen[object]] = [
+        screens: list[Screen[Any]] = [
             RunScreen(app.ctx, "run-running"),
             TimelineScreen(app.ctx, "run-running"),
             LogScreen(app.ctx, "run-running", None),

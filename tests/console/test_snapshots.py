@@ -165,6 +165,7 @@ def test_protected_confirm_modal(
     async def run_before(pilot: Pilot[Any]) -> None:
         await _loaded(pilot)
         app = pilot.app
+        assert isinstance(app, ConsoleApp)
         await wait_for(
             pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
         )

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,7 +53,8 @@ def cli(stack: EmbeddedStack, *args: str) -> subprocess.CompletedProcess[str]:
 
 def backfill_runs(stack_redis: redis.Redis, keys: Keys, fires: list[str]) -> list[dict[str, Any]]:
     tags = {f"backfill:{f}" for f in fires}
-    docs = [json_doc(v) for v in stack_redis.hvals(keys.flow_runs)]  # type: ignore[union-attr]
+    raw: list[bytes] = stack_redis.hvals(keys.flow_runs)  # type: ignore[assignment]
+    docs = [json_doc(v) for v in raw]
     return [d for d in docs if tags & set(d.get("tags") or [])]
 
 
@@ -105,7 +107,7 @@ async def test_backfill_creates_one_run_per_fire_time_one_at_a_time(
     ]
 
     for run, fire in zip(ordered, fires, strict=True):
-        doc = wait_for(lambda run=run: mirror.read_lineage(run["id"]), 30, "backfill lineage")
+        doc = wait_for(partial(mirror.read_lineage, run["id"]), 30, "backfill lineage")
         assert doc["trigger"]["kind"] == "backfill" and doc["trigger"]["fire_time"] == fire
         assert doc["trigger"]["operator"]
         # Exactly one run per fire time in Prefect itself.

@@ -42,16 +42,13 @@ def test_trigger_runs_pipeline_and_mirrors_runs_tasks_logs(
     assert run["state_type"] == "COMPLETED"
     assert run["deployment_name"] == PROD
     assert run["flow_name"] == "ai-inference-pipeline"
-    tasks = wait_for(
-        lambda: (
-            (t := mirror.read_task_runs(run["id"]))
-            and len(t) == 3
-            and all(d["state_type"] == "COMPLETED" for d in t.values())
-            and t
-        ),
-        30,
-        "three completed tasks",
-    )
+
+    def three_completed() -> dict[str, dict[str, Any]] | None:
+        found = mirror.read_task_runs(run["id"])
+        done = len(found) == 3 and all(d["state_type"] == "COMPLETED" for d in found.values())
+        return found if done else None
+
+    tasks = wait_for(three_completed, 30, "three completed tasks")
     names = sorted(d["name"].rsplit("-", 1)[0] for d in tasks.values())
     assert names == ["load_raw_data", "run_inference", "save_results"]
     assert all(d["run_count"] == 1 and d["start_time"] for d in tasks.values())
