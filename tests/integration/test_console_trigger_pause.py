@@ -58,10 +58,12 @@ async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
             "the run with refresh_cache on screen",
             30,
         )
-    run_id = next(
+    run_id = next(  # with refresh_cache: a schedule firing meanwhile adds a run too
         run_id
         for run_id, run in app.store.flow_runs.items()
-        if run_id not in before and run.get("deployment_name") == PROD
+        if run_id not in before
+        and run.get("deployment_name") == PROD
+        and run.get("parameters", {}).get("refresh_cache")
     )
     done = wait_run_final(mirror, run_id)
     assert done["state_type"] == "COMPLETED"
