@@ -56,7 +56,7 @@ class LiveScreen(Screen[None]):
 
     def show_status(self) -> None:
         for bar in self.query(StatusBar):
-            bar.refresh()
+            bar.show_status()
 
     def tick(self) -> None:
         """Once a second: durations of running runs and relative times move on."""

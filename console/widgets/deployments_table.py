@@ -33,13 +33,15 @@ class DeploymentsTable(KeyedTable):
         ),
     ]
 
+    # What an operator scans for comes first, so it stays on screen at 80 columns; the
+    # schedule and flow are further right (and on the deployment screen, `d`).
     COLUMNS = (
         ("state", "State"),
         ("name", "Deployment"),
-        ("flow", "Flow"),
-        ("schedule", "Schedule"),
         ("next", "Next run"),
         ("last", "Last run"),
+        ("schedule", "Schedule"),
+        ("flow", "Flow"),
     )
 
     def wanted_rows(self) -> Iterable[Row]:
@@ -57,10 +59,10 @@ class DeploymentsTable(KeyedTable):
         cells = (
             toned(self.app, state.text, state.tone),
             Text(str(doc.get("name", "")), style="bold", end=""),
-            Text(str(doc.get("flow_name", "")), end=""),
-            Text(format_schedule(doc), end=""),
             Text(paused_until(doc, now) or format_next_run(doc, now), end=""),
             last_cell,
+            Text(format_schedule(doc), end=""),
+            Text(str(doc.get("flow_name", "")), end=""),
         )
         return Row(str(doc["name"]), cells, str(doc["name"]))
 

@@ -24,13 +24,20 @@ class StatusBar(Widget):
         self.ctx = ctx
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.refresh)
+        self.show_status()
+        self.set_interval(1.0, self.show_status)
+
+    def show_status(self) -> None:
+        """Tints (classes) and text together. Classes are set here, not in `render`: a class
+        changed while rendering restyles the padding a frame after the text."""
+        store = self.ctx.store
+        self.set_class(store.connected is False, "-disconnected")
+        self.set_class(store.connected is True and store.engine is None, "-engine-down")
+        self.refresh()
 
     def render(self) -> Text:
         store = self.ctx.store
         now = self.ctx.now()
-        self.set_class(store.connected is False, "-disconnected")
-        self.set_class(store.connected is True and store.engine is None, "-engine-down")
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         if self.ctx.read_only:
             line.append("⊘ read-only", tone_style(self.app, "warning", bold=True))

@@ -37,15 +37,16 @@ async def test_tables_show_deployments_and_runs_newest_first(
         assert deployments.row_keys() == ["ai-inference-prod", "nightly-report"]
         prod = cell_texts(deployments, "ai-inference-prod")
         assert prod[0] == "● Active"
-        assert prod[3] == "0 2,14 * * * Asia/Shanghai"
+        # Next and last run come before the schedule and flow, to fit 80 columns.
         # 10:00 UTC is 18:00 in Shanghai: the next fire is 02:00 there, 8 hours ahead.
-        assert prod[4] == "02:00 in 8h 00m"
+        assert prod[2] == "02:00 in 8h 00m"
         # The newest started run wins over the deployment's (older) `last_run`.
-        assert prod[5] == "▶ Running"
+        assert prod[3] == "▶ Running"
+        assert prod[4:] == ["0 2,14 * * * Asia/Shanghai", "ai-inference-pipeline"]
         nightly = cell_texts(deployments, "nightly-report")
         assert nightly[0] == "‖ Paused"
-        assert nightly[4] == "— paused"
-        assert nightly[5] == "✔ Completed"
+        assert nightly[2] == "— paused"
+        assert nightly[3] == "✔ Completed"
         running = cell_texts(runs, "run-running")
         assert running[:3] == ["witty-fox", "ai-inference-prod", "▶ Running"]
         assert running[4] == "5m 00s"

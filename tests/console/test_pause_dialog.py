@@ -116,7 +116,7 @@ async def test_paused_until_shows_in_the_table_and_on_the_deployment_screen(
         await wait_for(pilot, lambda: "ai-inference-prod" in table.row_keys(), "deployments")
         await wait_for(
             pilot,
-            lambda: table.get_row("ai-inference-prod")[4].plain == "paused until 11:20 (in 1h 20m)",
+            lambda: table.get_row("ai-inference-prod")[2].plain == "paused until 11:20 (in 1h 20m)",
             "paused until in the table",
         )
         table.focus()

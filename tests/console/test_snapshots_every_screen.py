@@ -52,7 +52,7 @@ async def _loaded(pilot: Pilot[Any]) -> None:
     await _runs_and_beat(pilot)
     status = pilot.app.screen.query_one(StatusBar)
     await wait_for(pilot, lambda: not status.has_class("-engine-down"), "the tint cleared")
-    await _drawn(pilot, "ai-inference-pipeline", "brave-otter")
+    await _drawn(pilot, "nightly-report", "brave-otter")
 
 
 async def _drawn(pilot: Pilot[Any], *words: str) -> None:

@@ -81,8 +81,8 @@ async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
         await wait_for(
             pilot,
             lambda: (
-                "paused until" in deployments.get_row(CANARY)[4].plain
-                and "(in 1h 59m)" in deployments.get_row(CANARY)[4].plain
+                "paused until" in deployments.get_row(CANARY)[2].plain
+                and "(in 1h 59m)" in deployments.get_row(CANARY)[2].plain
             ),
             "paused until on screen",
             30,
