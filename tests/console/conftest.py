@@ -259,3 +259,15 @@ def commands(client: redis.Redis, keys: Keys) -> list[dict[str, str]]:
     # redis-py types replies for both its sync and async clients; this one returns bytes.
     entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", client.xrange(keys.commands))
     return [{k.decode(): v.decode() for k, v in fields.items()} for _id, fields in entries]
+
+
+async def wait_protected(
+    pilot: Pilot[Any], app: ConsoleApp, name: str = "ai-inference-prod"
+) -> None:
+    """Waits until the console's store holds deployment `name` as protected (written by the
+    test with `deployment_doc(protected=True)`), so the typed-name gate applies."""
+    await wait_for(
+        pilot,
+        lambda: bool(app.store.deployments.get(name, {}).get("protected", False)),
+        "protected",
+    )

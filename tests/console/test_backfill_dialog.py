@@ -12,7 +12,15 @@ from console.screens.deployment import DeploymentScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import AppFactory, at, commands, deployment_doc, fill_standard, wait_for
+from tests.console.conftest import (
+    AppFactory,
+    at,
+    commands,
+    deployment_doc,
+    fill_standard,
+    wait_for,
+    wait_protected,
+)
 from tests.console.test_deployment_screen import open_deployment
 from tests.console.test_help import help_rows
 
@@ -116,11 +124,7 @@ async def test_protected_backfill_needs_the_name(
     mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot,
-            lambda: app.store.deployments.get("ai-inference-prod", {}).get("protected", False),
-            "protected",
-        )
+        await wait_protected(pilot, app)
         await open_deployment(pilot, app)
         await open_backfill(pilot, app)
         await pilot.click("#backfill-send")

@@ -24,6 +24,7 @@ from tests.console.conftest import (
     fill_standard,
     flow_run_doc,
     wait_for,
+    wait_protected,
 )
 from tests.console.test_help import help_rows
 
@@ -98,11 +99,7 @@ async def test_p_on_a_protected_deployment_needs_its_name(
     mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot,
-            lambda: app.store.deployments.get("ai-inference-prod", {}).get("protected", False),
-            "protected",
-        )
+        await wait_protected(pilot, app)
         screen = await open_deployment(pilot, app)
         assert "⚠ protected" in screen._info().plain
         await pilot.press("p", "enter")  # the pause dialog first, then the name

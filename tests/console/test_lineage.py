@@ -27,6 +27,7 @@ from tests.console.conftest import (
     fill_standard,
     iso,
     wait_for,
+    wait_protected,
 )
 
 Doc = dict[str, Any]
@@ -306,11 +307,7 @@ async def test_retry_dialog_on_a_protected_deployment_still_needs_the_name(
     mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot,
-            lambda: app.store.deployments.get("ai-inference-prod", {}).get("protected", False),
-            "protected",
-        )
+        await wait_protected(pilot, app)
         screen = await open_failed_run(pilot, app)
         await retry_dialog(pilot, app)
         await pilot.press("f")

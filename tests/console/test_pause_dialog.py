@@ -26,6 +26,7 @@ from tests.console.conftest import (
     fill_standard,
     flow_run_doc,
     wait_for,
+    wait_protected,
 )
 from tests.console.test_commands import notes
 
@@ -139,11 +140,7 @@ async def test_protected_pause_with_a_window_names_the_local_time_then_asks_for_
     mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot,
-            lambda: app.store.deployments.get("ai-inference-prod", {}).get("protected", False),
-            "protected",
-        )
+        await wait_protected(pilot, app)
         await open_pause(pilot, app)
         await pilot.press(*"30m", "enter")
         assert isinstance(app.screen, ProtectedConfirmScreen)

@@ -15,6 +15,7 @@ from tests.console.conftest import (
     fill_standard,
     iso,
     wait_for,
+    wait_protected,
 )
 from tests.console.test_lineage import (
     FAILED_TASKS,
@@ -72,11 +73,7 @@ async def test_retry_from_a_task_on_a_protected_deployment_needs_the_name(
     )
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot,
-            lambda: app.store.deployments.get("ai-inference-prod", {}).get("protected", False),
-            "protected",
-        )
+        await wait_protected(pilot, app)
         await open_failed_run(pilot, app)
         await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
         await retry_dialog(pilot, app)
