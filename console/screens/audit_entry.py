@@ -16,6 +16,7 @@ from textual.widgets import Label, Static
 
 from console.audit_text import run_id_of, run_name_of, sent_by
 from console.formatting import iso_time
+from engine.protocol import RUN_ACTIONS
 
 
 def entry_lines(
@@ -30,11 +31,13 @@ def entry_lines(
     params = fields.get("params") or "{}"
     with contextlib.suppress(json.JSONDecodeError):  # unreadable: shown as written
         params = json.dumps(json.loads(params), sort_keys=True) if params != "{}" else "none"
+    about = [("Run", run)]
+    if fields.get("action") not in RUN_ACTIONS:  # the target is a deployment
+        about.insert(0, ("Deployment", fields.get("target", "")))
     return [
         ("Status", fields.get("status", "")),
         ("Action", fields.get("action", "")),
-        ("Target", fields.get("target", "")),
-        ("Run", run),
+        *about,
         ("Parameters", params),
         ("By", sent_by(fields)),
         ("Sent", iso_time(fields.get("sent_at"), zone)),

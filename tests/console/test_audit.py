@@ -30,6 +30,7 @@ def audit(
 ) -> None:
     """One executed command, written as the engine writes it (result + audit entry)."""
     command = Command(
+        id=f"cmd-{action}-{target}-{minutes}",  # fixed: the detail view shows it
         action=action,
         target=target,
         identity=Identity(user=user, host="ops-1", ssh_client="10.0.0.7"),
