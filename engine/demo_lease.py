@@ -277,10 +277,17 @@ class DemoLease:
                 int(entry.get("pid", 0)), str(entry.get("tag", ""))
             ):
                 return (
-                    f"demo {LABELS[kind]} (pid {entry.get('pid')}) has exited: see its log "
-                    f"under {self.stack.state_dir}; quit and run aiwf-console --demo again"
+                    f"demo {LABELS[kind]} (pid {entry.get('pid')}) has exited, log "
+                    f"{self._log_of(kind)}: quit and run aiwf-console --demo again"
                 )
         return ""
+
+    def _log_of(self, kind: str) -> Path:
+        if kind == "engine":
+            return self.stack.state_dir / "engine.log"
+        if kind == "prefect":
+            return self.stack.prefect.log_path
+        return self.stack.redis.log_path
 
 
 def _local_time(iso: str) -> str:
