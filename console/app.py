@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import redis
@@ -46,6 +46,8 @@ from engine.protocol import Keys, parse_iso
 from themes import DEFAULT_THEME, register_themes
 
 BACKOFF_MAX = 5.0
+SERVICES_CHECK_SECONDS = 2.0
+"""How often a --demo console checks that its demo services are still there."""
 """Longest wait between reconnect attempts, seconds."""
 
 
@@ -114,6 +116,7 @@ class ConsoleApp(App[None]):
         read_only: bool = False,
         user_themes: Sequence[Theme] = (),
         keymap: Mapping[str, str] | None = None,
+        services_notice: Callable[[], str] | None = None,
     ) -> None:
         super().__init__()
         self.keys = keys or Keys()
@@ -127,6 +130,8 @@ class ConsoleApp(App[None]):
         self.command_timeout = command_timeout
         self.tick_interval = tick_interval
         self._sync_client: redis.Redis | None = None
+        self.services_notice = services_notice
+        """With --demo: says why the demo services are gone ('' while they are up)."""
         register_themes(self)
         for theme in user_themes:
             self.register_theme(theme)
@@ -140,6 +145,16 @@ class ConsoleApp(App[None]):
     def on_mount(self) -> None:
         self._follow_redis()
         self.set_interval(self.tick_interval, self._tick)
+        if self.services_notice is not None:
+            self._check_services()
+            self.set_interval(SERVICES_CHECK_SECONDS, self._check_services)
+
+    def _check_services(self) -> None:
+        note = self.services_notice() if self.services_notice is not None else ""
+        if note != self.store.services_note:
+            self.store.services_note = note
+            for screen in self.live_screens():
+                screen.show_status()
 
     def _tick(self) -> None:
         if isinstance(self.screen, LiveScreen):

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from console.settings import SettingsInvalid, load_settings
+from engine.demo_lease import DemoLease
 from engine.launcher import (
-    EmbeddedStack,
     LaunchError,
     prefix_from_env,
     redis_url_from_env,
@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=(
             "start (or reuse) the embedded Redis, a local Prefect server and the engine with "
-            "demo input first; on quit, stop only what this command started"
+            "demo input first; on quit, stop them unless another --demo console still uses "
+            "them (the last one to quit stops them)"
         ),
     )
     parser.add_argument(
@@ -107,21 +108,23 @@ def progress_printer(start: float | None = None) -> Callable[[str], None]:
     return progress
 
 
-def start_demo(config_dir: Path, prefix: str, progress: Callable[[str], None]) -> EmbeddedStack:
-    """Starts (or reuses) the demo stack; raises LaunchError if a service fails."""
+def start_demo(config_dir: Path, prefix: str, progress: Callable[[str], None]) -> DemoLease:
+    """Starts (or reuses) the demo stack under a lease: the services stop when the last
+    demo console using them quits. Raises LaunchError if a service fails."""
     from engine.sample_data import ensure_demo_input  # the demo path only
 
     state = state_dir()
     progress(f"Demo input: {ensure_demo_input(state)}")
     stack = stack_from_env(state, config_dir)
     stack.prefix = prefix
+    lease = DemoLease(stack)
     try:
-        stack.start(progress)
+        lease.start(progress)
     except KeyboardInterrupt:
         # start() already stopped what it had started; say so instead of a traceback.
         progress("Interrupted: stopped what this command had started")
         raise
-    return stack
+    return lease
 
 
 def attach_url(explicit: str | None) -> str:
@@ -159,18 +162,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     read_only = args.read_only or settings.read_only
     prefix = args.prefix or prefix_from_env()
     progress = progress_printer()
-    stack: EmbeddedStack | None = None
+    lease: DemoLease | None = None
     if args.demo:
         if args.redis_url:
             os.environ["AIWF_REDIS_URL"] = args.redis_url
         try:
-            stack = start_demo(config_dir, prefix, progress)
+            lease = start_demo(config_dir, prefix, progress)
         except LaunchError as exc:
             print(f"aiwf-console: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             return 130
-        redis_url = stack.redis_url
+        redis_url = lease.stack.redis_url
     else:
         redis_url = attach_url(args.redis_url)
 
@@ -183,12 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         read_only=read_only,
         user_themes=user.themes,
         keymap=settings.keymap,
+        services_notice=lease.notice if lease is not None else None,
     )
     try:
         app.run()
     finally:
-        if stack is not None:
-            stack.stop(progress)
+        if lease is not None:
+            lease.release(progress)
     return app.return_code or 0
 
 

@@ -56,6 +56,8 @@ class Store:
     engine: Doc | None = None
     """The heartbeat document; None when the key is absent (engine down)."""
     beat_at: datetime | None = None
+    services_note: str = ""
+    """With --demo: why the demo services are gone (stopped by another console, exited)."""
 
     def apply_deployment(self, doc: Doc) -> bool:
         name = doc.get("name")

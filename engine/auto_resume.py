@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -40,7 +39,7 @@ class AutoResumer:
         self.mirror = mirror
         self.registry = registry
         self.on_deployment_changed = on_deployment_changed
-        self.identity = Identity(user="engine", host=socket.gethostname())
+        self.identity = Identity.engine()
         self._retry_at: dict[str, float] = {}
 
     async def run(self) -> None:

@@ -20,7 +20,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from engine.fire_times import BACKFILL_TAG_PREFIX, BackfillPlan
-from engine.protocol import FINAL_STATE_TYPES, Command
+from engine.protocol import FINAL_STATE_TYPES, Command, triggered_by_tag
 
 logger = logging.getLogger("aiwf.engine.backfill")
 
@@ -75,7 +75,7 @@ async def run_backfill(
             # Redelivered commands, or a retried create, must not start a fire time twice.
             idempotency_key=f"aiwf-backfill-{command.id}-{fire.isoformat()}",
             tags=[
-                f"triggered-by:{command.identity.user}",
+                triggered_by_tag(command.identity),
                 f"{BACKFILL_TAG_PREFIX}{fire.isoformat()}",
             ],
         )

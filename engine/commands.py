@@ -32,7 +32,15 @@ from engine.flows import FLOW_TASKS, FLOWS
 from engine.mirror import RedisMirror
 from engine.parameter_schema import override_errors
 from engine.pause_window import AutoResumeStore, WindowError, parse_resume_at
-from engine.protocol import ENGINE_GROUP, FINAL_STATE_TYPES, Command, CommandResult, Keys
+from engine.protocol import (
+    ENGINE_GROUP,
+    FINAL_STATE_TYPES,
+    RUN_ACTIONS,
+    Command,
+    CommandResult,
+    Keys,
+    triggered_by_tag,
+)
 from engine.registry import Registry
 
 logger = logging.getLogger("aiwf.engine.commands")
@@ -70,6 +78,9 @@ class CommandExecutor:
         self.auto_resume = AutoResumeStore(client, keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
         """Running backfills by command id (kept referenced so they are not collected)."""
+        self.run_names: dict[str, str] = {}
+        """Names of the runs the command being executed read or created, by id: the audit
+        entry names the run (emptied after each command)."""
 
     async def run(self) -> None:
         ensure_group(self.client, self.keys)
@@ -126,14 +137,33 @@ class CommandExecutor:
             "resume": self._resume,
             "backfill": self._backfill,
         }[command.action]
+        self.run_names.clear()
         try:
             message, run_id = await handler(prefect, command)
         except CommandRejected as exc:
-            return CommandResult(command.id, "error", str(exc))
+            return CommandResult(
+                command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
+            )
         except Exception as exc:  # the API said no, or is unreachable: report, don't die
             logger.exception("command %s failed", command.id)
-            return CommandResult(command.id, "error", f"{type(exc).__name__}: {exc}")
-        return CommandResult(command.id, "ok", message, flow_run_id=run_id)
+            return CommandResult(
+                command.id,
+                "error",
+                f"{type(exc).__name__}: {exc}",
+                flow_run_name=self._run_name(command, ""),
+            )
+        return CommandResult(
+            command.id,
+            "ok",
+            message,
+            flow_run_id=run_id,
+            flow_run_name=self._run_name(command, run_id),
+        )
+
+    def _run_name(self, command: Command, run_id: str) -> str:
+        """The name of the run a command created or acted on, if the engine read it."""
+        wanted = run_id or (command.target if command.action in RUN_ACTIONS else "")
+        return self.run_names.get(wanted, "") if wanted else ""
 
     def _deployment(self, name: str) -> tuple[str, dict[str, Any], str]:
         deployment = self.registry.by_name.get(name)
@@ -160,17 +190,20 @@ class CommandExecutor:
             UUID(deployment_id),
             parameters=defaults | command.params,
             idempotency_key=f"aiwf-command-{command.id}",
-            tags=[f"triggered-by:{command.identity.user}"],
+            tags=[triggered_by_tag(command.identity)],
         )
+        self.run_names[str(run.id)] = run.name
         await self.on_run_changed(prefect, str(run.id))
         overrides = f" with {command.params}" if command.params else ""
         return f"triggered {command.target}{overrides}: run {run.name}", str(run.id)
 
     async def _read_run(self, prefect: PrefectClient, run_id: str) -> Any:
         try:
-            return await prefect.read_flow_run(UUID(run_id))
+            run = await prefect.read_flow_run(UUID(run_id))
         except (ObjectNotFound, ValueError) as exc:
             raise CommandRejected(f"no flow run {run_id!r} in Prefect") from exc
+        self.run_names[run_id] = self.run_names[str(run.id)] = run.name
+        return run
 
     async def _retry(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         unknown = sorted(set(command.params) - RETRY_PARAMS)

@@ -1,8 +1,8 @@
 """The embedded default: a private Redis, a local Prefect server and the engine, on one host.
 
 Stdlib + redis only (the console imports this for `--demo`). A launcher stops only what it
-started itself, so a second `--demo` reuses a running stack without owning it. Tests use this
-same launcher.
+started itself; `aiwf-console --demo` adds a lease on top (engine/demo_lease.py), so the
+services stop when the last demo console using them quits. Tests use this same launcher.
 """
 
 from __future__ import annotations
@@ -176,6 +176,23 @@ class EmbeddedStack:
             service = self._started.pop()
             progress(f"Stopping {type(service).__name__}")
             service.stop()
+
+    @property
+    def started(self) -> list[EmbeddedRedis | LocalPrefectServer | EngineProcess]:
+        """The services this stack started (and so may stop), in start order."""
+        return list(self._started)
+
+    def stop_one(self, service: EmbeddedRedis | LocalPrefectServer | EngineProcess) -> None:
+        """Stops one service this stack started."""
+        if service in self._started:
+            self._started.remove(service)
+            service.stop()
+
+    def forget_started(self) -> None:
+        """Leaves the started services running, no longer owned by this stack: they run in
+        their own sessions, so they outlive this process (another demo console still uses
+        them; see engine/demo_lease.py)."""
+        self._started.clear()
 
 
 def stack_from_env(state_dir: Path, config_dir: Path) -> EmbeddedStack:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.model import Model, ModelError, load_model
-from engine.protocol import DEFAULT_PREFIX, Keys, utc_now_iso
+from engine.protocol import DEFAULT_PREFIX, TRIGGERED_BY, Keys, utc_now_iso
 
 logger = logging.getLogger("aiwf.engine.lineage")
 
@@ -151,7 +151,7 @@ def classify_trigger(
     for a run with a `backfill:<fire time>` tag (`fire_time` added), else `operator` for a
     `triggered-by:<user>` tag, else `manual` (e.g. Prefect UI or API).
     """
-    operator = next((t.split(":", 1)[1] for t in tags if t.startswith("triggered-by:")), "")
+    operator = next((t[len(TRIGGERED_BY) :] for t in tags if t.startswith(TRIGGERED_BY)), "")
     fire_time = next((t.split(":", 1)[1] for t in tags if t.startswith("backfill:")), "")
     if auto_scheduled:
         origin = "schedule"

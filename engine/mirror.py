@@ -194,14 +194,13 @@ def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
         "action": command.action,
         "target": command.target,
         "params": json.dumps(command.params, sort_keys=True),
-        "user": command.identity.user,
-        "host": command.identity.host,
-        "ssh_client": command.identity.ssh_client,
+        **command.identity.to_fields(),
         "sent_at": command.sent_at,
         "executed_at": result.finished_at,
         "status": result.status,
         "message": result.message,
         "flow_run_id": result.flow_run_id,
+        "flow_run_name": result.flow_run_name,
     }
 
 

@@ -16,7 +16,9 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -44,6 +46,8 @@ ACTIVE_STATE_TYPES = frozenset({"PENDING", "RUNNING", "CANCELLING", "PAUSED"})
 
 Action = Literal["trigger", "retry", "cancel", "pause", "resume", "backfill"]
 ACTIONS: tuple[str, ...] = ("trigger", "retry", "cancel", "pause", "resume", "backfill")
+RUN_ACTIONS = frozenset({"retry", "cancel"})
+"""Actions whose target is a flow run id (the others name a deployment)."""
 
 
 def utc_now_iso() -> str:
@@ -143,7 +147,13 @@ class Keys:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who sent a command: OS user, host, and the SSH client address if any."""
+    """Who sent a command: OS user, host, and the SSH client address if any.
+
+    Built by `current()` (an operator: console key, `:` command, palette, bulk action or
+    the `aiwf-engine` CLI) or `engine()` (the engine's own auto-resume), read back by
+    `from_fields`, and always shown by `describe()`: Prefect tags and state messages,
+    the audit trail and the engine log say the same `user@host`.
+    """
 
     user: str
     host: str
@@ -151,6 +161,7 @@ class Identity:
 
     @classmethod
     def current(cls) -> Identity:
+        """The operator running this process."""
         try:
             user = getpass.getuser()
         except Exception:  # no passwd entry in some containers
@@ -159,9 +170,35 @@ class Identity:
         ssh = os.environ.get("SSH_CLIENT") or os.environ.get("SSH_CONNECTION") or ""
         return cls(user=user, host=socket.gethostname(), ssh_client=ssh.split(" ")[0])
 
+    @classmethod
+    def engine(cls) -> Identity:
+        """The engine acting on its own (a maintenance window ending)."""
+        return cls(user="engine", host=socket.gethostname())
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> Identity:
+        """From a command or audit entry's `user`, `host`, `ssh_client` fields."""
+        return cls(
+            user=fields.get("user") or "?",
+            host=fields.get("host") or "?",
+            ssh_client=fields.get("ssh_client") or "",
+        )
+
+    def to_fields(self) -> dict[str, str]:
+        return {"user": self.user, "host": self.host, "ssh_client": self.ssh_client}
+
     def describe(self) -> str:
+        """`ana@ops-1`, or `ana@ops-1 from 10.0.0.7` over SSH."""
         where = f" from {self.ssh_client}" if self.ssh_client else ""
         return f"{self.user}@{self.host}{where}"
+
+
+TRIGGERED_BY = "triggered-by:"
+"""Tag prefix of a run an operator created; the rest is `Identity.describe()`."""
+
+
+def triggered_by_tag(identity: Identity) -> str:
+    return f"{TRIGGERED_BY}{identity.describe()}"
 
 
 @dataclass(frozen=True)
@@ -189,9 +226,7 @@ class Command:
             "action": self.action,
             "target": self.target,
             "params": json.dumps(self.params, sort_keys=True),
-            "user": self.identity.user,
-            "host": self.identity.host,
-            "ssh_client": self.identity.ssh_client,
+            **self.identity.to_fields(),
             "sent_at": self.sent_at,
         }
 
@@ -213,11 +248,7 @@ class Command:
             action=fields["action"],
             target=fields["target"],
             params=params,
-            identity=Identity(
-                user=fields.get("user", "?"),
-                host=fields.get("host", "?"),
-                ssh_client=fields.get("ssh_client", ""),
-            ),
+            identity=Identity.from_fields(fields),
             id=fields["id"],
             sent_at=fields.get("sent_at", ""),
         )
@@ -234,6 +265,8 @@ class CommandResult:
         status: "ok" or "error".
         message: a sentence for the operator.
         flow_run_id: the run the command created or acted on, if any.
+        flow_run_name: that run's name (`witty-fox`), so the audit trail names it; for a
+            refused retry or cancel, the name of the run it was sent for, if known.
     """
 
     command_id: str
@@ -241,6 +274,7 @@ class CommandResult:
     message: str
     flow_run_id: str = ""
     finished_at: str = field(default_factory=utc_now_iso)
+    flow_run_name: str = ""
 
     @property
     def ok(self) -> bool:
@@ -252,7 +286,9 @@ class CommandResult:
     @classmethod
     def from_json(cls, raw: str | bytes) -> CommandResult:
         data = json.loads(raw)
-        return cls(**data)
+        # Fields a newer engine added are ignored, so an older console still reads results.
+        known = {f.name for f in dataclass_fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def partition_name(path: str | None) -> str:

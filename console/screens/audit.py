@@ -10,9 +10,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Footer, Label
+from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
+from console.screens.audit_entry import AuditEntryScreen, entry_lines
 from console.screens.base import LiveScreen
 from console.store import START_ID, AuditEntry, RedisReader, describe_error
 from console.widgets.audit_table import AUDIT_SHOWN, AuditTable
@@ -43,7 +44,8 @@ class AuditProblem(Message):
 
 
 class AuditScreen(LiveScreen):
-    """Every executed command from the audit stream; `/` filters, escape goes back."""
+    """Every executed command from the audit stream; enter shows one entry in full, `/`
+    filters, escape goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -130,6 +132,14 @@ class AuditScreen(LiveScreen):
         if self.problem:
             title += f"  ✖ {self.problem}"
         self.query_one("#audit-title", Label).update(title)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        entry = self.table.entries.get(str(event.row_key.value))
+        if entry is None:
+            return
+        zone = self.ctx.now().tzinfo
+        lines = entry_lines(entry.fields, self.ctx.store.flow_runs, zone)
+        self.app.push_screen(AuditEntryScreen(lines))
 
     def action_back(self) -> None:
         if not self.clear_text_filter():

@@ -57,7 +57,7 @@ def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
         screen.send_checked("resume", name, name, f"resume {name}")
         return
     runs = scheduled_runs(list(screen.ctx.store.flow_runs.values()), name)
-    dialog = PauseConfirmScreen(name, screen.ctx.now(), [str(r.get("name")) for r in runs])
+    dialog = PauseConfirmScreen(name, screen.ctx.now, [str(r.get("name")) for r in runs])
 
     def then(resume_at: str | None) -> None:
         if resume_at is None:

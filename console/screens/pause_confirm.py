@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from console.context import Clock
 from console.formatting import format_until
 from console.pause_text import PAUSE_EFFECT, format_moment
 from engine.pause_window import UNTIL_HELP, WindowError, parse_until
@@ -18,7 +19,13 @@ from engine.pause_window import UNTIL_HELP, WindowError, parse_until
 
 class PauseConfirmScreen(ModalScreen[str | None]):
     """Dismisses with the resume time as ISO (UTC), "" for "until resumed", or None when
-    the operator leaves without pausing."""
+    the operator leaves without pausing.
+
+    A relative window (`2m`) counts from the moment the operator confirms, not from when
+    the dialog opened: the clock is read again at confirm, and the shown resume time
+    follows the clock while the dialog is open. The absolute time is sent, so the engine
+    resumes at the time the operator saw, however late it reads the command.
+    """
 
     DEFAULT_CSS = """
     PauseConfirmScreen {
@@ -56,10 +63,10 @@ class PauseConfirmScreen(ModalScreen[str | None]):
         Binding("escape", "abandon", "Don't pause", tooltip="Close without pausing"),
     ]
 
-    def __init__(self, name: str, now: datetime, scheduled: list[str] | None = None) -> None:
+    def __init__(self, name: str, now: Clock, scheduled: list[str] | None = None) -> None:
         super().__init__()
         self.deployment_name = name
-        self.now = now
+        self.clock = now
         self.scheduled = scheduled or []
 
     def compose(self) -> ComposeResult:
@@ -84,28 +91,35 @@ class PauseConfirmScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+        # `2m` means two minutes from now, and now moves while the operator reads.
+        self.set_interval(1.0, self._show_when)
 
     def _describe(self, text: str) -> str:
-        moment = parse_until(text, self.now)
+        now = self.clock()
+        moment = parse_until(text, now)
         if moment is None:
             return "→ paused until someone resumes it (p again)"
         return (
-            f"→ the engine resumes it at {format_moment(moment, self.now)} "
-            f"{moment.astimezone(self.now.tzinfo).strftime('%Z')} "
-            f"({format_until(moment, self.now)}), even with no console open"
+            f"→ the engine resumes it at {format_moment(moment, now)} "
+            f"{moment.astimezone(now.tzinfo).strftime('%Z')} "
+            f"({format_until(moment, now)}), even with no console open"
         )
 
     def _check(self, text: str) -> datetime | WindowError | None:
         try:
-            return parse_until(text, self.now)
+            return parse_until(text, self.clock())
         except WindowError as exc:
             return exc
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        self._show_when()
+
+    def _show_when(self) -> None:
+        text = self.query_one(Input).value
         when = self.query_one("#pause-when", Label)
-        outcome = self._check(event.value)
+        outcome = self._check(text)
         error = isinstance(outcome, WindowError)
-        when.update(f"✖ {outcome}" if error else self._describe(event.value))
+        when.update(f"✖ {outcome}" if error else self._describe(text))
         when.set_class(error, "-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from rich.text import Text
 
+from console.audit_text import sent_by, target_label
 from console.context import Context
 from console.formatting import audit_status_label, iso_time
 from console.store import AuditEntry
@@ -18,15 +19,15 @@ AUDIT_SHOWN = 1000
 
 
 class AuditTable(KeyedTable):
-    """Audit entries given by `add_entries`, keyed by stream entry id."""
+    """Audit entries given by `add_entries`, keyed by stream entry id. A retry or cancel
+    names its run (the id is on the entry's detail view, enter)."""
 
     COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("executed", "Executed"),
         ("status", "Status"),
         ("action", "Action"),
         ("target", "Target"),
-        ("user", "User"),
-        ("from", "From"),
+        ("by", "By"),
         ("message", "Message"),
     )
     NEWEST_FIRST = True
@@ -55,9 +56,8 @@ class AuditTable(KeyedTable):
             Text(iso_time(executed, zone), end=""),
             toned(self.app, label.text, label.tone, bold=True),
             Text(fields.get("action", ""), style="bold", end=""),
-            Text(fields.get("target", ""), end=""),
-            Text(fields.get("user", ""), end=""),
-            Text(fields.get("ssh_client", "") or fields.get("host", ""), end=""),
+            Text(target_label(fields, self.ctx.store.flow_runs), end=""),
+            Text(sent_by(fields), end=""),
             Text(fields.get("message", ""), end=""),
         )
         return Row(entry.entry_id, cells, entry.order)

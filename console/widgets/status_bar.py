@@ -42,6 +42,9 @@ class StatusBar(Widget):
         if self.ctx.read_only:
             line.append("⊘ read-only", tone_style(self.app, "warning", bold=True))
             line.append(SEPARATOR)
+        if store.services_note:  # first: it explains the rest of the line
+            line.append(f"✖ {store.services_note}", tone_style(self.app, "error", bold=True))
+            line.append(SEPARATOR)
         if store.connected is None:
             line.append("◌ connecting", tone_style(self.app, "muted", bold=True))
         elif store.connected:

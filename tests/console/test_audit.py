@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import redis
+from textual.widgets import Static
 
 from console.app import ConsoleApp
 from console.screens.audit import AuditScreen
+from console.screens.audit_entry import AuditEntryScreen
 from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.widgets.audit_table import AuditTable
@@ -23,9 +25,12 @@ def audit(
     message: str = "done",
     minutes: float = -1,
     user: str = "alice",
+    run_id: str = "",
+    run_name: str = "",
 ) -> None:
     """One executed command, written as the engine writes it (result + audit entry)."""
     command = Command(
+        id=f"cmd-{action}-{target}-{minutes}",  # fixed: the detail view shows it
         action=action,
         target=target,
         identity=Identity(user=user, host="ops-1", ssh_client="10.0.0.7"),
@@ -33,7 +38,14 @@ def audit(
     )
     mirror.record_result(
         command,
-        CommandResult(command.id, status, message, finished_at=at(minutes).isoformat()),  # type: ignore[arg-type]
+        CommandResult(
+            command.id,
+            status,  # type: ignore[arg-type]
+            message,
+            flow_run_id=run_id,
+            finished_at=at(minutes).isoformat(),
+            flow_run_name=run_name,
+        ),
     )
 
 
@@ -55,8 +67,14 @@ async def test_audit_lists_newest_first_and_follows_live(
         table = app.screen.query_one(AuditTable)
         await wait_for(pilot, lambda: table.row_count == 2, "two entries")
         rows = cells(app)
-        assert rows[0][:6] == ["11-25 09:40:00", "✖ error", "cancel", "run-x", "bob", "10.0.0.7"]
-        assert rows[0][6] == "run already finished"
+        assert rows[0][:5] == [
+            "11-25 09:40:00",
+            "✖ error",
+            "cancel",
+            "run-x",
+            "bob@ops-1 from 10.0.0.7",
+        ]
+        assert rows[0][5] == "run already finished"
         assert rows[1][:3] == ["11-25 09:30:00", "✔ ok", "trigger"]
         # Written after the screen opened, no key pressed: it appears on top.
         audit(mirror, "pause", "nightly-report", message="paused", minutes=-5)
@@ -102,4 +120,46 @@ async def test_audit_from_the_palette(make_app: AppFactory, mirror: RedisMirror)
         titles = {c.title: c for c in app.get_system_commands(app.screen)}
         titles["Audit trail"].callback()
         await pilot.pause()
+        assert isinstance(app.screen, AuditScreen)
+
+
+async def test_audit_names_runs_and_the_detail_view_gives_name_and_id(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    run_id = "0193a1b2-0000-7000-8000-00000000abcd"
+    # As the engine writes it now: the run's name on the entry.
+    audit(mirror, "retry", run_id, run_id=run_id, run_name="witty-fox", minutes=-30)
+    # An entry written before names were recorded: the mirror knows the run.
+    audit(mirror, "cancel", "run-failed", "error", "run brave-otter already finished", -20)
+    # A trigger: the deployment is the target, the run it created is on the detail view.
+    audit(
+        mirror, "trigger", "ai-inference-prod", run_id="run-new", run_name="calm-owl", minutes=-10
+    )
+    app = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
+        await pilot.press("a")
+        table = app.screen.query_one(AuditTable)
+        await wait_for(pilot, lambda: table.row_count == 3, "three entries")
+        targets = [(row[2], row[3]) for row in cells(app)]
+        assert targets == [
+            ("trigger", "ai-inference-prod"),
+            ("cancel", "brave-otter"),
+            ("retry", "witty-fox"),
+        ]
+        assert run_id not in "".join("".join(row) for row in cells(app))
+        await pilot.press("down", "down", "enter")
+        detail = app.screen
+        assert isinstance(detail, AuditEntryScreen)
+        text = str(detail.query_one("#audit-entry-fields", Static).render())
+        assert f"witty-fox (id {run_id})" in text
+        assert "alice@ops-1 from 10.0.0.7" in text
+        await pilot.press("escape", "up", "enter")
+        text = str(app.screen.query_one("#audit-entry-fields", Static).render())
+        assert "brave-otter (id run-failed)" in text
+        await pilot.press("escape", "up", "enter")
+        text = str(app.screen.query_one("#audit-entry-fields", Static).render())
+        assert "calm-owl (id run-new)" in text and "ai-inference-prod" in text
+        await pilot.press("escape")
         assert isinstance(app.screen, AuditScreen)

@@ -149,3 +149,22 @@ async def test_protected_pause_with_a_window_names_the_local_time_then_asks_for_
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the pause")
         sent = json.loads(commands(redis_client, keys)[0]["params"])
         assert sent == {"resume_at": (NOW + timedelta(minutes=30)).isoformat()}
+
+
+async def test_a_relative_window_counts_from_confirm_not_from_when_the_dialog_opened(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    clock = [NOW]
+    app = make_app(now=lambda: clock[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        dialog = await open_pause(pilot, app)
+        await pilot.press("2", "m")
+        assert "resumes it at 10:02 UTC (in 2m" in when_text(dialog)
+        # The operator reads the dialog for five minutes before confirming.
+        clock[0] = NOW + timedelta(minutes=5)
+        await wait_for(pilot, lambda: "at 10:07 UTC" in when_text(dialog), "the moving time")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the pause")
+        sent = json.loads(commands(redis_client, keys)[0]["params"])
+        assert sent == {"resume_at": (NOW + timedelta(minutes=7)).isoformat()}

@@ -8,6 +8,7 @@ import pytest
 from textual.screen import Screen
 
 from console.screens.audit import AuditScreen
+from console.screens.audit_entry import AuditEntryScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen
 from console.screens.logs import LogScreen
@@ -49,6 +50,10 @@ async def test_every_screen_and_modal_opens(
         audit_screen = AuditScreen(app.ctx)
         await opened(audit_screen)
         await wait_for(pilot, lambda: audit_screen.table.row_count == 1, "audit entry")
+        await pilot.press("enter")  # the entry in full
+        assert isinstance(app.screen, AuditEntryScreen)
+        await pilot.press("escape")
+        assert app.screen is audit_screen
         for modal in (
             ConfirmScreen("Cancel run witty-fox of ai-inference-prod (now ▶ Running)?"),
             ProtectedConfirmScreen("ai-inference-prod", "Trigger ai-inference-prod?"),

@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 
 from console.app import ConsoleApp
 from console.screens.audit import AuditScreen
+from console.screens.audit_entry import AuditEntryScreen
 from console.screens.bulk_confirm import BulkConfirmScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen
@@ -138,6 +139,38 @@ def test_audit_screen(
         assert isinstance(screen, AuditScreen)
         await wait_for(pilot, lambda: screen.table.row_count == 2, "audit entries")
         await _drawn(pilot, "started&#160;run&#160;witty-fox")
+
+    assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_audit_entry_detail(
+    snap_compare: Any,
+    snap_app: ConsoleApp,
+    redis_client: redis.Redis,
+    snap_keys: Keys,
+    size: tuple[int, int],
+) -> None:
+    mirror = RedisMirror(redis_client, snap_keys)
+    audit(
+        mirror,
+        "retry",
+        "run-done",
+        message="retrying run calm-lynx (was COMPLETED)",
+        minutes=-4,
+        user="bob",
+        run_id="run-done",
+        run_name="calm-lynx",
+    )
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("a")
+        screen = pilot.app.screen
+        assert isinstance(screen, AuditScreen)
+        await wait_for(pilot, lambda: screen.table.row_count == 1, "the audit entry")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, AuditEntryScreen), "detail")
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
 

@@ -1,0 +1,90 @@
+"""Enter on an audit row: every field of that entry, the run by name and id."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from console.audit_text import run_id_of, run_name_of, sent_by
+from console.formatting import iso_time
+from engine.protocol import RUN_ACTIONS
+
+
+def entry_lines(
+    fields: Mapping[str, str], runs: Mapping[str, dict[str, Any]], zone: tzinfo | None
+) -> list[tuple[str, str]]:
+    """(label, value) pairs of one audit entry, in reading order."""
+    run_id = run_id_of(fields)
+    name = run_name_of(fields, runs)
+    run = "—"
+    if run_id:
+        run = f"{name} (id {run_id})" if name else f"(name not known) id {run_id}"
+    params = fields.get("params") or "{}"
+    with contextlib.suppress(json.JSONDecodeError):  # unreadable: shown as written
+        params = json.dumps(json.loads(params), sort_keys=True) if params != "{}" else "none"
+    about = [("Run", run)]
+    if fields.get("action") not in RUN_ACTIONS:  # the target is a deployment
+        about.insert(0, ("Deployment", fields.get("target", "")))
+    return [
+        ("Status", fields.get("status", "")),
+        ("Action", fields.get("action", "")),
+        *about,
+        ("Parameters", params),
+        ("By", sent_by(fields)),
+        ("Sent", iso_time(fields.get("sent_at"), zone)),
+        ("Executed", iso_time(fields.get("executed_at"), zone)),
+        ("Message", fields.get("message", "")),
+        ("Command id", fields.get("command_id", "")),
+    ]
+
+
+class AuditEntryScreen(ModalScreen[None]):
+    """One audit entry in full; escape, enter or q closes."""
+
+    DEFAULT_CSS = """
+    AuditEntryScreen {
+        align: center middle;
+    }
+    AuditEntryScreen #audit-entry-dialog {
+        width: 100;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        padding: 0 1;
+        border: thick $primary;
+        background: $surface;
+    }
+    AuditEntryScreen #audit-entry-title {
+        text-style: bold;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("enter", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def __init__(self, lines: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="audit-entry-dialog"):
+            yield Label("Audit entry", id="audit-entry-title")
+            width = max(len(label) for label, _ in self.lines)
+            text = "\n".join(f"{label:<{width}}  {value}" for label, value in self.lines)
+            yield Static(text, id="audit-entry-fields", markup=False)
+            yield Label("escape, enter or q closes", id="audit-entry-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
