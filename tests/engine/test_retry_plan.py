@@ -84,9 +84,7 @@ def test_must_run_is_refresh_or_uncached() -> None:
 def test_the_rule_describes_the_flow_as_it_is_decorated() -> None:
     # The rule's `cached` must be exactly the tasks whose results Prefect persists under a
     # cache key: a task added or decorated differently fails here, not in the preview.
-    decorated = {
-        name: getattr(flow, name) for name in INFERENCE_TASKS.order if hasattr(flow, name)
-    }
+    decorated = {name: getattr(flow, name) for name in INFERENCE_TASKS.order if hasattr(flow, name)}
     assert set(decorated) == set(INFERENCE_TASKS.order)
     cached = {
         name
@@ -94,5 +92,5 @@ def test_the_rule_describes_the_flow_as_it_is_decorated() -> None:
         if task.cache_policy is not NO_CACHE and task.persist_result and task.cache_key_fn
     }
     assert cached == INFERENCE_TASKS.cached
-    assert flow.TASK_ORDER == INFERENCE_TASKS.order
+    assert INFERENCE_TASKS.order == flow.TASK_ORDER
     assert {name: t.order for name, t in PLANNED_FLOWS.items()} == FLOW_TASKS
