@@ -41,6 +41,10 @@ INFERENCE_TASKS = FlowTasks(
 FLOW_TASKS: dict[str, FlowTasks] = {INFERENCE_FLOW: INFERENCE_TASKS}
 """Every flow the engine serves, by flow name."""
 
+RETRY_PARAMETERS = frozenset({"refresh_cache", "from_task"})
+"""Flow parameters that are retry controls: a retry command sets them (`r` on a run, or
+`aiwf-engine retry --full / --from-task`); the trigger form does not offer them."""
+
 FINISHED_STATE_NAMES = frozenset({"Completed", "Cached"})
 """Task state names after which the task's result is stored (for a cached task)."""
 

@@ -94,3 +94,15 @@ def test_the_rule_describes_the_flow_as_it_is_decorated() -> None:
     assert cached == INFERENCE_TASKS.cached
     assert INFERENCE_TASKS.order == flow.TASK_ORDER
     assert {name: t.order for name, t in PLANNED_FLOWS.items()} == FLOW_TASKS
+
+
+def test_retry_parameters_are_what_the_retry_command_takes_and_the_flow_has() -> None:
+    from engine.commands import RETRY_PARAMS
+    from engine.parameter_schema import flow_parameter_schema
+    from engine.retry_plan import RETRY_PARAMETERS
+
+    assert RETRY_PARAMETERS == RETRY_PARAMS
+    # The trigger form hides these: they must be real parameters of the flow, or hiding
+    # them hides nothing.
+    schema = flow_parameter_schema(flow.ai_inference_pipeline)
+    assert set(schema["properties"]) >= RETRY_PARAMETERS
