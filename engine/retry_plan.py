@@ -104,10 +104,9 @@ def plan_retry(
     """
     refresh = tasks_to_refresh(tasks, from_task, refresh_cache)
     done = set(finished)
+    # must_run is what the flow passes as each task call's refresh_cache: the same rule.
     reused = tuple(
-        name
-        for name in tasks.order
-        if name in tasks.cached and name not in refresh and name in done
+        name for name in tasks.order if not must_run(tasks, name, refresh) and name in done
     )
     rerun = tuple(name for name in tasks.order if name not in reused)
     return RetryPlan(reused, rerun)
