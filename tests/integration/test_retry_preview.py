@@ -17,11 +17,21 @@ from typing import Any
 
 import pytest
 
-from console.screens.retry_confirm import RetryPreviews, preview, retry_previews
+from console.app import ConsoleApp
+from console.screens.retry_confirm import (
+    RetryConfirmScreen,
+    RetryPreviews,
+    preview,
+    retry_previews,
+)
+from console.screens.run import RunScreen
 from engine.command_client import CommandClient
+from engine.launcher import EmbeddedStack
 from engine.mirror import RedisMirror
+from engine.protocol import Keys
 from engine.retry_plan import INFERENCE_TASKS, RetryPlan
 from engine.sample_data import ensure_demo_input
+from tests.console.conftest import wait_for as wait_pilot
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 from tests.integration.test_lineage import PROD
 
@@ -170,8 +180,13 @@ def test_failed_at_save_results_reuses_load_and_inference(
     assert any(target.rglob("*.parquet"))
 
 
-def test_completed_run_then_from_each_task_then_full_rerun(
-    stack_dirs: tuple[Path, Path], mirror: RedisMirror, commands: CommandClient, tmp_path: Path
+async def test_completed_run_then_from_each_task_then_full_rerun(
+    stack: EmbeddedStack,
+    stack_keys: Keys,
+    stack_dirs: tuple[Path, Path],
+    mirror: RedisMirror,
+    commands: CommandClient,
+    tmp_path: Path,
 ) -> None:
     state, _ = stack_dirs
     run_id = trigger_final(
@@ -185,6 +200,18 @@ def test_completed_run_then_from_each_task_then_full_rerun(
     # The bug this guards: save_results was listed as reused, then reran.
     promised = console_previews(mirror, run_id).retry
     assert promised == RetryPlan(("load_raw_data", "run_inference"), ("save_results",))
+    # The dialog itself shows the same lists (the console's own store and screen).
+    app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_pilot(pilot, lambda: run_id in app.store.flow_runs, "the run", 20)
+        await app.push_screen(RunScreen(app.ctx, run_id))
+        await wait_pilot(pilot, lambda: len(app.store.tasks_of(run_id)) == 3, "its tasks", 20)
+        await pilot.press("r")
+        await wait_pilot(pilot, lambda: isinstance(app.screen, RetryConfirmScreen), "dialog")
+        dialog = app.screen
+        assert isinstance(dialog, RetryConfirmScreen)
+        assert (tuple(dialog.reused), tuple(dialog.rerun)) == (promised.reused, promised.rerun)
+        await pilot.press("escape")
     retry_and_compare(commands, mirror, run_id, promised)
 
     for task in TASKS:
