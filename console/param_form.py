@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.retry_plan import RETRY_PARAMETERS
+
 Kind = Literal["str", "int", "float", "bool", "enum", "json"]
 
 _KINDS: dict[str, Kind] = {
@@ -58,8 +60,14 @@ class ParamField:
         return _KIND_WORDS[self.kind] + (" or empty" if self.nullable else "")
 
 
-def fields_from_schema(schema: Any, deployment_params: Any) -> list[ParamField]:
-    """The form's fields, in the flow signature's order. Empty for a missing schema."""
+def fields_from_schema(
+    schema: Any, deployment_params: Any, hidden: frozenset[str] = RETRY_PARAMETERS
+) -> list[ParamField]:
+    """The form's fields, in the flow signature's order. Empty for a missing schema.
+
+    Parameters in `hidden` are left out: by default the retry controls (`refresh_cache`,
+    `from_task`), which a retry sets, not a trigger.
+    """
     if not isinstance(schema, dict):
         return []
     properties = schema.get("properties")
@@ -72,7 +80,22 @@ def fields_from_schema(schema: Any, deployment_params: Any) -> list[ParamField]:
         properties.items(),
         key=lambda item: (item[1].get("position", 1_000_000), item[0]),
     )
-    return [_field(name, prop, name in required, params, definitions) for name, prop in ordered]
+    return [
+        _field(name, prop, name in required, params, definitions)
+        for name, prop in ordered
+        if name not in hidden
+    ]
+
+
+def hidden_fields(schema: Any, hidden: frozenset[str] = RETRY_PARAMETERS) -> list[str]:
+    """Names of the schema's parameters the form leaves out, in signature order."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    return sorted(
+        (name for name in properties if name in hidden),
+        key=lambda name: (properties[name].get("position", 1_000_000), name),
+    )
 
 
 def _resolve(prop: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
@@ -127,6 +150,19 @@ def initial_text(param: ParamField) -> str:
     if param.kind == "json":
         return json.dumps(value)
     return str(value)
+
+
+def placeholder(param: ParamField) -> str:
+    """What an empty text input shows: what leaving it empty means, worded so it cannot be
+    taken for a value that is already there (a bare `text` or `0` reads like one)."""
+    wanted = {"str": "text", "int": "a whole number", "float": "a number"}.get(param.kind, "JSON")
+    if param.required:
+        return f"empty: required, type {wanted}"
+    if param.nullable:
+        return "empty: sends null"
+    if param.kind == "str":
+        return "empty: sends empty text"
+    return f"empty: type {wanted}"
 
 
 def parse_value(param: ParamField, raw: Any) -> Any:
@@ -238,6 +274,13 @@ def preview(deployment: dict[str, Any], fields: list[ParamField], check: FormChe
     final = dict(check.values)
     if isinstance(params, dict):
         final |= {k: v for k, v in params.items() if k not in final}
+    # The retry controls the form does not offer still run, with the flow's defaults.
+    schema = deployment.get("parameter_schema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    for name in hidden_fields(schema):
+        prop = properties.get(name) if isinstance(properties, dict) else None
+        if name not in final and isinstance(prop, dict) and "default" in prop:
+            final[name] = prop["default"]
     width = max((len(name) for name in final), default=0)
     for name, value in final.items():
         mark = "*" if name in check.overrides else " "

@@ -80,6 +80,8 @@ def task_run_doc(run: TaskRun) -> dict[str, Any]:
         "state_name": state.name if state else "",
         "state_message": (state.message or "") if state else "",
         "run_count": run.run_count,
+        # Which attempt of the flow run this task run belongs to (0 until it starts).
+        "attempt": run.flow_run_run_count,
         "start_time": iso(run.start_time),
         "end_time": iso(run.end_time),
         "total_run_time": _seconds(run.total_run_time),
@@ -119,6 +121,7 @@ def task_run_doc_from_event(event: Event) -> dict[str, Any] | None:
         "state_name": str(validated.get("name") or event.resource.get("prefect.state-name")),
         "state_message": str(validated.get("message") or ""),
         "run_count": int(task_run.get("run_count") or event.resource.get("prefect.run-count") or 0),
+        "attempt": int(task_run.get("flow_run_run_count") or 0),
         "start_time": start,
         "end_time": end,
         "total_run_time": total,

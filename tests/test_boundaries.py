@@ -17,6 +17,7 @@ LIGHT_ENGINE_MODULES = (
     "engine.command_client",
     "engine.mirror",
     "engine.sample_data",
+    "engine.retry_plan",
 )
 
 

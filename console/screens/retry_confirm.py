@@ -1,7 +1,11 @@
-"""Retry preview: which tasks a retry reuses and which rerun; retry, full rerun or cancel."""
+"""Retry preview: which tasks a retry reuses and which rerun; retry, full rerun or cancel.
+
+The lists come from engine/retry_plan.py, the rule the flow itself applies, fed with what
+the mirror knows about the run's attempts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -10,27 +14,60 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from engine.retry_plan import FINISHED_STATE_NAMES, FLOW_TASKS, RetryPlan, plan_retry
+
 Doc = dict[str, Any]
 
-REUSED_STATES = frozenset({"Completed", "Cached"})
-"""State names of tasks whose persisted, content-keyed results a plain retry reuses."""
 
+def finished_tasks(lineage: Doc | None, task_runs: list[Doc]) -> set[str]:
+    """Names of the tasks some attempt of the run finished (Completed or Cached).
 
-def split_tasks(lineage: Doc | None, task_runs: list[Doc]) -> tuple[list[str], list[str]]:
-    """(reused, rerun) task names of the latest attempt.
-
-    The lineage doc lists that attempt's task calls in order; without it (no attempt has
-    ended yet, or Redis dropped it) the task runs stand in: Completed ones are reused.
+    Any attempt counts, not only the latest: a stored result serves every later attempt
+    whose cache key is the same. The task runs of all attempts are mirrored; the lineage
+    doc (the latest attempt that got to record one) covers task runs not mirrored yet.
     """
-    if lineage is not None and lineage.get("tasks"):
-        tasks = lineage["tasks"]
-        reused = [str(t.get("name")) for t in tasks if t.get("state_name") in REUSED_STATES]
-        rerun = [str(t.get("name")) for t in tasks if t.get("state_name") not in REUSED_STATES]
-        return reused, rerun
-    ordered = sorted(task_runs, key=lambda t: str(t.get("start_time") or ""))
-    reused = [str(t.get("name")) for t in ordered if t.get("state_type") == "COMPLETED"]
-    rerun = [str(t.get("name")) for t in ordered if t.get("state_type") != "COMPLETED"]
-    return reused, rerun
+    names = {
+        str(t.get("name"))
+        for t in (lineage or {}).get("tasks") or []
+        if t.get("state_name") in FINISHED_STATE_NAMES
+    }
+    names.update(
+        _task_name(str(run.get("name") or ""))
+        for run in task_runs
+        if run.get("state_type") == "COMPLETED"
+    )
+    return names
+
+
+def preview(
+    flow_name: str,
+    lineage: Doc | None,
+    task_runs: list[Doc],
+    *,
+    refresh_cache: bool = False,
+    from_task: str = "",
+) -> RetryPlan | None:
+    """What a retry with these parameters will reuse and rerun, by the flow's own rule
+    (engine/retry_plan.py); None for a flow the rule does not describe.
+
+    Raises:
+        UnknownTaskError: `from_task` is not a task of the flow.
+    """
+    tasks = FLOW_TASKS.get(flow_name)
+    if tasks is None:
+        return None
+    return plan_retry(
+        tasks,
+        finished_tasks(lineage, task_runs),
+        refresh_cache=refresh_cache,
+        from_task=from_task,
+    )
+
+
+def _task_name(run_name: str) -> str:
+    """`load_raw_data-c85` -> `load_raw_data`: Prefect suffixes task run names."""
+    base, _, suffix = run_name.rpartition("-")
+    return base if base and suffix.isalnum() else run_name
 
 
 FROM_PREFIX = "from:"
@@ -49,11 +86,40 @@ def task_order(lineage: Doc | None, task_runs: list[Doc]) -> list[str]:
     names = [str(t.get("name")) for t in (lineage or {}).get("tasks") or [] if t.get("name")]
     ordered = sorted(task_runs, key=lambda t: str(t.get("start_time") or ""))
     for run in ordered:
-        base, _, suffix = str(run.get("name") or "").rpartition("-")
-        name = base if base and suffix.isalnum() else str(run.get("name") or "")
+        name = _task_name(str(run.get("name") or ""))
         if name and name not in names:
             names.append(name)
     return names
+
+
+@dataclass(frozen=True)
+class RetryPreviews:
+    """Everything the dialog promises, computed when it opens."""
+
+    flow_name: str
+    retry: RetryPlan | None
+    """A plain retry; None when engine/retry_plan.py does not describe the flow."""
+    tasks: tuple[str, ...]
+    """Tasks a retry can start from, in call order."""
+    from_task: dict[str, RetryPlan] = field(default_factory=dict)
+    """The plan of a retry from each of `tasks` (empty for an undescribed flow)."""
+
+
+def retry_previews(run: Doc, lineage: Doc | None, task_runs: list[Doc]) -> RetryPreviews:
+    """The previews of a retry of `run` from its mirrored lineage and task runs."""
+    flow_name = str(run.get("flow_name") or "")
+    described = FLOW_TASKS.get(flow_name)
+    if described is None:
+        return RetryPreviews(flow_name, None, tuple(task_order(lineage, task_runs)))
+    return RetryPreviews(
+        flow_name,
+        preview(flow_name, lineage, task_runs),
+        described.order,
+        {
+            name: plan_retry(described, finished_tasks(lineage, task_runs), from_task=name)
+            for name in described.order
+        },
+    )
 
 
 class RetryConfirmScreen(ModalScreen[str | None]):
@@ -61,7 +127,7 @@ class RetryConfirmScreen(ModalScreen[str | None]):
     that task and the ones after it) or None (cancel)."""
 
     DEFAULT_CSS = """
-    RetryConfirmScreen #retry-from {
+    RetryConfirmScreen #retry-from, RetryConfirmScreen #retry-caveat {
         width: 100%;
     }
     """
@@ -77,39 +143,40 @@ class RetryConfirmScreen(ModalScreen[str | None]):
         ),
     ]
 
-    def __init__(
-        self,
-        run_name: str,
-        state: str,
-        reused: list[str],
-        rerun: list[str],
-        tasks: list[str] | None = None,
-    ) -> None:
+    def __init__(self, run_name: str, state: str, previews: RetryPreviews) -> None:
         super().__init__()
         self.run_name = run_name
         self.state = state
-        self.reused = reused
-        self.rerun = rerun
-        self.tasks = (tasks or [])[:FROM_KEYS]
+        self.previews = previews
+        plan = previews.retry
+        self.reused = list(plan.reused) if plan else []
+        """Tasks a plain retry reuses (from engine/retry_plan.py's rule)."""
+        self.rerun = list(plan.rerun) if plan else []
+        """Tasks a plain retry runs, including those no attempt reached."""
+        self.tasks = list(previews.tasks[:FROM_KEYS])
         """Tasks a retry can start from, in call order (key 1 is the first)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="retry-dialog"):
             yield Label(f"Retry run [b]{self.run_name}[/b] (now {self.state})?", id="retry-title")
+            if self.previews.retry is None:
+                flow = self.previews.flow_name
+                unknown = f"unknown: engine/retry_plan.py does not describe flow {flow!r}"
+                yield Label("♻ Reused: " + unknown, id="retry-reused")
+                yield Label("▶ Rerun: unknown", id="retry-rerun")
+            else:
+                yield Label(
+                    "♻ Reused (cached result, does not run): " + (", ".join(self.reused) or "none"),
+                    id="retry-reused",
+                )
+                yield Label("▶ Rerun: " + (", ".join(self.rerun) or "none"), id="retry-rerun")
+                yield Label(
+                    "A cached result is reused only if the input file and model are unchanged.",
+                    id="retry-caveat",
+                )
             yield Label(
-                "♻ Reused (results kept): " + (", ".join(self.reused) or "none"),
-                id="retry-reused",
-            )
-            yield Label(
-                "▶ Rerun: "
-                + (", ".join(self.rerun) or "none")
-                + "; and any task the last attempt did not reach",
-                id="retry-rerun",
-            )
-            choices = "  ".join(f"{n} {name}" for n, name in enumerate(self.tasks, start=1))
-            yield Label(
-                "⏭ Rerun from a task, reusing the ones before it (press its number):\n  "
-                + (choices or "no task known yet"),
+                "⏭ Rerun from a task (press its number):\n"
+                + ("\n".join(self._from_lines()) or "  no task known yet"),
                 id="retry-from",
             )
             yield Label("Full rerun ignores every cache and reruns all tasks.", id="retry-hint")
@@ -117,6 +184,14 @@ class RetryConfirmScreen(ModalScreen[str | None]):
                 yield Button("Retry (r)", variant="warning", id="retry-reuse")
                 yield Button("Full rerun (f)", variant="error", id="retry-full")
                 yield Button("Cancel (esc)", variant="primary", id="retry-cancel")
+
+    def _from_lines(self) -> list[str]:
+        lines = []
+        for n, name in enumerate(self.tasks, start=1):
+            plan = self.previews.from_task.get(name)
+            reuses = f": reuses {', '.join(plan.reused) or 'none'}" if plan else ""
+            lines.append(f"  {n} {name}{reuses}")
+        return lines
 
     def on_mount(self) -> None:
         # The safe answer has focus, so a stray enter sends nothing.

@@ -17,8 +17,7 @@ from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.retry_confirm import (
     FROM_PREFIX,
     RetryConfirmScreen,
-    split_tasks,
-    task_order,
+    retry_previews,
 )
 from console.widgets.filter_bar import FilterBar
 from console.widgets.fitting_footer import FittingFooter
@@ -177,10 +176,9 @@ class RunScreen(LiveScreen):
             return
         lineage = self.ctx.store.lineage.get(self.flow_run_id)
         task_runs = self.ctx.store.tasks_of(self.flow_run_id)
-        reused, rerun = split_tasks(lineage, task_runs)
         label = state_label(run.get("state_type"), run.get("state_name"))
         dialog = RetryConfirmScreen(
-            str(run.get("name")), label.text, reused, rerun, task_order(lineage, task_runs)
+            str(run.get("name")), label.text, retry_previews(run, lineage, task_runs)
         )
         self.app.push_screen(dialog, self._retry_chosen)
 

@@ -16,8 +16,10 @@ from console.param_form import (
     ParamField,
     check_form,
     fields_from_schema,
+    hidden_fields,
     initial_text,
     parse_value,
+    placeholder,
 )
 from console.screens.trigger_preview import TriggerPreviewScreen
 
@@ -64,6 +66,10 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
     TriggerFormScreen .param-error.-ok {
         display: none;
     }
+    TriggerFormScreen #trigger-hidden {
+        width: 100%;
+        color: $text-muted;
+    }
     TriggerFormScreen #trigger-hint {
         color: $text-muted;
         width: 100%;
@@ -98,6 +104,12 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
                     )
                     yield self._input(param)
                     yield Label("", id=f"error-{param.name}", classes="param-error -ok")
+                hidden = hidden_fields(self.deployment.get("parameter_schema"))
+                if hidden:
+                    yield Label(
+                        f"Not offered: {', '.join(hidden)} (retry controls: r on a run)",
+                        id="trigger-hidden",
+                    )
             yield Label(
                 "* required   enter: review what will run   tab: next   escape: don't send",
                 id="trigger-hint",
@@ -113,7 +125,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
             options = [(str(choice), choice) for choice in param.choices]
             value = param.default if param.default in param.choices else Select.NULL
             return Select(options, value=value, allow_blank=param.nullable, id=widget_id)
-        return Input(value=initial_text(param), placeholder=param.type_word, id=widget_id)
+        return Input(value=initial_text(param), placeholder=placeholder(param), id=widget_id)
 
     def on_mount(self) -> None:
         if self.fields:

@@ -28,12 +28,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from engine import lineage
+from engine import lineage, retry_plan
 from engine.model import Model, ModelError, load_model
 
-FLOW_NAME = "ai-inference-pipeline"
+FLOW_NAME = retry_plan.INFERENCE_FLOW
 REQUIRED_COLUMNS = ("timestamp", "feature_a", "feature_b")
-TASK_ORDER = ("load_raw_data", "run_inference", "save_results")
+TASKS = retry_plan.INFERENCE_TASKS
+"""This flow's tasks, which of them are cached, and so what a retry reruns: one rule with
+the console's retry preview (engine/retry_plan.py)."""
+TASK_ORDER = TASKS.order
 """The flow's tasks in the order it calls them: `from_task` names one of these."""
 _MAX_ROWS_IN_MESSAGE = 5
 
@@ -262,21 +265,12 @@ def _replace_partition(rows: pa.Table, directory: Path) -> int:
 
 
 def tasks_to_refresh(from_task: str, refresh_cache: bool) -> frozenset[str]:
-    """Task names that must run even if a cached result exists.
+    """Task names that must run even if a cached result exists (engine/retry_plan.py).
 
     Raises:
         ValueError: `from_task` is not one of TASK_ORDER (the message lists them).
     """
-    if refresh_cache:
-        return frozenset(TASK_ORDER)
-    if not from_task:
-        return frozenset()
-    if from_task not in TASK_ORDER:
-        raise ValueError(
-            f"from_task {from_task!r} is not a task of {FLOW_NAME}; "
-            f"choose one of {', '.join(TASK_ORDER)}"
-        )
-    return frozenset(TASK_ORDER[TASK_ORDER.index(from_task) :])
+    return retry_plan.tasks_to_refresh(TASKS, from_task, refresh_cache)
 
 
 def _timed(records: list[lineage.TaskRecord], name: str, call: Callable[[], State[Any]]) -> Any:
@@ -314,9 +308,9 @@ def ai_inference_pipeline(
         raw = _timed(
             records,
             "load_raw_data",
-            lambda: load_raw_data.with_options(refresh_cache="load_raw_data" in refresh)(
-                source, return_state=True
-            ),
+            lambda: load_raw_data.with_options(
+                refresh_cache=retry_plan.must_run(TASKS, "load_raw_data", refresh)
+            )(source, return_state=True),
         )
         # The model is loaded inside run_inference, not up front here, so a missing or
         # broken model file shows as a failed run_inference task run the operator can see
@@ -324,9 +318,9 @@ def ai_inference_pipeline(
         scored = _timed(
             records,
             "run_inference",
-            lambda: run_inference.with_options(refresh_cache="run_inference" in refresh)(
-                raw, model, return_state=True
-            ),
+            lambda: run_inference.with_options(
+                refresh_cache=retry_plan.must_run(TASKS, "run_inference", refresh)
+            )(raw, model, return_state=True),
         )
         saved = _timed(
             records, "save_results", lambda: save_results(scored, target, return_state=True)

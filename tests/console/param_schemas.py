@@ -17,6 +17,7 @@ FLOW_SCHEMA: dict[str, Any] = {
             "title": "refresh_cache",
             "type": "boolean",
         },
+        "from_task": {"default": "", "position": 4, "title": "from_task", "type": "string"},
     },
     "required": ["source", "target"],
     "definitions": {},

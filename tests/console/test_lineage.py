@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import redis
+from textual.widgets import Label
 
 from console.app import ConsoleApp
 from console.screens.partitions import PartitionsScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
-from console.screens.retry_confirm import RetryConfirmScreen, split_tasks
+from console.screens.retry_confirm import RetryConfirmScreen, finished_tasks, preview
 from console.screens.run import RunScreen
 from console.screens.writers import WritersScreen
 from console.widgets.lineage_panel import LineagePanel
@@ -246,14 +247,32 @@ async def test_w_is_a_main_screen_key(make_app: AppFactory, mirror: RedisMirror)
         assert isinstance(app.screen, RunScreen)
 
 
-def test_split_tasks_prefers_the_lineage_then_task_runs() -> None:
+def test_finished_tasks_come_from_the_lineage_and_every_attempts_task_runs() -> None:
     doc = lineage_doc("r", "n", recorded=at(0), tasks=FAILED_TASKS)
-    assert split_tasks(doc, []) == (["load_raw_data"], ["run_inference"])
+    assert finished_tasks(doc, []) == {"load_raw_data"}
     runs = [
-        {"name": "b-0", "state_type": "FAILED", "start_time": iso(at(-1))},
-        {"name": "a-0", "state_type": "COMPLETED", "start_time": iso(at(-2))},
+        {"name": "run_inference-1", "state_type": "FAILED", "start_time": iso(at(-1))},
+        {"name": "run_inference-0", "state_type": "COMPLETED", "start_time": iso(at(-2))},
+        {"name": "load_raw_data-0", "state_type": "COMPLETED", "start_time": iso(at(-3))},
     ]
-    assert split_tasks(None, runs) == (["a-0"], ["b-0"])
+    # An earlier attempt's finished run_inference left its result in the store.
+    assert finished_tasks(None, runs) == {"load_raw_data", "run_inference"}
+
+
+def test_preview_reruns_save_results_and_what_was_not_reached() -> None:
+    doc = lineage_doc("r", "n", recorded=at(0), tasks=FAILED_TASKS)
+    plan = preview("ai-inference-pipeline", doc, [])
+    assert plan is not None
+    assert plan.reused == ("load_raw_data",)
+    assert plan.rerun == ("run_inference", "save_results")
+    completed = [{**t, "state_name": "Completed"} for t in FAILED_TASKS]
+    completed.append({"name": "save_results", "state_name": "Completed"})
+    done = lineage_doc("r", "n", recorded=at(0), tasks=completed)
+    plan = preview("ai-inference-pipeline", done, [])
+    assert plan is not None
+    assert plan.reused == ("load_raw_data", "run_inference")
+    assert plan.rerun == ("save_results",)
+    assert preview("report-pipeline", done, []) is None  # no rule: the dialog says unknown
 
 
 async def retry_dialog(pilot: Any, app: ConsoleApp) -> RetryConfirmScreen:
@@ -280,7 +299,10 @@ async def test_retry_dialog_previews_and_sends_each_choice(
         await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
         dialog = await retry_dialog(pilot, app)
         assert dialog.reused == ["load_raw_data"]
-        assert dialog.rerun == ["run_inference"]
+        assert dialog.rerun == ["run_inference", "save_results"]
+        text = " ".join(str(label.render()) for label in dialog.query(Label))
+        assert "Reused (cached result, does not run): load_raw_data" in text
+        assert "Rerun: run_inference, save_results" in text
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from console.param_form import check_form, fields_from_schema, initial_text, preview
+from console.param_form import (
+    check_form,
+    fields_from_schema,
+    hidden_fields,
+    initial_text,
+    placeholder,
+    preview,
+)
 from tests.console.param_schemas import FLOW_SCHEMA, RICH_SCHEMA
 
 
@@ -75,7 +82,12 @@ def test_only_changed_values_become_overrides_and_unknown_names_are_dropped() ->
 
 
 def test_preview_shows_version_final_parameters_and_the_diff() -> None:
-    doc = {"name": "ai-inference-prod", "version": "1.0.0", "flow_name": "ai-inference-pipeline"}
+    doc = {
+        "name": "ai-inference-prod",
+        "version": "1.0.0",
+        "flow_name": "ai-inference-pipeline",
+        "parameter_schema": FLOW_SCHEMA,
+    }
     fields = fields_from_schema(FLOW_SCHEMA, {"source": "a.csv", "target": "out"})
     check = check_form(
         fields, {"source": "a.csv", "target": "out", "model": "scorer-v2", "refresh_cache": False}
@@ -86,8 +98,36 @@ def test_preview_shows_version_final_parameters_and_the_diff() -> None:
     assert ' * model         = "scorer-v2"' in shown.lines
     assert '   source        = "a.csv"' in shown.lines
     assert '   model: "scorer-v1" → "scorer-v2"' in shown.lines
+    # Not in the form, still part of the run (the flow's defaults), never an override.
+    assert "   refresh_cache = false" in shown.lines
     same = check_form(
         fields, {"source": "a.csv", "target": "out", "model": "scorer-v1", "refresh_cache": False}
     )
     assert same.overrides == {}
     assert preview(doc, fields, same).lines[-1].startswith("No changes: runs with the deployment")
+
+
+def test_retry_controls_are_not_trigger_fields() -> None:
+    fields = fields_from_schema(FLOW_SCHEMA, {"source": "a.csv", "target": "out"})
+    assert [f.name for f in fields] == ["source", "target", "model"]
+    assert hidden_fields(FLOW_SCHEMA) == ["refresh_cache", "from_task"]
+    assert hidden_fields(RICH_SCHEMA) == [] and hidden_fields(None) == []
+    # Entered anyway (e.g. a stale form state), they are not sent.
+    check = check_form(fields, {"source": "a.csv", "target": "out", "from_task": "x"})
+    assert check.ok and "from_task" not in check.overrides and "from_task" not in check.values
+    everything = fields_from_schema(FLOW_SCHEMA, {}, hidden=frozenset())
+    assert [f.name for f in everything][-2:] == ["refresh_cache", "from_task"]
+
+
+def test_placeholders_say_what_empty_means_and_never_look_like_a_value() -> None:
+    by_name = {f.name: f for f in fields_from_schema(RICH_SCHEMA, {})}
+    assert placeholder(by_name["source"]) == "empty: required, type text"
+    assert placeholder(by_name["batch"]) == "empty: type a whole number"
+    assert placeholder(by_name["threshold"]) == "empty: type a number"
+    assert placeholder(by_name["limit"]) == "empty: sends null"
+    assert placeholder(by_name["tags"]) == "empty: type JSON"
+    model = fields_from_schema(FLOW_SCHEMA, {})[2]
+    assert placeholder(model) == "empty: sends empty text"
+    for param in by_name.values():
+        assert placeholder(param).startswith("empty: ")
+        assert placeholder(param) not in (param.type_word, initial_text(param))

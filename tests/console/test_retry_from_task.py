@@ -50,9 +50,12 @@ async def test_retry_from_a_task_sends_from_task(
         screen = await open_failed_run(pilot, app)
         await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
         dialog = await retry_dialog(pilot, app)
-        assert dialog.tasks == ["load_raw_data", "run_inference"]
+        assert dialog.tasks == ["load_raw_data", "run_inference", "save_results"]
         label = str(dialog.query_one("#retry-from").render())
-        assert "1 load_raw_data" in label and "2 run_inference" in label
+        # Each starting point says what it reuses: only load_raw_data ever finished.
+        assert "1 load_raw_data: reuses none" in label
+        assert "2 run_inference: reuses load_raw_data" in label
+        assert "3 save_results: reuses load_raw_data" in label
         await pilot.press("5")  # no such task: says so and stays open
         await pilot.pause()
         assert app.screen is dialog

@@ -223,3 +223,35 @@ async def test_a_long_form_scrolls_and_keeps_its_title_and_keys_in_view_at_80x24
         screen = app.screen.region
         for widget in (form.query_one("#trigger-title"), form.query_one("#trigger-hint"), last):
             assert screen.contains_region(widget.region), widget
+
+
+async def test_retry_controls_are_not_offered_and_empty_fields_do_not_look_filled(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    with_schema(mirror, FLOW_SCHEMA)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, app)
+        inputs = [widget.id for widget in form.query("#trigger-fields Input, Select")]
+        assert inputs == ["param-source", "param-target", "param-model"]
+        assert not form.query("#param-refresh_cache") and not form.query("#param-from_task")
+        note = str(form.query_one("#trigger-hidden", Label).render())
+        assert note == "Not offered: refresh_cache, from_task (retry controls: r on a run)"
+        target = form.query_one("#param-target", Input)
+        target.value = ""
+        await pilot.pause()
+        # An empty input says what empty means; it does not show a word that passes for
+        # an entered value (it used to show `text`).
+        assert target.placeholder == "empty: required, type text"
+        assert form.query_one("#param-model", Input).placeholder == "empty: sends empty text"
+        form.query_one("#param-model", Input).value = "scorer-v2"
+        target.value = "s3://out"
+        await pilot.press("enter")
+        assert isinstance(app.screen, TriggerPreviewScreen)
+        lines = app.screen.preview.lines
+        assert ' * model         = "scorer-v2"' in lines
+        # They still run, with the flow's defaults, and are not sent.
+        assert "   refresh_cache = false" in lines and '   from_task     = ""' in lines
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
+        assert json.loads(commands(redis_client, keys)[0]["params"]) == {"model": "scorer-v2"}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from console.app import ConsoleApp
 from console.screens.pause_confirm import PauseConfirmScreen
@@ -30,8 +31,13 @@ CANARY = "ai-inference-canary"
 
 
 async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
-    stack: EmbeddedStack, stack_keys: Keys, mirror: RedisMirror, commands: CommandClient
+    stack: EmbeddedStack,
+    stack_keys: Keys,
+    mirror: RedisMirror,
+    commands: CommandClient,
+    tmp_path: Path,
 ) -> None:
+    target = str(tmp_path / "from-the-form")
     app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
     async with app.run_test(size=(160, 48)) as pilot:
         deployments = app.screen.query_one(DeploymentsTable)
@@ -41,7 +47,9 @@ async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
         await pilot.press("T")
         form = app.screen
         assert isinstance(form, TriggerFormScreen)
-        form.query_one("#param-refresh_cache", Select).value = True
+        # refresh_cache is a retry control: not on the form.
+        assert not form.query("#param-refresh_cache")
+        form.query_one("#param-target", Input).value = target
         form.query_one("#param-model", Input).value = "scorer-v1"  # unchanged: not sent
         form.action_review()
         await pilot.pause()
@@ -51,23 +59,24 @@ async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
         await wait_for(
             pilot,
             lambda: any(
-                run.get("parameters", {}).get("refresh_cache")
+                run.get("parameters", {}).get("target") == target
                 for run_id, run in app.store.flow_runs.items()
                 if run_id not in before and run.get("deployment_name") == PROD
             ),
-            "the run with refresh_cache on screen",
+            "the run with the form's target on screen",
             30,
         )
-    run_id = next(  # with refresh_cache: a schedule firing meanwhile adds a run too
+    run_id = next(  # with the form's target: a schedule firing meanwhile adds a run too
         run_id
         for run_id, run in app.store.flow_runs.items()
         if run_id not in before
         and run.get("deployment_name") == PROD
-        and run.get("parameters", {}).get("refresh_cache")
+        and run.get("parameters", {}).get("target") == target
     )
     done = wait_run_final(mirror, run_id)
     assert done["state_type"] == "COMPLETED"
-    assert done["parameters"]["refresh_cache"] is True
+    assert done["parameters"]["target"] == target
+    assert done["parameters"].get("refresh_cache", False) is False
 
     app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
     async with app.run_test(size=(160, 48)) as pilot:
