@@ -220,6 +220,7 @@ LINEAGE_SCHEMA = pa.schema(
         ("deployment_name", pa.string()),
         ("attempt", pa.int64()),
         ("status", pa.string()),
+        ("written", pa.string()),
         ("error", pa.string()),
         ("recorded_at", pa.string()),
         ("trigger_kind", pa.string()),
@@ -245,7 +246,10 @@ LINEAGE_SCHEMA = pa.schema(
     ]
 )
 """One row per run attempt per output partition; a run that wrote nothing has one row
-with null output columns. `output_schema_json` is the partition's schema as JSON
+with null output columns. `status` is completed, failed or cancelled; `written` says
+whether the attempt's partitions were all written (`all`) or none (`none`): a local
+target never gets some of them (null in files written before it was recorded).
+`output_schema_json` is the partition's schema as JSON
 (`{"column": "arrow type"}`), null in files written before it was recorded."""
 _UPGRADED_MARKER = f".upgraded-to-{len(LINEAGE_SCHEMA)}-columns"
 """Present once every file in the directory has LINEAGE_SCHEMA's columns."""
@@ -259,6 +263,7 @@ def lineage_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         "deployment_name": doc["deployment_name"],
         "attempt": trigger["attempt"],
         "status": doc["status"],
+        "written": doc.get("written"),
         "error": doc["error"],
         "recorded_at": doc["recorded_at"],
         "trigger_kind": trigger["kind"],
