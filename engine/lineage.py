@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,14 @@ CACHE_KEY_VERSION = "1"
 
 
 def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a regular file's bytes.
+
+    Raises:
+        OSError: the file cannot be read, or is not a regular file (a FIFO or device would
+            block or be consumed by the hash: its bytes are not the batch's fingerprint).
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"{path} is not a regular file; not hashed")
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -63,7 +72,7 @@ def load_cache_key(source: str) -> str | None:
     """
     path = Path(source).expanduser()
     try:
-        stat = path.stat()
+        info = path.stat()
         sha = file_sha256(path)
     except OSError:
         return None
@@ -72,8 +81,8 @@ def load_cache_key(source: str) -> str | None:
         {
             "v": CACHE_KEY_VERSION,
             "path": str(path.resolve()),
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
+            "size": info.st_size,
+            "mtime_ns": info.st_mtime_ns,
             "sha256": sha,
         },
     )
