@@ -371,3 +371,37 @@ async def test_run_that_finishes_first_is_reported_so(
     entries = audit_entries(stack_redis, stack_keys, command.id)
     assert [(e["status"], e["message"]) for e in entries][-1] == ("error", message)
     assert [e["status"] for e in entries] == ["cancelling", "error"]
+
+
+async def test_the_final_result_survives_an_engine_restart(
+    stack: EmbeddedStack,
+    commands: CommandClient,
+    prefect_client: Any,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
+) -> None:
+    """An engine stopped while a cancel waits resumes the watch and writes its result."""
+    from prefect.states import Cancelled, Running
+
+    flow = await prefect_client.read_flow_by_name("ai-inference-pipeline")
+    elsewhere = await prefect_client.create_deployment(
+        flow_id=flow.id, name="cancel-test-restart", entrypoint="engine.flows:nowhere"
+    )
+    run = await prefect_client.create_flow_run_from_deployment(elsewhere)
+    await prefect_client.set_flow_run_state(run.id, Running(), force=True)
+    command = commands.send("cancel", str(run.id))
+    first = commands.wait(command.id, 60)
+    assert first is not None and first.status == "cancelling", first
+    assert stack.engine is not None
+    stack.engine.stop()
+    assert stack_redis.hexists(stack_keys.cancel_watches, command.id)
+    # Its worker stops it while no engine watches.
+    await prefect_client.set_flow_run_state(run.id, Cancelled(), force=True)
+    assert commands.latest(command.id) == first
+
+    stack.engine.start()
+    final = commands.wait_final(command.id, 90)
+    assert final is not None
+    assert (final.status, final.message) == ("ok", f"cancelled run {run.name}")
+    assert statuses(stack_redis, stack_keys, command.id) == ["cancelling", "ok"]
+    assert not stack_redis.hexists(stack_keys.cancel_watches, command.id)
