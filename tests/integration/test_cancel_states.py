@@ -314,7 +314,7 @@ async def test_cancel_while_saving_leaves_all_partitions_or_none(
     stack_redis: redis.Redis,
     stack_keys: Keys,
 ) -> None:
-    days = 3000
+    days = 8000  # ~3-10 s of staging: longer than a cancel takes to land
     source = stack_dirs[0] / "cancel-many-days.csv"
     write_many_days(source, days, 20)
     target = target_dir(stack_dirs, "saving")
