@@ -230,11 +230,13 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
         )
         saved = summary(dict.fromkeys(partitions))
     else:
-        rows = {
-            path: table.filter(pc.equal(table["date"], d))
-            for d, path in zip(dates, partitions, strict=True)
-        }
-        saved = _write_partitions(rows, Path(target), summary)
+        by_path = dict(zip(partitions, dates, strict=True))
+        saved = _write_partitions(
+            partitions,
+            lambda path: table.filter(pc.equal(table["date"], by_path[path])),
+            Path(target),
+            summary,
+        )
     listed = ", ".join(f"date={d}" for d in dates)
     print(f"Saved {len(out)} records to {target} ({len(dates)} partitions: {listed})")
     return saved
@@ -250,12 +252,15 @@ before it returns). One flow run per process, so no other run reads it."""
 
 
 def _write_partitions(
-    rows: Mapping[str, pa.Table],
+    paths: list[str],
+    rows_of: Callable[[str], pa.Table],
     target: Path,
     summary: Callable[[Mapping[str, int | None]], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Makes each `rows[path]` (minus its `date` column) the whole content of partition
-    directory `path`, all of them or none; returns `summary` of the sizes written.
+    """Makes each `rows_of(path)` (minus its `date` column) the whole content of partition
+    directory `path` for every one of `paths`, all of them or none; returns `summary` of
+    the sizes written. Rows are taken one partition at a time, so a big batch is not held
+    twice in memory.
 
     Stage: every partition is written under a dot-named staging directory in `target`
     (readers skip dot paths). A cancel, a kill or an error here leaves nothing visible.
@@ -268,12 +273,12 @@ def _write_partitions(
     staging = target / f".staging-{os.getpid()}-{uuid.uuid4().hex}"
     staged: dict[str, Path] = {}
     sizes: dict[str, int | None] = {}
-    current = next(iter(rows), str(target))
+    current = paths[0] if paths else str(target)
     try:
-        for current, part in rows.items():
+        for current in paths:
             file = staging / Path(current).name / PARTITION_FILE
             file.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(part.drop_columns(["date"]), file)
+            pq.write_table(rows_of(current).drop_columns(["date"]), file)
             staged[current], sizes[current] = file, file.stat().st_size
         if cancel_requested():
             raise CancelRequested("the run is being cancelled; save_results wrote nothing")
@@ -298,7 +303,7 @@ def _write_partitions(
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for path in rows:
+    for path in paths:
         for stale in Path(path).glob("*.parquet"):
             if stale.name != PARTITION_FILE:
                 stale.unlink(missing_ok=True)
