@@ -55,6 +55,7 @@ def describe_trigger(trigger: Doc | None, zone: Any = None) -> str:
 
 _WROTE = {"none": ", wrote no partition", "all": ", wrote all its partitions"}
 
+
 class LineagePanel(Static):
     """Shows `store.lineage[flow_run_id]`; `refresh_lineage()` re-reads it."""
 
