@@ -257,7 +257,8 @@ LINEAGE_SCHEMA = pa.schema(
 """One row per run attempt per output partition; a run that wrote nothing has one row
 with null output columns. `status` is completed, failed or cancelled; `written` says
 whether the attempt's partitions were all written (`all`) or none (`none`): a local
-target never gets some of them (null in files written before it was recorded).
+target never gets some of them; `unknown` for a remote target stopped mid-write (null
+in files written before it was recorded).
 `output_schema_json` is the partition's schema as JSON
 (`{"column": "arrow type"}`), null in files written before it was recorded."""
 _UPGRADED_MARKER = f".upgraded-to-{len(LINEAGE_SCHEMA)}-columns"

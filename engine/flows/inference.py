@@ -225,10 +225,13 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
         return {"rows": len(out), "partitions": partitions, "outputs": outputs, "written": "all"}
 
     if "://" in target:
+        # A remote dataset write is not all-or-none: if it stops halfway, the lineage
+        # says `unknown` rather than `none`.
+        COMMITTED[target] = {"outputs": [], "written": "unknown"}
         pq.write_to_dataset(
             table, target, partition_cols=["date"], existing_data_behavior="delete_matching"
         )
-        saved = summary(dict.fromkeys(partitions))
+        saved = COMMITTED[target] = summary(dict.fromkeys(partitions))
     else:
         by_path = dict(zip(partitions, dates, strict=True))
         saved = _write_partitions(
@@ -248,7 +251,8 @@ PARTITION_FILE = "part-0.parquet"
 COMMITTED: dict[str, dict[str, Any]] = {}
 """save_results' summary by target once its commit is done, for the lineage of a run
 cancelled right after it (the signal that was held during the commit interrupts the task
-before it returns). One flow run per process, so no other run reads it."""
+before it returns); `written: unknown` while a remote write is under way. One flow run per
+process, so no other run reads it."""
 
 
 def _write_partitions(
