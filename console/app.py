@@ -347,6 +347,20 @@ class ConsoleApp(App[None]):
                 time.sleep(0.5)  # Redis is away; the status line says so already
         if not worker.is_cancelled:
             self.post_message(CommandAnswered(command, result))
+        # A cancel answers `cancelling` first; its final result follows when Prefect reports
+        # the run's end (the engine watches it for up to 15 minutes).
+        deadline = time.monotonic() + 900
+        while result is not None and not result.final and not worker.is_cancelled:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.5)
+            try:
+                latest = sender.latest(command.id)
+            except (RedisError, OSError):
+                continue
+            if latest is not None and latest.final:
+                result = latest
+                self.post_message(CommandAnswered(command, result))
 
     def describe(self, action: str, target: str) -> str:
         """`retry run witty-fox`: names the run instead of its id where it is known."""
@@ -375,6 +389,8 @@ class ConsoleApp(App[None]):
                 title="Command",
                 severity="warning",
             )
+        elif not result.final:
+            self.notify(result.message, title=f"Cancelling: {what}")
         elif result.ok:
             self.notify(result.message or f"{what}: done", title=f"Done: {what}")
         else:

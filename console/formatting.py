@@ -224,6 +224,7 @@ def beat_age(beat_at: datetime | None, now: datetime) -> str:
 _AUDIT_STATUS: dict[str, tuple[str, str]] = {
     "ok": ("✔", "success"),
     "error": ("✖", "error"),
+    "cancelling": ("⊘", "warning"),
 }
 
 

@@ -214,7 +214,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     if args.wait <= 0:
         print(command.id)
         return EXIT_OK
-    result = commands.wait(command.id, args.wait)
+    # A cancel is done when Prefect reports the run Cancelled: wait past `cancelling`.
+    result = commands.wait_final(command.id, args.wait)
     if result is None:
         print(
             f"no answer within {args.wait:.0f}s; command {command.id} stays queued", file=sys.stderr
@@ -222,11 +223,19 @@ def cmd_send(args: argparse.Namespace) -> int:
         return EXIT_NO_ANSWER
     if args.json:
         print(result.to_json())
+    elif not result.final:
+        print(
+            f"cancelling: {result.message}; not confirmed within {args.wait:.0f}s. The engine "
+            f"keeps watching: the final result of command {command.id} goes to the audit trail",
+            file=sys.stderr,
+        )
     else:
         print(
             ("ok: " if result.ok else "error: ") + result.message,
             file=sys.stdout if result.ok else sys.stderr,
         )
+    if not result.final:
+        return EXIT_NO_ANSWER
     return EXIT_OK if result.ok else EXIT_ERROR
 
 

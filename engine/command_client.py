@@ -6,6 +6,7 @@ every action, from a key press or a script, goes through the same stream and is 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import redis
@@ -51,8 +52,36 @@ class CommandClient:
         look-ups all see it.
         """
         key = self.keys.result(command_id)
-        raw = self.client.lindex(key, 0)
-        if raw is None:
-            popped = self.client.blmove(key, key, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]
-            raw = popped if popped is not None else self.client.lindex(key, 0)
-        return None if raw is None else CommandResult.from_json(raw)
+        latest = self.latest(command_id)
+        if latest is None:
+            self.client.blmove(key, key, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]
+            latest = self.latest(command_id)
+        return latest
+
+    def latest(self, command_id: str) -> CommandResult | None:
+        """The final result if there is one, else the first (a `cancelling`), else None.
+
+        A cancel gets two results on its key: `cancelling` at once, the final one when
+        Prefect reports the run's end. Picked by status, not position, so a BLMOVE rotation
+        of the list cannot mix them up.
+        """
+        raws: Any = self.client.lrange(self.keys.result(command_id), 0, -1)
+        results = [CommandResult.from_json(raw) for raw in raws]
+        final = [r for r in results if r.final]
+        chosen = final or results
+        return chosen[0] if chosen else None
+
+    def wait_final(
+        self, command_id: str, timeout: float, poll: float = 0.25
+    ) -> CommandResult | None:
+        """Like `wait`, but past a `cancelling` result until the final one or `timeout`;
+        returns the latest result seen (still `cancelling` if the run has not ended)."""
+        deadline = time.monotonic() + timeout
+        result = self.wait(command_id, timeout)
+        while result is not None and not result.final:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(poll, remaining))
+            result = self.latest(command_id)
+        return result

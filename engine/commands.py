@@ -15,17 +15,18 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 import redis
 from prefect.client.orchestration import PrefectClient, get_client
-from prefect.client.schemas.objects import State
 from prefect.exceptions import ObjectNotFound
-from prefect.states import AwaitingRetry, Cancelled, Cancelling
+from prefect.states import AwaitingRetry, Cancelling
 
 from engine.backfill import run_backfill
+from engine.cancel_watch import CancelWatches, PrefectRunnerView, RunnerView, finished_before_cancel
 from engine.command_client import ensure_group
 from engine.fire_times import BackfillError, BackfillPlan, plan_backfill
 from engine.flows import FLOW_TASKS, FLOWS
@@ -46,12 +47,15 @@ from engine.registry import Registry
 logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
-NOT_STARTED_STATE_TYPES = frozenset({"SCHEDULED", "PENDING", "PAUSED"})
 RETRY_PARAMS = frozenset({"refresh_cache", "from_task"})
 """Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches;
 `from_task`: rerun that task and the ones after it, reuse the cached ones before it)."""
 PAUSE_PARAMS = frozenset({"resume_at"})
 """Parameters a pause command accepts (`resume_at`: ISO time the engine resumes it)."""
+
+
+Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | CommandResult]]
+"""Carries out one action: (message, flow run id) for an `ok` result, or the result."""
 
 
 class CommandRejected(Exception):
@@ -67,6 +71,7 @@ class CommandExecutor:
         registry: Registry,
         on_run_changed: Callable[[PrefectClient, str], Awaitable[Any]],
         on_deployment_changed: Callable[[str], None],
+        runner: RunnerView | None = None,
     ) -> None:
         self.client = client
         self.keys = keys
@@ -81,11 +86,21 @@ class CommandExecutor:
         self.run_names: dict[str, str] = {}
         """Names of the runs the command being executed read or created, by id: the audit
         entry names the run (emptied after each command)."""
+        self.runner: RunnerView = runner or PrefectRunnerView(None)
+        self.cancels = CancelWatches(
+            client,
+            keys,
+            mirror,
+            self.runner,
+            is_served=lambda deployment_id: bool(registry.name_of(deployment_id)),
+            on_run_changed=on_run_changed,
+        )
 
     async def run(self) -> None:
         ensure_group(self.client, self.keys)
         async with get_client() as prefect:
             self._resume_backfills(prefect)
+            self.cancels.resume(prefect)
             # Entries delivered to this consumer but never acknowledged: a previous engine
             # stopped mid-command. Handle them before new ones.
             await self._drain(prefect, "0")
@@ -118,6 +133,8 @@ class CommandExecutor:
             logger.info("command %s already has a result; not running it again", command.id)
         else:
             result = await self.execute(prefect, command)
+            if not result.final:  # noted before the first result goes out, for a restart
+                self.cancels.start(prefect, command, result.flow_run_id)
             self.mirror.record_result(command, result)
             logger.info(
                 "%s by %s: %s %s",
@@ -129,17 +146,18 @@ class CommandExecutor:
         self.client.xack(self.keys.commands, ENGINE_GROUP, entry_id)
 
     async def execute(self, prefect: PrefectClient, command: Command) -> CommandResult:
-        handler = {
+        handlers: dict[str, Handler] = {
             "trigger": self._trigger,
             "retry": self._retry,
             "cancel": self._cancel,
             "pause": self._pause,
             "resume": self._resume,
             "backfill": self._backfill,
-        }[command.action]
+        }
+        handler = handlers[command.action]
         self.run_names.clear()
         try:
-            message, run_id = await handler(prefect, command)
+            outcome = await handler(prefect, command)
         except CommandRejected as exc:
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
@@ -152,6 +170,11 @@ class CommandExecutor:
                 f"{type(exc).__name__}: {exc}",
                 flow_run_name=self._run_name(command, ""),
             )
+        if isinstance(outcome, CommandResult):
+            if outcome.flow_run_name:
+                return outcome
+            return replace(outcome, flow_run_name=self._run_name(command, outcome.flow_run_id))
+        message, run_id = outcome
         return CommandResult(
             command.id,
             "ok",
@@ -271,22 +294,39 @@ class CommandExecutor:
                 f"retry: unknown task {task!r} for from_task; {flow_name} has {', '.join(tasks)}"
             )
 
-    async def _cancel(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
+    async def _cancel(self, prefect: PrefectClient, command: Command) -> CommandResult:
+        """Proposes Cancelling; `ok` only if Prefect already reports the run Cancelled,
+        else `cancelling`, and the cancel watch writes the final result.
+
+        Never a forced Cancelled: one set while the Runner starts the run's process was
+        undone by the process's Running (see engine/cancel_watch.py). Unforced, the server
+        turns Cancelling into Cancelled for a Scheduled run with nothing to stop.
+        """
         run = await self._read_run(prefect, command.target)
         state_type = run.state.type.value if run.state else "UNKNOWN"
+        was = (run.state.name if run.state else None) or state_type
         if state_type in FINAL_STATE_TYPES:
-            raise CommandRejected(f"run {run.name} already finished ({state_type})")
-        message = f"cancelled by {command.identity.describe()}"
-        # A run that has not started has no process to stop: cancel it outright. A running
-        # one goes to Cancelling, and the runner that owns its process stops it.
-        not_started = state_type in NOT_STARTED_STATE_TYPES
-        state: State[Any] = (
-            Cancelled(message=message) if not_started else Cancelling(message=message)
+            raise CommandRejected(f"run {run.name} already finished ({was})")
+        await prefect.set_flow_run_state(
+            run.id, Cancelling(message=f"cancelled by {command.identity.describe()}")
         )
-        await prefect.set_flow_run_state(run.id, state, force=True)
         await self.on_run_changed(prefect, str(run.id))
-        verb = "cancelled" if not_started else "cancelling"
-        return f"{verb} run {run.name}", str(run.id)
+        now = await self._read_run(prefect, command.target)
+        now_type = now.state.type.value if now.state else "UNKNOWN"
+        if now_type == "CANCELLED" and not self.runner.owns(run.id):
+            return CommandResult(
+                command.id, "ok", f"cancelled run {run.name} (was {was})", flow_run_id=str(run.id)
+            )
+        if now_type in FINAL_STATE_TYPES - {"CANCELLED"}:
+            return CommandResult(
+                command.id, "error", finished_before_cancel(run.name, now_type), str(run.id)
+            )
+        return CommandResult(
+            command.id,
+            "cancelling",
+            f"cancelling run {run.name} (was {was}); done when Prefect reports it Cancelled",
+            flow_run_id=str(run.id),
+        )
 
     async def _pause(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         deployment_id, _, _ = self._deployment(command.target)

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,14 @@ CACHE_KEY_VERSION = "1"
 
 
 def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a regular file's bytes.
+
+    Raises:
+        OSError: the file cannot be read, or is not a regular file (a FIFO or device would
+            block or be consumed by the hash: its bytes are not the batch's fingerprint).
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"{path} is not a regular file; not hashed")
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -63,7 +72,7 @@ def load_cache_key(source: str) -> str | None:
     """
     path = Path(source).expanduser()
     try:
-        stat = path.stat()
+        info = path.stat()
         sha = file_sha256(path)
     except OSError:
         return None
@@ -72,8 +81,8 @@ def load_cache_key(source: str) -> str | None:
         {
             "v": CACHE_KEY_VERSION,
             "path": str(path.resolve()),
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
+            "size": info.st_size,
+            "mtime_ns": info.st_mtime_ns,
             "sha256": sha,
         },
     )
@@ -220,6 +229,7 @@ LINEAGE_SCHEMA = pa.schema(
         ("deployment_name", pa.string()),
         ("attempt", pa.int64()),
         ("status", pa.string()),
+        ("written", pa.string()),
         ("error", pa.string()),
         ("recorded_at", pa.string()),
         ("trigger_kind", pa.string()),
@@ -245,7 +255,11 @@ LINEAGE_SCHEMA = pa.schema(
     ]
 )
 """One row per run attempt per output partition; a run that wrote nothing has one row
-with null output columns. `output_schema_json` is the partition's schema as JSON
+with null output columns. `status` is completed, failed or cancelled; `written` says
+whether the attempt's partitions were all written (`all`) or none (`none`): a local
+target never gets some of them; `unknown` for a remote target stopped mid-write (null
+in files written before it was recorded).
+`output_schema_json` is the partition's schema as JSON
 (`{"column": "arrow type"}`), null in files written before it was recorded."""
 _UPGRADED_MARKER = f".upgraded-to-{len(LINEAGE_SCHEMA)}-columns"
 """Present once every file in the directory has LINEAGE_SCHEMA's columns."""
@@ -259,6 +273,7 @@ def lineage_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         "deployment_name": doc["deployment_name"],
         "attempt": trigger["attempt"],
         "status": doc["status"],
+        "written": doc.get("written"),
         "error": doc["error"],
         "recorded_at": doc["recorded_at"],
         "trigger_kind": trigger["kind"],

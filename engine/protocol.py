@@ -144,6 +144,11 @@ class Keys:
         """HASH: command id -> fields of a backfill command whose runs are not all created."""
         return f"{self.prefix}:backfills"
 
+    @property
+    def cancel_watches(self) -> str:
+        """HASH: command id -> fields of a cancel whose final result is not written yet."""
+        return f"{self.prefix}:cancel_watches"
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -262,7 +267,8 @@ class CommandResult:
     """What the engine answers to a command.
 
     Attributes:
-        status: "ok" or "error".
+        status: "ok" or "error", final; or "cancelling": a cancel is sent but Prefect has
+            not reported the run Cancelled yet, and a final result follows on the same key.
         message: a sentence for the operator.
         flow_run_id: the run the command created or acted on, if any.
         flow_run_name: that run's name (`witty-fox`), so the audit trail names it; for a
@@ -270,7 +276,7 @@ class CommandResult:
     """
 
     command_id: str
-    status: Literal["ok", "error"]
+    status: Literal["ok", "error", "cancelling"]
     message: str
     flow_run_id: str = ""
     finished_at: str = field(default_factory=utc_now_iso)
@@ -279,6 +285,11 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def final(self) -> bool:
+        """False while a cancel waits for Prefect to report the run Cancelled."""
+        return self.status != "cancelling"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -22,6 +22,7 @@ from prefect.schedules import Cron
 
 from engine.auto_resume import AutoResumer
 from engine.bridge import Bridge
+from engine.cancel_watch import PrefectRunnerView
 from engine.commands import CommandExecutor
 from engine.config import LoadResult, load_deployments
 from engine.documents import deployment_doc
@@ -78,6 +79,7 @@ class Engine:
             self.registry,
             on_run_changed=self._on_run_changed,
             on_deployment_changed=self.mark_deployment_dirty,
+            runner=PrefectRunnerView(self.runner),
         )
         self.auto_resume = AutoResumeStore(self.redis, self.keys)
         self.auto_resumer = AutoResumer(

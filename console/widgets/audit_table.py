@@ -19,7 +19,8 @@ AUDIT_SHOWN = 1000
 
 
 class AuditTable(KeyedTable):
-    """Audit entries given by `add_entries`, keyed by stream entry id. A retry or cancel
+    """Audit entries given by `add_entries`, one row per command: a cancel's final entry
+    (ok, or the run finished first) replaces its `cancelling` one in place. A retry or cancel
     names its run (the id is on the entry's detail view, enter)."""
 
     COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
@@ -38,10 +39,15 @@ class AuditTable(KeyedTable):
 
     def add_entries(self, entries: list[AuditEntry]) -> None:
         for entry in entries:
-            self.entries[entry.entry_id] = entry
+            key = entry.fields.get("command_id") or entry.entry_id
+            known = self.entries.get(key)
+            if known is None or known.order < entry.order:
+                self.entries[key] = entry
         if len(self.entries) > AUDIT_SHOWN:
             newest = sorted(self.entries.values(), key=lambda e: e.order)[-AUDIT_SHOWN:]
-            self.entries = {entry.entry_id: entry for entry in newest}
+            self.entries = {
+                entry.fields.get("command_id") or entry.entry_id: entry for entry in newest
+            }
         self.refresh_rows()
 
     def wanted_rows(self) -> Iterable[Row]:
@@ -60,4 +66,4 @@ class AuditTable(KeyedTable):
             Text(sent_by(fields), end=""),
             Text(fields.get("message", ""), end=""),
         )
-        return Row(entry.entry_id, cells, entry.order)
+        return Row(fields.get("command_id") or entry.entry_id, cells, entry.order)

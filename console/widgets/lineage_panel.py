@@ -53,6 +53,9 @@ def describe_trigger(trigger: Doc | None, zone: Any = None) -> str:
     return " ".join(parts)
 
 
+_WROTE = {"none": ", wrote no partition", "all": ", wrote all its partitions"}
+
+
 class LineagePanel(Static):
     """Shows `store.lineage[flow_run_id]`; `refresh_lineage()` re-reads it."""
 
@@ -83,7 +86,10 @@ class LineagePanel(Static):
         grid.add_column()
         status = str(doc.get("status") or DASH)
         recorded = iso_time(doc.get("recorded_at"), zone)
-        grid.add_row("Attempt", f"{status} at {recorded}")
+        # A cancelled or failed attempt says whether its partitions were written: all or
+        # none (save_results never leaves some of them).
+        wrote = _WROTE.get(str(doc.get("written")), "") if status != "completed" else ""
+        grid.add_row("Attempt", f"{status} at {recorded}{wrote}")
         if doc.get("error"):
             grid.add_row("Error", Text(str(doc["error"]), style="bold"))
         trigger = doc.get("trigger") or {}

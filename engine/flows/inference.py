@@ -10,12 +10,17 @@ rerun replaces the partitions it writes instead of appending duplicates.
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import threading
 import time
 import traceback
 import urllib.error
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -177,18 +182,25 @@ def run_inference(df: pd.DataFrame, model: str) -> pd.DataFrame:
     return out
 
 
+class CancelRequested(Exception):
+    """The run is being cancelled: save_results stopped before making anything visible."""
+
+
 # Never cached: writing the partitions is the side effect a rerun is for.
 @task(cache_policy=NO_CACHE)
 def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
     """Write `df` as parquet under `target`, partitioned by `date=YYYY-MM-DD`.
 
     Partitions present in `df` are replaced, others are left alone, so rerunning a batch
-    gives the same files instead of twice the rows. A local partition is replaced
-    atomically (see `_replace_partition`), so concurrent runs writing it leave one run's
-    complete rows.
+    gives the same files instead of twice the rows. A local target gets all of this run's
+    partitions or none of them (see `_write_partitions`): a cancel or an error before the
+    commit leaves every partition as it was, and one arriving during the commit waits the
+    milliseconds the commit takes. Concurrent runs writing the same partition leave one
+    run's complete rows.
 
     Raises:
         NotADirectoryError: `target` exists and is a file (not retried).
+        CancelRequested: the run is being cancelled; nothing was written.
     """
     if "://" not in target and Path(target).exists() and not Path(target).is_dir():
         raise NotADirectoryError(
@@ -196,72 +208,187 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
             "partition directories under it; move the file away (or fix the deployment's "
             "target parameter) and retry the run"
         )
+    if cancel_requested():
+        raise CancelRequested("the run is being cancelled; save_results wrote nothing")
     out = df.copy()
     out["date"] = pd.to_datetime(out["timestamp"]).dt.strftime("%Y-%m-%d")
     table = pa.Table.from_pandas(out, preserve_index=False)
     counts = out["date"].value_counts()
     dates = sorted(str(d) for d in counts.index)
     partitions = [f"{target.rstrip('/')}/date={d}" for d in dates]
-    if "://" in target:
-        pq.write_to_dataset(
-            table, target, partition_cols=["date"], existing_data_behavior="delete_matching"
-        )
-        sizes: dict[str, int | None] = dict.fromkeys(partitions)
-    else:
-        sizes = {
-            path: _replace_partition(table.filter(pc.equal(table["date"], d)), Path(path))
-            for d, path in zip(dates, partitions, strict=True)
-        }
     # Every partition holds the same columns (the partition column itself lives in the
     # path); recorded so the console can compare runs without reading parquet.
     schema = {f.name: str(f.type) for f in table.schema if f.name != "date"}
-    outputs = [
-        {"path": path, "rows": int(counts[d]), "bytes": sizes[path], "schema": schema}
-        for d, path in zip(dates, partitions, strict=True)
-    ]
+
+    def summary(sizes: Mapping[str, int | None]) -> dict[str, Any]:
+        outputs = [
+            {"path": path, "rows": int(counts[d]), "bytes": sizes[path], "schema": schema}
+            for d, path in zip(dates, partitions, strict=True)
+        ]
+        return {"rows": len(out), "partitions": partitions, "outputs": outputs, "written": "all"}
+
+    if "://" in target:
+        # A remote dataset write is not all-or-none: if it stops halfway, the lineage
+        # says `unknown` rather than `none`.
+        COMMITTED[target] = {"outputs": [], "written": "unknown"}
+        pq.write_to_dataset(
+            table, target, partition_cols=["date"], existing_data_behavior="delete_matching"
+        )
+        saved = COMMITTED[target] = summary(dict.fromkeys(partitions))
+    else:
+        by_path = dict(zip(partitions, dates, strict=True))
+        saved = _write_partitions(
+            partitions,
+            lambda path: table.filter(pc.equal(table["date"], by_path[path])),
+            Path(target),
+            summary,
+        )
     listed = ", ".join(f"date={d}" for d in dates)
     print(f"Saved {len(out)} records to {target} ({len(dates)} partitions: {listed})")
-    return {"rows": len(out), "partitions": partitions, "outputs": outputs}
+    return saved
 
 
 PARTITION_FILE = "part-0.parquet"
 """The one data file of a local partition directory."""
 
+COMMITTED: dict[str, dict[str, Any]] = {}
+"""save_results' summary by target once its commit is done, for the lineage of a run
+cancelled right after it (the signal that was held during the commit interrupts the task
+before it returns); `written: unknown` while a remote write is under way. One flow run per
+process, so no other run reads it."""
 
-def _replace_partition(rows: pa.Table, directory: Path) -> int:
-    """Makes `rows` (minus the `date` column) the whole content of `directory`; returns
-    the bytes written.
 
-    Backfill runs several flow runs at once, and they can write the same partition. Each
-    writes a dot-named temporary file in the partition directory (readers skip dot files),
-    then renames it over PARTITION_FILE: the rename is atomic on one filesystem, so a
-    reader and the last writer agree on one complete file, never a half-written or a
-    mixed one. Data files under other names (from before, when pyarrow named them) are
-    removed after the rename.
+def _write_partitions(
+    paths: list[str],
+    rows_of: Callable[[str], pa.Table],
+    target: Path,
+    summary: Callable[[Mapping[str, int | None]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Makes each `rows_of(path)` (minus its `date` column) the whole content of partition
+    directory `path` for every one of `paths`, all of them or none; returns `summary` of
+    the sizes written. Rows are taken one partition at a time, so a big batch is not held
+    twice in memory.
+
+    Stage: every partition is written under a dot-named staging directory in `target`
+    (readers skip dot paths). A cancel, a kill or an error here leaves nothing visible.
+    Then, unless the run is being cancelled by now, commit: each staged file is renamed
+    over its partition's PARTITION_FILE (atomic per file on one filesystem, so concurrent
+    backfill runs and readers see one complete file, never a mixed one), with SIGTERM and
+    SIGINT held until the last rename, and undone from hard-linked backups if a rename
+    fails. Data files under other names (pyarrow's naming, from before) go after.
     """
-    final = directory / PARTITION_FILE
-    tmp = directory / f".{PARTITION_FILE}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    staging = target / f".staging-{os.getpid()}-{uuid.uuid4().hex}"
+    staged: dict[str, Path] = {}
+    sizes: dict[str, int | None] = {}
+    current = paths[0] if paths else str(target)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        pq.write_table(rows.drop_columns(["date"]), tmp)
-        size = tmp.stat().st_size
-        os.replace(tmp, final)
+        for current in paths:
+            file = staging / Path(current).name / PARTITION_FILE
+            file.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(rows_of(current).drop_columns(["date"]), file)
+            staged[current], sizes[current] = file, file.stat().st_size
+        if cancel_requested():
+            raise CancelRequested("the run is being cancelled; save_results wrote nothing")
+        done: list[tuple[Path, Path | None]] = []
+        with _signals_held():
+            try:
+                for current, file in staged.items():
+                    done.append(_put_in_place(file, Path(current), staging / ".backup"))
+            except BaseException:
+                _undo(done)
+                raise
+            saved = summary(sizes)
+            COMMITTED[str(target)] = saved
     except OSError as exc:
-        # pyarrow's message names the hidden temp file; the operator needs the partition.
-        # Same exception class, so is_transient_error still tells what is worth a retry.
+        # Named by partition, not by the hidden staging file the OS error mentions. Same
+        # exception class, so is_transient_error still tells what is worth a retry.
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise type(exc)(
-            f"cannot write partition {directory}: {reason}; make the target writable "
+            f"cannot write partition {current}: {reason}; make the target writable "
             "(permissions, a read-only mount, or `lsattr -d` shows `i` immutable: "
-            "`chattr -i`), then retry the run"
+            "`chattr -i`), then retry the run; no partition of this run was written"
         ) from exc
     finally:
-        if tmp.exists():  # False, not an error, when the directory itself is unusable
-            tmp.unlink()
-    for stale in directory.glob("*.parquet"):
-        if stale.name != PARTITION_FILE:
-            stale.unlink(missing_ok=True)
-    return size
+        shutil.rmtree(staging, ignore_errors=True)
+    for path in paths:
+        for stale in Path(path).glob("*.parquet"):
+            if stale.name != PARTITION_FILE:
+                stale.unlink(missing_ok=True)
+    return saved
+
+
+def _put_in_place(file: Path, directory: Path, backups: Path) -> tuple[Path, Path | None]:
+    """Renames `file` over `directory`'s PARTITION_FILE, hard-linking the old one into
+    `backups` first; returns (final, backup or None) for `_undo`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / PARTITION_FILE
+    backup: Path | None = None
+    if final.exists():
+        backup = backups / directory.name
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        os.link(final, backup)
+    os.replace(file, final)
+    return final, backup
+
+
+def _undo(done: list[tuple[Path, Path | None]]) -> None:
+    """Puts back what the renames in `done` replaced, so a failed commit changes nothing."""
+    for final, backup in reversed(done):
+        if backup is not None:
+            os.replace(backup, final)
+        else:
+            final.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Holds SIGTERM and SIGINT for the block, then lets the first one act.
+
+    The commit is a loop of renames: a cancel's SIGTERM in the middle would leave some
+    partitions new and some old. Python runs signal handlers in the main thread, so the
+    task (which runs there) swaps them; elsewhere there is nothing to hold.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[tuple[int, FrameType | None]] = []
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append((signum, frame))
+
+    for sig in previous:
+        signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            signum, frame = held[0]
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
+
+
+def cancel_requested() -> bool:
+    """Whether Prefect reports this flow run Cancelling or Cancelled (False outside a
+    flow run, or when the API cannot be asked: then the Runner's kill is what stops it)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return False
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(ctx.flow_run.id).state
+    except Exception:
+        return False
+    return state is not None and state.type in (StateType.CANCELLING, StateType.CANCELLED)
 
 
 def tasks_to_refresh(from_task: str, refresh_cache: bool) -> frozenset[str]:
@@ -326,6 +453,9 @@ def ai_inference_pipeline(
             records, "save_results", lambda: save_results(scored, target, return_state=True)
         )
     except BaseException as exc:
+        # A cancel's signal held through the commit lands after it: the partitions are
+        # written even though save_results did not return.
+        saved = saved or COMMITTED.get(target, {})
         _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc, from_task)
         raise
     scorer = _record_lineage(
@@ -367,7 +497,8 @@ def _record_lineage(
             flow_run_id=run["id"],
             flow_run_name=run["name"],
             deployment_name=run["deployment_name"],
-            status="failed" if error is not None else "completed",
+            status=_attempt_status(error),
+            written=saved.get("written", "none"),
             error="".join(traceback.format_exception_only(error)).strip() if error else None,
             trigger=lineage.classify_trigger(
                 run["tags"],
@@ -399,6 +530,16 @@ def _record_lineage(
     except Exception:
         log.exception("could not record lineage for this run")
     return scorer
+
+
+def _attempt_status(error: BaseException | None) -> str:
+    """`completed`, `cancelled` (stopped by a cancel: CancelRequested, or the Runner's
+    SIGTERM raised as TerminationSignal) or `failed`."""
+    from prefect.exceptions import TerminationSignal
+
+    if error is None:
+        return "completed"
+    return "cancelled" if isinstance(error, (CancelRequested, TerminationSignal)) else "failed"
 
 
 def _flow_run_facts() -> dict[str, Any]:

@@ -163,3 +163,34 @@ async def test_audit_names_runs_and_the_detail_view_gives_name_and_id(
         assert "calm-owl (id run-new)" in text and "ai-inference-prod" in text
         await pilot.press("escape")
         assert isinstance(app.screen, AuditScreen)
+
+
+async def test_a_cancel_is_one_row_that_turns_final(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    command = Command(
+        action="cancel",
+        target="run-x",
+        identity=Identity(user="ana", host="ops-1"),
+        sent_at=at(-3).isoformat(),
+    )
+    pending = "cancelling run witty-fox (was Running)"
+    mirror.record_result(
+        command, CommandResult(command.id, "cancelling", pending, finished_at=at(-3).isoformat())
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        table = app.screen.query_one(AuditTable)
+        await wait_for(pilot, lambda: table.row_count == 1, "the cancelling entry")
+        assert cells(app)[0][1:3] == ["⊘ cancelling", "cancel"]
+        mirror.record_result(
+            command,
+            CommandResult(
+                command.id, "ok", "cancelled run witty-fox", finished_at=at(-1).isoformat()
+            ),
+        )
+        await wait_for(pilot, lambda: cells(app)[0][1] == "✔ ok", "the final entry")
+        assert table.row_count == 1
+        assert cells(app)[0][0] == "11-25 09:59:00"
+        assert cells(app)[0][5] == "cancelled run witty-fox"

@@ -148,3 +148,53 @@ async def test_engine_down_says_queued_and_no_answer_says_so(
         await wait_for(
             pilot, lambda: any("No answer yet from the engine" in n for n in notes(app)), "late"
         )
+
+
+async def test_cancel_says_cancelling_until_the_engine_confirms_it(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    write_heartbeat(redis_client, keys)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: runs.row_count == 3, "runs")
+        runs.focus()
+        await pilot.press("c", "y")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "cancel sent")
+        command = Command.from_fields(commands(redis_client, keys)[0])
+        first = CommandResult(command.id, "cancelling", "cancelling run witty-fox (was Running)")
+        mirror.record_result(command, first)
+        await wait_for(
+            pilot, lambda: any(n.startswith("Cancelling: cancel") for n in notes(app)), "pending"
+        )
+        assert not any(n.startswith("Done:") for n in notes(app))
+        mirror.record_result(command, CommandResult(command.id, "ok", "cancelled run witty-fox"))
+        await wait_for(
+            pilot,
+            lambda: any(n.startswith("Done: cancel") and "cancelled run" in n for n in notes(app)),
+            "the final result",
+        )
+
+
+async def test_cancel_the_run_finished_first_is_a_failure(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    write_heartbeat(redis_client, keys)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: runs.row_count == 3, "runs")
+        runs.focus()
+        await pilot.press("c", "y")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "cancel sent")
+        command = Command.from_fields(commands(redis_client, keys)[0])
+        mirror.record_result(command, CommandResult(command.id, "cancelling", "cancelling run"))
+        too_late = "run witty-fox completed before the cancel took effect"
+        mirror.record_result(command, CommandResult(command.id, "error", too_late))
+        await wait_for(
+            pilot,
+            lambda: any(n.startswith("Failed: cancel") and too_late in n for n in notes(app)),
+            "the final result",
+        )

@@ -143,7 +143,7 @@ async def test_lineage_panel_shows_the_run_and_follows_a_new_attempt(
         lineage_doc(
             "run-failed", "brave-otter", recorded=at(-80), tasks=FAILED_TASKS, status="failed"
         )
-        | {"outputs": []}
+        | {"outputs": [], "written": "none"}
     )
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -156,6 +156,7 @@ async def test_lineage_panel_shows_the_run_and_follows_a_new_attempt(
         assert "scorer 1.0.0" in text and "weights 999999999999" in text
         assert "rows 3000" in text and "147.7 KB" in text
         assert "Outputs (0)" in text
+        assert ", wrote no partition" in text  # a failed attempt says what it wrote
         assert panel.display
 
         # A retry's attempt arrives through the updates stream: the panel follows it.
