@@ -39,7 +39,6 @@ from console.screens.help import HelpEntry, HelpScreen
 from console.screens.main import MainScreen
 from console.state import Store
 from console.store import RedisReader, Update, describe_error
-from console.widgets.runs_table import RUNS_SHOWN
 from engine.command_client import CommandClient
 from engine.launcher import engine_alive
 from engine.protocol import Keys, parse_iso
@@ -186,7 +185,9 @@ class ConsoleApp(App[None]):
                         # Note the stream position before reading the hashes (no gaps).
                         last_id = await reader.read_last_update_id()
                         deployments = await reader.read_deployments()
-                        runs = await reader.read_flow_runs(RUNS_SHOWN)
+                        # Every run Redis keeps (up to what the store holds), so the
+                        # runs title counts over all of them, not over the table's rows.
+                        runs = await reader.read_flow_runs(self.store.runs_kept)
                         self.post_message(SnapshotLoaded(deployments, runs))
                     self.post_message(ConnectionChanged(True))
                     backoff = 0.5
@@ -312,6 +313,9 @@ class ConsoleApp(App[None]):
                 title="Read-only",
                 severity="warning",
             )
+            if message.action == "trigger":
+                for screen in self.live_screens():
+                    screen.trigger_answered(None)
             return
         self._send_command(message.action, message.target, message.params)
 
@@ -382,6 +386,10 @@ class ConsoleApp(App[None]):
 
     def on_command_answered(self, message: CommandAnswered) -> None:
         command, result = message.command, message.result
+        if command.action == "trigger":
+            new_run = result.flow_run_id if result is not None and result.ok else ""
+            for screen in self.live_screens():
+                screen.trigger_answered(new_run or None)
         what = self.describe(command.action, command.target)
         if result is None:
             self.notify(
@@ -402,6 +410,9 @@ class ConsoleApp(App[None]):
             )
 
     def on_command_failed(self, message: CommandFailed) -> None:
+        if message.action == "trigger":
+            for screen in self.live_screens():
+                screen.trigger_answered(None)
         self.notify(
             f"Could not send {message.action} {message.target}: {message.reason}",
             title="Command not sent",

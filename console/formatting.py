@@ -155,6 +155,65 @@ def run_seconds(doc: dict[str, Any], now: datetime) -> float | None:
     return (end - start).total_seconds()
 
 
+@dataclass(frozen=True)
+class RunDurations:
+    """A flow run's latest attempt and its total running time across attempts."""
+
+    latest: float | None
+    """Wall time of the latest attempt (None: it has not run, or an older engine did not
+    say when a retried attempt began)."""
+    total: float | None
+    """Running time summed over every attempt (Prefect's `total_run_time`, plus the
+    running attempt so far); None if the run never ran."""
+
+    @property
+    def for_chart(self) -> float | None:
+        """What a sparkline or sort uses: the latest attempt, else the total (never the wall
+        time from the first start, which counts the wait before a retry)."""
+        return self.latest if self.latest is not None else self.total
+
+
+def run_durations(doc: dict[str, Any], now: datetime) -> RunDurations:
+    """The latest attempt (from `attempt_start_time`) and the total across attempts.
+
+    A first attempt starts at `start_time`, so documents from an engine without
+    `attempt_start_time` still get an exact figure for runs that were not retried.
+    """
+    start = parse_iso(doc.get("start_time"))
+    if start is None:
+        return RunDurations(None, None)
+    attempts = int(doc.get("run_count") or 0)
+    attempt = parse_iso(doc.get("attempt_start_time")) or (start if attempts <= 1 else None)
+    state = (doc.get("state_type") or "").upper()
+    before = doc.get("total_run_time")
+    earlier = float(before) if isinstance(before, (int, float)) else 0.0
+    if state in ("RUNNING", "CANCELLING") and attempt is not None:
+        latest = max(0.0, (now - attempt).total_seconds())
+        # Prefect adds an attempt to total_run_time when it leaves RUNNING: a Cancelling
+        # run's total already holds most of it.
+        total = earlier + latest if state == "RUNNING" else max(earlier, latest)
+        return RunDurations(latest, total)
+    finished = parse_iso(doc.get("end_time"))
+    if state in FINAL_STATE_TYPES and attempt is not None and finished is not None:
+        latest = max(0.0, (finished - attempt).total_seconds())
+        return RunDurations(latest, max(earlier, latest))
+    if state in FINAL_STATE_TYPES and attempts <= 1 and earlier:
+        return RunDurations(earlier, earlier)
+    # Between attempts (awaiting a retry, scheduled again, paused), or a retried attempt
+    # whose start no document says: the total is all that is known.
+    return RunDurations(None, earlier or None)
+
+
+def format_run_duration(durations: RunDurations) -> str:
+    """`4m 05s`, or `1m 10s (Σ 4m 05s)` when the total across attempts differs, or
+    `— (Σ 4m 05s)` while a retried run waits for its next attempt."""
+    latest = format_duration(durations.latest)
+    if durations.total is None:
+        return latest
+    total = format_duration(durations.total)
+    return latest if total == latest else f"{latest} (Σ {total})"
+
+
 def zone_named(name: str | None) -> tzinfo | None:
     """The zone called `name`; None when it is empty or unknown (the caller says so)."""
     if not name:

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from engine.protocol import Keys, decode_doc
+from engine.protocol import Keys, decode_doc, parse_writer_member, writer_member
 
 Doc = dict[str, Any]
 START_ID = "0-0"
@@ -27,6 +27,22 @@ class Update:
     kind: str
     id: str
     doc: Doc | None
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of an output partition: which run, which attempt, when."""
+
+    flow_run_id: str
+    attempt: int | None
+    """None for writes indexed by an engine that did not record attempts."""
+    written_at: float
+    """Epoch seconds (the lineage doc's `recorded_at`)."""
+
+    @property
+    def key(self) -> str:
+        """Its writers ZSET member: unique per write, a table row key."""
+        return writer_member(self.flow_run_id, self.attempt)
 
 
 @dataclass(frozen=True)
@@ -123,12 +139,37 @@ class RedisReader:
         members: Any = await self.client.smembers(self.keys.partitions(deployment))
         return sorted(str(m) for m in members)
 
-    async def read_writers(self, deployment: str, partition: str) -> list[tuple[str, float]]:
-        """(flow run id, written-at epoch) of every run that wrote the partition, oldest first."""
+    async def read_writers(self, deployment: str, partition: str) -> list[Write]:
+        """Every write of the partition, oldest first: a retried run that wrote it twice
+        is there twice."""
         pairs: Any = await self.client.zrange(
             self.keys.writers(deployment, partition), 0, -1, withscores=True
         )
-        return [(str(run_id), float(score)) for run_id, score in pairs]
+        writes = []
+        for member, score in pairs:
+            run_id, attempt = parse_writer_member(str(member))
+            writes.append(Write(run_id, attempt, float(score)))
+        return writes
+
+    async def read_write_lineages(self, writes: list[Write]) -> dict[str, Doc]:
+        """Write key -> the lineage doc of the attempt that made it. An engine that kept no
+        per-attempt lineage leaves the run's latest one, used only if it is that attempt."""
+        if not writes:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for write in writes:
+            pipe.hget(self.keys.lineage_attempts(write.flow_run_id), str(write.attempt))
+        own = [decode_doc(raw) for raw in await pipe.execute()]
+        latest = await self.read_lineages(sorted({w.flow_run_id for w in writes}))
+        found: dict[str, Doc] = {}
+        for write, doc in zip(writes, own, strict=True):
+            fallback = latest.get(write.flow_run_id)
+            attempt = ((fallback or {}).get("trigger") or {}).get("attempt")
+            if doc is None and fallback is not None and write.attempt in (None, attempt):
+                doc = fallback
+            if doc is not None:
+                found[write.key] = doc
+        return found
 
     async def read_writers_before(
         self, deployment: str, before: float | None, count: int
@@ -153,8 +194,9 @@ class RedisReader:
             )
         latest: dict[str, float] = {}
         for pairs in await pipe.execute():
-            for run_id, score in pairs:
-                latest[str(run_id)] = max(float(score), latest.get(str(run_id), 0.0))
+            for member, score in pairs:
+                run_id, _attempt = parse_writer_member(str(member))
+                latest[run_id] = max(float(score), latest.get(run_id, 0.0))
         newest = sorted(latest.items(), key=lambda pair: pair[1], reverse=True)
         return newest[:count]
 

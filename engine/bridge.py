@@ -38,6 +38,8 @@ from prefect.logging.clients import get_logs_subscriber
 from engine.documents import (
     SCHEDULED_HORIZON,
     flow_run_doc,
+    iso,
+    latest_attempt_start,
     log_fields,
     task_run_doc,
     task_run_doc_from_event,
@@ -116,6 +118,7 @@ class Bridge:
             return None  # ad-hoc runs outside our deployments are not ours to show
         if not worth_mirroring(doc):
             return None
+        await self._fill_attempt_start(client, doc)
         self.mirror.upsert_flow_run(doc)
         if self.registry.note_run(doc):
             self.on_deployment_changed(doc["deployment_name"])
@@ -126,6 +129,25 @@ class Bridge:
             # finished run's logs once guarantees its log stream is complete either way.
             await self.backfill_logs(client, run_id)
         return doc
+
+    async def _fill_attempt_start(self, client: PrefectClient, doc: dict[str, Any]) -> None:
+        """Sets a retried run's `attempt_start_time` from its state history when neither the
+        run (not RUNNING now) nor Redis (no RUNNING read of this attempt) has it."""
+        if doc.get("attempt_start_time") or int(doc.get("run_count") or 0) <= 1:
+            return
+        current = self.mirror.read_flow_run(doc["id"])
+        if (
+            current is not None
+            and current.get("run_count") == doc["run_count"]
+            and current.get("attempt_start_time")
+        ):
+            return  # upsert_flow_run keeps it
+        try:
+            states = await client.read_flow_run_states(UUID(doc["id"]))
+        except Exception as exc:  # the duration falls back to the total; not worth failing
+            logger.debug("could not read the states of flow run %s: %s", doc["id"], exc)
+            return
+        doc["attempt_start_time"] = iso(latest_attempt_start(states))
 
     async def write_task_runs(self, client: PrefectClient, run_id: str) -> None:
         runs = await client.read_task_runs(
@@ -179,6 +201,8 @@ class Bridge:
                 or current.get("state_name") != doc["state_name"]
                 or (current.get("end_time") != doc["end_time"])
             )
+            if stale:
+                await self._fill_attempt_start(client, doc)
             if stale and self.mirror.upsert_flow_run(doc):
                 changed += 1
             if self.registry.note_run(doc):

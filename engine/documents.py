@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from prefect.client.schemas.objects import FlowRun, Log, TaskRun
+from prefect.client.schemas.objects import FlowRun, Log, State, StateType, TaskRun
 from prefect.events import Event
 
 from engine.config import DeploymentSpec
@@ -51,11 +52,42 @@ def flow_run_doc(run: FlowRun, deployment_name: str, flow_name: str = "") -> dic
         "start_time": iso(run.start_time),
         "end_time": iso(run.end_time),
         "total_run_time": _seconds(run.total_run_time),
+        "attempt_start_time": attempt_start(run),
         "tags": list(run.tags or []),
         "created": iso(run.created),
         # Prefect's `updated` moves on every write; the state timestamp orders state changes.
         "updated": iso(state.timestamp if state else run.updated),
     }
+
+
+def attempt_start(run: FlowRun) -> str | None:
+    """When the run's latest attempt began, if the run itself says.
+
+    Prefect's `start_time` is the first attempt's and `total_run_time` the sum of every
+    attempt; a retried run's own duration needs the latest attempt's start. Running: the
+    RUNNING state's time (the mirror keeps the first one it saw for an attempt, so a resume
+    after a pause does not restart it). A first attempt: `start_time`. Otherwise None: the
+    bridge reads the state history (`latest_attempt_start`).
+    """
+    state = run.state
+    if state is not None and state.type == StateType.RUNNING:
+        return iso(state.timestamp)
+    if (run.run_count or 0) <= 1:
+        return iso(run.start_time)
+    return None
+
+
+def latest_attempt_start(states: Iterable[State]) -> datetime | None:
+    """The time of the RUNNING state that began the latest attempt (a RUNNING state that
+    follows a PAUSED one is a resume of the same attempt), or None if it never ran."""
+    start: datetime | None = None
+    previous: StateType | None = None
+    same_attempt = (StateType.RUNNING, StateType.PAUSED)
+    for state in sorted(states, key=lambda s: s.timestamp):
+        if state.type == StateType.RUNNING and previous not in same_attempt:
+            start = state.timestamp
+        previous = state.type
+    return start
 
 
 def worth_mirroring(doc: dict[str, Any], now: datetime | None = None) -> bool:

@@ -29,6 +29,7 @@ from engine.protocol import (
     parse_iso,
     partition_name,
     utc_now_iso,
+    writer_member,
 )
 
 LogLine = Mapping[str, str]
@@ -91,6 +92,7 @@ class RedisMirror:
         current = self.read_flow_run(doc["id"])
         if current is not None and _is_newer(current, doc):
             return False
+        doc = _with_attempt_start(doc, current)
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(self.keys.flow_runs, doc["id"], encode_doc(dict(doc)))
         pipe.zadd(self.keys.flow_runs_index, {doc["id"]: _score(doc)})
@@ -112,19 +114,25 @@ class RedisMirror:
     def write_lineage(self, doc: Mapping[str, Any]) -> None:
         """Stores a run's lineage (the latest attempt wins) and announces it.
 
-        Also indexes who wrote what: each output partition's writers ZSET gets the run,
-        scored by `recorded_at`, and the deployment's partitions SET gets the partition.
+        Also indexes who wrote what: each output partition's writers ZSET gets this write
+        (the run and its attempt), scored by `recorded_at`, and the deployment's partitions
+        SET gets the partition.
         """
         run_id = doc["flow_run_id"]
+        attempt = (doc.get("trigger") or {}).get("attempt")
+        member = writer_member(run_id, attempt)
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self.keys.lineage(run_id), encode_doc(dict(doc)))
+        if isinstance(attempt, int):
+            # Every attempt's lineage, so an earlier attempt's write still shows its own.
+            pipe.hset(self.keys.lineage_attempts(run_id), str(attempt), encode_doc(dict(doc)))
         deployment = doc.get("deployment_name")
         moment = parse_iso(doc.get("recorded_at"))
         written_at = moment.timestamp() if moment else datetime.now().timestamp()
         for output in doc.get("outputs") or []:
             partition = partition_name(output.get("path"))
             if deployment and partition:
-                pipe.zadd(self.keys.writers(deployment, partition), {run_id: written_at})
+                pipe.zadd(self.keys.writers(deployment, partition), {member: written_at})
                 pipe.sadd(self.keys.partitions(deployment), partition)
         self._publish(pipe, "lineage", run_id, doc)
         pipe.execute()
@@ -158,7 +166,10 @@ class RedisMirror:
         for run_id in old:
             pipe.hdel(self.keys.flow_runs, run_id)
             pipe.delete(
-                self.keys.task_runs(run_id), self.keys.logs(run_id), self.keys.lineage(run_id)
+                self.keys.task_runs(run_id),
+                self.keys.logs(run_id),
+                self.keys.lineage(run_id),
+                self.keys.lineage_attempts(run_id),
             )
         pipe.zrem(self.keys.flow_runs_index, *old)
         pipe.execute()
@@ -202,6 +213,22 @@ def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
         "flow_run_id": result.flow_run_id,
         "flow_run_name": result.flow_run_name,
     }
+
+
+def _with_attempt_start(
+    doc: Mapping[str, Any], current: Mapping[str, Any] | None
+) -> Mapping[str, Any]:
+    """Keeps the attempt start already stored for the same attempt (`run_count`).
+
+    Only a RUNNING read shows when a retried attempt began; the final state that follows
+    does not, and a resume after a pause shows a later RUNNING time for the same attempt.
+    """
+    if current is None or current.get("run_count") != doc.get("run_count"):
+        return doc
+    kept = current.get("attempt_start_time")
+    if not kept or kept == doc.get("attempt_start_time"):
+        return doc
+    return {**doc, "attempt_start_time": kept}
 
 
 def _is_newer(current: Mapping[str, Any], incoming: Mapping[str, Any]) -> bool:

@@ -97,8 +97,13 @@ class Keys:
         """STRING: JSON lineage of the latest attempt of one flow run."""
         return f"{self.prefix}:lineage:{flow_run_id}"
 
+    def lineage_attempts(self, flow_run_id: str) -> str:
+        """HASH: attempt number -> JSON lineage of that attempt of one flow run."""
+        return f"{self.prefix}:lineage_attempts:{flow_run_id}"
+
     def writers(self, deployment: str, partition: str) -> str:
-        """ZSET: flow run ids that wrote one output partition, scored by written-at epoch."""
+        """ZSET: one member per write of an output partition (`writer_member`), scored by
+        written-at epoch."""
         return f"{self.prefix}:writers:{deployment}:{partition}"
 
     def partitions(self, deployment: str) -> str:
@@ -307,6 +312,21 @@ def partition_name(path: str | None) -> str:
     if not path:
         return ""
     return str(path).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def writer_member(flow_run_id: str, attempt: object) -> str:
+    """`{run id}@{attempt}`: a writers ZSET member, one per attempt, so a retry that writes
+    a partition again adds a write instead of moving the earlier one. Without an attempt
+    number (older lineage documents): the run id alone."""
+    return f"{flow_run_id}@{attempt}" if isinstance(attempt, int) else flow_run_id
+
+
+def parse_writer_member(member: str) -> tuple[str, int | None]:
+    """(flow run id, attempt or None) of a writers ZSET member."""
+    run_id, sep, attempt = member.rpartition("@")
+    if sep and attempt.isdigit():
+        return run_id, int(attempt)
+    return member, None
 
 
 def decode_doc(raw: str | bytes | None) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from console.formatting import (
     format_until,
     is_final,
     next_fires,
-    run_seconds,
+    run_durations,
     sparkline,
     state_label,
     zone_named,
@@ -187,11 +187,12 @@ class DeploymentScreen(LiveScreen):
             for run in self.ctx.store.runs_newest_first()
             if run.get("deployment_name") == self.deployment_name
             and is_final(run.get("state_type"))
-            and run_seconds(run, now) is not None
+            and run_durations(run, now).for_chart is not None
         ][:SPARK_RUNS][::-1]
         if not finished:
             return Text(f"Durations: {DASH} no finished runs yet")
-        durations = [run_seconds(run, now) or 0.0 for run in finished]
+        # The latest attempt of each run: a retry days later is not a days-long run.
+        durations = [run_durations(run, now).for_chart or 0.0 for run in finished]
         glyphs = "".join(state_label(run.get("state_type")).glyph for run in finished)
         return Text(
             f"Durations, oldest → newest: {sparkline(durations)}\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -91,6 +91,11 @@ class MainScreen(LiveScreen):
         ),
     ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._triggers_unanswered = 0
+        """Triggers sent from here whose new run id has not come back yet."""
+
     def compose(self) -> ComposeResult:
         yield Label("Deployments", id="deployments-title", classes="title")
         yield DeploymentsTable(self.ctx, id="deployments")
@@ -110,6 +115,29 @@ class MainScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.deployments.focus()
+
+    # After `t`, the runs cursor goes to the new run, so `c` cancels that one.
+
+    def on_command_requested(self, message: CommandRequested) -> None:
+        if message.action == "trigger":  # the message goes on to the app, which sends it
+            self._triggers_unanswered += 1
+
+    def trigger_answered(self, flow_run_id: str | None) -> None:
+        self._triggers_unanswered = max(0, self._triggers_unanswered - 1)
+        if flow_run_id:
+            self.runs.follow(flow_run_id)
+
+    def _awaiting_new_run(self) -> bool:
+        """True (after saying so) while `c` cannot yet act on the run just triggered."""
+        if not self._triggers_unanswered and self.runs.following is None:
+            return False
+        self.notify(
+            "The run just triggered is not in the table yet: the cursor moves to it when it "
+            "arrives, then c cancels it. Nothing was sent.",
+            title="Waiting for the new run",
+            severity="warning",
+        )
+        return True
 
     # Live hooks.
 
@@ -139,8 +167,9 @@ class MainScreen(LiveScreen):
         if not runs.default_view:
             view = f"  {runs.state_filter_label}, {runs.time_range_label}, by {runs.sort_label}"
         marks = f"  ◆ {len(runs.marked)} marked" if runs.marked else ""
+        counts = runs.counts().note()
         self.query_one("#runs-title", Label).update(
-            f"Runs: {scope} ({runs.row_count}){view}{marks}{_filter_note(runs.filter_text)}{hint}"
+            f"Runs: {scope} ({counts}){view}{marks}{_filter_note(runs.filter_text)}{hint}"
         )
 
     def on_runs_table_view_changed(self, _event: RunsTable.ViewChanged) -> None:
@@ -194,7 +223,7 @@ class MainScreen(LiveScreen):
     def action_cancel_run(self) -> None:
         if self.runs.marked:
             self.request_bulk("cancel")
-        else:
+        elif not self._awaiting_new_run():
             self.request_cancel(self.selected_run())
 
     def action_deployment(self) -> None:

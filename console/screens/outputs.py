@@ -24,6 +24,7 @@ from console.output_compare import (
 from console.screens.base import LiveScreen
 from console.store import RedisReader, describe_error
 from console.widgets.lineage_panel import format_bytes
+from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
 from engine.protocol import parse_iso
 
@@ -78,7 +79,7 @@ class OutputsScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="outputs-title", classes="title")
         yield Static(Text("Reading lineage…"), id="outputs-summary")
-        yield DataTable(id="outputs-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="outputs-table", cursor_type="row", zebra_stripes=True)
         yield Label("Schema", id="outputs-schema-title", classes="title")
         with VerticalScroll(id="outputs-schema-box"):
             yield Static(id="outputs-schema")

@@ -17,16 +17,18 @@ from console.context import Context
 from console.formatting import format_time
 from console.screens.base import LiveScreen
 from console.store import RedisReader, describe_error
+from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
 
 
 @dataclass(frozen=True)
 class PartitionRow:
-    """One written partition: how many runs wrote it and when the last one did."""
+    """One written partition: how many writes it had (a retry that wrote it again counts
+    again) and when the last one was."""
 
     deployment: str
     partition: str
-    writers: int
+    writes: int
     last_written: float | None
 
     @property
@@ -49,7 +51,7 @@ class PartitionsScreen(LiveScreen):
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="partitions-title", classes="title")
-        yield DataTable(id="partitions-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="partitions-table", cursor_type="row", zebra_stripes=True)
         yield StatusBar(self.ctx, id="status")
         yield Footer()
 
@@ -78,9 +80,9 @@ class PartitionsScreen(LiveScreen):
         try:
             for name in names:
                 for partition in await reader.read_partitions(name):
-                    writers = await reader.read_writers(name, partition)
-                    last = writers[-1][1] if writers else None
-                    rows.append(PartitionRow(name, partition, len(writers), last))
+                    writes = await reader.read_writers(name, partition)
+                    last = writes[-1].written_at if writes else None
+                    rows.append(PartitionRow(name, partition, len(writes), last))
         except (RedisError, OSError) as exc:
             self.notify(f"Could not read the partitions: {describe_error(exc)}", severity="error")
             return
@@ -99,7 +101,7 @@ class PartitionsScreen(LiveScreen):
             cells = (
                 Text(row.deployment),
                 Text(row.partition, style="bold"),
-                Text(str(row.writers)),
+                Text(str(row.writes)),
                 Text(format_time(last.astimezone(zone) if last else None, zone)),
             )
             if key in self.rows:

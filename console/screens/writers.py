@@ -1,4 +1,7 @@
-"""Every run that wrote one output partition, oldest first, with who and from what input."""
+"""Every write of one output partition, oldest first, with who and from what input.
+
+One row per write: a retried run that wrote the partition again has a row per attempt,
+each with that attempt's own lineage."""
 
 from __future__ import annotations
 
@@ -15,10 +18,11 @@ from textual.widgets import DataTable, Footer, Label
 from console.context import Context
 from console.formatting import DASH, format_time
 from console.screens.base import LiveScreen
-from console.store import RedisReader, describe_error
+from console.store import RedisReader, Write, describe_error
 from console.widgets.lineage_panel import describe_trigger, short_hash
+from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
-from engine.protocol import partition_name
+from engine.protocol import parse_writer_member, partition_name
 
 Doc = dict[str, Any]
 
@@ -35,16 +39,16 @@ class WritersScreen(LiveScreen):
         self.deployment = deployment
         self.partition = partition
         self.run_ids: list[str] = []
-        """Shown writers, oldest first."""
+        """The run of each shown write, oldest first (a retried run can be there twice)."""
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="writers-title", classes="title")
-        yield DataTable(id="writers-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="writers-table", cursor_type="row", zebra_stripes=True)
         yield StatusBar(self.ctx, id="status")
         yield Footer()
 
     def _title(self, count: int | None = None) -> str:
-        shown = "" if count is None else f" ({count})"
+        shown = "" if count is None else f" ({count} write{'' if count == 1 else 's'})"
         return f"Who wrote {self.deployment} {self.partition}{shown}, oldest first"
 
     @property
@@ -65,24 +69,27 @@ class WritersScreen(LiveScreen):
     async def load(self) -> None:
         reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
         try:
-            writers = await reader.read_writers(self.deployment, self.partition)
-            docs = await reader.read_lineages([run_id for run_id, _ in writers])
+            writes = await reader.read_writers(self.deployment, self.partition)
+            docs = await reader.read_write_lineages(writes)
         except (RedisError, OSError) as exc:
             self.notify(f"Could not read the writers: {describe_error(exc)}", severity="error")
             return
         finally:
             await reader.close()
-        self._show(writers, docs)
+        self._show(writes, docs)
 
-    def _show(self, writers: list[tuple[str, float]], docs: dict[str, Doc]) -> None:
+    def _show(self, writes: list[Write], docs: dict[str, Doc]) -> None:
         zone = self.ctx.now().tzinfo
         table = self.table
         # Few rows, and order matters (a rewrite moves a run to the end): rebuild.
         table.clear()
-        for number, (run_id, written) in enumerate(writers, start=1):
-            doc = docs.get(run_id, {})
+        for number, write in enumerate(writes, start=1):
+            run_id, written = write.flow_run_id, write.written_at
+            doc = docs.get(write.key, {})
             run = self.ctx.store.flow_runs.get(run_id, {})
-            name = doc.get("flow_run_name") or run.get("name") or run_id[:8]
+            name = str(doc.get("flow_run_name") or run.get("name") or run_id[:8])
+            if write.attempt is not None and write.attempt > 1:
+                name = f"{name}, attempt {write.attempt}"
             rows = DASH
             for output in doc.get("outputs") or []:
                 if partition_name(output.get("path")) == self.partition:
@@ -91,22 +98,23 @@ class WritersScreen(LiveScreen):
             table.add_row(
                 Text(str(number)),
                 Text(format_time(datetime.fromtimestamp(written).astimezone(zone), zone)),
-                Text(str(name), style="bold"),
+                Text(name, style="bold"),
                 Text(str(doc.get("status") or "lineage gone")),
                 Text(describe_trigger(doc.get("trigger"), zone)),
                 Text(short_hash(source.get("sha256"))),
                 Text(str(source.get("rows", DASH))),
                 Text(rows),
-                key=run_id,
+                key=write.key,
             )
-        self.run_ids = [run_id for run_id, _ in writers]
-        self.query_one("#writers-title", Label).update(self._title(len(writers)))
+        self.run_ids = [write.flow_run_id for write in writes]
+        self.query_one("#writers-title", Label).update(self._title(len(writes)))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         from console.screens.run import RunScreen
 
         if event.row_key.value is not None:
-            self.app.push_screen(RunScreen(self.ctx, str(event.row_key.value)))
+            run_id, _attempt = parse_writer_member(str(event.row_key.value))
+            self.app.push_screen(RunScreen(self.ctx, run_id))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from console.context import Context
-from console.formatting import format_duration, iso_time, run_seconds, state_label
+from console.formatting import format_run_duration, iso_time, run_durations, state_label
 from console.state import run_order
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
@@ -59,7 +59,7 @@ class DeploymentRunsTable(KeyedTable):
             Text(str(doc.get("name", "")), style="bold", end=""),
             toned(self.app, label.text, label.tone),
             Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
-            Text(format_duration(run_seconds(doc, now)), end=""),
+            Text(format_run_duration(run_durations(doc, now)), end=""),
             Text(str(doc.get("run_count", 0)), end=""),
         )
         return Row(str(doc["id"]), cells, (run_order(doc), str(doc["id"])))

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowKey
 
 from console.context import Context
+from console.widgets.row_table import RowTable
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Row:
         return not needle or any(needle in cell.plain.casefold() for cell in self.cells)
 
 
-class KeyedTable(DataTable[Text]):
+class KeyedTable(RowTable):
     """Rows keyed by id; see the module docstring."""
 
     COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -11,10 +11,10 @@ from textual.widgets import Static
 from console.context import Context
 from console.formatting import (
     DASH,
-    format_duration,
     format_params,
+    format_run_duration,
     iso_time,
-    run_seconds,
+    run_durations,
     state_label,
 )
 from console.widgets.tones import tone_style
@@ -55,7 +55,7 @@ class RunHeader(Static):
             "Times",
             f"start {iso_time(doc.get('start_time'), zone)}   "
             f"end {iso_time(doc.get('end_time'), zone)}   "
-            f"duration {format_duration(run_seconds(doc, now))}   "
+            f"duration {format_run_duration(run_durations(doc, now))}   "
             f"attempts {doc.get('run_count', 0)}",
         )
         message = str(doc.get("state_message") or "")

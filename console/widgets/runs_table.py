@@ -6,22 +6,29 @@ bulk actions; rows stay keyed by flow run id and change by diff.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.widgets.data_table import RowKey
 
-from console.formatting import format_duration, iso_time, run_seconds, state_label
+from console.formatting import format_run_duration, iso_time, run_durations, state_label
 from console.state import run_order
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 from engine.protocol import parse_iso
 
 RUNS_SHOWN = 300
-"""Rows in the table; older runs stay in Redis and Prefect."""
+"""Rows in the table at most: the newest runs the filters keep. Counts in the title cover
+every run the console holds (the newest `Store.runs_kept` of Redis); Prefect keeps the rest."""
+
+FOLLOW_SECONDS = 15.0
+"""How long the cursor waits for a triggered run to reach the table before giving up."""
 
 MARK = "◆ "
 """Prefix of a marked run's name (a glyph, so marks never rely on colour)."""
@@ -37,12 +44,36 @@ STATE_FILTERS: tuple[tuple[str, frozenset[str]], ...] = (
 """What `f` cycles through: a label and the state types it keeps (empty: all)."""
 
 TIME_RANGES: tuple[tuple[str, timedelta | None], ...] = (
-    ("all time", None),
+    # Not "all time": the console holds only the newest runs Redis keeps (the title says so).
+    ("any time", None),
     ("last 1h", timedelta(hours=1)),
     ("last 24h", timedelta(hours=24)),
     ("last 7d", timedelta(days=7)),
 )
 """What `R` cycles through: runs that started (or were due) within the range."""
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """The runs title's numbers."""
+
+    shown: int
+    """Rows in the table."""
+    matching: int
+    """Runs the console holds that the filters (deployment, state, range, `/`) keep."""
+    held: int
+    """Runs the console holds: the newest ones Redis keeps, not the full history."""
+
+    def note(self) -> str:
+        """`3 held`, `newest 300 of 1000 held`, `43 of 1000 held`,
+        `newest 300 of 612; 1000 held`: never a count that reads as all of history."""
+        head = f"{self.shown}" if self.shown >= self.matching else f"newest {self.shown} of"
+        if self.matching >= self.held:
+            middle = "" if self.shown >= self.matching else f" {self.matching}"
+            return f"{head}{middle} held"
+        if self.shown >= self.matching:
+            return f"{head} of {self.held} held"
+        return f"{head} {self.matching}; {self.held} held"
 
 
 class RunsTable(KeyedTable):
@@ -112,6 +143,45 @@ class RunsTable(KeyedTable):
         self.marked: set[str] = set()
         """Flow run ids marked for a bulk action."""
         self._last_marked: str | None = None
+        self.following: str | None = None
+        """A just-triggered run the cursor moves to as soon as it is a row."""
+        self._follow_until = 0.0
+
+    # The cursor follows a triggered run.
+
+    def follow(self, run_id: str) -> None:
+        """Moves the cursor to `run_id` now, or when its row arrives (FOLLOW_SECONDS)."""
+        self.following = run_id
+        self._follow_until = time.monotonic() + FOLLOW_SECONDS
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        run_id = self.following
+        if run_id is None or not self.is_mounted:
+            return
+        doc = self.ctx.store.flow_runs.get(run_id)
+        if RowKey(run_id) in self.rows:
+            self.following = None
+            self.move_cursor(row=self.get_row_index(run_id))
+        elif doc is not None:
+            self.following = None
+            self.app.notify(
+                f"The new run {doc.get('name') or run_id} is hidden by the runs filters; "
+                "escape clears them.",
+                title="Triggered",
+            )
+        elif time.monotonic() > self._follow_until:
+            self.following = None
+            self.app.notify(
+                f"The new run {run_id} has not reached the console in {FOLLOW_SECONDS:.0f} s; "
+                "the cursor stayed where it was.",
+                title="Triggered",
+                severity="warning",
+            )
+
+    def refresh_rows(self) -> None:
+        super().refresh_rows()
+        self._catch_up()
 
     # Filters and sort.
 
@@ -174,21 +244,43 @@ class RunsTable(KeyedTable):
         return True
 
     def wanted_rows(self) -> Iterable[Row]:
-        runs = [doc for doc in self.ctx.store.runs_newest_first() if self.wants(doc)]
-        return [self.row_for(doc) for doc in runs[:RUNS_SHOWN]]
+        return self._matching_rows(RUNS_SHOWN)
+
+    def _matching_rows(self, limit: int | None) -> list[Row]:
+        """Rows of the held runs the filters keep, the `/` text too, newest first.
+
+        The text filter runs before the cut, so `/` finds any held run, not only the newest
+        300; without it only the rows shown are built.
+        """
+        docs = [doc for doc in self.ctx.store.runs_newest_first() if self.wants(doc)]
+        if not self.filter_text:
+            return [self.row_for(doc) for doc in docs[:limit]]
+        needle = self.filter_text.casefold()
+        rows = [row for row in map(self.row_for, docs) if row.matches(needle)]
+        return rows[:limit]
+
+    def counts(self) -> RunCounts:
+        """What the title says: rows shown, held runs the filters keep, runs held."""
+        store = self.ctx.store
+        if self.filter_text:
+            matching = len(self._matching_rows(None))
+        else:
+            matching = sum(1 for doc in store.flow_runs.values() if self.wants(doc))
+        return RunCounts(self.row_count, matching, len(store.flow_runs))
 
     def row_for(self, doc: dict[str, Any]) -> Row:
         now = self.ctx.now()
         label = state_label(doc.get("state_type"), doc.get("state_name"))
         run_id = str(doc["id"])
         name = str(doc.get("name", ""))
-        seconds = run_seconds(doc, now)
+        durations = run_durations(doc, now)
+        seconds = durations.for_chart
         cells = (
             Text(f"{MARK}{name}" if run_id in self.marked else name, style="bold", end=""),
             Text(str(doc.get("deployment_name") or ""), end=""),
             toned(self.app, label.text, label.tone),
             Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
-            Text(format_duration(seconds), end=""),
+            Text(format_run_duration(durations), end=""),
             Text(str(doc.get("run_count", 0)), end=""),
         )
         keys: dict[str, Any] = {
@@ -204,6 +296,8 @@ class RunsTable(KeyedTable):
 
     def show_run(self, doc: dict[str, Any]) -> None:
         self.show_row(self.row_for(doc), wanted=self.wants(doc))
+        if doc.get("id") == self.following:
+            self._catch_up()
 
     # Marks.
 

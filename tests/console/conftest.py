@@ -75,8 +75,15 @@ def flow_run_doc(
     message: str = "",
     parameters: Doc | None = None,
     updated: datetime = NOW - timedelta(minutes=1),
+    attempt_start: datetime | None = None,
+    total: float | None = None,
 ) -> Doc:
-    total = (end - start).total_seconds() if start and end else 0.0
+    """`attempt_start`: when the latest attempt began (the engine's `attempt_start_time`;
+    `start` for a first attempt). `total`: `total_run_time` (default end - start)."""
+    if total is None:
+        total = (end - start).total_seconds() if start and end else 0.0
+    if attempt_start is None and run_count <= 1:
+        attempt_start = start
     return {
         "id": run_id,
         "name": name,
@@ -92,6 +99,7 @@ def flow_run_doc(
         "start_time": iso(start),
         "end_time": iso(end),
         "total_run_time": total,
+        "attempt_start_time": iso(attempt_start),
         "tags": [],
         "created": iso((start or NOW) - timedelta(seconds=5)),
         "updated": iso(updated),
@@ -167,6 +175,7 @@ def fill_standard(mirror: RedisMirror) -> None:
         start=at(-90),
         end=at(-80),
         run_count=2,
+        attempt_start=at(-87),  # the retry: 7 of the 10 minutes (no wait between attempts)
         message="Task infer-0 failed: CUDA out of memory",
     )
     mirror.upsert_deployment(

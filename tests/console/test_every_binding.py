@@ -332,6 +332,15 @@ CASES: dict[str, Case] = {
         "at the last line",
     ),
     "log.save": Case(run_log, prompt_open("save"), "the save prompt opens"),
+    # Every table (console/widgets/row_table.py): home/end go to the first/last row.
+    "table.first": Case(
+        main_runs, lambda app, _b: app.screen.query_one(RunsTable).cursor_row == 0, "first row"
+    ),
+    "table.last": Case(
+        main_deployments,
+        lambda app, _b: app.screen.query_one(DeploymentsTable).cursor_row == 1,
+        "last row",
+    ),
 }
 
 

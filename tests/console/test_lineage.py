@@ -195,8 +195,8 @@ async def test_who_wrote_a_partition_in_two_keys(
         lineage_doc("run-failed", "brave-otter", recorded=at(-80), sha=SHA_B, dates=("2026-11-01",))
     )
     assert redis_client.zrange(keys.writers("ai-inference-prod", "date=2026-11-01"), 0, -1) == [
-        b"run-old",
-        b"run-failed",
+        b"run-old@1",
+        b"run-failed@1",
     ]
     assert redis_client.smembers(keys.partitions("ai-inference-prod")) == {
         b"date=2026-11-01",

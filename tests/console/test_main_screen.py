@@ -50,7 +50,12 @@ async def test_tables_show_deployments_and_runs_newest_first(
         running = cell_texts(runs, "run-running")
         assert running[:3] == ["witty-fox", "ai-inference-prod", "▶ Running"]
         assert running[4] == "5m 00s"
-        assert cell_texts(runs, "run-failed")[2:] == ["✖ Failed", "11-25 08:30:00", "10m 00s", "2"]
+        assert cell_texts(runs, "run-failed")[2:] == [
+            "✖ Failed",
+            "11-25 08:30:00",
+            "7m 00s (Σ 10m 00s)",  # the latest attempt, then the total of both
+            "2",
+        ]
 
 
 async def test_state_change_after_start_appears_without_input(
