@@ -142,8 +142,11 @@ class ConsoleApp(App[None]):
         self.set_interval(self.tick_interval, self._tick)
 
     def _tick(self) -> None:
-        if isinstance(self.screen, LiveScreen):
-            self.screen.tick()
+        # The top screen only, and through live_screens: a tick landing while the app exits
+        # would otherwise query the widgets of a screen being torn down (or an empty stack).
+        live = self.live_screens()
+        if live and live[-1] is self.screen_stack[-1]:
+            live[-1].tick()
 
     def live_screens(self) -> list[LiveScreen]:
         """Screens to keep current: mounted ones not being torn down (data arriving while
