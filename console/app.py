@@ -63,6 +63,8 @@ class ConsoleApp(App[None]):
         read_only: hide and refuse every action that changes something.
         user_themes: extra themes (from YAML files) to register besides the built-ins.
         keymap: binding id -> keys (console.yaml's `keymap:`, checked by console.keymap).
+        theme_errors: user theme files that failed validation, one message per file
+            (`themes.user.report_by_file`); shown on screen when the console opens.
     """
 
     CSS_PATH = "app.tcss"
@@ -114,6 +116,7 @@ class ConsoleApp(App[None]):
         read_only: bool = False,
         user_themes: Sequence[Theme] = (),
         keymap: Mapping[str, str] | None = None,
+        theme_errors: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.keys = keys or Keys()
@@ -131,6 +134,7 @@ class ConsoleApp(App[None]):
         for theme in user_themes:
             self.register_theme(theme)
         self.theme = theme_name
+        self.theme_errors = list(theme_errors)
         if keymap:
             self.set_keymap(dict(keymap))
 
@@ -140,6 +144,9 @@ class ConsoleApp(App[None]):
     def on_mount(self) -> None:
         self._follow_redis()
         self.set_interval(self.tick_interval, self._tick)
+        # On screen too: stderr before the screen opens is gone once it does.
+        for message in self.theme_errors:
+            self.notify(message, title="Theme skipped", severity="error", timeout=30, markup=False)
 
     def _tick(self) -> None:
         # The top screen only, and through live_screens: a tick landing while the app exits
