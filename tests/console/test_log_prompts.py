@@ -132,3 +132,20 @@ async def test_the_prompt_keeps_the_newest_line_in_sight(
         await pilot.press("slash")
         await wait_for(pilot, lambda: view.visible_text()[-1].endswith("row 59"), "still last")
         assert view.scrollable_content_region.height == 24 - 4  # title, prompt, status, footer
+
+
+async def test_prompts_at_40x10_show_the_text_and_the_path_end(
+    make_app: AppFactory, mirror: RedisMirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIWF_STATE_DIR", str(tmp_path))
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=(40, 10)) as pilot:
+        screen = await open_log(pilot)
+        field = screen.query_one(LogPrompt).query_one(Input)
+        await pilot.press("slash", *"GPU")
+        await assert_typed_text_shows(pilot, field, "GPU")
+        await pilot.press("escape", "s")
+        await assert_typed_text_shows(pilot, field, "100000.log")
+        await pilot.press("escape")
+        assert app.screen is screen
