@@ -64,6 +64,8 @@ class ConsoleApp(App[None]):
         read_only: hide and refuse every action that changes something.
         user_themes: extra themes (from YAML files) to register besides the built-ins.
         keymap: binding id -> keys (console.yaml's `keymap:`, checked by console.keymap).
+        theme_errors: user theme files that failed validation, one message per file
+            (`themes.user.report_by_file`); shown on screen when the console opens.
     """
 
     CSS_PATH = "app.tcss"
@@ -116,6 +118,7 @@ class ConsoleApp(App[None]):
         user_themes: Sequence[Theme] = (),
         keymap: Mapping[str, str] | None = None,
         services_notice: Callable[[], str] | None = None,
+        theme_errors: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.keys = keys or Keys()
@@ -135,6 +138,7 @@ class ConsoleApp(App[None]):
         for theme in user_themes:
             self.register_theme(theme)
         self.theme = theme_name
+        self.theme_errors = list(theme_errors)
         if keymap:
             self.set_keymap(dict(keymap))
 
@@ -147,6 +151,9 @@ class ConsoleApp(App[None]):
         if self.services_notice is not None:
             self._check_services()
             self.set_interval(SERVICES_CHECK_SECONDS, self._check_services)
+        # On screen too: stderr before the screen opens is gone once it does.
+        for message in self.theme_errors:
+            self.notify(message, title="Theme skipped", severity="error", timeout=30, markup=False)
 
     def _check_services(self) -> None:
         note = self.services_notice() if self.services_notice is not None else ""
@@ -156,8 +163,11 @@ class ConsoleApp(App[None]):
                 screen.show_status()
 
     def _tick(self) -> None:
-        if isinstance(self.screen, LiveScreen):
-            self.screen.tick()
+        # The top screen only, and through live_screens: a tick landing while the app exits
+        # would otherwise query the widgets of a screen being torn down (or an empty stack).
+        live = self.live_screens()
+        if live and live[-1] is self.screen_stack[-1]:
+            live[-1].tick()
 
     def live_screens(self) -> list[LiveScreen]:
         """Screens to keep current: mounted ones not being torn down (data arriving while

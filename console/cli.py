@@ -20,7 +20,7 @@ from engine.launcher import (
 from engine.paths import default_config_dir, state_dir
 from engine.protocol import Keys
 from themes import DEFAULT_THEME, THEMES
-from themes.user import load_user_themes
+from themes.user import load_user_themes, report_by_file
 
 EXIT_CONFIG = 2
 """Exit status for bad arguments or a bad settings file."""
@@ -155,9 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aiwf-console: theme skipped: {theme_error}", file=sys.stderr)
     names = [*THEMES, *(theme.name for theme in user.themes)]
     if args.theme not in names:
+        skipped = " (or fix a skipped theme file above)" if user.errors else ""
         parser.exit(
             EXIT_CONFIG,
-            f"aiwf-console: unknown theme {args.theme!r}; choose one of: {', '.join(names)}\n",
+            f"aiwf-console: unknown theme {args.theme!r}; choose one of: "
+            f"{', '.join(names)}{skipped}\n",
         )
     read_only = args.read_only or settings.read_only
     prefix = args.prefix or prefix_from_env()
@@ -187,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         user_themes=user.themes,
         keymap=settings.keymap,
         services_notice=lease.notice if lease is not None else None,
+        theme_errors=report_by_file(user.errors),
     )
     try:
         app.run()

@@ -44,6 +44,22 @@ class ThemeFileError:
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )
 
+    def in_file(self) -> str:
+        """The problem without the path: `line 2: primary: ...` (listed under the file)."""
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.field}: {self.message}" if self.field else f"{where}{self.message}"
+
+
+def report_by_file(errors: Iterable[ThemeFileError]) -> list[str]:
+    """One message per skipped file: its path, then each problem (shown on screen)."""
+    by_file: dict[Path, list[str]] = {}
+    for error in errors:
+        by_file.setdefault(error.path, []).append(error.in_file())
+    return [
+        "\n".join([f"{path} was skipped:", *problems, "Fix it and start the console again."])
+        for path, problems in by_file.items()
+    ]
+
 
 @dataclass
 class UserThemes:

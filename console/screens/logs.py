@@ -268,7 +268,7 @@ class LogScreen(LiveScreen):
         view = self.log_view
         view.auto_scroll = not view.auto_scroll
         if view.auto_scroll:
-            view.scroll_end(animate=False, immediate=True, x_axis=False)
+            view.scroll_to_end(immediate=True)
         self._update_title()
 
     def action_top(self) -> None:
@@ -277,7 +277,7 @@ class LogScreen(LiveScreen):
         self._update_title()
 
     def action_bottom(self) -> None:
-        self.log_view.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.log_view.scroll_to_end(immediate=True)
 
     # Search and hide.
 

@@ -8,13 +8,14 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Input
+
+from console.widgets.one_row_input import OneRowInput
 
 Completer = Callable[[str], list[str]]
 """Text typed (without the colon) -> whole lines it can complete to, best first."""
 
 
-class CommandInput(Input):
+class CommandInput(OneRowInput):
     """Tab: complete to the candidates' common prefix, then cycle through them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -10,6 +10,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
 
+from console.widgets.one_row_input import OneRowInput
+
 
 class FilterBar(Horizontal):
     """Hidden until `open()`; posts Changed on each keystroke, Closed when done."""
@@ -37,7 +39,7 @@ class FilterBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("Filter ", id="filter-label")
-        yield Input(placeholder="text in any column", id="filter-input")
+        yield OneRowInput(placeholder="text in any column", id="filter-input")
 
     def open(self, what: str, text: str) -> None:
         self.query_one("#filter-label", Label).update(f"/ {what} ")

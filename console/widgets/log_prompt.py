@@ -10,6 +10,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
 
+from console.widgets.one_row_input import OneRowInput
+
 
 class LogPrompt(Horizontal):
     """Hidden until `open()`; posts Submitted with the text on enter, Cancelled on escape."""
@@ -17,7 +19,7 @@ class LogPrompt(Horizontal):
     DEFAULT_CSS = """
     LogPrompt { height: 1; background: $boost; }
     LogPrompt Label { color: $accent; text-style: bold; padding: 0 0 0 1; }
-    LogPrompt Input { width: 1fr; height: 1; border: none; padding: 0; background: $boost; }
+    LogPrompt OneRowInput, LogPrompt OneRowInput:focus { width: 1fr; background: $boost; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -41,7 +43,9 @@ class LogPrompt(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="log-prompt-label")
-        yield Input(id="log-prompt-input")
+        # Not selected on focus: open() puts the cursor after the text (the proposed path
+        # or the last pattern) to be edited, not replaced by the first key.
+        yield OneRowInput(id="log-prompt-input", select_on_focus=False)
 
     def open(self, mode: str, label: str, text: str, placeholder: str = "") -> None:
         self.mode = mode

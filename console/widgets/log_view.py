@@ -117,9 +117,9 @@ class LogView(ScrollView, can_focus=True):
         self.view = view
         self._relayout()
         if self.auto_scroll:
-            self.scroll_end(animate=False, x_axis=False)
+            self.scroll_to_end()
         elif keep is not None:
-            self.scroll_to(y=self.row_of_line(bisect_right(view, keep - 1)), animate=False)
+            self.scroll_to_row(self.row_of_line(bisect_right(view, keep - 1)))
 
     def extend_view(self, positions: Iterable[int]) -> None:
         added = array("q", positions)
@@ -134,7 +134,7 @@ class LogView(ScrollView, can_focus=True):
                 self._starts.append(total)
         self._resize()
         if self.auto_scroll:
-            self.scroll_end(animate=False, x_axis=False)
+            self.scroll_to_end()
         else:
             self.refresh()
 
@@ -180,8 +180,19 @@ class LogView(ScrollView, can_focus=True):
         if line < 0 or self.view[line] != position:
             return
         row = self.row_of_line(line)
-        self.scroll_to(y=max(0, row - self.scrollable_content_region.height // 2), animate=False)
+        self.scroll_to_row(max(0, row - self.scrollable_content_region.height // 2))
         self.refresh()
+
+    # Scrolling is forced: the view sets its own virtual size, and Textual allows a scroll
+    # only once the scrollbar for it has been laid out, on the next refresh. Unforced, the
+    # scroll right after a page of lines lands is dropped (the newest lines never showed).
+
+    def scroll_to_end(self, immediate: bool = False) -> None:
+        """Shows the last row (after the next refresh unless `immediate`)."""
+        self.scroll_end(animate=False, x_axis=False, force=True, immediate=immediate)
+
+    def scroll_to_row(self, row: int) -> None:
+        self.scroll_to(y=row, animate=False, force=True)
 
     def visible_text(self) -> list[str]:
         """The rows on screen as plain text (`…` for lines not fetched yet); for tests."""
@@ -234,6 +245,9 @@ class LogView(ScrollView, can_focus=True):
         if self.wrap:
             self._strips.clear()
             self._relayout()
+        if self.auto_scroll:
+            # A shorter view (the prompt opened below it) would hide the newest line.
+            self.scroll_to_end()
 
     # Drawing.
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.color import Color
+from textual.widgets._toast import Toast
 
 import console.app
 from console import cli
@@ -16,7 +17,7 @@ from tests.console.conftest import AppFactory, fill_standard, wait_for
 from tests.console.test_settings import FakeApp
 from themes import THEMES
 from themes.colorblind import AIWF_COLORBLIND
-from themes.user import load_theme_file, load_user_themes
+from themes.user import load_theme_file, load_user_themes, report_by_file
 
 GOOD = """\
 # my theme
@@ -146,10 +147,50 @@ def test_cli_accepts_user_themes_and_reports_bad_files(
     assert [t.name for t in FakeApp.made["user_themes"]] == ["solarized-ops"]
     err = capsys.readouterr().err
     assert f"theme skipped: {tmp_path / 'themes' / 'bad.yaml'}:2: primary:" in err
+    # And on screen: the app is handed one message per skipped file.
+    [message] = FakeApp.made["theme_errors"]
+    assert message.startswith(f"{tmp_path / 'themes' / 'bad.yaml'} was skipped:\nline 2: primary:")
     with pytest.raises(SystemExit) as exited:
         cli.main(["--theme", "bad"])
     assert exited.value.code == 2
-    assert "unknown theme 'bad'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown theme 'bad'" in err
+    assert "(or fix a skipped theme file above)" in err
+
+
+def test_errors_are_reported_once_per_file(tmp_path: Path) -> None:
+    (tmp_path / "two.yaml").write_text("name: two\nprimary: nocolour\ndark: maybe\n")
+    (tmp_path / "one.yaml").write_text("primary: '#FFFFFF'\n")
+    messages = report_by_file(load_user_themes(tmp_path, taken=THEMES).errors)
+    assert messages == [
+        f"{tmp_path / 'one.yaml'} was skipped:\nname: is required\n"
+        "Fix it and start the console again.",
+        f"{tmp_path / 'two.yaml'} was skipped:\n"
+        "line 2: primary: 'nocolour' is not a colour; use e.g. '#1E90FF'\n"
+        "line 3: dark: must be true or false, not 'maybe'\n"
+        "Fix it and start the console again.",
+    ]
+
+
+async def test_a_theme_file_that_fails_validation_is_reported_on_screen(
+    make_app: AppFactory, mirror: RedisMirror, tmp_path: Path
+) -> None:
+    fill_standard(mirror)
+    (tmp_path / "solarized.yaml").write_text(GOOD)
+    (tmp_path / "broken.yaml").write_text("name: broken\nprimary: nocolour\n")
+    loaded = load_user_themes(tmp_path, taken=THEMES)
+    app = make_app(user_themes=loaded.themes, theme_errors=report_by_file(loaded.errors))
+    # notifications=True: run_test leaves toasts out unless asked.
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: bool(app.screen.query(Toast)), "a notification")
+        [toast] = app.screen.query(Toast)
+        shown = str(toast.render())
+        assert "Theme skipped" in shown
+        assert str(tmp_path / "broken.yaml") in shown
+        assert "line 2: primary: 'nocolour' is not a colour" in shown
+        assert toast.region.height > 0 and app.screen.region.contains_region(toast.region)
+        # The good file still loaded.
+        assert "solarized-ops" in app.available_themes
 
 
 async def test_a_user_theme_applies_in_the_app(
