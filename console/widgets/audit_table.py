@@ -10,6 +10,7 @@ from rich.text import Text
 from console.context import Context
 from console.formatting import audit_status_label, iso_time
 from console.store import AuditEntry
+from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 
@@ -20,14 +21,16 @@ AUDIT_SHOWN = 1000
 class AuditTable(KeyedTable):
     """Audit entries given by `add_entries`, keyed by stream entry id."""
 
-    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("executed", "Executed"),
-        ("status", "Status"),
-        ("action", "Action"),
-        ("target", "Target"),
-        ("user", "User"),
-        ("from", "From"),
-        ("message", "Message"),
+    # Narrow terminals drop the highest numbers first; a long message is cut with `…`
+    # rather than dropped, so some of it shows at 80 columns.
+    COLUMNS: ClassVar[tuple[TableColumn, ...]] = (
+        TableColumn("executed", "Executed", 4),
+        TableColumn("status", "Status", 2),
+        TableColumn("action", "Action", 1),
+        TableColumn("target", "Target", 3),
+        TableColumn("user", "User", 6),
+        TableColumn("from", "From", 7),
+        TableColumn("message", "Message", 5, min_width=16),
     )
     NEWEST_FIRST = True
 
