@@ -55,6 +55,9 @@ class DeploymentScreen(LiveScreen):
         height: auto;
         padding: 0 1;
     }
+    DeploymentScreen #deployment-about {
+        margin-top: 1;
+    }
     DeploymentScreen #deployment-spark {
         height: auto;
         padding: 0 1;
