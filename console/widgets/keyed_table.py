@@ -56,6 +56,8 @@ class KeyedTable(DataTable[Text]):
         self._order: dict[str, Any] = {}
         self._rows: dict[str, Row] = {}
         """Every row in the table, with all its cells (the DataTable has the shown ones)."""
+        self._widths: dict[str, tuple[int, ...]] = {}
+        """Each row's cell widths, kept with the row so fitting does not measure them all."""
         self._shown = tuple(ShownColumn(index) for index in range(len(self.COLUMNS)))
 
     def on_mount(self) -> None:
@@ -143,6 +145,7 @@ class KeyedTable(DataTable[Text]):
     def _put(self, row: Row) -> None:
         self._order[row.key] = row.order
         self._rows[row.key] = row
+        self._widths[row.key] = tuple(cell.cell_len for cell in row.cells)
         shown = self._shown_cells(row)
         if RowKey(row.key) not in self.rows:
             self.add_row(*shown, key=row.key)
@@ -155,6 +158,7 @@ class KeyedTable(DataTable[Text]):
     def _remove(self, key: str) -> None:
         self._order.pop(key, None)
         self._rows.pop(key, None)
+        self._widths.pop(key, None)
         if RowKey(key) in self.rows:
             self.remove_row(key)
 
@@ -178,10 +182,8 @@ class KeyedTable(DataTable[Text]):
         width, height = self.size
         if not self.is_mounted or width == 0:
             return  # not laid out yet: the first Resize fits it
-        natural = [cell_len(column.label) for column in self.COLUMNS]
-        for row in self._rows.values():
-            for index, cell in enumerate(row.cells):
-                natural[index] = max(natural[index], cell.cell_len)
+        labels = [cell_len(column.label) for column in self.COLUMNS]
+        natural = [max(column) for column in zip(labels, *self._widths.values(), strict=True)]
         room = width
         if len(self._rows) + (1 if self.show_header else 0) > height:
             room -= self.styles.scrollbar_size_vertical
