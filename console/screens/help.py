@@ -72,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-dialog"):
             yield Label(f"Keys: {self.title_text}", id="help-title")
             yield DataTable[Text](cursor_type="row", zebra_stripes=True, id="help-table")
-            yield Label("↑↓ pgup pgdn scroll; esc, ? or q closes", id="help-hint")
+            yield Label("↑↓ pgup pgdn scroll · esc ? q close", id="help-hint")
 
     def on_mount(self) -> None:
         table = self.query_one("#help-table", DataTable)
