@@ -17,19 +17,22 @@ from console.screens.bulk_confirm import BulkConfirmScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.deployment import DeploymentScreen
 from console.screens.help import HelpScreen
+from console.screens.partitions import PartitionsScreen
 from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
 from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
+from console.screens.writers import WritersScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.runs_table import RunsTable
 from engine.mirror import RedisMirror
-from tests.console.conftest import NOW, AppFactory, deployment_doc, fill_standard, wait_for
+from tests.console.conftest import NOW, AppFactory, at, deployment_doc, fill_standard, wait_for
 from tests.console.param_schemas import FLOW_SCHEMA
 from tests.console.test_audit import audit
+from tests.console.test_lineage import lineage_doc
 
 TINY = (40, 10)
 
@@ -59,6 +62,7 @@ async def shows_a_row(pilot: Any, table: DataTable[Any]) -> None:
 async def test_every_table_shows_a_row_at_40x10(make_app: AppFactory, mirror: RedisMirror) -> None:
     fill_standard(mirror)
     audit(mirror, "trigger", "ai-inference-prod", message="started run witty-fox")
+    mirror.write_lineage(lineage_doc("run-old", "first-run", recorded=at(-300)))
     app = make_app()
     async with app.run_test(size=TINY) as pilot:
         await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
@@ -87,6 +91,17 @@ async def test_every_table_shows_a_row_at_40x10(make_app: AppFactory, mirror: Re
             await pilot.press("escape")
             app.pop_screen()
             await pilot.pause()
+        # The `w` screens' tables (plain DataTables with few columns).
+        await pilot.press("w")
+        parts = app.screen
+        assert isinstance(parts, PartitionsScreen)
+        await wait_for(pilot, lambda: parts.table.row_count == 3, "partitions")
+        await shows_a_row(pilot, parts.table)
+        await pilot.press("enter")
+        writers = app.screen
+        assert isinstance(writers, WritersScreen)
+        await wait_for(pilot, lambda: writers.table.row_count == 1, "writers")
+        await shows_a_row(pilot, writers.table)
 
 
 async def buttons_reachable(pilot: Any, dialog: Screen[Any]) -> None:
