@@ -35,7 +35,7 @@ from console.messages import (
     TaskRunsWanted,
 )
 from console.screens.base import LiveScreen
-from console.screens.help import HelpEntry, HelpScreen
+from console.screens.help import HelpEntry, HelpScreen, is_product_binding
 from console.screens.main import MainScreen
 from console.state import Store
 from console.store import RedisReader, Update, describe_error
@@ -70,6 +70,9 @@ class ConsoleApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "aiwf-console"
+    # Screen classes for small terminals: app.tcss gives dialogs one-line buttons there.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (16, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "q",
@@ -505,6 +508,8 @@ class ConsoleApp(App[None]):
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
             if not binding.description or key in seen:
+                continue
+            if not is_product_binding(active.node, binding):
                 continue
             seen.add(key)
             entries.append(

@@ -50,9 +50,13 @@ class DeploymentScreen(LiveScreen):
         height: 1fr;
         background: $surface;
     }
-    DeploymentScreen #deployment-info, DeploymentScreen #deployment-fires {
+    DeploymentScreen #deployment-info, DeploymentScreen #deployment-fires,
+    DeploymentScreen #deployment-about {
         height: auto;
         padding: 0 1;
+    }
+    DeploymentScreen #deployment-about {
+        margin-top: 1;
     }
     DeploymentScreen #deployment-spark {
         height: auto;
@@ -97,10 +101,13 @@ class DeploymentScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield Label(f"Deployment: {self.deployment_name}", id="deployment-title", classes="title")
         # Details scroll in the top half, so the runs keep the bottom half on small screens.
+        # The fire times come before the free text (description, parameters), which can
+        # wrap to many lines and would push them out of view at 80x24.
         with VerticalScroll(id="deployment-body"):
             yield Static(id="deployment-info")
             yield Label("Next fire times", classes="title")
             yield Static(id="deployment-fires")
+            yield Static(id="deployment-about")
         yield Label("Recent runs", classes="title")
         yield Static(id="deployment-spark")
         yield DeploymentRunsTable(self.ctx, self.deployment_name, id="deployment-runs")
@@ -138,6 +145,7 @@ class DeploymentScreen(LiveScreen):
             return
         self.query_one("#deployment-info", Static).update(self._info())
         self.query_one("#deployment-fires", Static).update(self._fires())
+        self.query_one("#deployment-about", Static).update(self._about())
         self.query_one("#deployment-spark", Static).update(self._spark())
 
     def _info(self) -> Text:
@@ -151,6 +159,14 @@ class DeploymentScreen(LiveScreen):
             f"{'  ⚠ protected' if doc.get('protected') else ''}",
             f"Flow: {doc.get('flow_name') or DASH}   Version: {doc.get('version') or DASH}",
             f"Schedule: {format_schedule(doc)}",
+        ]
+        return Text("\n".join(lines))
+
+    def _about(self) -> Text:
+        doc = self.doc
+        if doc is None:
+            return Text()
+        lines = [
             f"Description: {doc.get('description') or DASH}",
             f"Parameters: {format_params(doc.get('parameters'))}",
         ]

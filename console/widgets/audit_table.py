@@ -11,6 +11,7 @@ from console.audit_text import sent_by, target_label
 from console.context import Context
 from console.formatting import audit_status_label, iso_time
 from console.store import AuditEntry
+from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 
@@ -23,13 +24,15 @@ class AuditTable(KeyedTable):
     (ok, or the run finished first) replaces its `cancelling` one in place. A retry or cancel
     names its run (the id is on the entry's detail view, enter)."""
 
-    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("executed", "Executed"),
-        ("status", "Status"),
-        ("action", "Action"),
-        ("target", "Target"),
-        ("by", "By"),
-        ("message", "Message"),
+    # Narrow terminals drop the highest numbers first; a long message is cut with `…`
+    # rather than dropped, so some of it shows at 80 columns.
+    COLUMNS: ClassVar[tuple[TableColumn, ...]] = (
+        TableColumn("executed", "Executed", 4),
+        TableColumn("status", "Status", 2),
+        TableColumn("action", "Action", 1),
+        TableColumn("target", "Target", 3),
+        TableColumn("by", "By", 6),
+        TableColumn("message", "Message", 5, min_width=16),
     )
     NEWEST_FIRST = True
 

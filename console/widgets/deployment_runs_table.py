@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from console.context import Context
 from console.formatting import format_run_duration, iso_time, run_durations, state_label
 from console.state import run_order
+from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 
@@ -32,12 +33,13 @@ class DeploymentRunsTable(KeyedTable):
         ),
     ]
 
+    # Narrow terminals drop the highest numbers first (whole columns, never cut values).
     COLUMNS = (
-        ("name", "Run"),
-        ("state", "State"),
-        ("start", "Start"),
-        ("duration", "Duration"),
-        ("attempts", "Attempts"),
+        TableColumn("name", "Run", 1),
+        TableColumn("state", "State", 2),
+        TableColumn("start", "Start", 4),
+        TableColumn("duration", "Duration", 3),
+        TableColumn("attempts", "Attempts", 5),
     )
     NEWEST_FIRST = True
 

@@ -16,6 +16,7 @@ from console.formatting import (
     state_label,
 )
 from console.pause_text import paused_until
+from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 
@@ -33,15 +34,16 @@ class DeploymentsTable(KeyedTable):
         ),
     ]
 
-    # What an operator scans for comes first, so it stays on screen at 80 columns; the
-    # schedule and flow are further right (and on the deployment screen, `d`).
+    # What an operator scans for comes first. Narrow terminals drop the flow first, then
+    # the schedule (both are on the deployment screen, `d`); a long schedule is cut with
+    # `…` before that.
     COLUMNS = (
-        ("state", "State"),
-        ("name", "Deployment"),
-        ("next", "Next run"),
-        ("last", "Last run"),
-        ("schedule", "Schedule"),
-        ("flow", "Flow"),
+        TableColumn("state", "State", 2),
+        TableColumn("name", "Deployment", 1),
+        TableColumn("next", "Next run", 3),
+        TableColumn("last", "Last run", 4),
+        TableColumn("schedule", "Schedule", 5, min_width=14),
+        TableColumn("flow", "Flow", 6),
     )
 
     def wanted_rows(self) -> Iterable[Row]:

@@ -3,6 +3,10 @@
 Subclasses say which rows they want (`wanted_rows`) and how one document looks (`row_for`);
 this class adds, updates (cell by cell, only what changed), removes and orders rows, keeps
 the cursor on the same row while rows move, and applies the `/` text filter.
+
+Columns that do not fit the widget's width are dropped whole, least important first
+(console/widgets/column_fit.py), so the table never scrolls sideways and never shows a cut
+value. The DataTable holds the shown columns only; `row_cells` has every column.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.widgets.data_table import CellDoesNotExist, RowKey
 
 from console.context import Context
+from console.widgets.column_fit import ShownColumn, TableColumn, fit_columns
 from console.widgets.row_table import RowTable
 
 
@@ -34,8 +41,8 @@ class Row:
 class KeyedTable(RowTable):
     """Rows keyed by id; see the module docstring."""
 
-    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
-    """(column key, header label), in display order."""
+    COLUMNS: ClassVar[tuple[TableColumn, ...]] = ()
+    """In display order, each with its priority for narrow terminals."""
     NEWEST_FIRST: ClassVar[bool] = False
     """Sort rows by descending `Row.order` instead of ascending."""
 
@@ -47,12 +54,35 @@ class KeyedTable(RowTable):
         self.sort_reverse = self.NEWEST_FIRST
         """Rows sort by descending `Row.order` (starts as NEWEST_FIRST)."""
         self._order: dict[str, Any] = {}
+        self._rows: dict[str, Row] = {}
+        """Every row in the table, with all its cells (the DataTable has the shown ones)."""
+        self._widths: dict[str, tuple[int, ...]] = {}
+        """Each row's cell widths, kept with the row so fitting does not measure them all."""
+        self._shown = tuple(ShownColumn(index) for index in range(len(self.COLUMNS)))
 
     def on_mount(self) -> None:
-        for key, label in self.COLUMNS:
-            self.add_column(label, key=key)
+        self._add_columns()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh_rows())
         self.refresh_rows()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._fit()
+
+    def column_label(self, key: str) -> str:
+        return next(column.label for column in self.COLUMNS if column.key == key)
+
+    def column_keys(self) -> list[str]:
+        """Every declared column's key, shown or not."""
+        return [column.key for column in self.COLUMNS]
+
+    def shown_column_keys(self) -> list[str]:
+        """The keys of the columns that fit now, in display order."""
+        return [self.COLUMNS[shown.index].key for shown in self._shown]
+
+    def row_cells(self, key: str) -> tuple[Text, ...]:
+        """Every declared column's cell of row `key` (shown or dropped for width), in
+        COLUMNS order; `get_row` has the shown columns only."""
+        return self._rows[key].cells
 
     # What subclasses provide.
 
@@ -74,6 +104,7 @@ class KeyedTable(RowTable):
             for row in rows:
                 self._put(row)
             self._reorder()
+            self._fit()
 
     def show_row(self, row: Row, wanted: bool = True) -> None:
         """Adds or updates one row, or removes it if it is no longer wanted."""
@@ -85,10 +116,12 @@ class KeyedTable(RowTable):
                 self._reorder()
             else:
                 self._remove(row.key)
+            self._fit()
 
     def remove_key(self, key: str) -> None:
         with self._keeping_selection():
             self._remove(key)
+            self._fit()
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -111,18 +144,61 @@ class KeyedTable(RowTable):
 
     def _put(self, row: Row) -> None:
         self._order[row.key] = row.order
+        self._rows[row.key] = row
+        self._widths[row.key] = tuple(cell.cell_len for cell in row.cells)
+        shown = self._shown_cells(row)
         if RowKey(row.key) not in self.rows:
-            self.add_row(*row.cells, key=row.key)
+            self.add_row(*shown, key=row.key)
             return
         current = self.get_row(row.key)
-        for (column, _label), old, new in zip(self.COLUMNS, current, row.cells, strict=True):
+        for column, old, new in zip(self.shown_column_keys(), current, shown, strict=True):
             if old != new:
                 self.update_cell(row.key, column, new, update_width=True)
 
     def _remove(self, key: str) -> None:
         self._order.pop(key, None)
+        self._rows.pop(key, None)
+        self._widths.pop(key, None)
         if RowKey(key) in self.rows:
             self.remove_row(key)
+
+    def _shown_cells(self, row: Row) -> list[Text]:
+        cells = []
+        for shown in self._shown:
+            cell = row.cells[shown.index]
+            if shown.cut_to is not None and cell.cell_len > shown.cut_to:
+                cell = cell.copy()
+                cell.truncate(shown.cut_to, overflow="ellipsis")
+            cells.append(cell)
+        return cells
+
+    def _add_columns(self) -> None:
+        for shown in self._shown:
+            column = self.COLUMNS[shown.index]
+            self.add_column(column.label, key=column.key)
+
+    def _fit(self) -> None:
+        """Shows the columns that fit the width now; rebuilds the table if that changed."""
+        width, height = self.size
+        if not self.is_mounted or width == 0:
+            return  # not laid out yet: the first Resize fits it
+        labels = [cell_len(column.label) for column in self.COLUMNS]
+        natural = [max(column) for column in zip(labels, *self._widths.values(), strict=True)]
+        room = width
+        if len(self._rows) + (1 if self.show_header else 0) > height:
+            room -= self.styles.scrollbar_size_vertical
+        shown = fit_columns(self.COLUMNS, natural, room, self.cell_padding)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        # A column set change is rare (a resize, a much longer cell): rebuilding is simpler
+        # and safer than moving columns inside the DataTable, which only appends them.
+        with self._keeping_selection():
+            keys = self.row_keys()
+            self.clear(columns=True)
+            self._add_columns()
+            for key in keys:
+                self.add_row(*self._shown_cells(self._rows[key]), key=key)
 
     def _reorder(self) -> None:
         current = self.row_keys()

@@ -19,6 +19,7 @@ from textual.widgets.data_table import RowKey
 
 from console.formatting import format_run_duration, iso_time, run_durations, state_label
 from console.state import run_order
+from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 from engine.protocol import parse_iso
@@ -117,13 +118,14 @@ class RunsTable(KeyedTable):
         Binding("O", "reverse_sort", "Reverse", tooltip="Reverse the sort", show=False),
     ]
 
+    # Narrow terminals drop the highest numbers first (whole columns, never cut values).
     COLUMNS = (
-        ("name", "Run"),
-        ("deployment", "Deployment"),
-        ("state", "State"),
-        ("start", "Start"),
-        ("duration", "Duration"),
-        ("attempts", "Attempts"),
+        TableColumn("name", "Run", 1),
+        TableColumn("deployment", "Deployment", 4),
+        TableColumn("state", "State", 2),
+        TableColumn("start", "Start", 5),
+        TableColumn("duration", "Duration", 3),
+        TableColumn("attempts", "Attempts", 6),
     )
     NEWEST_FIRST = True
 
@@ -200,7 +202,7 @@ class RunsTable(KeyedTable):
     @property
     def sort_label(self) -> str:
         """`Start ▼`: the sort column's header and its direction."""
-        header = dict(self.COLUMNS)[self.sort_column]
+        header = self.column_label(self.sort_column)
         return f"{header} {'▼' if self.sort_reverse else '▲'}"
 
     @property
@@ -222,7 +224,7 @@ class RunsTable(KeyedTable):
         self._changed()
 
     def action_cycle_sort(self) -> None:
-        keys = [key for key, _label in self.COLUMNS]
+        keys = self.column_keys()
         self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
         self._changed()
 

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from console.context import Context
 from console.formatting import format_duration, iso_time, run_seconds, state_label
 from console.state import run_order
+from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 
@@ -23,12 +24,13 @@ class TaskRunsTable(KeyedTable):
         Binding("enter", "select_cursor", "Task log", tooltip="Log lines of this task", show=False),
     ]
 
+    # Narrow terminals drop the highest numbers first (whole columns, never cut values).
     COLUMNS = (
-        ("name", "Task"),
-        ("state", "State"),
-        ("start", "Start"),
-        ("duration", "Duration"),
-        ("attempts", "Attempts"),
+        TableColumn("name", "Task", 1),
+        TableColumn("state", "State", 2),
+        TableColumn("start", "Start", 4),
+        TableColumn("duration", "Duration", 3),
+        TableColumn("attempts", "Attempts", 5),
     )
 
     def __init__(self, ctx: Context, flow_run_id: str, *, id: str | None = None) -> None:

@@ -13,10 +13,10 @@ async def test_the_tick_refreshes_the_top_screen(make_app: AppFactory, mirror: R
     fill_standard(mirror)
     app = make_app(tick_interval=3600)  # ticked by hand below
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: "(3)" in _title(app), "runs")
+        await wait_for(pilot, lambda: "(3 held)" in _title(app), "runs")
         app.store.flow_runs.pop("run-done")  # the store changed without a message
         app._tick()
-        assert "Runs: all deployments (2)" in _title(app)
+        assert "Runs: all deployments (2 held)" in _title(app)
 
 
 async def test_a_tick_after_the_screens_are_gone_does_nothing(
@@ -25,7 +25,7 @@ async def test_a_tick_after_the_screens_are_gone_does_nothing(
     fill_standard(mirror)
     app = make_app(tick_interval=0.01)  # many ticks, some while the app exits
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: "(3)" in _title(app), "runs")
+        await wait_for(pilot, lambda: "(3 held)" in _title(app), "runs")
         await pilot.pause(0.2)
     assert app.return_code in (0, None)  # no exception in a tick ended the app
     assert app.screen_stack == []

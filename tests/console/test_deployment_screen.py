@@ -54,7 +54,7 @@ async def test_d_shows_schedule_fire_times_runs_and_sparkline(
         info = screen._info().plain
         assert "● Active" in info
         assert "Schedule: 0 2,14 * * * Asia/Shanghai" in info
-        assert "Parameters: source=s3://in, target=s3://out" in info
+        assert "Parameters: source=s3://in, target=s3://out" in screen._about().plain
         fires = screen._fires().plain.splitlines()
         assert len(fires) == 11  # the header, then 10 fire times
         assert fires[0].split() == ["In", "Asia/Shanghai", "Local", "(UTC)"]
