@@ -42,9 +42,6 @@ class StatusBar(Widget):
         if self.ctx.read_only:
             line.append("⊘ read-only", tone_style(self.app, "warning", bold=True))
             line.append(SEPARATOR)
-        if store.services_note:  # first: it explains the rest of the line
-            line.append(f"✖ {store.services_note}", tone_style(self.app, "error", bold=True))
-            line.append(SEPARATOR)
         if store.connected is None:
             line.append("◌ connecting", tone_style(self.app, "muted", bold=True))
         elif store.connected:
@@ -61,6 +58,11 @@ class StatusBar(Widget):
             line.append("♥ engine alive", tone_style(self.app, "success", bold=True))
             line.append(f" (beat {beat_age(store.beat_at, now)} ago)")
         line.append(SEPARATOR)
+        if store.services_note:
+            # After the connection and engine state, which stay readable at 80 columns; the
+            # note explains them and pushes the prefix and URL out before them.
+            line.append(f"✖ {store.services_note}", tone_style(self.app, "error", bold=True))
+            line.append(SEPARATOR)
         line.append(f"prefix {store.prefix}")
         line.append(SEPARATOR)
         line.append(store.redis_url)

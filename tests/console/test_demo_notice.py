@@ -17,11 +17,15 @@ async def test_the_status_line_explains_services_that_went_away(make_app: AppFac
         notice[0] = "demo services stopped by the demo console pid 4242 at 10:00:00"
         await wait_for(
             pilot,
-            lambda: str(bar.render()).startswith(
-                "✖ demo services stopped by the demo console pid 4242"
-            ),
+            lambda: "✖ demo services stopped by the demo console pid 4242" in str(bar.render()),
             "the notice",
             timeout=10,
         )
+        # The connection and engine state come first, so a long notice never hides them.
+        assert str(bar.render()).startswith("● connected")
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: app.size.width == 80, "80 columns")
+        await pilot.pause()
+        assert str(bar.render()).startswith("● connected  │  ✖ engine down")
         notice[0] = ""
         await wait_for(pilot, lambda: "demo services" not in str(bar.render()), "cleared", 10)
