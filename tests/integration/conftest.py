@@ -96,9 +96,12 @@ def send_and_wait(
     params: dict[str, Any] | None = None,
     timeout: float = 60,
 ) -> CommandResult:
+    """The command's final result: past a cancel's `cancelling` one (tests that look at that
+    one call `commands.wait` themselves)."""
     command = commands.send(action, target, params)
-    result = commands.wait(command.id, timeout)
+    result = commands.wait_final(command.id, timeout)
     assert result is not None, f"no result for {action} {target} within {timeout}s"
+    assert result.final, f"{action} {target} still {result.status} after {timeout}s"
     return result
 
 
