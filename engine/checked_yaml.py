@@ -146,7 +146,7 @@ class CheckedFile:
         if not isinstance(self.root, yaml.MappingNode):
             kind = "a list" if isinstance(self.root, yaml.SequenceNode) else "a single value"
             self.error(
-                self.root.start_mark.line + 1, "", f"expected a mapping of {expected}, got {kind}"
+                self.root.start_mark.line + 1, "", f"must be a mapping of {expected}, got {kind}"
             )
             return None
         return self.mapping(self.root, "", known)
