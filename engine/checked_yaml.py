@@ -178,7 +178,9 @@ class CheckedFile:
             except yaml.YAMLError as exc:
                 self.error(key_line, dotted, f"cannot read value: {exc}")
                 continue
-            entries[key] = Entry(dotted, key_line, value_node.start_mark.line + 1, value_node, value)
+            entries[key] = Entry(
+                dotted, key_line, value_node.start_mark.line + 1, value_node, value
+            )
         return entries
 
     def expect(self, entry: Entry, wanted: type) -> Any:
