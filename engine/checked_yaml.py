@@ -114,6 +114,59 @@ class CheckedFile:
         self._duplicates: set[int] = set()
         """ids of key nodes that repeat an earlier key; already reported, skipped later."""
 
+    def structure_ok(self, root: yaml.Node) -> bool:
+        """Called by `read_checked`: reports repeated keys, and counts the nodes as if every
+        alias were expanded (linear time: each node is sized once). False when the document
+        is too big that way or refers to itself."""
+        sizes: dict[int, int] = {}
+        in_progress: set[int] = set()
+
+        def size(node: yaml.Node, where: str) -> int:
+            known = sizes.get(id(node))
+            if known is not None:
+                return known
+            if id(node) in in_progress:
+                raise _Unusable(node, "an alias refers to the mapping or list that contains it")
+            in_progress.add(id(node))
+            total = 1
+            if isinstance(node, yaml.MappingNode):
+                first_lines: dict[str, int] = {}
+                for key_node, value_node in node.value:
+                    name = str(key_node.value) if _is_plain_key(key_node) else ""
+                    dotted = f"{where}{name}"
+                    if name and name in first_lines:
+                        self._duplicates.add(id(key_node))
+                        self.error(
+                            key_node.start_mark.line + 1,
+                            dotted,
+                            f"duplicate key (first at line {first_lines[name]}); "
+                            "YAML would silently keep only the last one, so remove one of them",
+                        )
+                    elif name:
+                        first_lines[name] = key_node.start_mark.line + 1
+                    total += size(key_node, where) + size(value_node, f"{dotted}.")
+            elif isinstance(node, yaml.SequenceNode):
+                total += sum(size(item, where) for item in node.value)
+            in_progress.discard(id(node))
+            if total > MAX_EXPANDED_NODES:
+                raise _Unusable(
+                    node,
+                    f"holds more than {MAX_EXPANDED_NODES} values, counting each alias (*name) as "
+                    "a copy of what it names; use fewer aliases or split the file",
+                )
+            sizes[id(node)] = total
+            return total
+
+        try:
+            size(root, "")
+        except _Unusable as problem:
+            self.error(problem.node.start_mark.line + 1, "", problem.message)
+            return False
+        except RecursionError:
+            self.error(None, "", "nested too deeply to check")
+            return False
+        return True
+
     def error(self, line: int | None, key: str, message: str) -> None:
         self.errors.append(ConfigFileError(self.path, line, key, message))
 
@@ -190,9 +243,11 @@ class CheckedFile:
         value = entry.value
         if has_type(value, wanted):
             return value
-        shown = "null (nothing)" if value is None else f"{type_name(value)} {value!r}"
-        if wanted is bool:
-            shown = "null (nothing)" if value is None else repr(value)
+        if value is None:
+            shown = "null (nothing)"
+        else:
+            # `not 'maybe'` says enough for true/false; elsewhere the type is the news.
+            shown = repr(value) if wanted is bool else f"{type_name(value)} {value!r}"
         self.error(entry.value_line, entry.key, f"must be {_TYPE_WORDS[wanted]}, not {shown}")
         return None
 
@@ -212,17 +267,16 @@ def _is_plain_key(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":str")
 
 
-def read_checked(path: Path, text: str | None = None) -> CheckedFile:
-    """Reads and parses `path` (or `text`, already read from it) into a `CheckedFile`.
+def read_checked(path: Path) -> CheckedFile:
+    """Reads and parses `path` into a `CheckedFile`.
 
     Unreadable bytes, broken YAML, duplicate keys (at any depth) and alias bombs become
     errors; `root` is the document's node, None for an empty or unusable file.
     """
     check = CheckedFile(path)
+    text = _read_text(check)
     if text is None:
-        text = _read_text(check)
-        if text is None:
-            return check
+        return check
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -239,7 +293,7 @@ def read_checked(path: Path, text: str | None = None) -> CheckedFile:
     except RecursionError:
         check.error(None, "", "invalid YAML: nested too deeply to read")
         return check
-    if root is not None and _structure_ok(check, root):
+    if root is not None and check.structure_ok(root):
         check.root = root
     return check
 
@@ -261,59 +315,6 @@ def _read_text(check: CheckedFile) -> str | None:
             f"{exc.start - line_start + 1}); save the file as UTF-8",
         )
         return None
-
-
-def _structure_ok(check: CheckedFile, root: yaml.Node) -> bool:
-    """Counts the nodes as if every alias were expanded (linear time: each node is sized
-    once) and reports repeated keys. False when the document is too big or refers to itself."""
-    sizes: dict[int, int] = {}
-    in_progress: set[int] = set()
-
-    def size(node: yaml.Node, where: str) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        if id(node) in in_progress:
-            raise _Unusable(node, "an alias refers to the mapping or list that contains it")
-        in_progress.add(id(node))
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            first_lines: dict[str, int] = {}
-            for key_node, value_node in node.value:
-                name = str(key_node.value) if _is_plain_key(key_node) else ""
-                dotted = f"{where}{name}"
-                if name and name in first_lines:
-                    check._duplicates.add(id(key_node))
-                    check.error(
-                        key_node.start_mark.line + 1,
-                        dotted,
-                        f"duplicate key (first at line {first_lines[name]}); "
-                        "YAML would silently keep only the last one, so remove one of them",
-                    )
-                elif name:
-                    first_lines[name] = key_node.start_mark.line + 1
-                total += size(key_node, where) + size(value_node, f"{dotted}.")
-        elif isinstance(node, yaml.SequenceNode):
-            total += sum(size(item, where) for item in node.value)
-        in_progress.discard(id(node))
-        if total > MAX_EXPANDED_NODES:
-            raise _Unusable(
-                node,
-                f"expands to more than {MAX_EXPANDED_NODES} values once its aliases (*name) are "
-                "expanded; write the values out or use fewer aliases",
-            )
-        sizes[id(node)] = total
-        return total
-
-    try:
-        size(root, "")
-    except _Unusable as problem:
-        check.error(problem.node.start_mark.line + 1, "", problem.message)
-        return False
-    except RecursionError:
-        check.error(None, "", "nested too deeply to check")
-        return False
-    return True
 
 
 class _Unusable(Exception):

@@ -16,6 +16,7 @@ from engine.checked_yaml import (
     ConfigFileInvalid,
     read_checked,
 )
+from engine.config import load_deployment_file
 
 KNOWN = ("name", "retries", "ratio", "enabled", "tags", "options")
 
@@ -147,6 +148,7 @@ def test_an_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
     [error] = check.errors
     assert error.line is not None and error.key == ""
     assert f"more than {MAX_EXPANDED_NODES} values" in error.message
+    assert "alias" in error.message
     assert elapsed < 1.0, elapsed
     assert check.top(KNOWN, expected="keys", empty="empty") is None
     assert len(check.errors) == 1  # not also "empty"
@@ -216,3 +218,22 @@ def test_errors_come_in_file_order_with_whole_file_ones_last(tmp_path: Path) -> 
     check.error(5, "b", "late")
     check.error(2, "a", "early")
     assert [e.message for e in check.sorted_errors()] == ["early", "late", "whole file"]
+
+
+def test_a_deployment_with_an_alias_bomb_in_its_parameters_is_refused_fast(
+    tmp_path: Path,
+) -> None:
+    # The placeholder check walks every string of `parameters`; before the limit this
+    # file took over a minute.
+    bomb = "  " + _alias_bomb().replace("\n", "\n  ").rstrip() + "\n"
+    path = tmp_path / "bomb.yaml"
+    path.write_text(
+        'name: bomb\nversion: "1"\nschedule:\n  cron: "0 2 * * *"\n'
+        "flow_name: ai-inference-pipeline\nparameters:\n" + bomb
+    )
+    started = time.monotonic()
+    spec, errors = load_deployment_file(path)
+    assert time.monotonic() - started < 2.0
+    assert spec is None
+    assert [(e.line, e.key) for e in errors] == [(11, "")]
+    assert f"more than {MAX_EXPANDED_NODES} values" in errors[0].message
