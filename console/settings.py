@@ -16,8 +16,8 @@ from engine.checked_yaml import CheckedFile, ConfigFileError, ConfigFileInvalid,
 
 FILE_NAME = "console.yaml"
 
-_SCHEMA: dict[str, type] = {"read_only": bool, "keymap": dict}
-"""Every key the file may hold, with its type, in the order docs/console.md lists them."""
+_KEYS = ("read_only", "keymap")
+"""Every key the file may hold, in the order docs/console.md lists them."""
 
 
 SettingsError = ConfigFileError
@@ -60,13 +60,13 @@ def load_settings(config_dir: Path) -> ConsoleSettings:
     if not path.is_file():
         return ConsoleSettings()
     check = read_checked(path)
-    top = check.top(tuple(_SCHEMA), expected="key: value", empty=None)
+    # None (not a mapping, broken YAML) has its error already; {} then adds none.
+    top = check.top(_KEYS, expected=f"keys ({', '.join(_KEYS)})", empty=None) or {}
     keymap: dict[str, str] = {}
     keymap_lines: dict[str, int] = {}
-    if top is not None and (entry := top.get("keymap")) is not None:
+    if (entry := top.get("keymap")) is not None:
         keymap, keymap_lines = _read_keymap(check, entry)
-    read_only = top.get("read_only") if top is not None else None
-    if read_only is not None:
+    if (read_only := top.get("read_only")) is not None:
         check.expect(read_only, bool)
     if check.errors:
         raise SettingsInvalid(check.sorted_errors())

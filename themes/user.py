@@ -83,7 +83,7 @@ def load_theme_file(path: Path) -> tuple[Theme | None, list[ThemeFileError]]:
     check = read_checked(path)
     top = check.top(
         FIELDS,
-        expected="field: value",
+        expected="fields (name, primary, ...)",
         empty=f"file is empty; a theme needs at least {' and '.join(REQUIRED)}",
     )
     if top is None:
