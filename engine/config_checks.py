@@ -1,6 +1,8 @@
 """The checks behind `engine.config`: one deployment file, every error with its line.
 
-Line numbers come from the YAML node tree (`yaml.compose`), not from guessing.
+Reading, line numbers, duplicate and unknown keys and plain types come from
+`engine.checked_yaml`; this module adds what only a deployment has (cron lines, time zones,
+flow parameters).
 """
 
 from __future__ import annotations
@@ -9,15 +11,21 @@ import difflib
 import inspect
 import re
 import zoneinfo
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 from croniter import croniter
-from yaml.constructor import SafeConstructor
 
+from engine.checked_yaml import (
+    CheckedFile,
+    Entry,
+    has_type,
+    read_checked,
+    suggest,
+    type_name,
+)
 from engine.deployment_spec import PLACEHOLDER_RE, PLACEHOLDERS, ConfigError, DeploymentSpec
 from engine.flows import FLOWS
 
@@ -36,122 +44,18 @@ _SCHEDULE_KEYS = ("cron", "timezone")
 _SIMPLE_TYPES: tuple[type, ...] = (str, int, float, bool)
 
 
-@dataclass
-class _Entry:
-    """A mapping value with the lines needed to point at it."""
-
-    key_line: int
-    value_line: int
-    node: yaml.Node
-    value: Any
-
-
-class _FileCheck:
-    """Collects the errors of one file while its node tree is walked."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.errors: list[ConfigError] = []
-        self._constructor = SafeConstructor()
-        self._suggested: set[str] = set()
-
-    def already_explained(self, dotted: str) -> bool:
-        """Whether an error already covers `dotted` (an error on it, or a typo of it that
-        was answered with "did you mean"), so "required key is missing" would be noise."""
-        return dotted in self._suggested or any(e.field == dotted for e in self.errors)
-
-    def error(self, line: int | None, field_name: str, message: str) -> None:
-        self.errors.append(ConfigError(self.path, line, field_name, message))
-
-    def mapping(
-        self, node: yaml.MappingNode, prefix: str, known: Sequence[str] | None
-    ) -> dict[str, _Entry]:
-        """The entries of `node`; reports non-string, duplicate and (if `known` is given)
-        unknown keys. Entries that fail are left out."""
-        entries: dict[str, _Entry] = {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if not (isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":str")):
-                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "(complex)"
-                self.error(key_line, prefix.rstrip("."), f"key {shown!r} must be a plain name")
-                continue
-            key = str(key_node.value)
-            dotted = prefix + key
-            if key in entries:
-                self.error(
-                    key_line,
-                    dotted,
-                    f"duplicate key (first at line {entries[key].key_line}); "
-                    "YAML would silently keep only the last one, so remove one of them",
-                )
-                continue
-            if known is not None and key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                self._suggested.update(prefix + c for c in close)
-                self.error(key_line, dotted, f"unknown key {key!r}; {_suggest(key, known)}")
-                continue
-            try:
-                value = self._constructor.construct_object(value_node, deep=True)
-            except yaml.YAMLError as exc:
-                self.error(key_line, dotted, f"cannot read value: {exc}")
-                continue
-            entries[key] = _Entry(key_line, value_node.start_mark.line + 1, value_node, value)
-        return entries
-
-
-def _suggest(word: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=1)
-    listed = ", ".join(known)
-    return f"did you mean {close[0]!r}? (known: {listed})" if close else f"known: {listed}"
-
-
-def _type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
 def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int | None]:
     """Like `load_deployment_file`, plus the line of `name` for cross-file errors."""
-    check = _FileCheck(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        check.error(None, "", f"cannot read file: {exc}; check it exists and is UTF-8 text")
-        return None, check.errors, None
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        detail = exc.problem or str(exc)
-        if exc.context:
-            detail = f"{detail} ({exc.context})"
-        check.error(
-            mark.line + 1 if mark else None, "", f"invalid YAML: {detail}; fix the syntax there"
-        )
-        return None, check.errors, None
-    except yaml.YAMLError as exc:
-        check.error(None, "", f"invalid YAML: {exc}")
-        return None, check.errors, None
-
-    if root is None:
-        check.error(
-            None,
-            "",
-            "file is empty; a deployment needs at least name, version, schedule and flow_name "
-            "(see config/README.md), or delete the file",
-        )
-        return None, check.errors, None
-    if not isinstance(root, yaml.MappingNode):
-        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-        check.error(
-            root.start_mark.line + 1,
-            "",
-            f"expected a mapping of keys (name, version, schedule, flow_name, ...), got {kind}",
-        )
-        return None, check.errors, None
-
-    top = check.mapping(root, "", _TOP_KEYS)
-    top_line = root.start_mark.line + 1
+    check = read_checked(path)
+    top = check.top(
+        _TOP_KEYS,
+        expected="keys (name, version, schedule, flow_name, ...)",
+        empty="file is empty; a deployment needs at least name, version, schedule and "
+        "flow_name (see config/README.md), or delete the file",
+    )
+    if top is None or check.root is None:
+        return None, check.sorted_errors(), None
+    top_line = check.root.start_mark.line + 1
     missing_hints = {
         "name": "add e.g. `name: ai-inference-prod`",
         "version": 'add e.g. `version: "1.0.0"`',
@@ -170,22 +74,10 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
 
     description = ""
     if (entry := top.get("description")) is not None:
-        if isinstance(entry.value, str):
-            description = entry.value
-        else:
-            check.error(
-                entry.value_line, "description", f"must be a string, got {_type_name(entry.value)}"
-            )
+        description = check.expect(entry, str) or ""
     protected = False
     if (entry := top.get("protected")) is not None:
-        if isinstance(entry.value, bool):
-            protected = entry.value
-        else:
-            check.error(
-                entry.value_line,
-                "protected",
-                f"must be true or false, got {_type_name(entry.value)} {entry.value!r}",
-            )
+        protected = check.expect(entry, bool) or False
     tags: tuple[str, ...] = ()
     if (entry := top.get("tags")) is not None:
         if isinstance(entry.value, list) and all(isinstance(t, str) for t in entry.value):
@@ -203,7 +95,7 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
         or flow_name is None
         or parameters is None
     ):
-        return None, check.errors, name_line
+        return None, check.sorted_errors(), name_line
     spec = DeploymentSpec(
         name=name,
         version=version,
@@ -219,7 +111,7 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
     return spec, [], name_line
 
 
-def _check_name(check: _FileCheck, entry: _Entry | None) -> str | None:
+def _check_name(check: CheckedFile, entry: Entry | None) -> str | None:
     if entry is None:
         return None
     if not isinstance(entry.value, str) or not _NAME_RE.match(entry.value):
@@ -233,7 +125,7 @@ def _check_name(check: _FileCheck, entry: _Entry | None) -> str | None:
     return entry.value
 
 
-def _check_version(check: _FileCheck, entry: _Entry | None) -> str | None:
+def _check_version(check: CheckedFile, entry: Entry | None) -> str | None:
     if entry is None:
         return None
     value = entry.value
@@ -254,7 +146,7 @@ def _check_version(check: _FileCheck, entry: _Entry | None) -> str | None:
     return value
 
 
-def _check_schedule(check: _FileCheck, entry: _Entry | None) -> tuple[str | None, str | None]:
+def _check_schedule(check: CheckedFile, entry: Entry | None) -> tuple[str | None, str | None]:
     if entry is None:
         return None, None
     if not isinstance(entry.node, yaml.MappingNode):
@@ -277,7 +169,7 @@ def _check_schedule(check: _FileCheck, entry: _Entry | None) -> tuple[str | None
         check.error(
             cron_entry.value_line,
             "schedule.cron",
-            f'must be a quoted string such as "0 2 * * *", got {_type_name(cron_entry.value)}',
+            f'must be a quoted string such as "0 2 * * *", got {type_name(cron_entry.value)}',
         )
     elif len(cron_entry.value.split()) != 5 or not croniter.is_valid(cron_entry.value):
         check.error(
@@ -296,13 +188,13 @@ def _check_schedule(check: _FileCheck, entry: _Entry | None) -> tuple[str | None
     return cron, timezone
 
 
-def _check_timezone(check: _FileCheck, entry: _Entry) -> str | None:
+def _check_timezone(check: CheckedFile, entry: Entry) -> str | None:
     value = entry.value
     if not isinstance(value, str):
         check.error(
             entry.value_line,
             "schedule.timezone",
-            f"must be an IANA time zone name such as Asia/Shanghai, got {_type_name(value)}",
+            f"must be an IANA time zone name such as Asia/Shanghai, got {type_name(value)}",
         )
         return None
     try:
@@ -318,7 +210,7 @@ def _check_timezone(check: _FileCheck, entry: _Entry) -> str | None:
     return value
 
 
-def _check_flow_name(check: _FileCheck, entry: _Entry | None) -> str | None:
+def _check_flow_name(check: CheckedFile, entry: Entry | None) -> str | None:
     if entry is None:
         return None
     known = ", ".join(sorted(FLOWS))
@@ -333,18 +225,18 @@ def _check_flow_name(check: _FileCheck, entry: _Entry | None) -> str | None:
 
 
 def _check_parameters(
-    check: _FileCheck,
-    entry: _Entry | None,
+    check: CheckedFile,
+    entry: Entry | None,
     flow_name: str | None,
-    flow_entry: _Entry | None,
+    flow_entry: Entry | None,
 ) -> dict[str, Any] | None:
-    entries: dict[str, _Entry] = {}
+    entries: dict[str, Entry] = {}
     if entry is not None:
         if not isinstance(entry.node, yaml.MappingNode):
             check.error(
                 entry.value_line,
                 "parameters",
-                f"must be a mapping of parameter name -> value, got {_type_name(entry.value)}",
+                f"must be a mapping of parameter name -> value, got {type_name(entry.value)}",
             )
             return None
         entries = check.mapping(entry.node, "parameters.", None)
@@ -384,17 +276,17 @@ def _check_parameters(
                 check.error(
                     param.key_line,
                     f"parameters.{key}",
-                    f"flow {flow_name} has no parameter {key!r}; {_suggest(key, named)}",
+                    f"flow {flow_name} has no parameter {key!r}; {suggest(key, named)}",
                 )
             continue
         annotation = params[key].annotation
-        if annotation in _SIMPLE_TYPES and not _has_type(param.value, annotation):
+        if annotation in _SIMPLE_TYPES and not has_type(param.value, annotation):
             quote = " (quote it)" if annotation is str else ""
             check.error(
                 param.value_line,
                 f"parameters.{key}",
                 f"flow {flow_name} expects {annotation.__name__}, got "
-                f"{_type_name(param.value)} {param.value!r}{quote}",
+                f"{type_name(param.value)} {param.value!r}{quote}",
             )
 
     required = [
@@ -409,17 +301,6 @@ def _check_parameters(
             "add them under `parameters:`",
         )
     return {key: e.value for key, e in entries.items()}
-
-
-def _has_type(value: Any, annotation: type) -> bool:
-    # bool is an int subclass; `retries: true` for an int parameter is a mistake.
-    if annotation is bool:
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if annotation is float:
-        return isinstance(value, (int, float))
-    return isinstance(value, annotation)
 
 
 def _strings(value: Any) -> Iterator[str]:

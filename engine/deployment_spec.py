@@ -1,6 +1,7 @@
 """What a deployment file becomes: a spec, or errors that point at the file, line and field.
 
-Stdlib only, so both the loader and the checks can share these types without a cycle.
+Stdlib and the light `engine.checked_yaml` only, so both the loader and the checks can
+share these types without a cycle.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from engine.checked_yaml import ConfigFileError
 
 PLACEHOLDERS = ("state_dir", "config_dir")
 """Names usable as `{name}` in string parameter values; see `resolved_parameters`."""
@@ -56,23 +59,8 @@ def _expand(value: Any, values: dict[str, str]) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class ConfigError:
-    """One problem in one file, phrased for the operator who has to fix it."""
-
-    path: Path
-    line: int | None
-    """1-based; None when the problem has no line (empty file, missing directory)."""
-    field: str
-    """Dotted path such as "schedule.cron", or "" for whole-file errors."""
-    message: str
-    """What is wrong and what to do about it."""
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+ConfigError = ConfigFileError
+"""One problem in one deployment file (the shared `engine.checked_yaml` error)."""
 
 
 @dataclass

@@ -7,20 +7,18 @@ weights without a version bump is visible in run summaries.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from yaml.constructor import SafeConstructor
 
+from engine.checked_yaml import CheckedFile, Entry, read_checked
 from engine.paths import default_config_dir
 
 _REQUIRED_KEYS = ("name", "version", "kind", "features", "weights", "bias", "threshold")
@@ -111,53 +109,30 @@ def load_model(name_or_path: str, models_dir: Path | None = None) -> Model:
             message names the file, the line where there is one, and the field.
     """
     path = resolve_model_path(name_or_path, models_dir)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         known = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
         hint = f"models in {path.parent}: {', '.join(known)}" if known else "no models there"
-        raise ModelError(f"{path}: model file not found ({hint})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: cannot read model file: {exc}") from exc
-    return _parse_model(text, path)
+        raise ModelError(f"{path}: model file not found ({hint})")
+    return _parse_model(read_checked(path))
 
 
-def _parse_model(text: str, path: Path) -> Model:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ModelError(f"{where}: invalid YAML: {exc.problem or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ModelError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(root, yaml.MappingNode):
-        raise ModelError(f"{path}: expected a mapping with keys {', '.join(_REQUIRED_KEYS)}")
-
-    constructor = SafeConstructor()
-    values: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    weight_lines: dict[str, int] = {}
-    for key_node, value_node in root.value:
-        line = key_node.start_mark.line + 1
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-        if not isinstance(key, str) or key not in _REQUIRED_KEYS:
-            close = difflib.get_close_matches(str(key), _REQUIRED_KEYS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ModelError(
-                f"{path}:{line}: unknown key {key!r}; {hint}(allowed: {', '.join(_REQUIRED_KEYS)})"
-            )
-        if key in values:
-            raise ModelError(f"{path}:{line}: {key}: duplicate key (first at line {lines[key]})")
-        try:
-            values[key] = constructor.construct_object(value_node, deep=True)
-        except yaml.YAMLError as exc:
-            raise ModelError(f"{path}:{line}: {key}: cannot read value: {exc}") from exc
-        # Point at the key: for a block mapping the value only starts on the next line.
-        lines[key] = line
-        if key == "weights" and isinstance(value_node, yaml.MappingNode):
-            for sub_key, sub_value in value_node.value:
-                weight_lines[f"weights.{sub_key.value}"] = sub_value.start_mark.line + 1
+def _parse_model(check: CheckedFile) -> Model:
+    path = check.path
+    top = check.top(
+        _REQUIRED_KEYS,
+        expected=f"keys ({', '.join(_REQUIRED_KEYS)})",
+        empty=f"file is empty; a model needs {', '.join(_REQUIRED_KEYS)} (see config/models/)",
+    )
+    weights_entry = top.get("weights") if top else None
+    weight_entries: dict[str, Entry] = {}
+    if weights_entry is not None and isinstance(weights_entry.node, yaml.MappingNode):
+        weight_entries = check.mapping(weights_entry.node, "weights.", None)
+    if top is None or check.errors:
+        raise ModelError("\n".join(str(error) for error in check.sorted_errors()))
+    values = {key: entry.value for key, entry in top.items()}
+    # Point at the key: for a block mapping the value only starts on the next line.
+    lines = {key: entry.key_line for key, entry in top.items()}
+    weight_lines = {entry.key: entry.value_line for entry in weight_entries.values()}
 
     missing = [k for k in _REQUIRED_KEYS if k not in values]
     if missing:

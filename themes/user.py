@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
+
+from engine.checked_yaml import ConfigFileError, read_checked
 
 COLOR_FIELDS = (
     "primary",
@@ -27,27 +28,12 @@ COLOR_FIELDS = (
     "error",
 )
 REQUIRED = ("name", "primary")
+FIELDS = ("name", *COLOR_FIELDS, "dark")
+"""Every field a theme file may hold."""
 
 
-@dataclass(frozen=True)
-class ThemeFileError:
-    """One problem in one theme file."""
-
-    path: Path
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
-
-    def in_file(self) -> str:
-        """The problem without the path: `line 2: primary: ...` (listed under the file)."""
-        where = f"line {self.line}: " if self.line is not None else ""
-        return f"{where}{self.field}: {self.message}" if self.field else f"{where}{self.message}"
+ThemeFileError = ConfigFileError
+"""One problem in one theme file (the shared `engine.checked_yaml` error)."""
 
 
 def report_by_file(errors: Iterable[ThemeFileError]) -> list[str]:
@@ -94,60 +80,40 @@ def load_user_themes(directory: Path, taken: Iterable[str] = ()) -> UserThemes:
 
 def load_theme_file(path: Path) -> tuple[Theme | None, list[ThemeFileError]]:
     """One theme file: the theme, or None with every error found."""
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [ThemeFileError(path, None, "", f"cannot read: {exc}")]
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        return None, [ThemeFileError(path, line, "", f"not valid YAML: {exc.problem}")]
-    if not isinstance(root, yaml.MappingNode):
-        line = root.start_mark.line + 1 if root is not None else None
-        return None, [ThemeFileError(path, line, "", "must be a mapping of field: value")]
-    errors: list[ThemeFileError] = []
+    check = read_checked(path)
+    top = check.top(
+        FIELDS,
+        expected="fields (name, primary, ...)",
+        empty=f"file is empty; a theme needs at least {' and '.join(REQUIRED)}",
+    )
+    if top is None:
+        return None, check.sorted_errors()
     values: dict[str, object] = {}
-    lines: dict[str, int] = {}
-    for key_node, value_node in root.value:
-        key = str(key_node.value)
-        line = key_node.start_mark.line + 1
-        if key in values:
-            errors.append(ThemeFileError(path, line, key, "given twice; keep one"))
-            continue
-        value = yaml.safe_load(yaml.serialize(value_node))
-        lines[key] = value_node.start_mark.line + 1
-        values[key] = value
+    for key, entry in top.items():
+        values[key] = entry.value
         if key == "name":
-            if not isinstance(value, str) or not value.strip():
-                errors.append(ThemeFileError(path, line, key, "must be a non-empty string"))
+            if check.expect(entry, str) is not None and not entry.value.strip():
+                check.error(entry.key_line, key, "must be a non-empty string")
         elif key == "dark":
-            if not isinstance(value, bool):
-                errors.append(
-                    ThemeFileError(path, line, key, f"must be true or false, not {value!r}")
-                )
-        elif key in COLOR_FIELDS:
-            if not isinstance(value, str):
-                errors.append(
-                    ThemeFileError(
-                        path, line, key, f"must be a colour string such as '#1E90FF', not {value!r}"
-                    )
-                )
-                continue
-            try:
-                Color.parse(value)
-            except ColorParseError:
-                errors.append(
-                    ThemeFileError(
-                        path, line, key, f"{value!r} is not a colour; use e.g. '#1E90FF'"
-                    )
-                )
+            check.expect(entry, bool)
+        elif not isinstance(entry.value, str):
+            check.error(
+                entry.key_line,
+                key,
+                f"must be a colour string such as '#1E90FF', not {entry.value!r}",
+            )
         else:
-            known = ", ".join(("name", *COLOR_FIELDS, "dark"))
-            errors.append(ThemeFileError(path, line, key, f"unknown field; known fields: {known}"))
+            try:
+                Color.parse(entry.value)
+            except ColorParseError:
+                check.error(
+                    entry.key_line, key, f"{entry.value!r} is not a colour; use e.g. '#1E90FF'"
+                )
     for name in REQUIRED:
-        if name not in values:
-            errors.append(ThemeFileError(path, None, name, "is required"))
-    if errors:
-        return None, errors
+        if name not in values and not check.already_explained(name):
+            check.error(None, name, "is required")
+    if check.errors:
+        return None, check.sorted_errors()
 
     def colour(name: str) -> str | None:
         value = values.get(name)

@@ -42,7 +42,8 @@ def test_keymap_shape_errors_name_file_and_line(tmp_path: Path) -> None:
         load_settings(tmp_path)
     lines = [str(error) for error in raised.value.errors]
     assert lines == [
-        f"{path}:3: keymap.main.trigger: given twice; keep one",
+        f"{path}:3: keymap.main.trigger: duplicate key (first at line 2); "
+        "YAML would silently keep only the last one, so remove one of them",
         f'{path}:4: keymap.main.retry: must be keys as text, e.g. x, ctrl+t or "f5,T" '
         "(quote , and :)",
     ]

@@ -52,8 +52,8 @@ def test_errors_name_file_line_and_key(tmp_path: Path) -> None:
     with pytest.raises(SettingsInvalid) as raised:
         load_settings(tmp_path)
     lines = [str(error) for error in raised.value.errors]
-    assert lines[0].startswith(f"{path}:2: read_only: must be bool")
-    assert lines[1].startswith(f"{path}:3: readonly: unknown key; known keys: read_only")
+    assert lines[0].startswith(f"{path}:2: read_only: must be true or false")
+    assert lines[1].startswith(f"{path}:3: readonly: unknown key; did you mean 'read_only'?")
 
 
 def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(SettingsInvalid, match=r"console.yaml:1: must be a mapping"):
         load_settings(tmp_path)
     path.write_text("read_only: [true\n")
-    with pytest.raises(SettingsInvalid, match=r"console.yaml:2: not valid YAML"):
+    with pytest.raises(SettingsInvalid, match=r"console.yaml:2: invalid YAML"):
         load_settings(tmp_path)
 
 
@@ -74,7 +74,7 @@ def test_a_bad_settings_file_stops_the_cli_with_exit_2(
         cli.main([])
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert f"{config_dir / 'console.yaml'}:1: read_only: must be bool" in err
+    assert f"{config_dir / 'console.yaml'}:1: read_only: must be true or false" in err
     assert FakeApp.made == {}
 
 

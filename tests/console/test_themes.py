@@ -116,7 +116,7 @@ def test_theme_errors_name_file_line_and_field(tmp_path: Path) -> None:
     assert lines[0] == f"{path}:2: primary: '#12345G' is not a colour; use e.g. '#1E90FF'"
     assert lines[1].startswith(f"{path}:3: success: must be a colour string")
     assert lines[2] == f"{path}:4: dark: must be true or false, not 'maybe'"
-    assert lines[3].startswith(f"{path}:5: colour: unknown field; known fields: name, primary")
+    assert lines[3].startswith(f"{path}:5: colour: unknown key; known keys: name, primary")
 
 
 def test_invalid_files_are_skipped_and_others_load(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_invalid_files_are_skipped_and_others_load(tmp_path: Path) -> None:
     assert f"{tmp_path / 'b-missing.yaml'}: name: is required" in text
     assert f"{tmp_path / 'b-missing.yaml'}: primary: is required" in text
     assert any(t.startswith(f"{tmp_path / 'c-clash.yaml'}: name: 'aiwf-dark'") for t in text)
-    assert any(t.startswith(f"{tmp_path / 'd-yaml.yaml'}:2: not valid YAML") for t in text)
+    assert any(t.startswith(f"{tmp_path / 'd-yaml.yaml'}:2: invalid YAML") for t in text)
 
 
 def test_cli_accepts_user_themes_and_reports_bad_files(

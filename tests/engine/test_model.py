@@ -109,7 +109,7 @@ def test_weights_hash_is_sha256_of_canonical_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        pytest.param(MODEL_YAML + "colour: red\n", ":10: unknown key 'colour'", id="unknown-key"),
+        pytest.param(MODEL_YAML + "colour: red\n", ":10: colour: unknown key", id="unknown-key"),
         pytest.param(MODEL_YAML + "bais: 1\n", "did you mean 'bias'", id="typo-key"),
         pytest.param(
             MODEL_YAML.replace("threshold: 0.5\n", ""),
@@ -157,7 +157,7 @@ def test_weights_hash_is_sha256_of_canonical_json(tmp_path: Path) -> None:
             id="threshold-range",
         ),
         pytest.param("features: [x\n", "invalid YAML", id="broken-yaml"),
-        pytest.param("- a\n", "expected a mapping", id="not-a-mapping"),
+        pytest.param("- a\n", "must be a mapping", id="not-a-mapping"),
     ],
 )
 def test_invalid_model_files(tmp_path: Path, text: str, needle: str) -> None:
