@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import redis
 from textual.widgets import Button, Input, Label, Static
 
@@ -178,3 +179,17 @@ def test_lineage_panel_describes_a_backfill_trigger() -> None:
     }
     text = describe_trigger(trigger, timezone.utc)
     assert text.startswith("backfill of fire time 11-19 18:00") and text.endswith("by ana")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_backfill_dialog_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        deployment = await open_deployment(pilot, app)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BackfillScreen), "backfill")
+        await pilot.press("tab", "tab", "escape")
+        assert app.screen is deployment

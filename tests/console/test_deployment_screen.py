@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import redis
 
 from console.app import ConsoleApp
 from console.screens.deployment import DeploymentScreen
+from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
@@ -141,3 +143,17 @@ async def test_a_removed_deployment_says_so(make_app: AppFactory, mirror: RedisM
         mirror.remove_deployment("nightly-report")
         await wait_for(pilot, lambda: "no longer deployed" in screen._info().plain, "removed")
         assert screen._fires().plain.startswith("—")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_deployment_screen_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await open_deployment(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "down", "up", "escape")
+        assert isinstance(app.screen, MainScreen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from console.screens.protected_confirm import ProtectedConfirmScreen
@@ -88,3 +89,21 @@ async def test_retry_from_a_task_on_a_protected_deployment_needs_the_name(
         await wait_for(pilot, lambda: len(retry_params(redis_client, keys)) == 1, "sent")
         assert retry_params(redis_client, keys) == [{"from_task": "load_raw_data"}]
         assert not isinstance(app.screen, RetryConfirmScreen)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_retry_dialog_with_task_choice_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    mirror.write_lineage(
+        lineage_doc("run-failed", "brave-otter", recorded=at(-80), tasks=FAILED_TASKS)
+    )
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        run = await open_failed_run(pilot, app)
+        await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RetryConfirmScreen), "dialog")
+        await pilot.press("escape")
+        assert app.screen is run

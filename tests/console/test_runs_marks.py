@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import redis
 from textual.widgets import Label
 
@@ -232,3 +233,19 @@ def test_bulk_question_wording() -> None:
         bulk_question("Retry", 4, 2, "still running") == "Retry 4 runs (2 skipped: still running)?"
     )
     assert bulk_question("Cancel", 1, 0, "already finished") == "Cancel 1 run?"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_marks_and_bulk_confirm_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        runs = await _runs(pilot, app)
+        await pilot.press("f", "R", "o", "O", "asterisk", "r")
+        await pilot.press("f", "f", "f", "f", "f", "R", "R", "R", "asterisk", "r")
+        assert isinstance(app.screen, BulkConfirmScreen)
+        await pilot.press("n")
+        assert isinstance(app.screen, MainScreen)
+        assert len(runs.marked) == 3

@@ -2,10 +2,12 @@
 dark theme (the ones other files already take at a size are not repeated here), and one
 screen in each other built-in theme.
 
-Already elsewhere: logs (test_logs_snapshots), timeline and command line
-(test_snapshots_cmdmode), deployment (test_snapshots_ops), retry, backfill and outputs
-(test_snapshots_trace2), trigger form, preview and pause (test_snapshots_trigger_pause),
-audit, bulk and protected confirm at 80x24, the light theme (test_snapshots).
+Already elsewhere: logs (test_logs_snapshots), timeline (test_timeline_snapshots), command
+line (test_command_line_snapshots), deployment (test_deployment_snapshots), retry
+(test_retry_from_task_snapshots), backfill (test_backfill_snapshots), outputs
+(test_outputs_snapshots), trigger form and preview (test_trigger_form_snapshots), pause
+(test_pause_dialog_snapshots), bulk confirm at 80x24 (test_bulk_confirm_snapshots), audit and
+protected confirm at 80x24 and the light theme (test_snapshots).
 
 Same fixed clock, ids and key prefix as test_snapshots.py. Update with
 `pytest tests/console/test_snapshots_every_screen.py --snapshot-update`, then look at them.
@@ -240,7 +242,7 @@ def test_confirm_dialog(snap_compare: Any, snap_app: ConsoleApp, size: tuple[int
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize("size", [(160, 48)], ids=["160x48"])  # 80x24: test_snapshots_ops
+@pytest.mark.parametrize("size", [(160, 48)], ids=["160x48"])  # 80x24: test_bulk_confirm_snapshots
 def test_bulk_confirm(snap_compare: Any, snap_app: ConsoleApp, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _loaded(pilot)
