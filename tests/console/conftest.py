@@ -12,9 +12,11 @@ from typing import Any, cast
 
 import pytest
 import redis
+from textual.message import Message
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
+from console.messages import CommandNotSent, CommandRequested, CommandSent
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
 
@@ -261,6 +263,68 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.02)
+
+
+class Posted:
+    """Every message the app dispatched in a pilot test, once each (a bubbling message is
+    dispatched by each node it passes): `app.run_test(message_hook=posted.append)`."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._seen: set[int] = set()
+
+    def append(self, message: Message) -> None:
+        if id(message) not in self._seen:
+            self._seen.add(id(message))
+            self.messages.append(message)
+
+    def clear(self) -> None:
+        """Forgets what was posted so far: the next checks cover what follows."""
+        self.messages.clear()
+        self._seen.clear()
+
+    @property
+    def requested(self) -> list[CommandRequested]:
+        """The commands screens asked the app to send, in order."""
+        return [m for m in self.messages if isinstance(m, CommandRequested)]
+
+    @property
+    def sent(self) -> list[CommandSent]:
+        return [m for m in self.messages if isinstance(m, CommandSent)]
+
+    @property
+    def not_sent(self) -> list[CommandNotSent]:
+        return [m for m in self.messages if isinstance(m, CommandNotSent)]
+
+
+async def wait_not_sent(
+    pilot: Pilot[Any],
+    posted: Posted,
+    what: str,
+    reason: str | None = None,
+    requested_before: int = 0,
+) -> CommandNotSent:
+    """Waits for the console's own word that it did not send a command whose description
+    holds `what` (and for `reason`, if given), then checks that no more than the
+    `requested_before` commands the test meant to send were asked for until then: a wrong
+    send fails here instead of slipping past a sleep."""
+
+    def found() -> CommandNotSent | None:
+        return next(
+            (
+                m
+                for m in posted.not_sent
+                if what in m.what and (reason is None or m.reason == reason)
+            ),
+            None,
+        )
+
+    await wait_for(pilot, lambda: found() is not None, f"{what!r} not sent ({reason or 'any'})")
+    asked = [(m.action, m.target) for m in posted.requested]
+    assert len(asked) == requested_before, asked
+    refusal = found()
+    assert refusal is not None
+    return refusal
 
 
 def commands(client: redis.Redis, keys: Keys) -> list[dict[str, str]]:

@@ -20,12 +20,14 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     flow_run_doc,
     wait_for,
+    wait_not_sent,
     wait_protected,
 )
 from tests.console.test_help import help_rows
@@ -116,11 +118,12 @@ async def test_read_only_hides_p_and_sends_nothing(
 ) -> None:
     fill_standard(mirror)
     app = make_app(read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         screen = await open_deployment(pilot, app)
         await pilot.press("p")
-        screen.action_pause_toggle()  # as the palette would: refused
-        await pilot.pause(0.2)
+        screen.action_pause_toggle()  # as the palette would: refused, after the key
+        await wait_not_sent(pilot, posted, "pause/resume", "read-only")
         assert commands(redis_client, keys) == []
         await pilot.press("question_mark")
         assert "p" not in help_rows(app)
