@@ -12,6 +12,8 @@ from typing import Any, cast
 
 import pytest
 import redis
+from textual.command import Command as PaletteHit
+from textual.command import CommandList, CommandPalette
 from textual.message import Message
 from textual.pilot import Pilot
 
@@ -263,6 +265,23 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.02)
+
+
+async def wait_palette_offers(pilot: Pilot[Any], text: str) -> None:
+    """Waits until the command palette highlights a first hit holding `text`, so enter
+    runs it: the palette searches in a worker, and a fixed pause was too short under load."""
+
+    def offered() -> bool:
+        palette = pilot.app.screen
+        if not isinstance(palette, CommandPalette):
+            return False
+        hits = palette.query_one(CommandList)
+        if hits.option_count == 0 or hits.highlighted != 0:
+            return False
+        first = hits.get_option_at_index(0)
+        return isinstance(first, PaletteHit) and text in (first.hit.text or "")
+
+    await wait_for(pilot, offered, f"the palette offering {text!r}")
 
 
 class Posted:

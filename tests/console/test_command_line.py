@@ -33,6 +33,7 @@ from tests.console.conftest import (
     fill_standard,
     wait_for,
     wait_not_sent,
+    wait_palette_offers,
 )
 from tests.console.test_commands import notes
 from tests.console.test_help import help_rows
@@ -346,14 +347,14 @@ async def test_the_real_palette_finds_and_runs_registry_entries(
         await loaded(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*keys_of("Deployment: nightly"))
-        await pilot.pause(0.5)
+        await wait_palette_offers(pilot, "nightly")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DeploymentScreen), "deployment")
         # An entry that reads the screen it was opened from: the run on screen.
         app.push_screen(RunScreen(app.ctx, "run-failed"))
         await pilot.pause()
         await pilot.press("ctrl+p", *keys_of("Run timeline"))
-        await pilot.pause(0.5)
+        await wait_palette_offers(pilot, "timeline")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TimelineScreen), "timeline")
         assert isinstance(app.screen, TimelineScreen)

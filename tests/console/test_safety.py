@@ -27,6 +27,7 @@ from tests.console.conftest import (
     fill_standard,
     wait_for,
     wait_not_sent,
+    wait_palette_offers,
 )
 from tests.console.test_commands import notes
 from tests.console.test_help import help_rows
@@ -120,7 +121,7 @@ async def test_palette_runs_a_command_through_the_screen(
         await _loaded(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"Trigger")
-        await pilot.pause(0.3)
+        await wait_palette_offers(pilot, "Trigger")
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "trigger sent")
         assert commands(redis_client, keys)[0]["action"] == "trigger"
