@@ -16,6 +16,8 @@ from textual.command import Command as PaletteHit
 from textual.command import CommandList, CommandPalette
 from textual.message import Message
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable
 
 from console.app import ConsoleApp
 from console.messages import CommandNotSent, CommandRequested, CommandSent
@@ -253,7 +255,11 @@ def make_app(redis_url: str, keys: Keys) -> AppFactory:
 
 
 async def wait_for(
-    pilot: Pilot[Any], condition: Callable[[], bool], what: str = "condition", timeout: float = 20
+    pilot: Pilot[Any],
+    condition: Callable[[], bool],
+    what: str = "condition",
+    timeout: float = 20,
+    interval: float = 0.02,
 ) -> None:
     """Lets the app run until `condition()` holds; fails with `what` after `timeout` s.
 
@@ -264,7 +270,30 @@ async def wait_for(
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.02)
+        await pilot.pause(interval)
+
+
+def tables_sized(screen: Screen[Any]) -> bool:
+    """True once every DataTable on `screen` has laid out its rows and column widths.
+
+    DataTable applies new rows and cell updates when the app is idle; on a busy machine a
+    snapshot or a pilot check could otherwise catch a header at the old widths.
+    """
+    return all(
+        not table._require_update_dimensions and not table._updated_cells
+        for table in screen.query(DataTable)
+    )
+
+
+async def wait_tables_sized(pilot: Pilot[Any]) -> None:
+    """Waits for `tables_sized` on every screen of the stack (a dialog shows the screen
+    below it), then for the repaint that follows it."""
+    await wait_for(
+        pilot,
+        lambda: all(tables_sized(screen) for screen in pilot.app.screen_stack),
+        "the tables laid out",
+    )
+    await pilot.pause()
 
 
 async def wait_palette_offers(pilot: Pilot[Any], text: str) -> None:

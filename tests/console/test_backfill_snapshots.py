@@ -15,7 +15,7 @@ from console.app import ConsoleApp
 from console.screens.backfill import BackfillScreen
 from console.screens.deployment import DeploymentScreen
 from console.widgets.deployments_table import DeploymentsTable
-from tests.console.conftest import wait_for
+from tests.console.conftest import wait_for, wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
 __all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
@@ -31,5 +31,6 @@ def test_backfill_dialog(snap_compare: Any, snap_app: ConsoleApp, size: tuple[in
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, BackfillScreen), "dialog")
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from console.app import ConsoleApp
 from console.screens.bulk_confirm import BulkConfirmScreen
 from console.widgets.runs_table import RunsTable
+from tests.console.conftest import wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
 __all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
@@ -25,5 +26,6 @@ def test_bulk_confirm(snap_compare: Any, snap_app: ConsoleApp) -> None:
         pilot.app.screen.query_one(RunsTable).focus()
         await pilot.press("asterisk", "r")
         assert isinstance(pilot.app.screen, BulkConfirmScreen)
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=(80, 24), run_before=run_before)

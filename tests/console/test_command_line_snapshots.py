@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 
 from console.app import ConsoleApp
 from console.screens.command_line import CommandLineScreen
+from tests.console.conftest import wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
 __all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
@@ -27,5 +28,6 @@ def test_command_line_completing_a_deployment(
         await pilot.press("colon", "d", "e", "tab")  # `deploy `: the deployments listed
         assert isinstance(pilot.app.screen, CommandLineScreen)
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)

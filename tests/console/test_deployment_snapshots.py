@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from console.app import ConsoleApp
 from console.screens.deployment import DeploymentScreen
 from console.widgets.deployments_table import DeploymentsTable
+from tests.console.conftest import wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
 __all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
@@ -27,5 +28,6 @@ def test_deployment_screen(snap_compare: Any, snap_app: ConsoleApp, size: tuple[
         await pilot.press("d")
         assert isinstance(pilot.app.screen, DeploymentScreen)
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)

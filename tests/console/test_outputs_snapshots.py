@@ -16,7 +16,7 @@ from console.app import ConsoleApp
 from console.screens.outputs import OutputsScreen
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import at, flow_run_doc, wait_for
+from tests.console.conftest import at, flow_run_doc, wait_for, wait_tables_sized
 from tests.console.test_lineage import lineage_doc
 from tests.console.test_outputs import SCHEMA, with_outputs
 from tests.console.test_snapshots import snap_app, snap_keys
@@ -64,5 +64,6 @@ def test_outputs_screen(snap_compare: Any, outputs_app: ConsoleApp, size: tuple[
         await app.push_screen(screen)
         await wait_for(pilot, lambda: screen.comparison is not None, "comparison")
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(outputs_app, terminal_size=size, run_before=run_before)

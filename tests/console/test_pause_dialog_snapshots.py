@@ -18,7 +18,7 @@ from console.screens.pause_confirm import PauseConfirmScreen
 from console.widgets.deployments_table import DeploymentsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import flow_run_doc, wait_for
+from tests.console.conftest import flow_run_doc, wait_for, wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 from tests.console.test_trigger_form_snapshots import schema_app
 
@@ -44,5 +44,6 @@ def test_pause_dialog(
         assert isinstance(pilot.app.screen, PauseConfirmScreen)
         await pilot.press("1", "h")
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(schema_app, terminal_size=size, run_before=run_before)

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from console.app import ConsoleApp
 from console.screens.retry_confirm import RetryConfirmScreen
-from tests.console.conftest import wait_for
+from tests.console.conftest import wait_for, wait_tables_sized
 from tests.console.test_lineage_snapshots import _open_run, traced_app
 from tests.console.test_snapshots import snap_app, snap_keys
 
@@ -31,5 +31,6 @@ def test_retry_dialog_with_from_task(
         await _open_run(pilot, row=1)  # brave-otter, failed
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, RetryConfirmScreen), "dialog")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(traced_app, terminal_size=size, run_before=run_before)

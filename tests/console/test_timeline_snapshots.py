@@ -15,7 +15,7 @@ from console.screens.timeline import TimelineScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
 from console.widgets.timeline import RunTimeline
-from tests.console.conftest import wait_for
+from tests.console.conftest import wait_for, wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
 __all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
@@ -40,6 +40,7 @@ def test_timeline_of_a_failed_run(
         assert isinstance(pilot.app.screen, TimelineScreen)
         chart = pilot.app.screen.query_one(RunTimeline)
         await wait_for(pilot, lambda: "save_results-0" in str(chart.render()), "chart")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
 
@@ -56,5 +57,6 @@ def test_timeline_of_a_running_run(
         assert isinstance(app.screen, TimelineScreen)
         chart = app.screen.query_one(RunTimeline)
         await wait_for(pilot, lambda: "infer-0" in str(chart.render()), "chart")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)

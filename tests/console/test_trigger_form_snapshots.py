@@ -20,7 +20,7 @@ from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import at, deployment_doc, wait_for
+from tests.console.conftest import at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.param_schemas import FLOW_SCHEMA
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
@@ -70,6 +70,7 @@ def test_trigger_form_with_an_error(
         form.query_one("#param-target", Input).value = ""
         await pilot.press("enter")  # review: target is required
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(schema_app, terminal_size=size, run_before=run_before)
 
@@ -82,5 +83,6 @@ def test_trigger_preview(snap_compare: Any, schema_app: ConsoleApp, size: tuple[
         await pilot.press("enter")
         assert isinstance(pilot.app.screen, TriggerPreviewScreen)
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(schema_app, terminal_size=size, run_before=run_before)
