@@ -21,6 +21,7 @@ from console.context import Clock, Context, local_now
 from console.messages import (
     CommandAnswered,
     CommandFailed,
+    CommandNotSent,
     CommandRequested,
     CommandSent,
     ConnectionChanged,
@@ -321,6 +322,7 @@ class ConsoleApp(App[None]):
 
     def on_command_requested(self, message: CommandRequested) -> None:
         if self.read_only:  # the screens refuse first; this is the last line of defence
+            self.post_message(CommandNotSent(f"{message.action} {message.target}", "read-only"))
             self.notify(
                 f"Read-only mode: {message.action} {message.target} was not sent.",
                 title="Read-only",

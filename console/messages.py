@@ -7,7 +7,7 @@ app; the app applies them to its `Store` and tells the screens what changed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from textual.message import Message
 
@@ -132,6 +132,25 @@ class CommandRequested(Message):
         self.action = action
         self.target = target
         self.params = params or {}
+
+
+NotSentReason = Literal["read-only", "declined", "wrong name", "ineligible", "protected"]
+
+
+class CommandNotSent(Message):
+    """The console decided not to send a command the operator asked for: read-only mode, a
+    dialog declined or escaped, a protected name mistyped, or a target that cannot take it
+    (no run in a state to, no parameter schema to fill).
+
+    The console posts it where it decides (beside the notification that says so), so a test
+    waits for this evidence instead of sleeping and then finding nothing on the stream.
+    """
+
+    def __init__(self, what: str, reason: NotSentReason) -> None:
+        super().__init__()
+        self.what = what
+        """What was asked, as the operator reads it: `retry run brave-otter`, `bulk cancel`."""
+        self.reason = reason
 
 
 class TaskRunsWanted(Message):

@@ -222,9 +222,11 @@ def request_backfill(screen: LiveScreen, name: str) -> None:
         return
 
     def chosen(params: Doc | None) -> None:
-        if params is not None:
-            what = f"backfill {name} from {params['start']} to {params['end']}"
-            # The same gate as every other command: read-only, then the typed name if protected.
-            screen.send_checked("backfill", name, name, what, params=params)
+        if params is None:
+            screen.not_sent(f"backfill {name}", "declined")
+            return
+        what = f"backfill {name} from {params['start']} to {params['end']}"
+        # The same gate as every other command: read-only, then the typed name if protected.
+        screen.send_checked("backfill", name, name, what, params=params)
 
     screen.app.push_screen(BackfillScreen(screen.ctx, doc), chosen)

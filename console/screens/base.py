@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from console.context import Context
 from console.formatting import is_final, state_label
-from console.messages import CommandRequested
+from console.messages import CommandNotSent, CommandRequested, NotSentReason
 from console.screens.confirm import ConfirmScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.widgets.filter_bar import FilterBar
@@ -113,10 +113,15 @@ class LiveScreen(Screen[None]):
         # Read-only: the key is hidden from the footer and help, and does nothing.
         return not (self.ctx.read_only and action in self.MUTATING_ACTIONS)
 
+    def not_sent(self, what: str, reason: NotSentReason) -> None:
+        """Records that `what` was not sent (the caller tells the operator why, if needed)."""
+        self.post_message(CommandNotSent(what, reason))
+
     def refuse_if_read_only(self, what: str) -> bool:
         """True (after saying so) if read-only mode forbids `what`; reached via the palette."""
         if not self.ctx.read_only:
             return False
+        self.not_sent(what, "read-only")
         self.notify(
             f"Read-only mode: {what} is not allowed; nothing was sent.",
             title="Read-only",
@@ -144,6 +149,8 @@ class LiveScreen(Screen[None]):
         def send_if(confirmed: bool | None) -> None:
             if confirmed:
                 self.post_message(CommandRequested(action, target, params))
+            else:
+                self.not_sent(what, "declined")
 
         deployment = self.ctx.store.deployments.get(deployment_name or "")
         if deployment is not None and deployment.get("protected"):
@@ -154,7 +161,9 @@ class LiveScreen(Screen[None]):
             def send_if_named(confirmed: bool | None) -> None:
                 if confirmed:
                     send_if(True)
-                elif dialog.typed:
+                    return
+                self.not_sent(what, "wrong name" if dialog.typed else "declined")
+                if dialog.typed:
                     self.notify(
                         f"You typed {dialog.typed!r}, not {name!r}: {what} was not sent.",
                         title="Not sent",
@@ -179,6 +188,7 @@ class LiveScreen(Screen[None]):
             return
         label = state_label(run.get("state_type"), run.get("state_name"))
         if not is_final(run.get("state_type")):
+            self.not_sent(f"retry run {run.get('name')}", "ineligible")
             self.notify(
                 f"Run {run.get('name')} is {label.text}: only finished runs (Completed, "
                 "Failed, Cancelled, Crashed) can be retried.",
@@ -197,6 +207,7 @@ class LiveScreen(Screen[None]):
             return
         label = state_label(run.get("state_type"), run.get("state_name"))
         if is_final(run.get("state_type")):
+            self.not_sent(f"cancel run {run.get('name')}", "ineligible")
             self.notify(
                 f"Run {run.get('name')} already finished ({label.text}); nothing to cancel.",
                 severity="warning",

@@ -23,6 +23,7 @@ def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
     name = str(doc["name"])
     schema = doc.get("parameter_schema")
     if not (isinstance(schema, dict) and schema.get("properties")):
+        screen.not_sent(f"trigger {name} with parameters", "ineligible")
         screen.notify(
             f"The deployment document of {name} ({screen.ctx.keys.deployments}, field "
             "parameter_schema) has no parameter schema: the engine publishing it is older "
@@ -36,6 +37,7 @@ def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
 
     def then(overrides: dict[str, Any] | None) -> None:
         if overrides is None:
+            screen.not_sent(f"trigger {name}", "declined")
             screen.notify(f"Trigger {name} was not sent.", title="Not sent")
             return
         shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "the defaults"
@@ -61,6 +63,7 @@ def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
 
     def then(resume_at: str | None) -> None:
         if resume_at is None:
+            screen.not_sent(f"pause {name}", "declined")
             screen.notify(f"Pause {name} was not sent.", title="Not sent")
         elif resume_at:
             now = screen.ctx.now()

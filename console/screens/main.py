@@ -249,6 +249,7 @@ class MainScreen(LiveScreen):
         eligible = [run for run in runs if is_final(run.get("state_type")) == retry]
         skipped = len(runs) - len(eligible)
         if not eligible:
+            self.not_sent(f"bulk {action}", "ineligible")
             self.notify(
                 f"None of the {len(runs)} marked runs can be {done} ({why}); nothing was sent.",
                 severity="warning",
@@ -263,6 +264,7 @@ class MainScreen(LiveScreen):
             }
         )
         if protected:
+            self.not_sent(f"bulk {action}", "protected")
             self.notify(
                 f"Bulk {action} refused: marked runs of protected deployment "
                 f"{', '.join(protected)} need the name typed, one run at a time. Unmark them "
@@ -277,6 +279,7 @@ class MainScreen(LiveScreen):
 
         def send(confirmed: bool | None) -> None:
             if not confirmed:
+                self.not_sent(f"bulk {action}", "declined")
                 self.notify(f"Bulk {action} was not sent.", title="Not sent")
                 return
             for run in eligible:

@@ -184,7 +184,10 @@ class RunScreen(LiveScreen):
 
     def _retry_chosen(self, choice: str | None) -> None:
         run = self.run
-        if run is None or choice is None:
+        if run is None:
+            return
+        if choice is None:
+            self.not_sent(f"retry run {run.get('name')}", "declined")
             return
         params: Doc = {}
         what = f"retry of run {run.get('name')}"
@@ -207,7 +210,9 @@ class RunScreen(LiveScreen):
         def send_if_named(confirmed: bool | None) -> None:
             if confirmed:
                 self.post_message(CommandRequested("retry", self.flow_run_id, params))
-            elif dialog.typed:
+                return
+            self.not_sent(what, "wrong name" if dialog.typed else "declined")
+            if dialog.typed:
                 self.notify(
                     f"You typed {dialog.typed!r}, not {name!r}: the {what} was not sent.",
                     title="Not sent",

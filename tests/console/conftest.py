@@ -12,9 +12,15 @@ from typing import Any, cast
 
 import pytest
 import redis
+from textual.command import Command as PaletteHit
+from textual.command import CommandList, CommandPalette
+from textual.message import Message
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable
 
 from console.app import ConsoleApp
+from console.messages import CommandNotSent, CommandRequested, CommandSent
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
 
@@ -249,7 +255,11 @@ def make_app(redis_url: str, keys: Keys) -> AppFactory:
 
 
 async def wait_for(
-    pilot: Pilot[Any], condition: Callable[[], bool], what: str = "condition", timeout: float = 20
+    pilot: Pilot[Any],
+    condition: Callable[[], bool],
+    what: str = "condition",
+    timeout: float = 20,
+    interval: float = 0.02,
 ) -> None:
     """Lets the app run until `condition()` holds; fails with `what` after `timeout` s.
 
@@ -260,7 +270,109 @@ async def wait_for(
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.02)
+        await pilot.pause(interval)
+
+
+def tables_sized(screen: Screen[Any]) -> bool:
+    """True once every DataTable on `screen` has laid out its rows and column widths.
+
+    DataTable applies new rows and cell updates when the app is idle; on a busy machine a
+    snapshot or a pilot check could otherwise catch a header at the old widths.
+    """
+    return all(
+        not table._require_update_dimensions and not table._updated_cells
+        for table in screen.query(DataTable)
+    )
+
+
+async def wait_tables_sized(pilot: Pilot[Any]) -> None:
+    """Waits for `tables_sized` on every screen of the stack (a dialog shows the screen
+    below it), then for the repaint that follows it."""
+    await wait_for(
+        pilot,
+        lambda: all(tables_sized(screen) for screen in pilot.app.screen_stack),
+        "the tables laid out",
+    )
+    await pilot.pause()
+
+
+async def wait_palette_offers(pilot: Pilot[Any], text: str) -> None:
+    """Waits until the command palette highlights a first hit holding `text`, so enter
+    runs it: the palette searches in a worker, and a fixed pause was too short under load."""
+
+    def offered() -> bool:
+        palette = pilot.app.screen
+        if not isinstance(palette, CommandPalette):
+            return False
+        hits = palette.query_one(CommandList)
+        if hits.option_count == 0 or hits.highlighted != 0:
+            return False
+        first = hits.get_option_at_index(0)
+        return isinstance(first, PaletteHit) and text in (first.hit.text or "")
+
+    await wait_for(pilot, offered, f"the palette offering {text!r}")
+
+
+class Posted:
+    """Every message the app dispatched in a pilot test, once each (a bubbling message is
+    dispatched by each node it passes): `app.run_test(message_hook=posted.append)`."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._seen: set[int] = set()
+
+    def append(self, message: Message) -> None:
+        if id(message) not in self._seen:
+            self._seen.add(id(message))
+            self.messages.append(message)
+
+    def clear(self) -> None:
+        """Forgets what was posted so far: the next checks cover what follows."""
+        self.messages.clear()
+        self._seen.clear()
+
+    @property
+    def requested(self) -> list[CommandRequested]:
+        """The commands screens asked the app to send, in order."""
+        return [m for m in self.messages if isinstance(m, CommandRequested)]
+
+    @property
+    def sent(self) -> list[CommandSent]:
+        return [m for m in self.messages if isinstance(m, CommandSent)]
+
+    @property
+    def not_sent(self) -> list[CommandNotSent]:
+        return [m for m in self.messages if isinstance(m, CommandNotSent)]
+
+
+async def wait_not_sent(
+    pilot: Pilot[Any],
+    posted: Posted,
+    what: str,
+    reason: str | None = None,
+    requested_before: int = 0,
+) -> CommandNotSent:
+    """Waits for the console's own word that it did not send a command whose description
+    holds `what` (and for `reason`, if given), then checks that no more than the
+    `requested_before` commands the test meant to send were asked for until then: a wrong
+    send fails here instead of slipping past a sleep."""
+
+    def found() -> CommandNotSent | None:
+        return next(
+            (
+                m
+                for m in posted.not_sent
+                if what in m.what and (reason is None or m.reason == reason)
+            ),
+            None,
+        )
+
+    await wait_for(pilot, lambda: found() is not None, f"{what!r} not sent ({reason or 'any'})")
+    asked = [(m.action, m.target) for m in posted.requested]
+    assert len(asked) == requested_before, asked
+    refusal = found()
+    assert refusal is not None
+    return refusal
 
 
 def commands(client: redis.Redis, keys: Keys) -> list[dict[str, str]]:

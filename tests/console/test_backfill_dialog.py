@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import redis
 from textual.widgets import Button, Input, Label, Static
 
@@ -14,11 +15,13 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     wait_for,
+    wait_not_sent,
     wait_protected,
 )
 from tests.console.test_deployment_screen import open_deployment
@@ -49,7 +52,8 @@ async def test_b_lists_the_fire_times_then_sends_the_window(
 ) -> None:
     fill_standard(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         screen = await open_deployment(pilot, app)  # ai-inference-prod, 0 2,14 Shanghai
         dialog = await open_backfill(pilot, app)
         # NOW is 18:00 in Shanghai: yesterday 00:00 to now holds four fire times.
@@ -74,7 +78,7 @@ async def test_b_lists_the_fire_times_then_sends_the_window(
         await set_field(pilot, dialog, "end", "2026-11-22")
         await set_field(pilot, dialog, "max", "2")
         assert text_of(dialog, "#backfill-summary").startswith("✔ 4 run(s), at most 2")
-        assert commands(redis_client, keys) == []  # the list is a dry run
+        assert posted.requested == [] and commands(redis_client, keys) == []  # a dry run
         await pilot.click("#backfill-send")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "backfill sent")
         sent = commands(redis_client, keys)[0]
@@ -92,13 +96,14 @@ async def test_escape_and_enter_send_nothing(
 ) -> None:
     fill_standard(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         screen = await open_deployment(pilot, app)
         dialog = await open_backfill(pilot, app)
         await pilot.press("enter", "enter")  # moves through the fields
         assert app.screen is dialog
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await wait_not_sent(pilot, posted, "backfill ai-inference-prod", "declined")
         assert app.screen is screen and commands(redis_client, keys) == []
 
 
@@ -123,14 +128,15 @@ async def test_protected_backfill_needs_the_name(
     fill_standard(mirror)
     mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await wait_protected(pilot, app)
         await open_deployment(pilot, app)
         await open_backfill(pilot, app)
         await pilot.click("#backfill-send")
         await wait_for(pilot, lambda: isinstance(app.screen, ProtectedConfirmScreen), "name")
         await pilot.press(*"nope", "enter")
-        await pilot.pause(0.2)
+        await wait_not_sent(pilot, posted, "backfill ai-inference-prod", "wrong name")
         assert isinstance(app.screen, DeploymentScreen) and commands(redis_client, keys) == []
         await open_backfill(pilot, app)
         await pilot.click("#backfill-send")
@@ -145,11 +151,12 @@ async def test_read_only_hides_b_and_a_deployment_without_schedule_says_so(
 ) -> None:
     fill_standard(mirror)
     app = make_app(read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         screen = await open_deployment(pilot, app)
         await pilot.press("b")
-        screen.action_backfill()  # as the palette would: refused
-        await pilot.pause(0.2)
+        screen.action_backfill()  # as the palette would: refused, after the key
+        await wait_not_sent(pilot, posted, "backfill", "read-only")
         assert app.screen is screen and commands(redis_client, keys) == []
         await pilot.press("question_mark")
         assert "b" not in help_rows(app)
@@ -178,3 +185,17 @@ def test_lineage_panel_describes_a_backfill_trigger() -> None:
     }
     text = describe_trigger(trigger, timezone.utc)
     assert text.startswith("backfill of fire time 11-19 18:00") and text.endswith("by ana")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_backfill_dialog_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        deployment = await open_deployment(pilot, app)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BackfillScreen), "backfill")
+        await pilot.press("tab", "tab", "escape")
+        assert app.screen is deployment

@@ -26,7 +26,15 @@ from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import AppFactory, commands, fill_standard, wait_for
+from tests.console.conftest import (
+    AppFactory,
+    Posted,
+    commands,
+    fill_standard,
+    wait_for,
+    wait_not_sent,
+    wait_palette_offers,
+)
 from tests.console.test_commands import notes
 from tests.console.test_help import help_rows
 
@@ -199,7 +207,8 @@ async def test_readonly_turns_on_and_never_off(
 ) -> None:
     fill_standard(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await loaded(pilot)
         await type_command(pilot, f"{word} off")
         assert not app.read_only
@@ -207,8 +216,9 @@ async def test_readonly_turns_on_and_never_off(
         await type_command(pilot, word)
         assert app.read_only and app.ctx.read_only
         assert "⊘ read-only" in str(app.screen.query_one("#status").render())
-        await pilot.press("t")
-        await pilot.pause(0.2)
+        await pilot.press("t")  # hidden: does nothing
+        app.screen.action_trigger()  # as the palette would: refused, after the key
+        await wait_not_sent(pilot, posted, "trigger", "read-only")
         assert commands(redis_client, keys) == []
 
 
@@ -337,14 +347,14 @@ async def test_the_real_palette_finds_and_runs_registry_entries(
         await loaded(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*keys_of("Deployment: nightly"))
-        await pilot.pause(0.5)
+        await wait_palette_offers(pilot, "nightly")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DeploymentScreen), "deployment")
         # An entry that reads the screen it was opened from: the run on screen.
         app.push_screen(RunScreen(app.ctx, "run-failed"))
         await pilot.pause()
         await pilot.press("ctrl+p", *keys_of("Run timeline"))
-        await pilot.pause(0.5)
+        await wait_palette_offers(pilot, "timeline")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TimelineScreen), "timeline")
         assert isinstance(app.screen, TimelineScreen)

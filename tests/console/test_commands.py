@@ -12,6 +12,7 @@ from engine.mirror import RedisMirror
 from engine.protocol import Command, CommandResult, Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     commands,
     deployment_doc,
     fill_standard,
@@ -89,7 +90,8 @@ async def test_c_cancels_only_after_confirmation(
 ) -> None:
     fill_standard(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         runs = app.screen.query_one(RunsTable)
         await wait_for(pilot, lambda: runs.row_count == 3, "runs")
         runs.focus()
@@ -99,8 +101,9 @@ async def test_c_cancels_only_after_confirmation(
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("c", "escape")
         await pilot.press("c", "enter")  # enter lands on the focused "No" button
-        await pilot.pause()
-        assert commands(redis_client, keys) == []
+        await wait_for(pilot, lambda: len(posted.not_sent) == 3, "three answers of no")
+        assert all(m.what.startswith("cancel run witty-fox") for m in posted.not_sent)
+        assert posted.requested == [] and commands(redis_client, keys) == []
         await pilot.press("c", "y")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "cancel sent")
         sent = commands(redis_client, keys)[0]

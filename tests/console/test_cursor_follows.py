@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import redis
 
+from console.messages import CommandAnswered
 from console.screens.confirm import ConfirmScreen
 from console.widgets.runs_table import RunsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Command, CommandResult, Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     fill_standard,
@@ -40,7 +42,8 @@ async def test_c_right_after_t_cancels_the_new_run(
     fill_standard(mirror)
     write_heartbeat(redis_client, keys)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         runs = app.screen.query_one(RunsTable)
         await wait_for(pilot, lambda: runs.row_count == 3, "runs")
         # The runs cursor sits on the running run the operator looked at before.
@@ -56,7 +59,8 @@ async def test_c_right_after_t_cancels_the_new_run(
 
         _answer_trigger(mirror, redis_client, keys, "run-new")
         # The answer came before the run reached Redis: the cursor waits for its row.
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: any(isinstance(m, CommandAnswered) for m in posted.messages))
+        await pilot.pause()  # the answer's handler has run
         assert runs.selected_key() == "run-running"
         mirror.upsert_flow_run(
             flow_run_doc("run-new", "fresh-fawn", state="PENDING", start=None, updated=at(0))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import redis
 
 from console.app import ConsoleApp
 from console.screens.deployment import DeploymentScreen
+from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
@@ -18,12 +20,14 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     flow_run_doc,
     wait_for,
+    wait_not_sent,
     wait_protected,
 )
 from tests.console.test_help import help_rows
@@ -114,11 +118,12 @@ async def test_read_only_hides_p_and_sends_nothing(
 ) -> None:
     fill_standard(mirror)
     app = make_app(read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         screen = await open_deployment(pilot, app)
         await pilot.press("p")
-        screen.action_pause_toggle()  # as the palette would: refused
-        await pilot.pause(0.2)
+        screen.action_pause_toggle()  # as the palette would: refused, after the key
+        await wait_not_sent(pilot, posted, "pause/resume", "read-only")
         assert commands(redis_client, keys) == []
         await pilot.press("question_mark")
         assert "p" not in help_rows(app)
@@ -141,3 +146,17 @@ async def test_a_removed_deployment_says_so(make_app: AppFactory, mirror: RedisM
         mirror.remove_deployment("nightly-report")
         await wait_for(pilot, lambda: "no longer deployed" in screen._info().plain, "removed")
         assert screen._fires().plain.startswith("—")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_deployment_screen_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await open_deployment(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "down", "up", "escape")
+        assert isinstance(app.screen, MainScreen)

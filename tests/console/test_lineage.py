@@ -22,12 +22,14 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     iso,
     wait_for,
+    wait_not_sent,
     wait_protected,
 )
 
@@ -295,7 +297,8 @@ async def test_retry_dialog_previews_and_sends_each_choice(
         lineage_doc("run-failed", "brave-otter", recorded=at(-80), tasks=FAILED_TASKS)
     )
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         screen = await open_failed_run(pilot, app)
         await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
         dialog = await retry_dialog(pilot, app)
@@ -305,11 +308,12 @@ async def test_retry_dialog_previews_and_sends_each_choice(
         assert "Reused (cached result, does not run): load_raw_data" in text
         assert "Rerun: run_inference, save_results" in text
         await pilot.press("escape")
-        await pilot.pause()
+        await wait_not_sent(pilot, posted, "retry run brave-otter", "declined")
         assert app.screen is screen
+        posted.clear()
         await retry_dialog(pilot, app)
         await pilot.press("enter")  # focus is on Cancel: a stray enter sends nothing
-        await pilot.pause(0.2)
+        await wait_not_sent(pilot, posted, "retry run brave-otter", "declined")
         assert app.screen is screen
         assert retry_params(redis_client, keys) == []
 
@@ -329,14 +333,15 @@ async def test_retry_dialog_on_a_protected_deployment_still_needs_the_name(
     fill_standard(mirror)
     mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await wait_protected(pilot, app)
         screen = await open_failed_run(pilot, app)
         await retry_dialog(pilot, app)
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(app.screen, ProtectedConfirmScreen), "name")
         await pilot.press(*"nope", "enter")
-        await pilot.pause(0.2)
+        await wait_not_sent(pilot, posted, "full rerun of run brave-otter", "wrong name")
         assert app.screen is screen
         assert retry_params(redis_client, keys) == []
         await retry_dialog(pilot, app)

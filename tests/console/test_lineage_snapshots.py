@@ -19,7 +19,7 @@ from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import at, wait_for
+from tests.console.conftest import at, wait_for, wait_tables_sized
 from tests.console.test_lineage import FAILED_TASKS, lineage_doc, rendered
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys  # noqa: F401
 
@@ -56,6 +56,7 @@ async def _open_run(pilot: Pilot[Any], row: int) -> RunScreen:
 def test_run_screen_with_lineage(snap_compare: Any, traced_app: ConsoleApp) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _open_run(pilot, row=2)  # calm-lynx, completed
+        await wait_tables_sized(pilot)
 
     assert snap_compare(traced_app, terminal_size=(120, 40), run_before=run_before)
 
@@ -65,5 +66,6 @@ def test_retry_dialog(snap_compare: Any, traced_app: ConsoleApp) -> None:
         await _open_run(pilot, row=1)  # brave-otter, failed
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, RetryConfirmScreen), "dialog")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(traced_app, terminal_size=(120, 40), run_before=run_before)

@@ -14,6 +14,7 @@ from textual.widgets import Input
 
 from console.app import ConsoleApp
 from console.widgets.log_prompt import LogPrompt
+from tests.console.conftest import wait_tables_sized
 from tests.console.test_logs_keys import open_log
 from tests.console.test_logs_snapshots import log_app
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
@@ -53,5 +54,6 @@ def test_log_prompt_with_text_typed(
         field.cursor_blink = False  # the cursor shows in every picture
         await pilot.press(*keys[1:])
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(log_app, terminal_size=size, run_before=run_before)

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from console.app import ConsoleApp
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
+from tests.console.conftest import wait_tables_sized
 from tests.console.test_logs_keys import fetched, open_log, retry_and_ticks
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys  # noqa: F401
 
@@ -37,6 +38,7 @@ def test_run_log_with_a_search_80x24(snap_compare: Any, log_app: ConsoleApp) -> 
         await pilot.press("n")
         await fetched(pilot, screen)
         assert "/tick 5/ 3/11" in screen._title()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(log_app, terminal_size=(80, 24), run_before=run_before)
 
@@ -47,6 +49,7 @@ def test_task_log_wrapped_at_info_80x24(snap_compare: Any, log_app: ConsoleApp) 
         screen = await open_log(pilot, task_row=1)
         await pilot.press("W", "m", "m")
         await fetched(pilot, screen)
+        await wait_tables_sized(pilot)
 
     assert snap_compare(log_app, terminal_size=(80, 24), run_before=run_before)
 
@@ -57,5 +60,6 @@ def test_run_log_level_and_window_160x48(snap_compare: Any, log_app: ConsoleApp)
         screen = await open_log(pilot)
         await pilot.press("R", "R", "m", "m")  # last 5m, at least INFO
         await fetched(pilot, screen)
+        await wait_tables_sized(pilot)
 
     assert snap_compare(log_app, terminal_size=(160, 48), run_before=run_before)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from console.output_compare import compare_outputs, pick_previous, rows_down, schema_changes
 from console.screens.outputs import OutputsScreen
 from console.screens.run import RunScreen
@@ -168,3 +170,22 @@ async def test_outputs_without_lineage_or_previous_run_say_so(
         await wait_for(pilot, lambda: screen.comparison is not None, "comparison")
         assert "No earlier completed run" in str(summary.render())
         assert isinstance(app.screen.app.screen_stack[-2], RunScreen)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_outputs_screen_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    doc = lineage_doc("run-failed", "brave-otter", recorded=at(-80))
+    mirror.write_lineage(with_outputs(doc, {"2026-11-01": 10}, SCHEMA))
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        run = await open_failed_run(pilot, app)
+        await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
+        await pilot.press("o")
+        screen = app.screen
+        assert isinstance(screen, OutputsScreen)
+        await wait_for(pilot, lambda: screen.comparison is not None, "outputs")
+        await pilot.press("down", "up", "escape")
+        assert app.screen is run

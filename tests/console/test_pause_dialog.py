@@ -20,12 +20,14 @@ from engine.protocol import Keys
 from tests.console.conftest import (
     NOW,
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     flow_run_doc,
     wait_for,
+    wait_not_sent,
     wait_protected,
 )
 from tests.console.test_commands import notes
@@ -75,7 +77,8 @@ async def test_a_bad_time_is_named_and_nothing_is_sent_until_fixed_or_escaped(
 ) -> None:
     fill_standard(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         dialog = await open_pause(pilot, app)
         await pilot.press(*"soon", "enter")
         assert app.screen is dialog
@@ -85,8 +88,8 @@ async def test_a_bad_time_is_named_and_nothing_is_sent_until_fixed_or_escaped(
         await pilot.pause()
         assert "is not in the future" in when_text(dialog)
         await pilot.press("escape")
+        await wait_not_sent(pilot, posted, "pause ai-inference-prod", "declined")
         assert isinstance(app.screen, MainScreen)
-        await pilot.pause(0.2)
         assert commands(redis_client, keys) == []
         assert any("Pause ai-inference-prod was not sent" in n for n in notes(app))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from console.screens.protected_confirm import ProtectedConfirmScreen
@@ -10,6 +11,7 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     deployment_doc,
     fill_standard,
@@ -17,6 +19,7 @@ from tests.console.conftest import (
     wait_for,
     wait_protected,
 )
+from tests.console.test_commands import notes
 from tests.console.test_lineage import (
     FAILED_TASKS,
     lineage_doc,
@@ -46,7 +49,8 @@ async def test_retry_from_a_task_sends_from_task(
         lineage_doc("run-failed", "brave-otter", recorded=at(-80), tasks=FAILED_TASKS)
     )
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         screen = await open_failed_run(pilot, app)
         await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
         dialog = await retry_dialog(pilot, app)
@@ -57,9 +61,9 @@ async def test_retry_from_a_task_sends_from_task(
         assert "2 run_inference: reuses load_raw_data" in label
         assert "3 save_results: reuses load_raw_data" in label
         await pilot.press("5")  # no such task: says so and stays open
-        await pilot.pause()
+        await wait_for(pilot, lambda: any("No task 5: choose 1 to 3" in n for n in notes(app)))
         assert app.screen is dialog
-        assert retry_params(redis_client, keys) == []
+        assert posted.requested == [] and retry_params(redis_client, keys) == []
         await pilot.press("2")
         await wait_for(pilot, lambda: len(retry_params(redis_client, keys)) == 1, "retry")
         assert retry_params(redis_client, keys) == [{"from_task": "run_inference"}]
@@ -88,3 +92,21 @@ async def test_retry_from_a_task_on_a_protected_deployment_needs_the_name(
         await wait_for(pilot, lambda: len(retry_params(redis_client, keys)) == 1, "sent")
         assert retry_params(redis_client, keys) == [{"from_task": "load_raw_data"}]
         assert not isinstance(app.screen, RetryConfirmScreen)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_retry_dialog_with_task_choice_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    mirror.write_lineage(
+        lineage_doc("run-failed", "brave-otter", recorded=at(-80), tasks=FAILED_TASKS)
+    )
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        run = await open_failed_run(pilot, app)
+        await wait_for(pilot, lambda: "run-failed" in app.store.lineage, "lineage")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RetryConfirmScreen), "dialog")
+        await pilot.press("escape")
+        assert app.screen is run

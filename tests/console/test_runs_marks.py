@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import redis
 from textual.widgets import Label
 
@@ -15,12 +16,14 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     flow_run_doc,
     wait_for,
+    wait_not_sent,
 )
 from tests.console.test_commands import notes
 
@@ -177,12 +180,13 @@ async def test_bulk_with_nothing_eligible_sends_nothing(
 ) -> None:
     fill_standard(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await _runs(pilot, app)
         await pilot.press("space", "r")  # only the running run is marked
+        await wait_not_sent(pilot, posted, "bulk retry", "ineligible")
         assert isinstance(app.screen, MainScreen)
         assert any("None of the 1 marked runs can be retried" in n for n in notes(app))
-        await pilot.pause(0.2)
         assert commands(redis_client, keys) == []
 
 
@@ -192,7 +196,8 @@ async def test_bulk_on_a_protected_deployment_is_refused(
     fill_standard(mirror)
     mirror.upsert_deployment(deployment_doc(protected=True, updated=at(0)))
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         runs = await _runs(pilot, app)
         await wait_for(
             pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
@@ -204,8 +209,9 @@ async def test_bulk_on_a_protected_deployment_is_refused(
             for n in notes(app)
         )
         await pilot.press("c")
+        await wait_not_sent(pilot, posted, "bulk cancel", "protected")
         assert isinstance(app.screen, MainScreen)
-        await pilot.pause(0.2)
+        assert [m.what for m in posted.not_sent] == ["bulk retry", "bulk cancel"]
         assert commands(redis_client, keys) == []
         assert len(runs.marked) == 3
 
@@ -215,15 +221,15 @@ async def test_read_only_marks_but_never_sends(
 ) -> None:
     fill_standard(mirror)
     app = make_app(read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         runs = await _runs(pilot, app)
         await pilot.press("asterisk", "r", "c")
         assert len(runs.marked) == 3
         assert isinstance(app.screen, MainScreen)
         app.screen.request_bulk("retry")  # as the palette would: refused, said so
-        await pilot.pause()
+        await wait_not_sent(pilot, posted, "bulk retry", "read-only")
         assert any("Read-only mode: bulk retry" in n for n in notes(app))
-        await pilot.pause(0.2)
         assert commands(redis_client, keys) == []
 
 
@@ -232,3 +238,19 @@ def test_bulk_question_wording() -> None:
         bulk_question("Retry", 4, 2, "still running") == "Retry 4 runs (2 skipped: still running)?"
     )
     assert bulk_question("Cancel", 1, 0, "already finished") == "Cancel 1 run?"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 10)], ids=["80x24", "40x10"])
+async def test_marks_and_bulk_confirm_on_small_terminals(
+    size: tuple[int, int], make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        runs = await _runs(pilot, app)
+        await pilot.press("f", "R", "o", "O", "asterisk", "r")
+        await pilot.press("f", "f", "f", "f", "f", "R", "R", "R", "asterisk", "r")
+        assert isinstance(app.screen, BulkConfirmScreen)
+        await pilot.press("n")
+        assert isinstance(app.screen, MainScreen)
+        assert len(runs.marked) == 3

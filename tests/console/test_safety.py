@@ -20,11 +20,14 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     wait_for,
+    wait_not_sent,
+    wait_palette_offers,
 )
 from tests.console.test_commands import notes
 from tests.console.test_help import help_rows
@@ -57,7 +60,8 @@ async def test_read_only_hides_mutating_keys_and_sends_nothing(
 ) -> None:
     fill_standard(mirror)
     app = make_app(read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await _loaded(pilot)
         shown = footer_keys(app)
         assert not shown & set(MUTATING_KEYS)
@@ -79,7 +83,10 @@ async def test_read_only_hides_mutating_keys_and_sends_nothing(
         assert not footer_keys(app) & {"r", "c"}
         await pilot.press("r", "c")
         assert not isinstance(app.screen, ConfirmScreen)
-        await pilot.pause(0.2)
+        # The palette's way in is refused with a word; the keys before it asked for nothing.
+        app.screen.action_retry()
+        await wait_not_sent(pilot, posted, "retry", "read-only")
+        assert [m.what for m in posted.not_sent] == ["retry"]
         assert commands(redis_client, keys) == []
 
 
@@ -88,14 +95,16 @@ async def test_read_only_refuses_palette_actions_with_a_notification(
 ) -> None:
     fill_standard(mirror)
     app = make_app(read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await _loaded(pilot)
         screen = app.screen
         assert isinstance(screen, MainScreen)
         titles = {c.title: c for c in app.get_system_commands(screen)}
         for title in ("Trigger", "Pause/Resume", "Retry run", "Cancel run"):
             titles[title].callback()  # what the palette does on enter
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: len(posted.not_sent) == 4, "four refusals")
+        assert {m.reason for m in posted.not_sent} == {"read-only"} and posted.requested == []
         refusals = [n for n in notes(app) if n.startswith("Read-only|")]
         assert len(refusals) == 4, notes(app)
         assert all("nothing was sent" in n for n in refusals)
@@ -112,7 +121,7 @@ async def test_palette_runs_a_command_through_the_screen(
         await _loaded(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"Trigger")
-        await pilot.pause(0.3)
+        await wait_palette_offers(pilot, "Trigger")
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "trigger sent")
         assert commands(redis_client, keys)[0]["action"] == "trigger"
@@ -123,7 +132,8 @@ async def test_protected_trigger_needs_the_exact_name(
 ) -> None:
     fill_protected(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await _loaded(pilot)
         await wait_for(
             pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
@@ -136,7 +146,8 @@ async def test_protected_trigger_needs_the_exact_name(
         await wait_for(pilot, lambda: any("not 'ai-inference-prod'" in n for n in notes(app)))
         await pilot.press("t", *"AI-INFERENCE-PROD", "enter")  # not exact
         await pilot.press("t", *"ai-inference-prod", "escape")  # abandoned
-        await pilot.pause(0.2)
+        await wait_not_sent(pilot, posted, "trigger ai-inference-prod", "declined")
+        assert [m.reason for m in posted.not_sent] == ["wrong name", "wrong name", "declined"]
         assert commands(redis_client, keys) == []
         assert "Not sent|Trigger ai-inference-prod was not sent.|information" in notes(app)
         await pilot.press("t")

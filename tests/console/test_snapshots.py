@@ -30,6 +30,7 @@ from tests.console.conftest import (
     fill_standard,
     task_run_doc,
     wait_for,
+    wait_tables_sized,
     write_heartbeat,
 )
 from tests.console.test_audit import audit
@@ -91,6 +92,7 @@ def test_main_screen(snap_compare: Any, snap_app: ConsoleApp) -> None:
         await _loaded(pilot)
         pilot.app.screen.query_one(RunsTable).focus()
         await pilot.press("down")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=(120, 40), run_before=run_before)
 
@@ -105,6 +107,7 @@ def test_run_screen_of_a_failed_run(snap_compare: Any, snap_app: ConsoleApp) -> 
         screen = pilot.app.screen
         assert isinstance(screen, RunScreen)
         await wait_for(pilot, lambda: screen.query_one(TaskRunsTable).row_count == 3, "tasks")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=(120, 40), run_before=run_before)
 
@@ -125,6 +128,7 @@ def test_run_log_in_the_light_theme(snap_compare: Any, snap_app: ConsoleApp) -> 
         await wait_for(pilot, lambda: screen.query_one(LogView).lines_written == 5, "lines")
         view = screen.query_one(LogView)
         await wait_for(pilot, lambda: "…" not in view.visible_text(), "the lines fetched")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=(120, 40), run_before=run_before)
 
@@ -151,6 +155,7 @@ def test_audit_screen(
         screen = pilot.app.screen
         assert isinstance(screen, AuditScreen)
         await wait_for(pilot, lambda: screen.table.row_count == 3, "audit entries")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=(80, 24), run_before=run_before)
 
@@ -173,5 +178,6 @@ def test_protected_confirm_modal(
         await pilot.press("c")
         assert isinstance(app.screen, ProtectedConfirmScreen)
         await pilot.press(*"ai-inf")
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=(80, 24), run_before=run_before)

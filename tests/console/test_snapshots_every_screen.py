@@ -2,10 +2,12 @@
 dark theme (the ones other files already take at a size are not repeated here), and one
 screen in each other built-in theme.
 
-Already elsewhere: logs (test_logs_snapshots), timeline and command line
-(test_snapshots_cmdmode), deployment (test_snapshots_ops), retry, backfill and outputs
-(test_snapshots_trace2), trigger form, preview and pause (test_snapshots_trigger_pause),
-audit, bulk and protected confirm at 80x24, the light theme (test_snapshots).
+Already elsewhere: logs (test_logs_snapshots), timeline (test_timeline_snapshots), command
+line (test_command_line_snapshots), deployment (test_deployment_snapshots), retry
+(test_retry_from_task_snapshots), backfill (test_backfill_snapshots), outputs
+(test_outputs_snapshots), trigger form and preview (test_trigger_form_snapshots), pause
+(test_pause_dialog_snapshots), bulk confirm at 80x24 (test_bulk_confirm_snapshots), audit and
+protected confirm at 80x24 and the light theme (test_snapshots).
 
 Same fixed clock, ids and key prefix as test_snapshots.py. Update with
 `pytest tests/console/test_snapshots_every_screen.py --snapshot-update`, then look at them.
@@ -34,7 +36,7 @@ from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import NOW, at, deployment_doc, wait_for
+from tests.console.conftest import NOW, at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.test_audit import audit
 from tests.console.test_lineage import SHA_B, lineage_doc
 from tests.console.test_lineage_snapshots import _open_run, traced_app
@@ -57,15 +59,18 @@ async def _loaded(pilot: Pilot[Any]) -> None:
 
 
 async def _drawn(pilot: Pilot[Any], *words: str) -> None:
-    """Waits until the screen shows `words` (no spaces) whole. DataTable sizes its columns
-    when idle, so on a busy machine a snapshot could catch rows cut to the old widths."""
+    """Waits until the tables are laid out and the screen shows `words` (no spaces) whole.
+    DataTable sizes its columns when idle, so on a busy machine a snapshot could catch rows
+    cut to the old widths. Screenshots are costly: taken only every 0.2 s, so the app gets
+    the idle time it needs to lay the tables out."""
+    await wait_tables_sized(pilot)
     await wait_for(
         pilot,
         lambda: all(word in pilot.app.export_screenshot() for word in words),
         f"{', '.join(words)} drawn",
-        timeout=15,
+        interval=0.2,
     )
-    await pilot.pause()
+    await wait_tables_sized(pilot)
 
 
 async def _failed_run(pilot: Pilot[Any]) -> RunScreen:
@@ -223,7 +228,7 @@ def test_help_screen(snap_compare: Any, snap_app: ConsoleApp, size: tuple[int, i
         pilot.app.screen.query_one(RunsTable).focus()
         await pilot.press("question_mark")
         assert isinstance(pilot.app.screen, HelpScreen)
-        await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
 
@@ -240,7 +245,7 @@ def test_confirm_dialog(snap_compare: Any, snap_app: ConsoleApp, size: tuple[int
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize("size", [(160, 48)], ids=["160x48"])  # 80x24: test_snapshots_ops
+@pytest.mark.parametrize("size", [(160, 48)], ids=["160x48"])  # 80x24: test_bulk_confirm_snapshots
 def test_bulk_confirm(snap_compare: Any, snap_app: ConsoleApp, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _loaded(pilot)
@@ -306,5 +311,6 @@ def test_main_screen_in_the_light_theme(snap_compare: Any, snap_app: ConsoleApp)
     async def run_before(pilot: Pilot[Any]) -> None:
         await _loaded(pilot)
         pilot.app.screen.query_one(RunsTable).focus()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=(80, 24), run_before=run_before)

@@ -21,11 +21,13 @@ from engine.mirror import RedisMirror
 from engine.protocol import Keys
 from tests.console.conftest import (
     AppFactory,
+    Posted,
     at,
     commands,
     deployment_doc,
     fill_standard,
     wait_for,
+    wait_not_sent,
 )
 from tests.console.param_schemas import FLOW_SCHEMA, RICH_SCHEMA
 from tests.console.test_commands import notes
@@ -88,7 +90,8 @@ async def test_type_errors_show_per_field_and_block_the_preview(
 ) -> None:
     with_schema(mirror)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         form = await open_form(pilot, app)
         form.query_one("#param-batch", Input).focus()
         await pilot.press("end", "x")  # "64x": told at once
@@ -103,8 +106,8 @@ async def test_type_errors_show_per_field_and_block_the_preview(
         assert error_text(form, "threshold") == "  ✖ threshold: must be a number, not 'high'"
         assert form.focused is form.query_one("#param-source", Input)
         await pilot.press("escape")
+        await wait_not_sent(pilot, posted, "trigger ai-inference-prod", "declined")
         assert isinstance(app.screen, MainScreen)
-        await pilot.pause(0.2)
         assert commands(redis_client, keys) == []
         assert any("Trigger ai-inference-prod was not sent" in n for n in notes(app))
 
@@ -197,10 +200,12 @@ async def test_without_a_schema_it_says_which_field_is_missing(
 ) -> None:
     fill_standard(mirror)  # documents of an older engine: no parameter_schema
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
         app.screen.query_one(DeploymentsTable).focus()
         await pilot.press("T")
+        await wait_not_sent(pilot, posted, "trigger ai-inference-prod", "ineligible")
         assert isinstance(app.screen, MainScreen)
         assert any("field parameter_schema" in n and f"{keys.deployments}" in n for n in notes(app))
         await pilot.press("question_mark")

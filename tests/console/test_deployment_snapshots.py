@@ -1,7 +1,7 @@
-"""SVG snapshots of the deployment screen (80x24 and 160x48) and of the bulk confirm.
+"""SVG snapshots of the deployment screen (80x24 and 160x48).
 
 Same fixed clock, ids and key prefix as test_snapshots.py. Update with
-`pytest tests/console/test_snapshots_ops.py --snapshot-update`, then look at the SVGs.
+`pytest tests/console/test_deployment_snapshots.py --snapshot-update`, then look at the SVGs.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import pytest
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
-from console.screens.bulk_confirm import BulkConfirmScreen
 from console.screens.deployment import DeploymentScreen
 from console.widgets.deployments_table import DeploymentsTable
-from console.widgets.runs_table import RunsTable
+from tests.console.conftest import wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
 __all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
@@ -29,15 +28,6 @@ def test_deployment_screen(snap_compare: Any, snap_app: ConsoleApp, size: tuple[
         await pilot.press("d")
         assert isinstance(pilot.app.screen, DeploymentScreen)
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
-
-
-def test_bulk_confirm(snap_compare: Any, snap_app: ConsoleApp) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _loaded(pilot)
-        pilot.app.screen.query_one(RunsTable).focus()
-        await pilot.press("asterisk", "r")
-        assert isinstance(pilot.app.screen, BulkConfirmScreen)
-
-    assert snap_compare(snap_app, terminal_size=(80, 24), run_before=run_before)

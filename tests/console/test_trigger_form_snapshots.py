@@ -1,8 +1,8 @@
-"""SVG snapshots of the trigger form, its preview and the pause dialog (80x24, 160x48).
+"""SVG snapshots of the trigger form and its preview (80x24, 160x48).
 
 Same fixed clock, ids and key prefix as test_snapshots.py; the prod deployment publishes
 the real flow's parameter schema. Update with
-`pytest tests/console/test_snapshots_trigger_pause.py --snapshot-update`, then look at them.
+`pytest tests/console/test_trigger_form_snapshots.py --snapshot-update`, then look at them.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from console.app import ConsoleApp
-from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import at, deployment_doc, flow_run_doc, wait_for
+from tests.console.conftest import at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.param_schemas import FLOW_SCHEMA
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 
@@ -71,6 +70,7 @@ def test_trigger_form_with_an_error(
         form.query_one("#param-target", Input).value = ""
         await pilot.press("enter")  # review: target is required
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(schema_app, terminal_size=size, run_before=run_before)
 
@@ -83,28 +83,6 @@ def test_trigger_preview(snap_compare: Any, schema_app: ConsoleApp, size: tuple[
         await pilot.press("enter")
         assert isinstance(pilot.app.screen, TriggerPreviewScreen)
         await pilot.pause()
-
-    assert snap_compare(schema_app, terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_pause_dialog(
-    snap_compare: Any,
-    schema_app: ConsoleApp,
-    redis_client: redis.Redis,
-    snap_keys: Keys,
-    size: tuple[int, int],
-) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _loaded(pilot)
-        RedisMirror(redis_client, snap_keys).upsert_flow_run(
-            flow_run_doc("run-later", "early-bird", state="SCHEDULED", start=None)
-        )
-        await wait_for(pilot, lambda: "run-later" in schema_app.store.flow_runs, "scheduled run")
-        pilot.app.screen.query_one(DeploymentsTable).focus()
-        await pilot.press("p")
-        assert isinstance(pilot.app.screen, PauseConfirmScreen)
-        await pilot.press("1", "h")
-        await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(schema_app, terminal_size=size, run_before=run_before)

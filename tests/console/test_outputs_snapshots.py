@@ -1,8 +1,7 @@
-"""SVG snapshots (80x24 and 160x48) of the retry dialog with its from-task choice, the
-backfill dialog and the outputs screen.
+"""SVG snapshots (80x24 and 160x48) of the outputs screen comparing a run with an older one.
 
 Same fixed clock, ids and key prefix as test_snapshots.py. Update with
-`pytest tests/console/test_snapshots_trace2.py --snapshot-update`, then look at the SVGs.
+`pytest tests/console/test_outputs_snapshots.py --snapshot-update`, then look at the SVGs.
 """
 
 from __future__ import annotations
@@ -14,48 +13,15 @@ import redis
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
-from console.screens.backfill import BackfillScreen
-from console.screens.deployment import DeploymentScreen
 from console.screens.outputs import OutputsScreen
-from console.screens.retry_confirm import RetryConfirmScreen
-from console.widgets.deployments_table import DeploymentsTable
 from engine.mirror import RedisMirror
 from engine.protocol import Keys
-from tests.console.conftest import at, flow_run_doc, wait_for
+from tests.console.conftest import at, flow_run_doc, wait_for, wait_tables_sized
 from tests.console.test_lineage import lineage_doc
-from tests.console.test_lineage_snapshots import _open_run, traced_app
 from tests.console.test_outputs import SCHEMA, with_outputs
-from tests.console.test_snapshots import _loaded, snap_app, snap_keys
+from tests.console.test_snapshots import snap_app, snap_keys
 
-__all__ = ["snap_app", "snap_keys", "traced_app"]  # fixtures, imported to be found by pytest
-
-SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
-
-
-@SIZES
-def test_retry_dialog_with_from_task(
-    snap_compare: Any, traced_app: ConsoleApp, size: tuple[int, int]
-) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _open_run(pilot, row=1)  # brave-otter, failed
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RetryConfirmScreen), "dialog")
-
-    assert snap_compare(traced_app, terminal_size=size, run_before=run_before)
-
-
-@SIZES
-def test_backfill_dialog(snap_compare: Any, snap_app: ConsoleApp, size: tuple[int, int]) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _loaded(pilot)
-        pilot.app.screen.query_one(DeploymentsTable).focus()
-        await pilot.press("d")
-        assert isinstance(pilot.app.screen, DeploymentScreen)
-        await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BackfillScreen), "dialog")
-        await pilot.pause()
-
-    assert snap_compare(snap_app, terminal_size=size, run_before=run_before)
+__all__ = ["snap_app", "snap_keys"]  # fixtures, imported to be found by pytest
 
 
 @pytest.fixture
@@ -85,7 +51,7 @@ def outputs_app(
     return snap_app
 
 
-@SIZES
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_outputs_screen(snap_compare: Any, outputs_app: ConsoleApp, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
@@ -98,5 +64,6 @@ def test_outputs_screen(snap_compare: Any, outputs_app: ConsoleApp, size: tuple[
         await app.push_screen(screen)
         await wait_for(pilot, lambda: screen.comparison is not None, "comparison")
         await pilot.pause()
+        await wait_tables_sized(pilot)
 
     assert snap_compare(outputs_app, terminal_size=size, run_before=run_before)
