@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.widgets.data_table import CellDoesNotExist, RowKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from console.context import Context
 from console.widgets.column_fit import ShownColumn, TableColumn, fit_columns
@@ -188,17 +188,39 @@ class KeyedTable(RowTable):
         if len(self._rows) + (1 if self.show_header else 0) > height:
             room -= self.styles.scrollbar_size_vertical
         shown = fit_columns(self.COLUMNS, natural, room, self.cell_padding)
-        if shown == self._shown:
-            return
-        self._shown = shown
-        # A column set change is rare (a resize, a much longer cell): rebuilding is simpler
-        # and safer than moving columns inside the DataTable, which only appends them.
-        with self._keeping_selection():
-            keys = self.row_keys()
-            self.clear(columns=True)
-            self._add_columns()
-            for key in keys:
-                self.add_row(*self._shown_cells(self._rows[key]), key=key)
+        if shown != self._shown:
+            self._shown = shown
+            # A column set change is rare (a resize, a much longer cell): rebuilding is
+            # simpler and safer than moving columns inside the DataTable, which only appends.
+            with self._keeping_selection():
+                keys = self.row_keys()
+                self.clear(columns=True)
+                self._add_columns()
+                for key in keys:
+                    self.add_row(*self._shown_cells(self._rows[key]), key=key)
+        self._size_columns(natural)
+
+    def _size_columns(self, natural: list[int]) -> None:
+        """Gives each shown column the width its cells need, now.
+
+        DataTable measures new cells only when it is next idle; on a loaded machine a table
+        rebuilt by `_fit` could be drawn (and stay) with each column as wide as its header
+        (`wit`, `bra`). The widths are known here, so they are set, not waited for.
+        """
+        changed = False
+        for shown in self._shown:
+            column = self.columns.get(ColumnKey(self.COLUMNS[shown.index].key))
+            if column is None:
+                continue
+            need = natural[shown.index]
+            if shown.cut_to is not None:
+                need = min(need, shown.cut_to)
+            if column.auto_width and column.content_width != need:
+                column.content_width = need
+                changed = True
+        if changed:
+            self._require_update_dimensions = True  # virtual size follows the new widths
+            self.refresh()
 
     def _reorder(self) -> None:
         current = self.row_keys()
