@@ -17,6 +17,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console import commands_registry
+from console.cancelled import reraise_if_cancelled
 from console.context import Clock, Context, local_now
 from console.messages import (
     CommandAnswered,
@@ -216,6 +217,7 @@ class ConsoleApp(App[None]):
                             self._post_update(update)
                             last_id = update.entry_id
                 except (RedisError, OSError) as exc:
+                    reraise_if_cancelled()
                     self.post_message(ConnectionChanged(False, describe_error(exc)))
                     await reader.close()
                     await asyncio.sleep(backoff)

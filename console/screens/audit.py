@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Label
 
+from console.cancelled import reraise_if_cancelled
 from console.context import Context
 from console.screens.audit_entry import AuditEntryScreen, entry_lines
 from console.screens.base import LiveScreen
@@ -102,6 +103,7 @@ class AuditScreen(LiveScreen):
                             self.last_id = entries[-1].entry_id
                             self.post_message(AuditEntriesRead(entries))
                 except (RedisError, OSError) as exc:
+                    reraise_if_cancelled()
                     self.post_message(AuditProblem(f"Redis: {describe_error(exc)}; retrying"))
                     await reader.close()
                     await asyncio.sleep(backoff)

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Label
 
+from console.cancelled import reraise_if_cancelled
 from console.context import Context
 from console.log_index import LEVELS, WINDOWS, LogFilter, row_of, step_match, visible_matches
 from console.log_scan import compile_pattern, default_save_path, save_view, scan_text
@@ -212,6 +213,7 @@ class LogScreen(LiveScreen):
                         after = index.last_id or START_ID
                         self._take_tail(await reader.tail_logs(self.flow_run_id, after, 1000))
                 except (RedisError, OSError) as exc:
+                    reraise_if_cancelled()
                     self.problem = f"Redis: {describe_error(exc)}; retrying"
                     self._update_title()
                     await reader.close()
