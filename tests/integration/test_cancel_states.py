@@ -341,6 +341,28 @@ async def test_cancel_while_saving_leaves_all_partitions_or_none(
         assert len(written) == days == len(lineage["outputs"])
 
 
+async def running_elsewhere(prefect_client: Any, name: str) -> Any:
+    """A Running run of a new deployment no runner of this engine serves: the test plays
+    the worker elsewhere that owns it."""
+    from prefect.states import Running
+
+    flow = await prefect_client.read_flow_by_name("ai-inference-pipeline")
+    elsewhere = await prefect_client.create_deployment(
+        flow_id=flow.id, name=name, entrypoint="engine.flows:nowhere"
+    )
+    run = await prefect_client.create_flow_run_from_deployment(elsewhere)
+    await prefect_client.set_flow_run_state(run.id, Running(), force=True)
+    return run
+
+
+def send_cancel_pending(commands: CommandClient, run_id: str) -> tuple[Any, CommandResult]:
+    """Sends a cancel of `run_id`; the command and its first answer, checked `cancelling`."""
+    command = commands.send("cancel", run_id)
+    first = commands.wait(command.id, 60)
+    assert first is not None and first.status == "cancelling", first
+    return command, first
+
+
 async def test_run_that_finishes_first_is_reported_so(
     stack: EmbeddedStack,
     commands: CommandClient,
@@ -349,18 +371,10 @@ async def test_run_that_finishes_first_is_reported_so(
     stack_keys: Keys,
 ) -> None:
     """A run of a worker elsewhere completes while the cancel waits for it to stop."""
-    from prefect.states import Completed, Running
+    from prefect.states import Completed
 
-    flow = await prefect_client.read_flow_by_name("ai-inference-pipeline")
-    elsewhere = await prefect_client.create_deployment(
-        flow_id=flow.id, name="cancel-test-elsewhere", entrypoint="engine.flows:nowhere"
-    )
-    run = await prefect_client.create_flow_run_from_deployment(elsewhere)
-    await prefect_client.set_flow_run_state(run.id, Running(), force=True)
-
-    command = commands.send("cancel", str(run.id))
-    first = commands.wait(command.id, 60)
-    assert first is not None and first.status == "cancelling", first
+    run = await running_elsewhere(prefect_client, "cancel-test-elsewhere")
+    command, _ = send_cancel_pending(commands, str(run.id))
     assert await state_of(prefect_client, str(run.id)) == "CANCELLING"
     # Its worker finishes it anyway (a Cancelling run only leaves by force).
     await prefect_client.set_flow_run_state(run.id, Completed(), force=True)
@@ -381,17 +395,10 @@ async def test_the_final_result_survives_an_engine_restart(
     stack_keys: Keys,
 ) -> None:
     """An engine stopped while a cancel waits resumes the watch and writes its result."""
-    from prefect.states import Cancelled, Running
+    from prefect.states import Cancelled
 
-    flow = await prefect_client.read_flow_by_name("ai-inference-pipeline")
-    elsewhere = await prefect_client.create_deployment(
-        flow_id=flow.id, name="cancel-test-restart", entrypoint="engine.flows:nowhere"
-    )
-    run = await prefect_client.create_flow_run_from_deployment(elsewhere)
-    await prefect_client.set_flow_run_state(run.id, Running(), force=True)
-    command = commands.send("cancel", str(run.id))
-    first = commands.wait(command.id, 60)
-    assert first is not None and first.status == "cancelling", first
+    run = await running_elsewhere(prefect_client, "cancel-test-restart")
+    command, first = send_cancel_pending(commands, str(run.id))
     assert stack.engine is not None
     stack.engine.stop()
     assert stack_redis.hexists(stack_keys.cancel_watches, command.id)
