@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import redis
+from textual.pilot import Pilot
 
+from console.app import ConsoleApp
 from console.messages import CommandAnswered, CommandSent
 from console.screens.confirm import ConfirmScreen
 from console.widgets.deployments_table import DeploymentsTable
@@ -153,6 +155,18 @@ async def test_engine_down_says_queued_and_no_answer_says_so(
         )
 
 
+async def _send_confirmed_cancel(
+    pilot: Pilot[None], app: ConsoleApp, redis_client: redis.Redis, keys: Keys
+) -> Command:
+    """`c`, `y` on the run under the cursor (witty-fox); the command the console sent."""
+    runs = app.screen.query_one(RunsTable)
+    await wait_for(pilot, lambda: runs.row_count == 3, "runs")
+    runs.focus()
+    await pilot.press("c", "y")
+    await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "cancel sent")
+    return Command.from_fields(commands(redis_client, keys)[0])
+
+
 async def test_cancel_says_cancelling_until_the_engine_confirms_it(
     make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
 ) -> None:
@@ -160,12 +174,7 @@ async def test_cancel_says_cancelling_until_the_engine_confirms_it(
     write_heartbeat(redis_client, keys)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        runs = app.screen.query_one(RunsTable)
-        await wait_for(pilot, lambda: runs.row_count == 3, "runs")
-        runs.focus()
-        await pilot.press("c", "y")
-        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "cancel sent")
-        command = Command.from_fields(commands(redis_client, keys)[0])
+        command = await _send_confirmed_cancel(pilot, app, redis_client, keys)
         first = CommandResult(command.id, "cancelling", "cancelling run witty-fox (was Running)")
         mirror.record_result(command, first)
         await wait_for(
@@ -187,12 +196,7 @@ async def test_cancel_the_run_finished_first_is_a_failure(
     write_heartbeat(redis_client, keys)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        runs = app.screen.query_one(RunsTable)
-        await wait_for(pilot, lambda: runs.row_count == 3, "runs")
-        runs.focus()
-        await pilot.press("c", "y")
-        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "cancel sent")
-        command = Command.from_fields(commands(redis_client, keys)[0])
+        command = await _send_confirmed_cancel(pilot, app, redis_client, keys)
         mirror.record_result(command, CommandResult(command.id, "cancelling", "cancelling run"))
         too_late = "run witty-fox completed before the cancel took effect"
         mirror.record_result(command, CommandResult(command.id, "error", too_late))
