@@ -15,9 +15,9 @@ import pytest
 import redis
 
 from benchmarks.support import goal
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack, prefect_env
-from engine.protocol import DEFAULT_PREFIX, Keys
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import DEFAULT_PREFIX, Keys
+from engine.stack.launcher import EmbeddedStack, prefect_env
 
 pytestmark = pytest.mark.bench
 

@@ -17,12 +17,12 @@ import pytest
 import redis
 
 from benchmarks.support import goal
-from console.log_index import LogIndex
-from console.log_scan import compile_pattern, scan_text
-from console.log_source import LogSource
-from console.store import RedisReader
-from engine.launcher import EmbeddedRedis
-from engine.protocol import Keys
+from console.data.store import RedisReader
+from console.logs.index import LogIndex
+from console.logs.scan import compile_pattern, scan_text
+from console.logs.source import LogSource
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedRedis
 from tests.console.test_logs_big import LINES, fill_stream
 
 pytestmark = pytest.mark.bench

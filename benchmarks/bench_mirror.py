@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from benchmarks.support import goal
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, log_line, task_run_doc
 
 pytestmark = pytest.mark.bench

@@ -13,9 +13,9 @@ from benchmarks.app_session import AppSession
 from benchmarks.support import fill_console, goal, until
 from console.app import ConsoleApp
 from console.screens.main import MainScreen
-from engine.launcher import EmbeddedRedis
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedRedis
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW
 
 pytestmark = pytest.mark.bench

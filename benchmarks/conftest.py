@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from engine.launcher import EmbeddedRedis, EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.paths import bundled_config_dir
-from engine.protocol import DEFAULT_PREFIX, Keys
-from engine.sample_data import ensure_demo_input
+from engine.contract.paths import bundled_config_dir
+from engine.contract.protocol import DEFAULT_PREFIX, Keys
+from engine.pipeline.sample_data import ensure_demo_input
+from engine.stack.launcher import EmbeddedRedis, EmbeddedStack
+from engine.store.mirror import RedisMirror
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, deployment_doc, flow_run_doc, task_run_doc
 
 Metric = Literal["median_s", "p95_s", "per_second"]

@@ -16,10 +16,10 @@ from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from console import commands_registry
-from console.cancelled import reraise_if_cancelled
+from console.cmdline import registry as commands_registry
 from console.context import Clock, Context, local_now
-from console.messages import (
+from console.data.cancelled import reraise_if_cancelled
+from console.data.messages import (
     CommandAnswered,
     CommandFailed,
     CommandNotSent,
@@ -36,14 +36,14 @@ from console.messages import (
     TaskRunsLoaded,
     TaskRunsWanted,
 )
+from console.data.state import Store
+from console.data.store import RedisReader, Update, describe_error
 from console.screens.base import LiveScreen
 from console.screens.help import HelpEntry, HelpScreen, is_product_binding
 from console.screens.main import MainScreen
-from console.state import Store
-from console.store import RedisReader, Update, describe_error
-from engine.command_client import CommandClient
-from engine.launcher import engine_alive
-from engine.protocol import Keys, parse_iso
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import Keys, parse_iso
+from engine.stack.launcher import engine_alive
 from themes import DEFAULT_THEME, register_themes
 
 BACKOFF_MAX = 5.0
@@ -65,7 +65,7 @@ class ConsoleApp(App[None]):
         tick_interval: seconds between refreshes of running durations and the clock.
         read_only: hide and refuse every action that changes something.
         user_themes: extra themes (from YAML files) to register besides the built-ins.
-        keymap: binding id -> keys (console.yaml's `keymap:`, checked by console.keymap).
+        keymap: binding id -> keys (console.yaml's `keymap:`, checked by console.settings.keymap).
         theme_errors: user theme files that failed validation, one message per file
             (`themes.user.report_by_file`); shown on screen when the console opens.
     """
@@ -526,10 +526,10 @@ class ConsoleApp(App[None]):
         title = type(self.screen).__name__.removesuffix("Screen").lower()
         self.push_screen(HelpScreen(f"{title} screen", entries))
 
-    # The `:` command line (console/commands_registry.py has the commands).
+    # The `:` command line (console/cmdline/registry.py has the commands).
 
     def action_command_line(self) -> None:
-        from console.screens.command_line import CommandLineScreen
+        from console.cmdline.screen import CommandLineScreen
 
         if isinstance(self.screen, ModalScreen):
             return

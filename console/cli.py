@@ -9,16 +9,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from console.settings import SettingsInvalid, load_settings
-from engine.demo_lease import DemoLease
-from engine.launcher import (
+from console.settings.console_yaml import SettingsInvalid, load_settings
+from engine.contract.paths import default_config_dir, state_dir
+from engine.contract.protocol import Keys
+from engine.stack.demo_lease import DemoLease
+from engine.stack.launcher import (
     LaunchError,
     prefix_from_env,
     redis_url_from_env,
     stack_from_env,
 )
-from engine.paths import default_config_dir, state_dir
-from engine.protocol import Keys
 from themes import DEFAULT_THEME, THEMES
 from themes.user import load_user_themes, report_by_file
 
@@ -111,11 +111,7 @@ def progress_printer(start: float | None = None) -> Callable[[str], None]:
 def start_demo(config_dir: Path, prefix: str, progress: Callable[[str], None]) -> DemoLease:
     """Starts (or reuses) the demo stack under a lease: the services stop when the last
     demo console using them quits. Raises LaunchError if a service fails."""
-    from engine.sample_data import ensure_demo_input  # the demo path only
-
-    state = state_dir()
-    progress(f"Demo input: {ensure_demo_input(state)}")
-    stack = stack_from_env(state, config_dir)
+    stack = stack_from_env(state_dir(), config_dir)
     stack.prefix = prefix
     lease = DemoLease(stack)
     try:
@@ -143,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"aiwf-console: {error}", file=sys.stderr)
         parser.exit(EXIT_CONFIG, "aiwf-console: fix the settings file above and start again\n")
     if settings.keymap:
-        from console.keymap import check_keymap  # loads Textual: only when there is a keymap
+        from console.settings.keymap import (
+            check_keymap,  # loads Textual: only when there is a keymap
+        )
 
         keymap_errors = check_keymap(settings)
         for error in keymap_errors:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from console.state import Store
-from engine.protocol import Keys
+from console.data.state import Store
+from engine.contract.protocol import Keys
 
 Clock = Callable[[], datetime]
 """Returns the current time, aware; tests pass a fixed one."""

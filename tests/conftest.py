@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from engine.launcher import EmbeddedRedis
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-from engine.checked_yaml import ConfigFileError, read_checked
+from engine.contract.checked_yaml import ConfigFileError, read_checked
 
 COLOR_FIELDS = (
     "primary",
@@ -33,7 +33,7 @@ FIELDS = ("name", *COLOR_FIELDS, "dark")
 
 
 ThemeFileError = ConfigFileError
-"""One problem in one theme file (the shared `engine.checked_yaml` error)."""
+"""One problem in one theme file (the shared `engine.contract.checked_yaml` error)."""
 
 
 def report_by_file(errors: Iterable[ThemeFileError]) -> list[str]:

@@ -12,11 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Label
 
-from console.cancelled import reraise_if_cancelled
 from console.context import Context
+from console.data.cancelled import reraise_if_cancelled
+from console.data.store import START_ID, AuditEntry, RedisReader, describe_error
 from console.screens.audit_entry import AuditEntryScreen, entry_lines
 from console.screens.base import LiveScreen
-from console.store import START_ID, AuditEntry, RedisReader, describe_error
 from console.widgets.audit_table import AUDIT_SHOWN, AuditTable
 from console.widgets.filter_bar import FilterBar
 from console.widgets.status_bar import StatusBar

@@ -14,9 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from console.audit_text import run_id_of, run_name_of, sent_by
-from console.formatting import iso_time
-from engine.protocol import RUN_ACTIONS
+from console.text.audit_text import run_id_of, run_name_of, sent_by
+from console.text.formatting import iso_time
+from engine.contract.protocol import RUN_ACTIONS
 
 
 def entry_lines(

@@ -1,6 +1,6 @@
 """Backfill dialog: a past window, the dry-run list of its fire times, then the command.
 
-The fire times come from `engine.fire_times.plan_backfill`, the very code the engine runs
+The fire times come from `engine.contract.fire_times.plan_backfill`, the very code the engine runs
 when the command arrives, so the list shown is the list that will run.
 """
 
@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from console.context import Context
 from console.screens.base import LiveScreen
-from engine.fire_times import (
+from engine.contract.fire_times import (
     BACKFILL_DEFAULT_CONCURRENCY,
     BackfillError,
     BackfillPlan,

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 from textual.screen import Screen
 
 from console.context import Context
-from console.formatting import is_final, state_label
-from console.messages import CommandNotSent, CommandRequested, NotSentReason
+from console.data.messages import CommandNotSent, CommandRequested, NotSentReason
 from console.screens.confirm import ConfirmScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
+from console.text.formatting import is_final, state_label
 from console.widgets.filter_bar import FilterBar
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.status_bar import StatusBar

@@ -12,7 +12,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from console.context import Context
-from console.formatting import (
+from console.screens.backfill import request_backfill
+from console.screens.base import Doc, LiveScreen
+from console.screens.deployment_actions import request_pause_toggle, request_trigger_with_params
+from console.screens.run import RunScreen
+from console.text.formatting import (
     DASH,
     deployment_label,
     format_params,
@@ -25,11 +29,7 @@ from console.formatting import (
     state_label,
     zone_named,
 )
-from console.pause_text import paused_until
-from console.screens.backfill import request_backfill
-from console.screens.base import Doc, LiveScreen
-from console.screens.deployment_actions import request_pause_toggle, request_trigger_with_params
-from console.screens.run import RunScreen
+from console.text.pause_text import paused_until
 from console.widgets.deployment_runs_table import DeploymentRunsTable
 from console.widgets.fitting_footer import FittingFooter
 from console.widgets.status_bar import StatusBar

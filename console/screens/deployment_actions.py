@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from console.pause_text import scheduled_runs
 from console.screens.base import Doc, LiveScreen
 from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.trigger_form import TriggerFormScreen
+from console.text.pause_text import scheduled_runs
 
 
 def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:

@@ -8,8 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
-from console.formatting import is_final
-from console.messages import CommandRequested
+from console.data.messages import CommandRequested
 from console.screens.base import Doc, LiveScreen
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
 from console.screens.deployment import DeploymentScreen
@@ -18,6 +17,7 @@ from console.screens.deployment_actions import (
     request_trigger_with_params,
 )
 from console.screens.run import RunScreen
+from console.text.formatting import is_final
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
 from console.widgets.fitting_footer import FittingFooter

@@ -14,19 +14,19 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Label, Static
 
 from console.context import Context
-from console.formatting import DASH, iso_time
-from console.output_compare import (
+from console.data.store import RedisReader, describe_error
+from console.screens.base import LiveScreen
+from console.text.formatting import DASH, iso_time
+from console.text.output_compare import (
     OutputsComparison,
     PartitionDiff,
     compare_outputs,
     pick_previous,
 )
-from console.screens.base import LiveScreen
-from console.store import RedisReader, describe_error
 from console.widgets.lineage_panel import format_bytes
 from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
-from engine.protocol import parse_iso
+from engine.contract.protocol import parse_iso
 
 Doc = dict[str, Any]
 

@@ -14,9 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
-from console.formatting import format_time
+from console.data.store import RedisReader, describe_error
 from console.screens.base import LiveScreen
-from console.store import RedisReader, describe_error
+from console.text.formatting import format_time
 from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
 

@@ -12,9 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from console.context import Clock
-from console.formatting import format_until
-from console.pause_text import PAUSE_EFFECT, format_moment
-from engine.pause_window import UNTIL_HELP, WindowError, parse_until
+from console.text.formatting import format_until
+from console.text.pause_text import PAUSE_EFFECT, format_moment
+from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
 
 
 class PauseConfirmScreen(ModalScreen[str | None]):

@@ -1,6 +1,6 @@
 """Retry preview: which tasks a retry reuses and which rerun; retry, full rerun or cancel.
 
-The lists come from engine/retry_plan.py, the rule the flow itself applies, fed with what
+The lists come from engine/contract/retry_plan.py, the rule the flow itself applies, fed with what
 the mirror knows about the run's attempts."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
-from engine.retry_plan import FINISHED_STATE_NAMES, FLOW_TASKS, RetryPlan, plan_retry
+from engine.contract.retry_plan import FINISHED_STATE_NAMES, FLOW_TASKS, RetryPlan, plan_retry
 
 Doc = dict[str, Any]
 
@@ -48,7 +48,7 @@ def preview(
     from_task: str = "",
 ) -> RetryPlan | None:
     """What a retry with these parameters will reuse and rerun, by the flow's own rule
-    (engine/retry_plan.py); None for a flow the rule does not describe.
+    (engine/contract/retry_plan.py); None for a flow the rule does not describe.
 
     Raises:
         UnknownTaskError: `from_task` is not a task of the flow.
@@ -98,7 +98,7 @@ class RetryPreviews:
 
     flow_name: str
     retry: RetryPlan | None
-    """A plain retry; None when engine/retry_plan.py does not describe the flow."""
+    """A plain retry; None when engine/contract/retry_plan.py does not describe the flow."""
     tasks: tuple[str, ...]
     """Tasks a retry can start from, in call order."""
     from_task: dict[str, RetryPlan] = field(default_factory=dict)
@@ -150,7 +150,7 @@ class RetryConfirmScreen(ModalScreen[str | None]):
         self.previews = previews
         plan = previews.retry
         self.reused = list(plan.reused) if plan else []
-        """Tasks a plain retry reuses (from engine/retry_plan.py's rule)."""
+        """Tasks a plain retry reuses (from engine/contract/retry_plan.py's rule)."""
         self.rerun = list(plan.rerun) if plan else []
         """Tasks a plain retry runs, including those no attempt reached."""
         self.tasks = list(previews.tasks[:FROM_KEYS])
@@ -161,7 +161,7 @@ class RetryConfirmScreen(ModalScreen[str | None]):
             yield Label(f"Retry run [b]{self.run_name}[/b] (now {self.state})?", id="retry-title")
             if self.previews.retry is None:
                 flow = self.previews.flow_name
-                unknown = f"unknown: engine/retry_plan.py does not describe flow {flow!r}"
+                unknown = f"unknown: engine/contract/retry_plan.py does not describe flow {flow!r}"
                 yield Label("♻ Reused: " + unknown, id="retry-reused")
                 yield Label("▶ Rerun: unknown", id="retry-rerun")
             else:

@@ -9,16 +9,16 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
 from console.context import Context
-from console.formatting import is_final, state_label
-from console.messages import CommandRequested, TaskRunsWanted
+from console.data.messages import CommandRequested, TaskRunsWanted
+from console.logs.screen import LogScreen
 from console.screens.base import Doc, LiveScreen
-from console.screens.logs import LogScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.retry_confirm import (
     FROM_PREFIX,
     RetryConfirmScreen,
     retry_previews,
 )
+from console.text.formatting import is_final, state_label
 from console.widgets.filter_bar import FilterBar
 from console.widgets.fitting_footer import FittingFooter
 from console.widgets.lineage_panel import LineagePanel

@@ -10,9 +10,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label
 
 from console.context import Context
-from console.formatting import state_label
-from console.messages import TaskRunsWanted
+from console.data.messages import TaskRunsWanted
 from console.screens.base import Doc, LiveScreen
+from console.text.formatting import state_label
 from console.widgets.status_bar import StatusBar
 from console.widgets.timeline import RunTimeline
 
@@ -85,7 +85,7 @@ class TimelineScreen(LiveScreen):
     # Actions.
 
     def action_run_log(self) -> None:
-        from console.screens.logs import LogScreen
+        from console.logs.screen import LogScreen
 
         self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, None))
 

@@ -11,7 +11,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
-from console.param_form import (
+from console.screens.trigger_preview import TriggerPreviewScreen
+from console.text.param_form import (
     FormCheck,
     ParamField,
     check_form,
@@ -21,7 +22,6 @@ from console.param_form import (
     parse_value,
     placeholder,
 )
-from console.screens.trigger_preview import TriggerPreviewScreen
 
 Doc = dict[str, Any]
 

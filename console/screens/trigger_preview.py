@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from console.param_form import FormCheck, ParamField, preview
+from console.text.param_form import FormCheck, ParamField, preview
 
 
 class TriggerPreviewScreen(ModalScreen[bool]):

@@ -16,13 +16,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
-from console.formatting import DASH, format_time
+from console.data.store import RedisReader, Write, describe_error
 from console.screens.base import LiveScreen
-from console.store import RedisReader, Write, describe_error
+from console.text.formatting import DASH, format_time
 from console.widgets.lineage_panel import describe_trigger, short_hash
 from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
-from engine.protocol import parse_writer_member, partition_name
+from engine.contract.protocol import parse_writer_member, partition_name
 
 Doc = dict[str, Any]
 

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 from rich.text import Text
 
-from console.audit_text import sent_by, target_label
 from console.context import Context
-from console.formatting import audit_status_label, iso_time
-from console.store import AuditEntry
+from console.data.store import AuditEntry
+from console.text.audit_text import sent_by, target_label
+from console.text.formatting import audit_status_label, iso_time
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned

@@ -8,14 +8,14 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from console.formatting import (
+from console.text.formatting import (
     DASH,
     deployment_label,
     format_next_run,
     format_schedule,
     state_label,
 )
-from console.pause_text import paused_until
+from console.text.pause_text import paused_until
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned

@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.context import Context
-from console.formatting import DASH, format_duration, format_params, iso_time
-from engine.protocol import partition_name
+from console.text.formatting import DASH, format_duration, format_params, iso_time
+from engine.contract.protocol import partition_name
 
 Doc = dict[str, Any]
 

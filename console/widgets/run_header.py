@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.context import Context
-from console.formatting import (
+from console.text.formatting import (
     DASH,
     format_params,
     format_run_duration,

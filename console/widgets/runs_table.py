@@ -17,12 +17,12 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets.data_table import RowKey
 
-from console.formatting import format_run_duration, iso_time, run_durations, state_label
-from console.state import run_order
+from console.data.state import run_order
+from console.text.formatting import format_run_duration, iso_time, run_durations, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
-from engine.protocol import parse_iso
+from engine.contract.protocol import parse_iso
 
 RUNS_SHOWN = 300
 """Rows in the table at most: the newest runs the filters keep. Counts in the title cover

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from console.context import Context
-from console.formatting import beat_age
+from console.text.formatting import beat_age
 from console.widgets.tones import tone_style
 
 SEPARATOR = "  │  "

@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from console.context import Context
-from console.formatting import format_duration, iso_time, run_seconds, state_label
-from console.state import run_order
+from console.data.state import run_order
+from console.text.formatting import format_duration, iso_time, run_seconds, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned

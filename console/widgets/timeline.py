@@ -19,10 +19,10 @@ from rich.text import Text
 from textual.widget import Widget
 
 from console.context import Context
-from console.formatting import format_duration, is_final, run_seconds, state_label
-from console.state import run_order
+from console.data.state import run_order
+from console.text.formatting import format_duration, is_final, run_seconds, state_label
 from console.widgets.tones import tone_style
-from engine.protocol import parse_iso
+from engine.contract.protocol import parse_iso
 
 Doc = dict[str, Any]
 StyleOf = Callable[[str], Style]

@@ -20,9 +20,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from console.app import ConsoleApp
-from console.messages import CommandNotSent, CommandRequested, CommandSent
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from console.data.messages import CommandNotSent, CommandRequested, CommandSent
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone.utc)
 """The fixed clock of every console test."""

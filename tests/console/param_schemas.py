@@ -22,7 +22,7 @@ FLOW_SCHEMA: dict[str, Any] = {
     "required": ["source", "target"],
     "definitions": {},
 }
-"""The real ai-inference-pipeline schema (engine.parameter_schema on engine/flows)."""
+"""The real ai-inference-pipeline schema (engine.config.parameter_schema on engine/flows)."""
 
 RICH_SCHEMA: dict[str, Any] = {
     "title": "Parameters",

@@ -12,8 +12,8 @@ from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.widgets.audit_table import AuditTable
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Command, CommandResult, Identity, Keys
+from engine.contract.protocol import Command, CommandResult, Identity, Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, wait_for
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from console.cancelled import reraise_if_cancelled
+from console.data.cancelled import reraise_if_cancelled
 
 
 async def _reconnect_loop(attempts: list[int]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from console import cli
-from engine.launcher import LaunchError
+from engine.stack.launcher import LaunchError
 
 
 def test_help_explains_flags_and_environment() -> None:

@@ -4,7 +4,7 @@ gone: `NoMatches: DeploymentsTable`, in some runs of any test that took over a s
 
 from __future__ import annotations
 
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, fill_standard, wait_for
 from tests.console.test_runs_marks import _title
 

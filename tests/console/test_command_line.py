@@ -10,22 +10,22 @@ import redis
 from textual.pilot import Pilot
 from textual.widgets import Label
 
-from console import commands_registry
 from console.app import ConsoleApp
+from console.cmdline import registry as commands_registry
+from console.cmdline.line import CommandInput
+from console.cmdline.screen import CommandLineScreen
+from console.logs.screen import LogScreen
 from console.screens.audit import AuditScreen
-from console.screens.command_line import CommandLineScreen
 from console.screens.deployment import DeploymentScreen
 from console.screens.help import HelpScreen
-from console.screens.logs import LogScreen
 from console.screens.main import MainScreen
 from console.screens.partitions import PartitionsScreen
 from console.screens.run import RunScreen
 from console.screens.timeline import TimelineScreen
-from console.widgets.command_line import CommandInput
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,

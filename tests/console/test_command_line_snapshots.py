@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
-from console.screens.command_line import CommandLineScreen
+from console.cmdline.screen import CommandLineScreen
 from tests.console.conftest import wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys
 

@@ -6,12 +6,12 @@ import redis
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
-from console.messages import CommandAnswered, CommandSent
+from console.data.messages import CommandAnswered, CommandSent
 from console.screens.confirm import ConfirmScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Command, CommandResult, Keys
+from engine.contract.protocol import Command, CommandResult, Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,

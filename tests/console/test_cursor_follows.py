@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import redis
 
-from console.messages import CommandAnswered
+from console.data.messages import CommandAnswered
 from console.screens.confirm import ConfirmScreen
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Command, CommandResult, Keys
+from engine.contract.protocol import Command, CommandResult, Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,

@@ -1,5 +1,5 @@
 """With --demo, a console whose demo services were stopped or exited says so on its
-status line (the sentence comes from engine/demo_lease.py; tested there)."""
+status line (the sentence comes from engine/stack/demo_lease.py; tested there)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One pilot test per binding id (`console.keymap.known_bindings()`): open the screen that
+"""One pilot test per binding id (`console.settings.keymap.known_bindings()`): open the screen that
 owns it, press its key, check what it did. CASES must name every id, so a new binding
 without a case fails `test_cases_name_every_binding_id`.
 
@@ -18,14 +18,14 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from console.app import ConsoleApp
-from console.keymap import known_bindings
+from console.cmdline.screen import CommandLineScreen
+from console.logs.prompt import LogPrompt
+from console.logs.screen import LogScreen
 from console.screens.audit import AuditScreen
 from console.screens.backfill import BackfillScreen
-from console.screens.command_line import CommandLineScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.deployment import DeploymentScreen
 from console.screens.help import HelpScreen
-from console.screens.logs import LogScreen
 from console.screens.main import MainScreen
 from console.screens.outputs import OutputsScreen
 from console.screens.partitions import PartitionsScreen
@@ -35,14 +35,14 @@ from console.screens.run import RunScreen
 from console.screens.timeline import TimelineScreen
 from console.screens.trigger_form import TriggerFormScreen
 from console.screens.writers import WritersScreen
+from console.settings.keymap import known_bindings
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
 from console.widgets.lineage_panel import LineagePanel
-from console.widgets.log_prompt import LogPrompt
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     at,

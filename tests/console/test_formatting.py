@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from console.formatting import (
+from console.text.formatting import (
     format_duration,
     format_next_run,
     format_until,

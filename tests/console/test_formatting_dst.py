@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from console.formatting import next_fires, sparkline
+from console.text.formatting import next_fires, sparkline
 
 UTC = timezone.utc
 

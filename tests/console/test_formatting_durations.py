@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.formatting import RunDurations, format_run_duration, run_durations
+from console.text.formatting import RunDurations, format_run_duration, run_durations
 from tests.console.conftest import NOW, at, flow_run_doc
 
 

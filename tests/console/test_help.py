@@ -10,7 +10,7 @@ from console.screens.main import MainScreen
 from console.screens.run import RunScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, fill_standard, wait_for
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import redis
 
-from console.audit_text import sent_by
+from console.text.audit_text import sent_by
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Command, Identity, Keys, triggered_by_tag
+from engine.contract.protocol import Command, Identity, Keys, triggered_by_tag
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, commands, fill_standard, wait_for
 from tests.console.test_commands import notes
 

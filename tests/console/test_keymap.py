@@ -9,12 +9,12 @@ import pytest
 import redis
 
 from console import cli
-from console.keymap import check_keymap, key_problem, known_bindings
 from console.screens.help import HelpScreen
-from console.settings import SettingsInvalid, load_settings
+from console.settings.console_yaml import SettingsInvalid, load_settings
+from console.settings.keymap import check_keymap, key_problem, known_bindings
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,

@@ -17,8 +17,8 @@ from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, wait_for, wait_tables_sized
 from tests.console.test_lineage import FAILED_TASKS, lineage_doc, rendered
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys  # noqa: F401

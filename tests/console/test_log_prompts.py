@@ -17,9 +17,9 @@ from textual.color import Color
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from console.screens.command_line import CommandLineScreen
-from console.widgets.log_prompt import LogPrompt
-from engine.mirror import RedisMirror
+from console.cmdline.screen import CommandLineScreen
+from console.logs.prompt import LogPrompt
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, log_line, wait_for
 from tests.console.test_logs_keys import open_log
 from themes import THEMES

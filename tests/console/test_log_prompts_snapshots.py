@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from console.app import ConsoleApp
-from console.widgets.log_prompt import LogPrompt
+from console.logs.prompt import LogPrompt
 from tests.console.conftest import wait_tables_sized
 from tests.console.test_logs_keys import open_log
 from tests.console.test_logs_snapshots import log_app

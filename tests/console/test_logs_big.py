@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from console.screens.logs import LogScreen
-from console.widgets.log_view import LINES_CACHED
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from console.logs.screen import LogScreen
+from console.logs.view import LINES_CACHED
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, AppFactory, flow_run_doc, wait_for
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,10 @@ import redis
 import redis.asyncio as aioredis
 from rich.style import Style
 
-from console import log_scan, log_source
-from console.log_index import (
+from console.data.store import RedisReader
+from console.logs import scan as log_scan
+from console.logs import source as log_source
+from console.logs.index import (
     LogFilter,
     LogIndex,
     line_lengths,
@@ -19,12 +21,11 @@ from console.log_index import (
     step_match,
     visible_matches,
 )
-from console.log_scan import compile_pattern, default_save_path, save_view, scan_text
-from console.log_source import LogSource
-from console.store import RedisReader
-from console.widgets.log_lines import Layout, Styles, entry_rows, plain_line, tag_of
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from console.logs.lines import Layout, Styles, entry_rows, plain_line, tag_of
+from console.logs.scan import compile_pattern, default_save_path, save_view, scan_text
+from console.logs.source import LogSource
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, log_line
 
 RETRY = "Task run failed with exception: ValueError('boom') - Retry {n}/3 will start immediately"

@@ -10,13 +10,13 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from console.app import ConsoleApp
+from console.logs.prompt import LogPrompt
+from console.logs.screen import LogScreen
 from console.screens.help import HelpScreen
-from console.screens.logs import LogScreen
 from console.screens.run import RunScreen
-from console.widgets.log_prompt import LogPrompt
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, log_line, wait_for
 from tests.console.test_help import help_rows
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from console.screens.logs import LogScreen
-from engine.launcher import EmbeddedRedis
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from console.logs.screen import LogScreen
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedRedis
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, log_line, wait_for
 from tests.console.test_logs_keys import fetched, fill_log
 

@@ -13,8 +13,8 @@ import redis
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_tables_sized
 from tests.console.test_logs_keys import fetched, open_log, retry_and_ticks
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys  # noqa: F401

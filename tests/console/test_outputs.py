@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from console.output_compare import compare_outputs, pick_previous, rows_down, schema_changes
 from console.screens.outputs import OutputsScreen
 from console.screens.run import RunScreen
+from console.text.output_compare import compare_outputs, pick_previous, rows_down, schema_changes
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, flow_run_doc, wait_for
 from tests.console.test_help import help_rows
 from tests.console.test_lineage import lineage_doc, open_failed_run

@@ -3,10 +3,10 @@ the console's list of runs no longer holds it."""
 
 from __future__ import annotations
 
+from console.data.store import RedisReader
 from console.screens.outputs import OutputsScreen
-from console.store import RedisReader
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, wait_for
 from tests.console.test_lineage import lineage_doc, open_failed_run
 from tests.console.test_outputs import SCHEMA, with_outputs

@@ -14,8 +14,8 @@ from textual.pilot import Pilot
 
 from console.app import ConsoleApp
 from console.screens.outputs import OutputsScreen
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, flow_run_doc, wait_for, wait_tables_sized
 from tests.console.test_lineage import lineage_doc
 from tests.console.test_outputs import SCHEMA, with_outputs

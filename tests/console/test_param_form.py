@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.param_form import (
+from console.text.param_form import (
     check_form,
     fields_from_schema,
     hidden_fields,

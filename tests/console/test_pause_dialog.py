@@ -9,14 +9,14 @@ from datetime import timedelta
 import redis
 from textual.widgets import Input, Label, Static
 
-from console.pause_text import PAUSE_EFFECT
 from console.screens.deployment import DeploymentScreen
 from console.screens.main import MainScreen
 from console.screens.pause_confirm import PauseConfirmScreen
+from console.text.pause_text import PAUSE_EFFECT
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     NOW,
     AppFactory,

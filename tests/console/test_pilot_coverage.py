@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from console.commands_registry import COMMANDS
-from console.keymap import known_bindings
+from console.cmdline.registry import COMMANDS
+from console.settings.keymap import known_bindings
 
 HERE = Path(__file__).parent
 

@@ -22,7 +22,7 @@ from console.widgets.keyed_table import KeyedTable
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     at,

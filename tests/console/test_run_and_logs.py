@@ -8,15 +8,15 @@ import redis
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
-from console.screens.logs import LogScreen
+from console.logs.screen import LogScreen
+from console.logs.view import LogView
 from console.screens.main import MainScreen
 from console.screens.run import RunScreen
-from console.widgets.log_view import LogView
 from console.widgets.run_header import RunHeader
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     at,

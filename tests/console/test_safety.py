@@ -16,8 +16,8 @@ from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,

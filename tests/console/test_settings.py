@@ -9,8 +9,8 @@ import pytest
 
 import console.app
 from console import cli
-from console.settings import ConsoleSettings, SettingsInvalid, load_settings
-from engine.paths import bundled_config_dir
+from console.settings.console_yaml import ConsoleSettings, SettingsInvalid, load_settings
+from engine.contract.paths import bundled_config_dir
 
 
 class FakeApp:

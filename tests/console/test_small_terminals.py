@@ -13,23 +13,23 @@ import pytest
 from textual.screen import Screen
 from textual.widgets import Label
 
+from console.cmdline.screen import CommandLineScreen
+from console.logs.screen import LogScreen
+from console.logs.view import LogView
 from console.screens.audit import AuditScreen
 from console.screens.audit_entry import AuditEntryScreen
-from console.screens.command_line import CommandLineScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.deployment import DeploymentScreen
 from console.screens.help import HelpScreen
-from console.screens.logs import LogScreen
 from console.screens.main import MainScreen
 from console.screens.partitions import PartitionsScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
 from console.screens.timeline import TimelineScreen
 from console.screens.writers import WritersScreen
-from console.widgets.log_view import LogView
 from console.widgets.runs_table import RunsTable
 from console.widgets.timeline import RunTimeline
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, fill_standard, wait_for
 from tests.console.test_audit import audit
 from tests.console.test_command_line import keys_of

@@ -28,7 +28,7 @@ from console.screens.writers import WritersScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, AppFactory, at, deployment_doc, fill_standard, wait_for
 from tests.console.param_schemas import FLOW_SCHEMA
 from tests.console.test_audit import audit

@@ -14,15 +14,15 @@ import redis
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
+from console.logs.screen import LogScreen
+from console.logs.view import LogView
 from console.screens.audit import AuditScreen
-from console.screens.logs import LogScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
-from console.widgets.log_view import LogView
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     NOW,
     at,

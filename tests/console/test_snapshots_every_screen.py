@@ -34,8 +34,8 @@ from console.screens.writers import WritersScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.test_audit import audit
 from tests.console.test_lineage import SHA_B, lineage_doc

@@ -12,7 +12,7 @@ from textual.widgets._toast import Toast
 import console.app
 from console import cli
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, fill_standard, wait_for
 from tests.console.test_settings import FakeApp
 from themes import THEMES

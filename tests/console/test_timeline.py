@@ -10,7 +10,7 @@ from console.screens.run import RunScreen
 from console.screens.timeline import TimelineScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.timeline import RunTimeline, run_span, timeline_lines
-from engine.mirror import RedisMirror
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     NOW,
     AppFactory,

@@ -9,7 +9,7 @@ import redis
 from textual.widgets import Input, Label, Select
 
 from console.app import ConsoleApp
-from console.messages import CommandRequested
+from console.data.messages import CommandRequested
 from console.screens.deployment import DeploymentScreen
 from console.screens.main import MainScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
@@ -17,8 +17,8 @@ from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,

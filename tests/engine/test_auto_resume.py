@@ -8,11 +8,11 @@ from typing import Any
 
 import redis
 
-from engine.auto_resume import AutoResumer
-from engine.mirror import RedisMirror
-from engine.pause_window import AutoResumeStore
-from engine.protocol import Keys
-from engine.registry import Registry
+from engine.config.registry import Registry
+from engine.contract.pause_window import AutoResumeStore
+from engine.contract.protocol import Keys
+from engine.serve.auto_resume import AutoResumer
+from engine.store.mirror import RedisMirror
 
 
 async def test_a_window_of_a_deployment_no_longer_served_is_dropped_and_audited(

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine import lineage
-from engine.backfill import run_limited
-from engine.fire_times import BACKFILL_MAX_RUNS, BackfillError, plan_backfill
-from engine.flows.inference import TASK_ORDER, tasks_to_refresh
+from engine.commands.backfill import run_limited
+from engine.contract.fire_times import BACKFILL_MAX_RUNS, BackfillError, plan_backfill
+from engine.lineage import record as lineage
+from engine.pipeline.inference import TASK_ORDER, tasks_to_refresh
 
 NOW = datetime(2026, 11, 26, 4, 0, tzinfo=timezone.utc)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

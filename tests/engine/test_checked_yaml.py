@@ -1,4 +1,4 @@
-"""engine.checked_yaml: every problem is `path:line: key: message`, and what YAML would
+"""engine.contract.checked_yaml: every problem is `path:line: key: message`, and what YAML would
 accept silently (repeated keys, typos, wrong types, alias bombs) is refused."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.checked_yaml import (
+from engine.config.loader import load_deployment_file
+from engine.contract.checked_yaml import (
     MAX_EXPANDED_NODES,
     CheckedFile,
     ConfigFileError,
     ConfigFileInvalid,
     read_checked,
 )
-from engine.config import load_deployment_file
 
 KNOWN = ("name", "retries", "ratio", "enabled", "tags", "options")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import parse_params
-from engine.paths import bundled_config_dir, state_dir
+from engine.cli.main import parse_params
+from engine.contract.paths import bundled_config_dir, state_dir
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -20,13 +20,12 @@ from typing import Any, cast
 import pytest
 import redis
 
-from engine.command_client import ensure_group
-from engine.commands import CommandExecutor, CommandRejected
-from engine.deployment_spec import DeploymentSpec
-from engine.flows import FLOW_TASKS, FLOWS
-from engine.mirror import RedisMirror
-from engine.parameter_schema import flow_parameter_schema
-from engine.protocol import (
+from engine.commands.executor import CommandExecutor, CommandRejected
+from engine.config.parameter_schema import flow_parameter_schema
+from engine.config.registry import RegisteredDeployment, Registry
+from engine.config.spec import DeploymentSpec
+from engine.contract.command_client import ensure_group
+from engine.contract.protocol import (
     ACTIONS,
     ENGINE_GROUP,
     Command,
@@ -36,7 +35,8 @@ from engine.protocol import (
     decode_doc,
     encode_doc,
 )
-from engine.registry import RegisteredDeployment, Registry
+from engine.pipeline.flows import FLOW_TASKS, FLOWS
+from engine.store.mirror import RedisMirror
 
 FLOW = "ai-inference-pipeline"
 DEPLOYMENT = "ai-inference-prod"

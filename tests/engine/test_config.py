@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import (
+from engine.config.loader import (
     ConfigError,
     DeploymentSpec,
     load_deployment_file,
     load_deployments,
 )
-from engine.paths import bundled_config_dir
+from engine.contract.paths import bundled_config_dir
 
 GOOD = """\
 name: good

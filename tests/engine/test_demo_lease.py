@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo_lease import DemoLease, process_alive, process_tag
-from engine.launcher import EmbeddedStack
+from engine.stack.demo_lease import DemoLease, process_alive, process_tag
+from engine.stack.launcher import EmbeddedStack
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import lineage
-from engine.cli import build_parser
-from engine.flows.inference import load_raw_data
-from engine.model import load_model
-from engine.sample_data import generate_batch
+from engine.cli.main import build_parser
+from engine.lineage import record as lineage
+from engine.pipeline.inference import load_raw_data
+from engine.pipeline.model import load_model
+from engine.pipeline.sample_data import generate_batch
 
 
 @pytest.fixture(autouse=True)

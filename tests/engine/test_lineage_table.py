@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine import lineage
+from engine.lineage import record as lineage
 
 SCHEMA = {"id": "int64", "prediction": "double", "timestamp": "timestamp[ns]"}
 OLD_SCHEMA = pa.schema([f for f in lineage.LINEAGE_SCHEMA if f.name != "output_schema_json"])

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.model import Model, ModelError, load_model
-from engine.paths import bundled_config_dir
+from engine.contract.paths import bundled_config_dir
+from engine.pipeline.model import Model, ModelError, load_model
 
 MODEL_YAML = """\
 name: tiny

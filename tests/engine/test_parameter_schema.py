@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.flows import FLOWS
-from engine.parameter_schema import flow_parameter_schema, override_errors
+from engine.config.parameter_schema import flow_parameter_schema, override_errors
+from engine.pipeline.flows import FLOWS
 
 
 def test_override_errors_name_the_parameter_and_ignore_unknown_names() -> None:

@@ -16,8 +16,8 @@ import pytest
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import Failed, State
 
-from engine.flows import FLOWS
-from engine.flows.inference import (
+from engine.pipeline.flows import FLOWS
+from engine.pipeline.inference import (
     InputDataError,
     ai_inference_pipeline,
     is_transient_error,
@@ -26,8 +26,8 @@ from engine.flows.inference import (
     run_inference,
     save_results,
 )
-from engine.model import load_model
-from engine.sample_data import generate_batch
+from engine.pipeline.model import load_model
+from engine.pipeline.sample_data import generate_batch
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def test_flow_is_registered_and_deployable() -> None:
     assert flow.name == "ai-inference-pipeline"
     assert flow.log_prints is True
     # A module-level function is what Prefect's runner needs to import the flow by path.
-    assert flow.fn.__module__ == "engine.flows.inference"
+    assert flow.fn.__module__ == "engine.pipeline.inference"
     assert flow.fn.__qualname__ == "ai_inference_pipeline"
 
 

@@ -1,4 +1,4 @@
-"""The retry rule (engine/retry_plan.py), pure: which tasks a retry reuses and reruns.
+"""The retry rule (engine/contract/retry_plan.py), pure: which tasks a retry reuses and reruns.
 
 tests/integration/test_retry_preview.py checks the same rule against what Prefect does."""
 
@@ -7,12 +7,10 @@ from __future__ import annotations
 import pytest
 from prefect.cache_policies import NO_CACHE
 
-from engine.flows import FLOW_TASKS
-from engine.flows import inference as flow
-from engine.retry_plan import (
+from engine.contract.retry_plan import (
     FLOW_TASKS as PLANNED_FLOWS,
 )
-from engine.retry_plan import (
+from engine.contract.retry_plan import (
     INFERENCE_TASKS,
     FlowTasks,
     RetryPlan,
@@ -21,6 +19,8 @@ from engine.retry_plan import (
     plan_retry,
     tasks_to_refresh,
 )
+from engine.pipeline import inference as flow
+from engine.pipeline.flows import FLOW_TASKS
 
 LOAD, INFER, SAVE = INFERENCE_TASKS.order
 
@@ -97,9 +97,9 @@ def test_the_rule_describes_the_flow_as_it_is_decorated() -> None:
 
 
 def test_retry_parameters_are_what_the_retry_command_takes_and_the_flow_has() -> None:
-    from engine.commands import RETRY_PARAMS
-    from engine.parameter_schema import flow_parameter_schema
-    from engine.retry_plan import RETRY_PARAMETERS
+    from engine.commands.executor import RETRY_PARAMS
+    from engine.config.parameter_schema import flow_parameter_schema
+    from engine.contract.retry_plan import RETRY_PARAMETERS
 
     assert RETRY_PARAMETERS == RETRY_PARAMS
     # The trigger form hides these: they must be real parameters of the flow, or hiding

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.sample_data import DEMO_INPUT_RELPATH, ensure_demo_input, generate_batch
+from engine.pipeline.sample_data import DEMO_INPUT_RELPATH, ensure_demo_input, generate_batch
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_ensure_demo_input_creates_once_and_never_overwrites(tmp_path: Path) -> 
 def test_importing_sample_data_does_not_pull_in_pandas() -> None:
     # The console imports this module and must stay free of pandas (slow start over SSH).
     code = (
-        "import sys, engine.sample_data; "
+        "import sys, engine.pipeline.sample_data; "
         "heavy = {'pandas', 'numpy', 'pyarrow', 'prefect'} & set(sys.modules); "
         "print(sorted(heavy))"
     )

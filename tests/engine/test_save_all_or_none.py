@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from engine.flows import inference
-from engine.flows.inference import PARTITION_FILE, _signals_held, _write_partitions, save_results
+from engine.pipeline import inference
+from engine.pipeline.inference import PARTITION_FILE, _signals_held, _write_partitions, save_results
 from tests.engine.test_save_concurrent import DAYS, check_partition, frame
 
 

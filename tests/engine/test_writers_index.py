@@ -6,8 +6,8 @@ import json
 
 import redis
 
-from engine.mirror import RedisMirror
-from engine.protocol import Keys, parse_writer_member, partition_name, writer_member
+from engine.contract.protocol import Keys, parse_writer_member, partition_name, writer_member
+from engine.store.mirror import RedisMirror
 
 
 def test_partition_name_is_the_last_path_part() -> None:

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 import pytest
 import redis
 
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.paths import bundled_config_dir
-from engine.protocol import DEFAULT_PREFIX, CommandResult, Keys
-from engine.sample_data import ensure_demo_input
+from engine.contract.command_client import CommandClient
+from engine.contract.paths import bundled_config_dir
+from engine.contract.protocol import DEFAULT_PREFIX, CommandResult, Keys
+from engine.pipeline.sample_data import ensure_demo_input
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 
 T = TypeVar("T")
 
@@ -106,7 +106,7 @@ def send_and_wait(
 
 
 def wait_run_final(mirror: RedisMirror, run_id: str, timeout: float = 90) -> dict[str, Any]:
-    from engine.protocol import FINAL_STATE_TYPES
+    from engine.contract.protocol import FINAL_STATE_TYPES
 
     def final() -> dict[str, Any] | None:
         doc = mirror.read_flow_run(run_id)

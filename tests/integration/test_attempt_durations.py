@@ -13,10 +13,10 @@ from uuid import UUID
 
 import pytest
 
-from console.formatting import run_durations
-from engine.command_client import CommandClient
-from engine.mirror import RedisMirror
-from engine.protocol import parse_iso
+from console.text.formatting import run_durations
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import parse_iso
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 
 pytestmark = pytest.mark.integration

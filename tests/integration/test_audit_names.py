@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import FINAL_STATE_TYPES, Identity, Keys, triggered_by_tag
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import FINAL_STATE_TYPES, Identity, Keys, triggered_by_tag
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 from tests.integration.test_engine_e2e import audit_entries
 

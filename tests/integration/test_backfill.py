@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import FINAL_STATE_TYPES, Keys, parse_iso
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import FINAL_STATE_TYPES, Keys, parse_iso
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for
 from tests.integration.test_engine_e2e import audit_entries
 from tests.integration.test_lineage import PROD
@@ -136,7 +136,7 @@ def test_a_backfill_left_unfinished_resumes_when_the_engine_starts(
     stack_redis: redis.Redis,
     stack_keys: Keys,
 ) -> None:
-    from engine.protocol import Command
+    from engine.contract.protocol import Command
 
     assert stack.engine is not None
     day = (datetime.now(SHANGHAI) - timedelta(days=30)).date()

@@ -11,12 +11,12 @@ from uuid import UUID
 import pytest
 import redis
 
-from engine.bridge import Bridge
-from engine.command_client import CommandClient
-from engine.config import load_deployments
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
-from engine.registry import RegisteredDeployment, Registry
+from engine.bridge.prefect_to_redis import Bridge
+from engine.config.loader import load_deployments
+from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import Keys
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_run_final
 
 pytestmark = pytest.mark.integration

@@ -25,10 +25,10 @@ from uuid import UUID
 import pytest
 import redis
 
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import CommandResult, Keys
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import CommandResult, Keys
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 from tests.integration.test_engine_e2e import audit_entries
 
@@ -136,7 +136,7 @@ async def test_cancel_a_late_run(
 
     flow = await prefect_client.read_flow_by_name("ai-inference-pipeline")
     unserved = await prefect_client.create_deployment(
-        flow_id=flow.id, name="cancel-test-unserved", entrypoint="engine.flows:nowhere"
+        flow_id=flow.id, name="cancel-test-unserved", entrypoint="engine.pipeline.flows:nowhere"
     )
     run = await prefect_client.create_flow_run_from_deployment(unserved)
     past = datetime.now(timezone.utc) - timedelta(minutes=5)
@@ -348,7 +348,7 @@ async def running_elsewhere(prefect_client: Any, name: str) -> Any:
 
     flow = await prefect_client.read_flow_by_name("ai-inference-pipeline")
     elsewhere = await prefect_client.create_deployment(
-        flow_id=flow.id, name=name, entrypoint="engine.flows:nowhere"
+        flow_id=flow.id, name=name, entrypoint="engine.pipeline.flows:nowhere"
     )
     run = await prefect_client.create_flow_run_from_deployment(elsewhere)
     await prefect_client.set_flow_run_state(run.id, Running(), force=True)

@@ -16,10 +16,10 @@ from console.app import ConsoleApp
 from console.screens.confirm import ConfirmScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 from tests.integration.conftest import send_and_wait, wait_run_final
 from tests.integration.conftest import wait_for as wait_sync

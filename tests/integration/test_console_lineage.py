@@ -14,9 +14,9 @@ from console.screens.writers import WritersScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 from tests.console.test_lineage import rendered
 

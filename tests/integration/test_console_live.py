@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 
 from console.app import ConsoleApp
-from console.screens.logs import LogScreen
+from console.logs.screen import LogScreen
+from console.logs.view import LogView
 from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
-from console.widgets.log_view import LogView
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,11 @@ from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.pause_window import AutoResumeStore
-from engine.protocol import Keys
+from engine.contract.command_client import CommandClient
+from engine.contract.pause_window import AutoResumeStore
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 from tests.integration.conftest import send_and_wait, wait_run_final
 from tests.integration.conftest import wait_for as wait_sync

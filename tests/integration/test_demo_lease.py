@@ -20,10 +20,10 @@ from typing import IO
 import pytest
 import redis
 
-from engine.demo_lease import DemoLease, process_alive
-from engine.launcher import EmbeddedStack
-from engine.paths import bundled_config_dir
-from engine.protocol import Keys
+from engine.contract.paths import bundled_config_dir
+from engine.contract.protocol import Keys
+from engine.stack.demo_lease import DemoLease, process_alive
+from engine.stack.launcher import EmbeddedStack
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration

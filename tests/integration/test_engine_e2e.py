@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import Keys, decode_doc
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import Keys, decode_doc
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 
 pytestmark = pytest.mark.integration

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import redis
 
-from console.log_index import LogIndex
-from console.log_source import LogSource
-from console.store import RedisReader
-from engine.launcher import EmbeddedStack
-from engine.protocol import Keys
+from console.data.store import RedisReader
+from console.logs.index import LogIndex
+from console.logs.source import LogSource
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedStack
 
 pytestmark = pytest.mark.integration
 

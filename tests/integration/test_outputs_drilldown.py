@@ -12,11 +12,11 @@ import pytest
 
 from console.app import ConsoleApp
 from console.screens.outputs import OutputsScreen
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import Keys, partition_name
-from engine.sample_data import ensure_demo_input
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import Keys, partition_name
+from engine.pipeline.sample_data import ensure_demo_input
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 from tests.integration.conftest import send_and_wait, wait_run_final
 from tests.integration.conftest import wait_for as wait_until

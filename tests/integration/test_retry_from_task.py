@@ -14,12 +14,12 @@ import pytest
 from console.app import ConsoleApp
 from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.lineage import load_cache_key
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
-from engine.sample_data import ensure_demo_input
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import Keys
+from engine.lineage.record import load_cache_key
+from engine.pipeline.sample_data import ensure_demo_input
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for as wait_pilot
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 from tests.integration.test_lineage import PROD, task_states

@@ -25,12 +25,12 @@ from console.screens.retry_confirm import (
     retry_previews,
 )
 from console.screens.run import RunScreen
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.protocol import Keys
-from engine.retry_plan import INFERENCE_TASKS, RetryPlan
-from engine.sample_data import ensure_demo_input
+from engine.contract.command_client import CommandClient
+from engine.contract.protocol import Keys
+from engine.contract.retry_plan import INFERENCE_TASKS, RetryPlan
+from engine.pipeline.sample_data import ensure_demo_input
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for as wait_pilot
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 from tests.integration.test_lineage import PROD

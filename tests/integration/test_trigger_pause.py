@@ -13,11 +13,11 @@ from uuid import UUID
 import pytest
 import redis
 
-from engine.command_client import CommandClient
-from engine.launcher import EmbeddedStack
-from engine.mirror import RedisMirror
-from engine.pause_window import AutoResumeStore
-from engine.protocol import Keys
+from engine.contract.command_client import CommandClient
+from engine.contract.pause_window import AutoResumeStore
+from engine.contract.protocol import Keys
+from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 from tests.integration.test_engine_e2e import audit_entries
 
@@ -90,7 +90,7 @@ async def _scheduled_runs(prefect: Any, deployment_id: str) -> list[Any]:
 async def test_pause_deletes_the_schedules_runs_but_keeps_runs_triggered_for_later(
     stack: EmbeddedStack, mirror: RedisMirror, commands: CommandClient, prefect_client: Any
 ) -> None:
-    """What PAUSE_EFFECT (console/pause_text.py) tells the operator, checked on Prefect 3."""
+    """What PAUSE_EFFECT (console/text/pause_text.py) tells the operator, checked on Prefect 3."""
     import asyncio
 
     from prefect.states import Scheduled

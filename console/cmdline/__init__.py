@@ -1,0 +1,1 @@
+"""The `:` command line: the command registry, its input line and its screen."""

@@ -1,0 +1,272 @@
+"""Reads the console's data from Redis (asyncio): snapshot, updates tail, task runs, logs,
+audit trail.
+
+The console's only reader. Verb-named methods, simple arguments in, decoded documents out;
+Redis errors propagate so the caller decides how to back off and reconnect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from engine.contract.protocol import Keys, decode_doc, parse_writer_member, writer_member
+
+Doc = dict[str, Any]
+START_ID = "0-0"
+"""Stream position before the first entry."""
+
+
+@dataclass(frozen=True)
+class Update:
+    """One entry of `{p}:updates`."""
+
+    entry_id: str
+    kind: str
+    id: str
+    doc: Doc | None
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of an output partition: which run, which attempt, when."""
+
+    flow_run_id: str
+    attempt: int | None
+    """None for writes indexed by an engine that did not record attempts."""
+    written_at: float
+    """Epoch seconds (the lineage doc's `recorded_at`)."""
+
+    @property
+    def key(self) -> str:
+        """Its writers ZSET member: unique per write, a table row key."""
+        return writer_member(self.flow_run_id, self.attempt)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One entry of `{p}:logs:{flow_run_id}`."""
+
+    entry_id: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One entry of `{p}:audit` (fields in docs/redis-keys.md)."""
+
+    entry_id: str
+    fields: dict[str, str]
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Stream order: sorts entries oldest to newest."""
+        return _id_tuple(self.entry_id)
+
+
+class RedisReader:
+    """An asyncio Redis connection with the console's read queries.
+
+    Args:
+        url: any redis-py URL (`redis://`, `rediss://`, `unix://`).
+        keys: the key names under the prefix in use.
+        block_ms: the longest an XREAD BLOCK waits; the socket timeout is set above it.
+    """
+
+    def __init__(self, url: str, keys: Keys, block_ms: int = 2000) -> None:
+        self.url = url
+        self.keys = keys
+        self.block_ms = block_ms
+        self._client: aioredis.Redis | None = None
+
+    @property
+    def client(self) -> aioredis.Redis:
+        if self._client is None:
+            self._client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_connect_timeout=3,
+                socket_timeout=self.block_ms / 1000 + 5,
+            )
+        return self._client
+
+    async def connect(self) -> None:
+        """Opens the connection (PING), raising redis errors if Redis is unreachable."""
+        await self.client.ping()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def read_last_update_id(self) -> str:
+        entries: Any = await self.client.xrevrange(self.keys.updates, "+", "-", count=1)
+        return str(entries[0][0]) if entries else START_ID
+
+    async def has_gap_after(self, last_id: str) -> bool:
+        """True if the updates stream was trimmed past `last_id` (a re-snapshot is needed)."""
+        if last_id == START_ID:
+            return False
+        entries: Any = await self.client.xrange(self.keys.updates, "-", "+", count=1)
+        return bool(entries) and _id_tuple(str(entries[0][0])) > _id_tuple(last_id)
+
+    async def read_deployments(self) -> list[Doc]:
+        raw = await self.client.hgetall(self.keys.deployments)
+        docs = (decode_doc(value) for value in raw.values())
+        return [doc for doc in docs if doc is not None]
+
+    async def read_flow_runs(self, limit: int) -> list[Doc]:
+        """The newest `limit` flow runs of the index, newest first."""
+        ids: Any = await self.client.zrevrange(self.keys.flow_runs_index, 0, limit - 1)
+        if not ids:
+            return []
+        raw = await self.client.hmget(self.keys.flow_runs, ids)
+        docs = (decode_doc(value) for value in raw)
+        return [doc for doc in docs if doc is not None]
+
+    async def read_task_runs(self, flow_run_id: str) -> list[Doc]:
+        raw = await self.client.hgetall(self.keys.task_runs(flow_run_id))
+        docs = (decode_doc(value) for value in raw.values())
+        return [doc for doc in docs if doc is not None]
+
+    async def read_lineage(self, flow_run_id: str) -> Doc | None:
+        return decode_doc(await self.client.get(self.keys.lineage(flow_run_id)))
+
+    async def read_partitions(self, deployment: str) -> list[str]:
+        """Output partitions the deployment has written (the engine's index), sorted."""
+        members: Any = await self.client.smembers(self.keys.partitions(deployment))
+        return sorted(str(m) for m in members)
+
+    async def read_writers(self, deployment: str, partition: str) -> list[Write]:
+        """Every write of the partition, oldest first: a retried run that wrote it twice
+        is there twice."""
+        pairs: Any = await self.client.zrange(
+            self.keys.writers(deployment, partition), 0, -1, withscores=True
+        )
+        writes = []
+        for member, score in pairs:
+            run_id, attempt = parse_writer_member(str(member))
+            writes.append(Write(run_id, attempt, float(score)))
+        return writes
+
+    async def read_write_lineages(self, writes: list[Write]) -> dict[str, Doc]:
+        """Write key -> the lineage doc of the attempt that made it. An engine that kept no
+        per-attempt lineage leaves the run's latest one, used only if it is that attempt."""
+        if not writes:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for write in writes:
+            pipe.hget(self.keys.lineage_attempts(write.flow_run_id), str(write.attempt))
+        own = [decode_doc(raw) for raw in await pipe.execute()]
+        latest = await self.read_lineages(sorted({w.flow_run_id for w in writes}))
+        found: dict[str, Doc] = {}
+        for write, doc in zip(writes, own, strict=True):
+            fallback = latest.get(write.flow_run_id)
+            attempt = ((fallback or {}).get("trigger") or {}).get("attempt")
+            if doc is None and fallback is not None and write.attempt in (None, attempt):
+                doc = fallback
+            if doc is not None:
+                found[write.key] = doc
+        return found
+
+    async def read_writers_before(
+        self, deployment: str, before: float | None, count: int
+    ) -> list[tuple[str, float]]:
+        """(flow run id, written-at epoch) of runs that wrote any partition of the
+        deployment before `before` (any time if None), newest first, at most `count`.
+
+        From the writers index, so runs the console no longer holds are found too.
+        """
+        partitions = await self.read_partitions(deployment)
+        if not partitions:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for partition in partitions:
+            pipe.zrevrangebyscore(
+                self.keys.writers(deployment, partition),
+                "+inf" if before is None else f"({before!r}",
+                "-inf",
+                start=0,
+                num=count,
+                withscores=True,
+            )
+        latest: dict[str, float] = {}
+        for pairs in await pipe.execute():
+            for member, score in pairs:
+                run_id, _attempt = parse_writer_member(str(member))
+                latest[run_id] = max(float(score), latest.get(run_id, 0.0))
+        newest = sorted(latest.items(), key=lambda pair: pair[1], reverse=True)
+        return newest[:count]
+
+    async def read_lineages(self, flow_run_ids: list[str]) -> dict[str, Doc]:
+        """The lineage docs of those runs that still have one."""
+        if not flow_run_ids:
+            return {}
+        raw = await self.client.mget([self.keys.lineage(i) for i in flow_run_ids])
+        docs = {i: decode_doc(v) for i, v in zip(flow_run_ids, raw, strict=True)}
+        return {i: d for i, d in docs.items() if d is not None}
+
+    async def read_updates(self, after_id: str, count: int = 500) -> list[Update]:
+        """Entries after `after_id`, waiting up to `block_ms` for the first one."""
+        answer: Any = await self.client.xread(
+            {self.keys.updates: after_id}, count=count, block=self.block_ms
+        )
+        updates: list[Update] = []
+        for _stream, entries in answer or []:
+            for entry_id, fields in entries:
+                doc = decode_doc(fields.get("doc"))
+                updates.append(
+                    Update(str(entry_id), fields.get("kind", ""), fields.get("id", ""), doc)
+                )
+        return updates
+
+    async def read_heartbeat(self) -> Doc | None:
+        return decode_doc(await self.client.get(self.keys.heartbeat))
+
+    async def read_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
+        """Up to `count` log entries after `after_id` (exclusive), oldest first."""
+        start = "-" if after_id == START_ID else f"({after_id}"
+        entries: Any = await self.client.xrange(
+            self.keys.logs(flow_run_id), start, "+", count=count
+        )
+        return [LogEntry(str(entry_id), dict(fields)) for entry_id, fields in entries]
+
+    async def tail_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
+        """Like read_logs, but waits up to `block_ms` for a new entry."""
+        answer: Any = await self.client.xread(
+            {self.keys.logs(flow_run_id): after_id}, count=count, block=self.block_ms
+        )
+        return [
+            LogEntry(str(entry_id), dict(fields))
+            for _stream, entries in answer or []
+            for entry_id, fields in entries
+        ]
+
+    async def read_audit_newest(self, count: int) -> list[AuditEntry]:
+        """The newest `count` audit entries, oldest first."""
+        entries: Any = await self.client.xrevrange(self.keys.audit, "+", "-", count=count)
+        return [AuditEntry(str(entry_id), dict(fields)) for entry_id, fields in reversed(entries)]
+
+    async def tail_audit(self, after_id: str, count: int) -> list[AuditEntry]:
+        """Audit entries after `after_id`, waiting up to `block_ms` for the first one."""
+        answer: Any = await self.client.xread(
+            {self.keys.audit: after_id}, count=count, block=self.block_ms
+        )
+        return [
+            AuditEntry(str(entry_id), dict(fields))
+            for _stream, entries in answer or []
+            for entry_id, fields in entries
+        ]
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for the status bar, without the traceback."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,1 @@
+"""The log feature: the stream index, its reader, text scans, the log view and its screen."""

@@ -1,0 +1,135 @@
+"""Whole-log passes of the log screen: a regex over every message, and saving a view.
+
+Both read the stream in pages (`LogSource`) and report progress after each page, so the
+screen can show it; neither keeps more than a page of text in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from console.logs.index import LogIndex, split_id
+from console.logs.lines import plain_line
+from console.logs.source import LogSource
+from engine.contract.paths import state_dir
+
+SAVE_PAGE = 2_000
+"""Lines fetched per XRANGE pipeline while saving a short view."""
+SAVE_BY_ID = 20_000
+"""Views up to this many lines are saved by fetching their lines by ID."""
+TRIMMED = "(line trimmed from Redis)"
+
+
+def compile_pattern(text: str) -> tuple[re.Pattern[str] | None, str]:
+    """The regex, ignoring case unless it has a capital (as `less -i`), or (None, why)."""
+    flags = 0 if any(c.isupper() for c in text) else re.IGNORECASE
+    try:
+        return re.compile(text, flags), ""
+    except re.error as exc:
+        return None, str(exc)
+
+
+async def scan_text(
+    source: LogSource,
+    index: LogIndex,
+    pattern: re.Pattern[str],
+    progress: Callable[[int], None],
+) -> array[int]:
+    """Positions of the indexed lines whose message `pattern` finds, in stream order.
+
+    Lines indexed while the scan runs (the live tail) are scanned too, so that none falls
+    between the scan and the screen testing new lines itself once the scan is done.
+    """
+    found = array("q")
+    position = 0
+    after: str | None = None
+    ms_of, seq_of = index.ms, index.seq
+    while position < len(index):
+        page = await source.read_text_page(after)
+        if not page.ids:
+            break
+        for entry_id, msg in zip(page.ids, page.messages, strict=True):
+            ms, seq = split_id(entry_id)
+            # Lines trimmed from the stream since indexing are skipped over.
+            while position < len(index) and (ms_of[position], seq_of[position]) < (ms, seq):
+                position += 1
+            if position >= len(index):
+                break  # past what is indexed: the screen tests those lines as they come
+            if ms_of[position] == ms and seq_of[position] == seq:
+                if pattern.search(msg):
+                    found.append(position)
+                position += 1
+        after = page.last_id
+        progress(position)
+    return found
+
+
+async def save_view(
+    source: LogSource,
+    index: LogIndex,
+    positions: Sequence[int],
+    path: Path,
+    tag: Callable[[int], str],
+    zone: tzinfo | None,
+    timestamps: bool,
+    progress: Callable[[int], None],
+) -> int:
+    """Writes the lines at `positions` (sorted) to `path` as shown, without styles; how many.
+
+    A short view is fetched by ID; a long one by reading the stream's pages from its first
+    line on (one Lua call per PAGE entries), which beats one XRANGE per scattered line.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+
+        def write(position: int, fields: dict[str, str] | None) -> None:
+            if fields is None:
+                out.write(TRIMMED + "\n")
+            else:
+                out.write(plain_line(fields, tag(position), zone, timestamps) + "\n")
+
+        if len(positions) <= SAVE_BY_ID:
+            for start in range(0, len(positions), SAVE_PAGE):
+                chunk = positions[start : start + SAVE_PAGE]
+                lines = await source.read_lines(index, chunk)
+                for position in chunk:
+                    write(position, lines.get(position))
+                progress(start + len(chunk))
+            return len(positions)
+        done = 0
+        first = positions[0] if positions else 0
+        after = index.entry_id(first - 1) if first > 0 else None
+        ms_of, seq_of = index.ms, index.seq
+        while done < len(positions):
+            page = await source.read_fields_page(after)
+            if not page:
+                break
+            for entry_id, fields in page:
+                ms, seq = split_id(entry_id)
+                while done < len(positions) and (
+                    ms_of[positions[done]],
+                    seq_of[positions[done]],
+                ) < (ms, seq):
+                    write(positions[done], None)  # trimmed since it was indexed
+                    done += 1
+                if done == len(positions):
+                    break
+                wanted = positions[done]
+                if ms_of[wanted] == ms and seq_of[wanted] == seq:
+                    write(wanted, fields)
+                    done += 1
+            after = page[-1][0]
+            progress(done)
+        for position in positions[done:]:
+            write(position, None)
+    return len(positions)
+
+
+def default_save_path(run_name: str, scope: str, now: datetime) -> Path:
+    """`<state dir>/saved-logs/<run>-<task or all>-<YYYYmmdd-HHMMSS>.log`, file-name safe."""
+    name = re.sub(r"[^\w.-]+", "_", f"{run_name}-{scope}-{now.strftime('%Y%m%d-%H%M%S')}")
+    return state_dir() / "saved-logs" / f"{name}.log"

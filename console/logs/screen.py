@@ -1,0 +1,439 @@
+"""A run's log, or one task's: indexes the stream, follows it live, filters, searches, saves.
+
+One worker reads the stream (index pages, then XREAD of new lines; it resumes from the last
+indexed ID after a reconnect); a second one scans message text for a search or a hide
+pattern, and a third writes a saved view. Only the LogView's visible rows hold line text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from array import array
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from redis.exceptions import RedisError
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Label
+
+from console.context import Context
+from console.data.cancelled import reraise_if_cancelled
+from console.data.store import START_ID, LogEntry, RedisReader, describe_error
+from console.logs.index import LEVELS, WINDOWS, LogFilter, row_of, step_match, visible_matches
+from console.logs.lines import tag_of
+from console.logs.prompt import LogPrompt
+from console.logs.scan import compile_pattern, default_save_path, save_view, scan_text
+from console.logs.source import PAGE, LogSource
+from console.logs.view import LogView
+from console.screens.base import LiveScreen
+from console.widgets.status_bar import StatusBar
+
+
+def _key(key: str, action: str, label: str, tip: str, show: bool = True) -> Binding:
+    return Binding(key, action, label, tooltip=tip, show=show, id=f"log.{action}")
+
+
+class LogScreen(LiveScreen):
+    """Log lines of flow run `flow_run_id`, only task `task_run_id`'s if one is given."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _key("escape", "back", "Back", "Clear the search and hidden lines, else back"),
+        _key("f", "toggle_follow", "Follow", "Follow new lines on/off"),
+        _key("slash", "search", "Search", "Search messages (regex; lowercase: any case)"),
+        _key("n", "next_match", "Next", "Next search match", show=False),
+        _key("N", "previous_match", "Prev", "Previous search match", show=False),
+        _key("x", "hide", "Hide", "Hide lines whose message matches a regex", show=False),
+        _key(
+            "m", "min_level", "Level", "Cycle the minimum level: all, DEBUG ... ERROR", show=False
+        ),
+        _key("R", "window", "Window", "Cycle the time window: all, 1m, 5m, 15m, 1h", show=False),
+        _key("A", "attempt", "Attempt", "Cycle the task's attempts (task logs)", show=False),
+        _key("W", "toggle_wrap", "Wrap", "Wrap long lines on/off", show=False),
+        _key("t", "toggle_timestamps", "Time", "Show or hide timestamps", show=False),
+        _key("g", "top", "Top", "Jump to the first line (stops following)", show=False),
+        _key("G", "bottom", "Bottom", "Jump to the last line", show=False),
+        _key("s", "save", "Save", "Save the lines shown to a file"),
+    ]
+
+    def __init__(self, ctx: Context, flow_run_id: str, task_run_id: str | None) -> None:
+        super().__init__(ctx)
+        self.flow_run_id = flow_run_id
+        self.task_run_id = task_run_id
+        self.filter = LogFilter(task=task_run_id)
+        self.level_choice = 0
+        self.window_choice = 0
+        self.busy = ""
+        """What a worker is doing (`reading 45%`), shown in the title."""
+        self.problem = ""
+        self.search: re.Pattern[str] | None = None
+        self.hide: re.Pattern[str] | None = None
+        self.matches = array("q")
+        """Positions whose message the search matched, in stream order."""
+        self.shown_matches = array("q")
+        """Those of `matches` the view shows (n/N move among them)."""
+        self._names: list[str] = []
+        """Task names the lines were drawn with (tags), in index order."""
+        self.indexed = False
+        """The first pass over the stream is done (searches need it)."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title(), id="log-title", classes="title")
+        yield LogView(self._task_name, self.ctx.now().tzinfo, id="log")
+        yield LogPrompt(id="log-prompt")
+        yield StatusBar(self.ctx, id="status")
+        yield Footer()
+
+    @property
+    def log_view(self) -> LogView:
+        return self.query_one(LogView)
+
+    def on_mount(self) -> None:
+        self.log_view.focus()
+        self._follow_log()
+
+    def _task_name(self, task_run_id: str) -> str:
+        return self.ctx.store.task_name(self.flow_run_id, task_run_id)
+
+    # The title says everything that narrows or moves the view.
+
+    def _title(self) -> str:
+        run = self.ctx.store.flow_runs.get(self.flow_run_id, {})
+        scope = self._task_name(self.task_run_id) if self.task_run_id else "all tasks"
+        parts = [f"Log: {run.get('name', self.flow_run_id)} / {scope}"]
+        if not self.is_mounted:
+            return parts[0]
+        view = self.log_view
+        index = view.index
+        if self.task_run_id and self.filter.attempt:
+            total = index.attempts_of(self.task_run_id)
+            parts.append(f"attempt {self.filter.attempt} of {total}")
+        parts.append(f"{view.lines_written:,} lines")
+        if self.filter.min_level:
+            parts.append(f"≥ {LEVELS[self.level_choice][1]}")
+        if self.filter.since:
+            parts.append(WINDOWS[self.window_choice][1])
+        if self.hide is not None:
+            parts.append(f"hiding /{self.hide.pattern}/")
+        if self.search is not None:
+            current = view.current
+            nth = row_of(self.shown_matches, current) if current is not None else None
+            where = f"{nth + 1}/" if nth is not None else ""
+            parts.append(f"/{self.search.pattern}/ {where}{len(self.shown_matches):,}")
+        if view.wrap:
+            parts.append("wrapped")
+        parts.append("following" if view.auto_scroll else "paused")
+        if self.busy:
+            parts.append(self.busy)
+        title = " · ".join(parts)
+        problem = self.problem or view.fetch_error
+        return f"{title}  ✖ {problem}" if problem else title
+
+    def _update_title(self) -> None:
+        for label in self.query("#log-title").results(Label):
+            label.update(self._title())
+
+    def refresh_all(self) -> None:
+        super().refresh_all()
+        self._update_title()
+
+    def show_task_run(self, doc: dict[str, object]) -> None:
+        if doc.get("flow_run_id") == self.flow_run_id:
+            self._names_changed()
+
+    def show_task_runs(self, flow_run_id: str) -> None:
+        if flow_run_id == self.flow_run_id:
+            self._names_changed()
+
+    def _names_changed(self) -> None:
+        """Redraws (and, when wrapping, re-counts rows) only if a tag would read otherwise."""
+        view = self.log_view
+        names = [self._task_name(task_id) for task_id in view.index.task_ids]
+        if names != self._names:
+            self._names = names
+            view.restyle(relayout=True)
+
+    # Reading the stream.
+
+    def _show_new(self, start: int) -> None:
+        """Adds the lines indexed from `start` on to the view."""
+        view = self.log_view
+        view.extend_view(view.index.view(self.filter, start))
+        self.shown_matches = visible_matches(view.view, self.matches)
+
+    def _take_tail(self, entries: list[LogEntry]) -> None:
+        view = self.log_view
+        start = len(view.index)
+        for entry in entries:
+            position = view.index.add_fields(entry.entry_id, entry.fields)
+            view.remember(position, entry.fields)
+            msg = entry.fields.get("msg", "")
+            if self.hide is not None and self.hide.search(msg):
+                view.index.hidden[position] = 1
+            if self.search is not None and self.search.search(msg):
+                self.matches.append(position)
+        if entries:
+            self._show_new(start)
+            self._update_title()
+
+    @work(exclusive=True, group="log", exit_on_error=False)
+    async def _follow_log(self) -> None:
+        reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
+        source = LogSource(reader, self.flow_run_id)
+        self.log_view.source = source
+        index = self.log_view.index
+        backoff = 0.5
+        try:
+            while True:
+                try:
+                    while self.indexed:  # after a reconnect: what came meanwhile, with text
+                        after = index.last_id or START_ID
+                        page = await reader.read_logs(self.flow_run_id, after, 1000)
+                        self._take_tail(page)
+                        if len(page) < 1000:
+                            break
+                    total = await source.read_length()
+                    while not self.indexed:  # the index, a page at a time
+                        start = len(index)
+                        got = await source.read_index_page(index, index.last_id)
+                        self._show_new(start)
+                        done = len(index) * 100 // max(total, 1)
+                        self.busy = "" if got < PAGE else f"reading {min(done, 99)}%"
+                        self._update_title()
+                        if got < PAGE:
+                            self.indexed = True
+                    if self.problem:
+                        self.problem = ""
+                        self._update_title()
+                    backoff = 0.5
+                    while True:
+                        after = index.last_id or START_ID
+                        self._take_tail(await reader.tail_logs(self.flow_run_id, after, 1000))
+                except (RedisError, OSError) as exc:
+                    reraise_if_cancelled()
+                    self.problem = f"Redis: {describe_error(exc)}; retrying"
+                    self._update_title()
+                    await reader.close()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            self.log_view.source = None
+            await reader.close()
+
+    # Filters.
+
+    def _refilter(self) -> None:
+        view = self.log_view
+        view.set_view(view.index.view(self.filter), view.top_position())
+        self.shown_matches = visible_matches(view.view, self.matches)
+        self._update_title()
+
+    def action_min_level(self) -> None:
+        self.level_choice = (self.level_choice + 1) % len(LEVELS)
+        self.filter = replace(self.filter, min_level=LEVELS[self.level_choice][0])
+        self._refilter()
+
+    def action_window(self) -> None:
+        """Windows end at the newest line, so a finished run's last minutes can be seen."""
+        self.window_choice = (self.window_choice + 1) % len(WINDOWS)
+        seconds = WINDOWS[self.window_choice][0]
+        since = self.log_view.index.newest_ts() - seconds if seconds else 0.0
+        self.filter = replace(self.filter, since=since)
+        self._refilter()
+
+    def action_attempt(self) -> None:
+        if self.task_run_id is None:
+            self.notify(
+                "Attempts are per task: open a task's log (enter on the run screen), then A.",
+                severity="warning",
+            )
+            return
+        total = self.log_view.index.attempts_of(self.task_run_id)
+        attempt = (self.filter.attempt + 1) % (total + 1)
+        self.filter = replace(self.filter, attempt=attempt)
+        if total == 1:
+            self.notify(f"{self._task_name(self.task_run_id)} ran once: one attempt.")
+        self._refilter()
+
+    def action_toggle_wrap(self) -> None:
+        self.log_view.wrap = not self.log_view.wrap
+        self.log_view.restyle()
+
+    def action_toggle_timestamps(self) -> None:
+        self.log_view.timestamps = not self.log_view.timestamps
+        self.log_view.restyle()
+
+    def action_toggle_follow(self) -> None:
+        view = self.log_view
+        view.auto_scroll = not view.auto_scroll
+        if view.auto_scroll:
+            view.scroll_to_end(immediate=True)
+        self._update_title()
+
+    def action_top(self) -> None:
+        self.log_view.auto_scroll = False  # else the next line would jump back down
+        self.log_view.scroll_home(animate=False, immediate=True)
+        self._update_title()
+
+    def action_bottom(self) -> None:
+        self.log_view.scroll_to_end(immediate=True)
+
+    # Search and hide.
+
+    def action_search(self) -> None:
+        text = self.search.pattern if self.search else ""
+        self.query_one(LogPrompt).open("search", "/", text, "regex in the message")
+
+    def action_hide(self) -> None:
+        text = self.hide.pattern if self.hide else ""
+        self.query_one(LogPrompt).open("hide", "hide", text, "regex; empty shows every line")
+
+    def action_save(self) -> None:
+        self.query_one(LogPrompt).open("save", "save to", str(self._default_save_path()))
+
+    def _default_save_path(self) -> Path:
+        run = self.ctx.store.flow_runs.get(self.flow_run_id, {})
+        scope = self._task_name(self.task_run_id) if self.task_run_id else "all"
+        return default_save_path(str(run.get("name", self.flow_run_id)), scope, self.ctx.now())
+
+    def on_log_view_paused(self, event: LogView.Paused) -> None:
+        self._update_title()
+
+    def on_log_prompt_cancelled(self, event: LogPrompt.Cancelled) -> None:
+        self.log_view.focus()
+
+    def on_log_prompt_submitted(self, event: LogPrompt.Submitted) -> None:
+        self.log_view.focus()
+        if event.mode == "save":
+            if event.text.strip():
+                self._save(Path(event.text.strip()).expanduser())
+            return
+        if not event.text:
+            self._clear(event.mode)
+            return
+        if not self.indexed:
+            self.notify(f"Still reading the log ({self.busy}); try again when it is read.")
+            return
+        pattern, error = compile_pattern(event.text)
+        if pattern is None:
+            self.notify(f"Not a valid regex {event.text!r}: {error}", severity="error")
+            return
+        self._scan(event.mode, pattern)
+
+    def _clear(self, mode: str) -> bool:
+        view = self.log_view
+        if mode == "search" and self.search is not None:
+            self.search = None
+            self.matches = array("q")
+            view.pattern = view.current = None
+            view.restyle()
+        elif mode == "hide" and self.hide is not None:
+            self.hide = None
+            view.index.hidden[:] = bytes(len(view.index))
+        else:
+            return False
+        self._refilter()
+        return True
+
+    @work(exclusive=True, group="log-scan", exit_on_error=False)
+    async def _scan(self, mode: str, pattern: re.Pattern[str]) -> None:
+        source = self.log_view.source
+        if source is None:
+            return
+        index = self.log_view.index
+
+        def progress(done: int) -> None:
+            verb = "searching" if mode == "search" else "hiding"
+            self.busy = f"{verb} {done * 100 // max(len(index), 1)}%"
+            self._update_title()
+
+        try:
+            found = await scan_text(source, index, pattern, progress)
+        except (RedisError, OSError) as exc:
+            self.notify(f"Search stopped: Redis: {describe_error(exc)}", severity="error")
+            return
+        finally:
+            self.busy = ""
+        view = self.log_view
+        if mode == "hide":
+            self.hide = pattern
+            index.hidden[:] = bytes(len(index))
+            for position in found:
+                index.hidden[position] = 1
+            self._refilter()
+            return
+        self.search = pattern
+        self.matches = found
+        view.pattern = pattern
+        view.restyle()
+        self.shown_matches = visible_matches(view.view, found)
+        if not self.shown_matches:
+            view.current = None
+            self.notify(f"No line shown matches /{pattern.pattern}/.", severity="warning")
+            self._update_title()
+            return
+        self._go_to(step_match(self.shown_matches, None, view.top_position() or 0, True))
+
+    def _go_to(self, position: int) -> None:
+        view = self.log_view
+        view.auto_scroll = False
+        view.current = position  # rendered strips are cached per current-or-not
+        view.scroll_to_position(position)
+        self._update_title()
+
+    def _step(self, forward: bool) -> None:
+        shown = self.shown_matches
+        if self.search is None or not shown:
+            self.notify("No search matches: / searches.", severity="warning")
+            return
+        view = self.log_view
+        self._go_to(step_match(shown, view.current, view.top_position() or 0, forward))
+
+    def action_next_match(self) -> None:
+        self._step(True)
+
+    def action_previous_match(self) -> None:
+        self._step(False)
+
+    # Saving.
+
+    @work(exclusive=True, group="log-save", exit_on_error=False)
+    async def _save(self, path: Path) -> None:
+        view = self.log_view
+        source = view.source
+        if source is None:
+            return
+        positions = array("q", view.view)
+
+        def tag(position: int) -> str:
+            task_id = view.index.task_ids[view.index.task[position]]
+            return tag_of(self._task_name(task_id), view.index.attempt[position])
+
+        def progress(done: int) -> None:
+            self.busy = f"saving {done * 100 // max(len(positions), 1)}%"
+            self._update_title()
+
+        try:
+            written = await save_view(
+                source, view.index, positions, path, tag, view.zone, view.timestamps, progress
+            )
+        except OSError as exc:
+            self.notify(
+                f"Could not write {path}: {exc.strerror or exc}. Type another path (s).",
+                severity="error",
+            )
+            return
+        except RedisError as exc:
+            self.notify(f"Saving stopped: Redis: {describe_error(exc)}", severity="error")
+            return
+        finally:
+            self.busy = ""
+            self._update_title()
+        self.notify(f"Saved {written:,} lines to {path}", title="Log saved")
+
+    def action_back(self) -> None:
+        if not (self._clear("search") or self._clear("hide")):
+            self.app.pop_screen()

@@ -1,0 +1,221 @@
+"""Reads a run's log stream for the log screen: the index in pages, lines by ID, text scans.
+
+Scanning a million entries with XRANGE costs about 7 million reply elements, which redis-py
+decodes in Python at roughly 30 s per million lines. So the full scans (building the index;
+searching, hiding and saving a long view) run one of two small read-only Lua scripts that
+return each page as one string: one record per entry, only the fields needed. A page is
+`PAGE` entries, so Redis is never busy for long and other clients are served between pages.
+Visible lines are fetched with ordinary XRANGE calls by stream ID, pipelined. Where scripts
+are not allowed (an ACL without EVALSHA), the same pages are read with plain XRANGE: slower,
+same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import NoPermissionError, ResponseError
+
+from console.data.store import RedisReader
+from console.logs.index import LogIndex, parse_ts
+
+PAGE = 10_000
+"""Entries per index or text page (one Lua call each: about 50 ms of Redis, then as much
+of the console's event loop to take it in, so neither stalls noticeably)."""
+
+LINE_FIELDS = ("ts", "level", "level_name", "task_run_id", "msg")
+"""What drawing or saving a line needs."""
+
+FIELD = "\x1f"
+RECORD = "\x1e"
+
+_INDEX_SCRIPT = """
+local start = ARGV[1]
+if start ~= '-' then start = '(' .. start end
+local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', tonumber(ARGV[2]))
+local find, match, gsub, gmatch = string.find, string.match, string.gsub, string.gmatch
+local function chars(line)
+  -- characters, not bytes: count the bytes that start a UTF-8 sequence
+  if find(line, '[\\128-\\255]') then
+    local _, starts = gsub(line, '[^\\128-\\191]', '')
+    return starts
+  end
+  return #line
+end
+local out = {}
+for i, e in ipairs(entries) do
+  local f = e[2]
+  local level, task, ts, msg = '0', '', '', ''
+  for j = 1, #f, 2 do
+    local k = f[j]
+    if k == 'level' then level = f[j + 1]
+    elseif k == 'task_run_id' then task = f[j + 1]
+    elseif k == 'ts' then ts = f[j + 1]
+    elseif k == 'msg' then msg = f[j + 1] end
+  end
+  local retry = '0'
+  if find(msg, 'Retry', 1, true) then
+    retry = match(msg, ' %- Retry (%d+)/%d+ will start') or '0'
+  end
+  local lens
+  if find(msg, '\\n', 1, true) then
+    local parts = {}
+    for line in gmatch(msg .. '\\n', '([^\\n]*)\\n') do parts[#parts + 1] = chars(line) end
+    lens = table.concat(parts, ',')
+  else
+    lens = chars(msg)
+  end
+  out[i] = e[1] .. '\\31' .. level .. '\\31' .. task .. '\\31' .. ts .. '\\31' .. retry
+    .. '\\31' .. lens
+end
+return table.concat(out, '\\30')
+"""
+
+_FIELDS_SCRIPT = """
+local start = ARGV[1]
+if start ~= '-' then start = '(' .. start end
+local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', tonumber(ARGV[2]))
+local out = {}
+for i, e in ipairs(entries) do
+  local f = e[2]
+  local values = {}
+  for j = 1, #f, 2 do values[f[j]] = f[j + 1] end
+  local record = {e[1]}
+  for k = 3, #ARGV do
+    record[k - 1] = (string.gsub(values[ARGV[k]] or '', '[\\30\\31]', ' '))
+  end
+  out[i] = table.concat(record, '\\31')
+end
+return table.concat(out, '\\30')
+"""
+
+
+@dataclass(frozen=True)
+class TextPage:
+    """Messages of up to PAGE entries, in stream order."""
+
+    ids: list[str]
+    messages: list[str]
+
+    @property
+    def last_id(self) -> str | None:
+        return self.ids[-1] if self.ids else None
+
+
+class LogSource:
+    """The log stream of one flow run, read through `reader`'s connection."""
+
+    def __init__(self, reader: RedisReader, flow_run_id: str, use_lua: bool = True) -> None:
+        self.reader = reader
+        self.key = reader.keys.logs(flow_run_id)
+        self.use_lua = use_lua
+        """False once Redis refused a script (then plain XRANGE pages are read)."""
+        self._index_script: Any = None
+        self._fields_script: Any = None
+
+    async def read_length(self) -> int:
+        return int(await self.reader.client.xlen(self.key))
+
+    async def read_index_page(self, index: LogIndex, after_id: str | None) -> int:
+        """Indexes up to PAGE entries after `after_id` (None: from the start); how many."""
+        if self._index_script is None:
+            self._index_script = self.reader.client.register_script(_INDEX_SCRIPT)
+        blob = await self._run(self._index_script, after_id)
+        if blob is None:
+            entries = await self._xrange_page(after_id)
+            for entry_id, fields in entries:
+                index.add_fields(entry_id, fields)
+            return len(entries)
+        if not blob:
+            return 0
+        records = blob.split(RECORD)
+        add = index.add
+        for record in records:
+            entry_id, level, task, ts, retry, lens = record.split(FIELD)
+            add(
+                entry_id,
+                min(255, int(level)) if level.isdigit() else 0,
+                task,
+                parse_ts(ts),
+                tuple(int(n) for n in lens.split(",")),
+                int(retry),
+            )
+        return len(records)
+
+    async def read_text_page(self, after_id: str | None) -> TextPage:
+        """The messages of up to PAGE entries after `after_id` (None: from the start)."""
+        entries = await self.read_fields_page(after_id, ("msg",))
+        return TextPage([i for i, _ in entries], [f.get("msg", "") for _, f in entries])
+
+    async def read_fields_page(
+        self, after_id: str | None, names: Sequence[str] = LINE_FIELDS
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Up to PAGE entries after `after_id` (None: from the start), only fields `names`."""
+        if self._fields_script is None:
+            self._fields_script = self.reader.client.register_script(_FIELDS_SCRIPT)
+        blob = await self._run(self._fields_script, after_id, names)
+        if blob is None:
+            return await self._xrange_page(after_id)
+        entries: list[tuple[str, dict[str, str]]] = []
+        if blob:
+            for record in blob.split(RECORD):
+                entry_id, *values = record.split(FIELD)
+                entries.append((entry_id, dict(zip(names, values, strict=True))))
+        return entries
+
+    async def _run(
+        self, script: Any, after_id: str | None, names: Sequence[str] = ()
+    ) -> str | None:
+        """The script's page, or None if Redis does not allow scripts here."""
+        if not self.use_lua:
+            return None
+        try:
+            return str(await script(keys=[self.key], args=[after_id or "-", PAGE, *names]))
+        except NoPermissionError:
+            self.use_lua = False
+        except ResponseError as exc:
+            if "unknown command" not in str(exc).lower():  # scripting disabled
+                raise
+            self.use_lua = False
+        return None
+
+    async def _xrange_page(self, after_id: str | None) -> list[tuple[str, dict[str, str]]]:
+        start = "-" if after_id is None else f"({after_id}"
+        entries: Any = await self.reader.client.xrange(self.key, start, "+", count=PAGE)
+        return [(str(entry_id), dict(fields)) for entry_id, fields in entries]
+
+    async def read_lines(
+        self, index: LogIndex, positions: Sequence[int]
+    ) -> dict[int, dict[str, str]]:
+        """The fields of the lines at `positions` (sorted), one XRANGE per consecutive run.
+
+        Lines trimmed from Redis since they were indexed are missing from the answer.
+        """
+        runs: list[tuple[int, int]] = []
+        for position in positions:
+            if runs and runs[-1][1] == position - 1:
+                runs[-1] = (runs[-1][0], position)
+            else:
+                runs.append((position, position))
+        if not runs:
+            return {}
+        pipe = self.reader.client.pipeline(transaction=False)
+        for first, last in runs:
+            pipe.xrange(
+                self.key, index.entry_id(first), index.entry_id(last), count=last - first + 1
+            )
+        answers: list[Any] = await pipe.execute()
+        lines: dict[int, dict[str, str]] = {}
+        for (first, last), entries in zip(runs, answers, strict=True):
+            position = first
+            for entry_id, fields in entries:
+                # Walk forward to the entry's position: a trimmed entry leaves a hole.
+                while position <= last and index.entry_id(position) != entry_id:
+                    position += 1
+                if position > last:
+                    break
+                lines[position] = dict(fields)
+                position += 1
+        return lines

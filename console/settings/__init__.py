@@ -1,0 +1,1 @@
+"""Console settings: `console.yaml` and its keymap, loaded strictly."""

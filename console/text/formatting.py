@@ -1,0 +1,341 @@
+"""Pure display helpers: states as glyph + word, durations, times, next cron fire times.
+
+Nothing here touches Textual or Redis, so it is tested without an app. Colours are not
+chosen here either: `state_tone` names a theme variable (`success`, `error`, ...) and the
+widgets look its value up in the running theme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from engine.contract.protocol import FINAL_STATE_TYPES, parse_iso
+
+_GLYPHS: dict[str, str] = {
+    "SCHEDULED": "◷",
+    "PENDING": "◌",
+    "RUNNING": "▶",
+    "COMPLETED": "✔",
+    "FAILED": "✖",
+    "CANCELLED": "⊘",
+    "CANCELLING": "⊘",
+    "CRASHED": "✗",
+    "PAUSED": "‖",
+}
+"""One single-width glyph per Prefect state type, so state never relies on colour."""
+
+_TONES: dict[str, str] = {
+    "SCHEDULED": "muted",
+    "PENDING": "muted",
+    "RUNNING": "primary",
+    "COMPLETED": "success",
+    "FAILED": "error",
+    "CANCELLED": "warning",
+    "CANCELLING": "warning",
+    "CRASHED": "error",
+    "PAUSED": "warning",
+}
+
+LEVEL_TONES: dict[str, str] = {
+    "DEBUG": "muted",
+    "INFO": "primary",
+    "WARNING": "warning",
+    "ERROR": "error",
+    "CRITICAL": "error",
+}
+"""Theme variable used for each log level name."""
+
+UNKNOWN_GLYPH = "?"
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class StateLabel:
+    """How a state is shown: glyph, word and the theme variable that tints it."""
+
+    glyph: str
+    word: str
+    tone: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.glyph} {self.word}"
+
+
+def state_label(state_type: str | None, state_name: str | None = None) -> StateLabel:
+    """`COMPLETED`/`Cached` -> `✔ Cached`; the display name wins when the engine sent one."""
+    kind = (state_type or "").upper()
+    word = state_name or kind.title() or "Unknown"
+    tone = _TONES.get(kind, "muted")
+    if word == "Late":
+        tone = "warning"
+    return StateLabel(_GLYPHS.get(kind, UNKNOWN_GLYPH), word, tone)
+
+
+def deployment_label(paused: bool) -> StateLabel:
+    return StateLabel("‖", "Paused", "warning") if paused else StateLabel("●", "Active", "success")
+
+
+def is_final(state_type: str | None) -> bool:
+    return (state_type or "").upper() in FINAL_STATE_TYPES
+
+
+def format_duration(seconds: float | None) -> str:
+    """Short human duration: `850ms`, `4.2s`, `12s`, `4m 05s`, `3h 12m`, `2d 03h`."""
+    if seconds is None:
+        return DASH
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def format_until(moment: datetime, now: datetime) -> str:
+    """`in 3h 12m` for a future moment, `now` for the present, `5m ago` for the past."""
+    delta = (moment - now).total_seconds()
+    if abs(delta) < 1:
+        return "now"
+    text = _coarse(abs(delta))
+    return f"in {text}" if delta > 0 else f"{text} ago"
+
+
+def format_ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return DASH
+    return format_until(moment, now)
+
+
+def _coarse(seconds: float) -> str:
+    """Like format_duration, but whole seconds only: fit for relative times."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    return format_duration(float(whole))
+
+
+def format_time(moment: datetime | None, zone: tzinfo | None) -> str:
+    """`11-25 14:02:11` in `zone` (the operator's zone: that of the app's clock)."""
+    if moment is None:
+        return DASH
+    return moment.astimezone(zone).strftime("%m-%d %H:%M:%S")
+
+
+def iso_time(value: str | None, zone: tzinfo | None) -> str:
+    return format_time(parse_iso(value), zone)
+
+
+def run_seconds(doc: dict[str, Any], now: datetime) -> float | None:
+    """Wall time of a run or task: end - start, or now - start while it is running."""
+    start = parse_iso(doc.get("start_time"))
+    if start is None:
+        return None
+    end = parse_iso(doc.get("end_time"))
+    if end is None:
+        if is_final(doc.get("state_type")):
+            total = doc.get("total_run_time")
+            return float(total) if isinstance(total, (int, float)) else None
+        end = now
+    return (end - start).total_seconds()
+
+
+@dataclass(frozen=True)
+class RunDurations:
+    """A flow run's latest attempt and its total running time across attempts."""
+
+    latest: float | None
+    """Wall time of the latest attempt (None: it has not run, or an older engine did not
+    say when a retried attempt began)."""
+    total: float | None
+    """Running time summed over every attempt (Prefect's `total_run_time`, plus the
+    running attempt so far); None if the run never ran."""
+
+    @property
+    def for_chart(self) -> float | None:
+        """What a sparkline or sort uses: the latest attempt, else the total (never the wall
+        time from the first start, which counts the wait before a retry)."""
+        return self.latest if self.latest is not None else self.total
+
+
+def run_durations(doc: dict[str, Any], now: datetime) -> RunDurations:
+    """The latest attempt (from `attempt_start_time`) and the total across attempts.
+
+    A first attempt starts at `start_time`, so documents from an engine without
+    `attempt_start_time` still get an exact figure for runs that were not retried.
+    """
+    start = parse_iso(doc.get("start_time"))
+    if start is None:
+        return RunDurations(None, None)
+    attempts = int(doc.get("run_count") or 0)
+    attempt = parse_iso(doc.get("attempt_start_time")) or (start if attempts <= 1 else None)
+    state = (doc.get("state_type") or "").upper()
+    before = doc.get("total_run_time")
+    earlier = float(before) if isinstance(before, (int, float)) else 0.0
+    if state in ("RUNNING", "CANCELLING") and attempt is not None:
+        latest = max(0.0, (now - attempt).total_seconds())
+        # Prefect adds an attempt to total_run_time when it leaves RUNNING: a Cancelling
+        # run's total already holds most of it.
+        total = earlier + latest if state == "RUNNING" else max(earlier, latest)
+        return RunDurations(latest, total)
+    finished = parse_iso(doc.get("end_time"))
+    if state in FINAL_STATE_TYPES and attempt is not None and finished is not None:
+        latest = max(0.0, (finished - attempt).total_seconds())
+        return RunDurations(latest, max(earlier, latest))
+    if state in FINAL_STATE_TYPES and attempts <= 1 and earlier:
+        return RunDurations(earlier, earlier)
+    # Between attempts (awaiting a retry, scheduled again, paused), or a retried attempt
+    # whose start no document says: the total is all that is known.
+    return RunDurations(None, earlier or None)
+
+
+def format_run_duration(durations: RunDurations) -> str:
+    """`4m 05s`, or `1m 10s (Σ 4m 05s)` when the total across attempts differs, or
+    `— (Σ 4m 05s)` while a retried run waits for its next attempt."""
+    latest = format_duration(durations.latest)
+    if durations.total is None:
+        return latest
+    total = format_duration(durations.total)
+    return latest if total == latest else f"{latest} (Σ {total})"
+
+
+def zone_named(name: str | None) -> tzinfo | None:
+    """The zone called `name`; None when it is empty or unknown (the caller says so)."""
+    if not name:
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def next_fire(cron: str | None, zone_name: str | None, now: datetime) -> datetime | None:
+    """The next fire time of `cron` in its zone, as an aware time of that zone.
+
+    None if there is no schedule, the expression is invalid or the zone is unknown.
+    """
+    if not cron:
+        return None
+    zone = zone_named(zone_name)
+    if zone is None:
+        return None
+    try:
+        fire = croniter(cron, now.astimezone(zone)).get_next(datetime)
+    except (ValueError, KeyError):
+        return None
+    return fire if isinstance(fire, datetime) else None
+
+
+def format_next_run(doc: dict[str, Any], now: datetime) -> str:
+    """`14:00 in 3h 12m` (with the date if a day or more away) in the deployment's zone.
+
+    When there is no next run, says why.
+    """
+    if doc.get("paused"):
+        return f"{DASH} paused"
+    cron = doc.get("cron")
+    if not cron:
+        return f"{DASH} no schedule"
+    if zone_named(doc.get("timezone")) is None:
+        return f"? unknown zone {doc.get('timezone')}"
+    fire = next_fire(cron, doc.get("timezone"), now)
+    if fire is None:
+        return f"? bad cron {cron}"
+    # The date only when it is not within the next day, to keep the column narrow.
+    shown = fire.strftime("%H:%M" if (fire - now).total_seconds() < 86400 else "%m-%d %H:%M")
+    return f"{shown} {format_until(fire, now)}"
+
+
+def format_schedule(doc: dict[str, Any]) -> str:
+    cron = doc.get("cron")
+    if not cron:
+        return DASH
+    return f"{cron} {doc.get('timezone') or 'UTC'}"
+
+
+def format_params(params: Any) -> str:
+    if not isinstance(params, dict) or not params:
+        return DASH
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def beat_age(beat_at: datetime | None, now: datetime) -> str:
+    if beat_at is None:
+        return DASH
+    return _coarse(max(0.0, (now - beat_at).total_seconds()))
+
+
+_AUDIT_STATUS: dict[str, tuple[str, str]] = {
+    "ok": ("✔", "success"),
+    "error": ("✖", "error"),
+    "cancelling": ("⊘", "warning"),
+}
+
+
+def audit_status_label(status: str | None) -> StateLabel:
+    """`ok` -> `✔ ok`, `error` -> `✖ error`; anything else shows as itself with `?`."""
+    word = status or "unknown"
+    glyph, tone = _AUDIT_STATUS.get(word, (UNKNOWN_GLYPH, "muted"))
+    return StateLabel(glyph, word, tone)
+
+
+def next_fires(
+    cron: str | None, zone_name: str | None, now: datetime, count: int
+) -> list[datetime]:
+    """The next `count` fire times of `cron`, aware in the cron's own zone.
+
+    croniter is fed an aware time of the zone, so wall-clock fire times stay right across
+    DST changes (a 01:30 fire on a spring-forward day lands on the first valid instant; on
+    a fall-back day the repeated 01:30 fires once).
+    Empty when there is no schedule, the cron is invalid or the zone unknown.
+    """
+    if not cron or count <= 0:
+        return []
+    zone = zone_named(zone_name)
+    if zone is None:
+        return []
+    fires: list[datetime] = []
+    try:
+        it = croniter(cron, now.astimezone(zone))
+        while len(fires) < count:
+            fire = it.get_next(datetime)
+            # On a fall-back day croniter yields the repeated wall time twice (BST, then
+            # GMT); cron, and Prefect's schedules, fire it once: keep the first.
+            if not isinstance(fire, datetime) or (
+                fires and fire.replace(tzinfo=None) == fires[-1].replace(tzinfo=None)
+            ):
+                continue
+            fires.append(fire)
+    except (ValueError, KeyError):
+        return []
+    return fires
+
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+"""Eight heights for sparklines, lowest first."""
+
+
+def sparkline(values: list[float]) -> str:
+    """One bar per value, scaled between 0 and the largest value (all-zero: lowest bars)."""
+    if not values:
+        return ""
+    top = max(values)
+    if top <= 0:
+        return SPARK_BARS[0] * len(values)
+    last = len(SPARK_BARS) - 1
+    return "".join(SPARK_BARS[round(max(0.0, v) / top * last)] for v in values)

@@ -1,0 +1,240 @@
+"""Builds the Redis documents of docs/redis-keys.md from Prefect objects and events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from prefect.client.schemas.objects import FlowRun, Log, State, StateType, TaskRun
+from prefect.events import Event
+
+from engine.config.loader import DeploymentSpec
+from engine.contract.protocol import FINAL_STATE_TYPES, utc_now_iso
+
+SCHEDULED_HORIZON = timedelta(minutes=10)
+"""Scheduled runs further out than this are Prefect's look-ahead, not news: not mirrored.
+The console computes upcoming fire times from the cron itself."""
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _seconds(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def flow_run_doc(run: FlowRun, deployment_name: str, flow_name: str = "") -> dict[str, Any]:
+    state = run.state
+    return {
+        "id": str(run.id),
+        "name": run.name,
+        "deployment_id": str(run.deployment_id) if run.deployment_id else "",
+        "deployment_name": deployment_name,
+        "flow_name": flow_name,
+        "state_type": state.type.value if state else "",
+        "state_name": state.name if state else "",
+        "state_message": (state.message or "") if state else "",
+        "parameters": run.parameters or {},
+        "run_count": run.run_count,
+        "expected_start_time": iso(run.expected_start_time),
+        "start_time": iso(run.start_time),
+        "end_time": iso(run.end_time),
+        "total_run_time": _seconds(run.total_run_time),
+        "attempt_start_time": attempt_start(run),
+        "tags": list(run.tags or []),
+        "created": iso(run.created),
+        # Prefect's `updated` moves on every write; the state timestamp orders state changes.
+        "updated": iso(state.timestamp if state else run.updated),
+    }
+
+
+def attempt_start(run: FlowRun) -> str | None:
+    """When the run's latest attempt began, if the run itself says.
+
+    Prefect's `start_time` is the first attempt's and `total_run_time` the sum of every
+    attempt; a retried run's own duration needs the latest attempt's start. Running: the
+    RUNNING state's time (the mirror keeps the first one it saw for an attempt, so a resume
+    after a pause does not restart it). A first attempt: `start_time`. Otherwise None: the
+    bridge reads the state history (`latest_attempt_start`).
+    """
+    state = run.state
+    if state is not None and state.type == StateType.RUNNING:
+        return iso(state.timestamp)
+    if (run.run_count or 0) <= 1:
+        return iso(run.start_time)
+    return None
+
+
+def latest_attempt_start(states: Iterable[State]) -> datetime | None:
+    """The time of the RUNNING state that began the latest attempt (a RUNNING state that
+    follows a PAUSED one is a resume of the same attempt), or None if it never ran."""
+    start: datetime | None = None
+    previous: StateType | None = None
+    same_attempt = (StateType.RUNNING, StateType.PAUSED)
+    for state in sorted(states, key=lambda s: s.timestamp):
+        if state.type == StateType.RUNNING and previous not in same_attempt:
+            start = state.timestamp
+        previous = state.type
+    return start
+
+
+def worth_mirroring(doc: dict[str, Any], now: datetime | None = None) -> bool:
+    """False for auto-scheduled runs far in the future (Prefect schedules ~100 ahead)."""
+    if doc["state_type"] != "SCHEDULED":
+        return True
+    expected = doc.get("expected_start_time")
+    if not expected:
+        return True
+    moment = datetime.fromisoformat(expected)
+    return moment <= (now or datetime.now(timezone.utc)) + SCHEDULED_HORIZON
+
+
+def task_run_doc(run: TaskRun) -> dict[str, Any]:
+    state = run.state
+    return {
+        "id": str(run.id),
+        "flow_run_id": str(run.flow_run_id) if run.flow_run_id else "",
+        "name": run.name,
+        "task_key": run.task_key,
+        "state_type": state.type.value if state else "",
+        "state_name": state.name if state else "",
+        "state_message": (state.message or "") if state else "",
+        "run_count": run.run_count,
+        # Which attempt of the flow run this task run belongs to (0 until it starts).
+        "attempt": run.flow_run_run_count,
+        "start_time": iso(run.start_time),
+        "end_time": iso(run.end_time),
+        "total_run_time": _seconds(run.total_run_time),
+        "updated": iso(state.timestamp if state else run.updated),
+    }
+
+
+def task_run_doc_from_event(event: Event) -> dict[str, Any] | None:
+    """The task run document carried by a `prefect.task-run.*` event.
+
+    Task run states are written by the client as events; the server records them
+    asynchronously, so the event itself is the freshest source.
+    """
+    payload = event.payload or {}
+    task_run = payload.get("task_run") or {}
+    validated = payload.get("validated_state") or {}
+    flow_run_id = next((r.id.rsplit(".", 1)[-1] for r in event.related if r.role == "flow-run"), "")
+    if not flow_run_id:
+        return None
+    state_type = str(validated.get("type") or event.resource.get("prefect.state-type") or "")
+    start = task_run.get("start_time")
+    end = task_run.get("end_time")
+    occurred = iso(event.occurred)
+    if state_type == "RUNNING" and not start:
+        start = occurred
+    if state_type in FINAL_STATE_TYPES and not end:
+        end = occurred
+    total = _seconds(task_run.get("total_run_time"))
+    if start and end and not total:
+        total = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return {
+        "id": event.resource.id.rsplit(".", 1)[-1],
+        "flow_run_id": flow_run_id,
+        "name": task_run.get("name") or event.resource.get("prefect.resource.name") or "",
+        "task_key": task_run.get("task_key", ""),
+        "state_type": state_type,
+        "state_name": str(validated.get("name") or event.resource.get("prefect.state-name")),
+        "state_message": str(validated.get("message") or ""),
+        "run_count": int(task_run.get("run_count") or event.resource.get("prefect.run-count") or 0),
+        "attempt": int(task_run.get("flow_run_run_count") or 0),
+        "start_time": start,
+        "end_time": end,
+        "total_run_time": total,
+        "updated": occurred,
+    }
+
+
+def log_fields(log: Log) -> dict[str, str]:
+    return {
+        "ts": iso(log.timestamp) or "",
+        "level": str(log.level),
+        "level_name": _level_name(log.level),
+        "task_run_id": str(log.task_run_id) if log.task_run_id else "",
+        "logger": log.name,
+        "msg": log.message,
+        "log_id": str(log.id) if log.id else "",
+    }
+
+
+def _level_name(level: int) -> str:
+    for threshold, name in (
+        (50, "CRITICAL"),
+        (40, "ERROR"),
+        (30, "WARNING"),
+        (20, "INFO"),
+        (10, "DEBUG"),
+    ):
+        if level >= threshold:
+            return name
+    return "NOTSET"
+
+
+def next_fire_times(
+    cron: str, tz_name: str, count: int = 5, now: datetime | None = None
+) -> list[str]:
+    tz = ZoneInfo(tz_name)
+    start = (now or datetime.now(timezone.utc)).astimezone(tz)
+    it = croniter(cron, start)
+    return [iso(it.get_next(datetime)) or "" for _ in range(count)]
+
+
+def deployment_doc(
+    spec: DeploymentSpec,
+    deployment_id: str,
+    paused: bool,
+    parameters: dict[str, Any],
+    last_run: dict[str, Any] | None,
+    *,
+    parameter_schema: dict[str, Any] | None = None,
+    resume_at: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": deployment_id,
+        "name": spec.name,
+        "flow_name": spec.flow_name,
+        "version": spec.version,
+        "description": spec.description,
+        "cron": spec.cron,
+        "timezone": spec.timezone,
+        "paused": paused,
+        "protected": spec.protected,
+        "parameters": parameters,
+        "next_fire_times": [] if paused else next_fire_times(spec.cron, spec.timezone),
+        "last_run": last_run,
+        "config_path": str(spec.path),
+        "updated": utc_now_iso(),
+        "parameter_schema": parameter_schema or {},
+        "resume_at": resume_at if paused else None,
+    }
+
+
+def last_run_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: doc.get(k)
+        for k in (
+            "id",
+            "name",
+            "state_type",
+            "state_name",
+            "start_time",
+            "end_time",
+            "expected_start_time",
+        )
+    }

@@ -1,0 +1,314 @@
+"""Mirrors Prefect's state and logs into Redis.
+
+Three loops feed one `RedisMirror`:
+- events: Prefect's event websocket. Task-run events carry the whole task run and are
+  written as they are; flow-run and deployment events mark the object for a re-read from
+  the API (the server writes those before it emits the event).
+- logs: Prefect's log websocket, appended to each run's log stream.
+- reconcile: reads recent flow runs from the API on a timer. On start it is the backfill;
+  while a websocket is down it runs every couple of seconds and also polls logs, so the
+  console stays live on servers whose websockets are blocked by a proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+    LogFilterTimestamp,
+)
+from prefect.client.schemas.objects import Log
+from prefect.client.schemas.sorting import FlowRunSort, LogSort
+from prefect.events.clients import get_events_subscriber
+from prefect.events.filters import EventFilter, EventNameFilter
+from prefect.logging.clients import get_logs_subscriber
+
+from engine.bridge.documents import (
+    SCHEDULED_HORIZON,
+    flow_run_doc,
+    iso,
+    latest_attempt_start,
+    log_fields,
+    task_run_doc,
+    task_run_doc_from_event,
+    worth_mirroring,
+)
+from engine.config.registry import Registry
+from engine.contract.protocol import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, parse_iso
+from engine.store.mirror import RedisMirror
+
+logger = logging.getLogger("aiwf.engine.bridge")
+
+BACKFILL_RUNS = 200
+RECONCILE_SECONDS_HEALTHY = 30.0
+RECONCILE_SECONDS_POLLING = 2.0
+WEBSOCKET_RETRY_SECONDS = 10.0
+RECENT_LOG_IDS = 20_000
+LATE_LOGS_WINDOW = timedelta(minutes=1)
+
+
+class Bridge:
+    def __init__(
+        self,
+        mirror: RedisMirror,
+        registry: Registry,
+        on_deployment_changed: Callable[[str], None],
+    ) -> None:
+        self.mirror = mirror
+        self.registry = registry
+        self.on_deployment_changed = on_deployment_changed
+        self._healthy = {"events": False, "logs": False}
+        self._dirty_runs: set[str] = set()
+        self._dirty_event = asyncio.Event()
+        # Backfill and the log websocket can both deliver a line; remember recent ids.
+        self._recent_log_ids: OrderedDict[str, None] = OrderedDict()
+
+    def append_logs(self, run_id: str, logs: Iterable[Log]) -> int:
+        fresh = []
+        for log in logs:
+            log_id = str(log.id) if log.id else ""
+            if log_id:
+                if log_id in self._recent_log_ids:
+                    continue
+                self._recent_log_ids[log_id] = None
+                if len(self._recent_log_ids) > RECENT_LOG_IDS:
+                    self._recent_log_ids.popitem(last=False)
+            fresh.append(log_fields(log))
+        return self.mirror.append_logs(run_id, fresh)
+
+    @property
+    def websockets_healthy(self) -> bool:
+        return all(self._healthy.values())
+
+    @property
+    def mode(self) -> str:
+        return "websocket" if self.websockets_healthy else "polling"
+
+    async def run(self) -> None:
+        # Each loop handles its own errors; gather only ends on cancellation.
+        await asyncio.gather(
+            self._events_loop(), self._logs_loop(), self._refresh_loop(), self._reconcile_loop()
+        )
+
+    # -- flow runs -------------------------------------------------------------------------
+
+    async def write_flow_run(
+        self, client: PrefectClient, run_id: str, with_tasks: bool = False
+    ) -> dict[str, Any] | None:
+        try:
+            run = await client.read_flow_run(UUID(run_id))
+        except Exception as exc:  # a run deleted in Prefect, or a transient API error
+            logger.debug("could not read flow run %s: %s", run_id, exc)
+            return None
+        name = self.registry.name_of(doc_id(run.deployment_id))
+        doc = flow_run_doc(run, name, self.registry.flow_of(name))
+        if not doc["deployment_name"] and run.deployment_id is None:
+            return None  # ad-hoc runs outside our deployments are not ours to show
+        if not worth_mirroring(doc):
+            return None
+        await self._fill_attempt_start(client, doc)
+        self.mirror.upsert_flow_run(doc)
+        if self.registry.note_run(doc):
+            self.on_deployment_changed(doc["deployment_name"])
+        if with_tasks:
+            await self.write_task_runs(client, run_id)
+        if doc["state_type"] in FINAL_STATE_TYPES:
+            # Servers with log streaming off send nothing on the log websocket; reading the
+            # finished run's logs once guarantees its log stream is complete either way.
+            await self.backfill_logs(client, run_id)
+        return doc
+
+    async def _fill_attempt_start(self, client: PrefectClient, doc: dict[str, Any]) -> None:
+        """Sets a retried run's `attempt_start_time` from its state history when neither the
+        run (not RUNNING now) nor Redis (no RUNNING read of this attempt) has it."""
+        if doc.get("attempt_start_time") or int(doc.get("run_count") or 0) <= 1:
+            return
+        current = self.mirror.read_flow_run(doc["id"])
+        if (
+            current is not None
+            and current.get("run_count") == doc["run_count"]
+            and current.get("attempt_start_time")
+        ):
+            return  # upsert_flow_run keeps it
+        try:
+            states = await client.read_flow_run_states(UUID(doc["id"]))
+        except Exception as exc:  # the duration falls back to the total; not worth failing
+            logger.debug("could not read the states of flow run %s: %s", doc["id"], exc)
+            return
+        doc["attempt_start_time"] = iso(latest_attempt_start(states))
+
+    async def write_task_runs(self, client: PrefectClient, run_id: str) -> None:
+        runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),
+        )
+        for task_run in runs:
+            self.mirror.upsert_task_run(task_run_doc(task_run))
+
+    async def backfill_logs(self, client: PrefectClient, run_id: str) -> int:
+        """Appends the run's logs newer than the last one Redis holds."""
+        last: Any = self.mirror.client.xrevrange(self.mirror.keys.logs(run_id), count=1)
+        since: datetime | None = None
+        if last:
+            since = parse_iso(last[0][1].get(b"ts", b"").decode() or None)
+        written = 0
+        while True:
+            log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)]))
+            if since is not None:
+                log_filter.timestamp = LogFilterTimestamp(
+                    after_=since + timedelta(microseconds=1)  # type: ignore[arg-type]
+                )
+            logs = await client.read_logs(
+                log_filter=log_filter, limit=200, sort=LogSort.TIMESTAMP_ASC
+            )
+            if not logs:
+                return written
+            written += self.append_logs(run_id, logs)
+            since = logs[-1].timestamp
+
+    async def reconcile(self, client: PrefectClient, with_logs: bool) -> int:
+        """Re-reads recent flow runs; writes those whose state changed. Returns the count."""
+        horizon = datetime.now(timezone.utc) + SCHEDULED_HORIZON
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                expected_start_time=FlowRunFilterExpectedStartTime(
+                    before_=horizon  # type: ignore[arg-type]
+                )
+            ),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=BACKFILL_RUNS,
+        )
+        changed = 0
+        for run in runs:
+            name = self.registry.name_of(doc_id(run.deployment_id))
+            if not name:
+                continue
+            doc = flow_run_doc(run, name, self.registry.flow_of(name))
+            current = self.mirror.read_flow_run(doc["id"])
+            stale = (
+                current is None
+                or current.get("state_name") != doc["state_name"]
+                or (current.get("end_time") != doc["end_time"])
+            )
+            if stale:
+                await self._fill_attempt_start(client, doc)
+            if stale and self.mirror.upsert_flow_run(doc):
+                changed += 1
+            if self.registry.note_run(doc):
+                self.on_deployment_changed(name)
+            active = doc["state_type"] in ACTIVE_STATE_TYPES
+            if stale or active:
+                await self.write_task_runs(client, doc["id"])
+            if (with_logs and (stale or active)) or _just_finished(doc):
+                await self.backfill_logs(client, doc["id"])
+        self.mirror.trim_runs()
+        return changed
+
+    # -- loops -----------------------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        first = True
+        async with get_client() as client:
+            while True:
+                try:
+                    count = await self.reconcile(
+                        client, with_logs=first or not self._healthy["logs"]
+                    )
+                    if first:
+                        logger.info("backfilled %d flow runs from the Prefect API", count)
+                    first = False
+                except Exception:
+                    logger.exception("reconcile with the Prefect API failed; will retry")
+                polling = not self.websockets_healthy
+                await asyncio.sleep(
+                    RECONCILE_SECONDS_POLLING if polling else RECONCILE_SECONDS_HEALTHY
+                )
+
+    async def _refresh_loop(self) -> None:
+        """Re-reads flow runs named by events, coalescing bursts."""
+        async with get_client() as client:
+            while True:
+                await self._dirty_event.wait()
+                self._dirty_event.clear()
+                batch, self._dirty_runs = self._dirty_runs, set()
+                for run_id in batch:
+                    await self.write_flow_run(client, run_id)
+
+    def mark_run_dirty(self, run_id: str) -> None:
+        self._dirty_runs.add(run_id)
+        self._dirty_event.set()
+
+    async def _events_loop(self) -> None:
+        event_filter = EventFilter(
+            event=EventNameFilter(
+                prefix=["prefect.flow-run.", "prefect.task-run.", "prefect.deployment."]
+            )
+        )
+        await self._follow(
+            "events",
+            lambda: get_events_subscriber(filter=event_filter, reconnect_on_clean_close=True),
+            self._on_event,
+        )
+
+    async def _logs_loop(self) -> None:
+        await self._follow(
+            "logs", lambda: get_logs_subscriber(reconnect_on_clean_close=True), self._on_log
+        )
+
+    async def _follow(
+        self, stream: str, subscribe: Callable[[], Any], handle: Callable[[Any], None]
+    ) -> None:
+        """Feeds a Prefect websocket into `handle` forever; marks the stream unhealthy (so
+        the reconcile loop polls instead) while it is down, and reconnects."""
+        while True:
+            try:
+                async with subscribe() as items:
+                    self._healthy[stream] = True
+                    logger.info("subscribed to Prefect %s", stream)
+                    async for item in items:
+                        handle(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("%s websocket failed (%s); polling until it is back", stream, exc)
+            self._healthy[stream] = False
+            await asyncio.sleep(WEBSOCKET_RETRY_SECONDS)
+
+    def _on_event(self, event: Any) -> None:
+        name: str = event.event
+        resource_id: str = event.resource.id
+        if name.startswith("prefect.task-run."):
+            doc = task_run_doc_from_event(event)
+            if doc is not None:
+                self.mirror.upsert_task_run(doc)
+        elif name.startswith("prefect.flow-run."):
+            self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
+        elif name.startswith("prefect.deployment."):
+            deployment_name = self.registry.name_of(resource_id.rsplit(".", 1)[-1])
+            if deployment_name:
+                self.on_deployment_changed(deployment_name)
+
+    def _on_log(self, log: Log) -> None:
+        if log.flow_run_id is not None:
+            self.append_logs(str(log.flow_run_id), [log])
+
+
+def _just_finished(doc: dict[str, Any]) -> bool:
+    """A run's last log batch reaches the API after its final state; read it once more."""
+    end = parse_iso(doc.get("end_time"))
+    return end is not None and datetime.now(timezone.utc) - end < LATE_LOGS_WINDOW
+
+
+def doc_id(value: UUID | None) -> str:
+    return str(value) if value else ""

@@ -1,0 +1,1 @@
+"""`aiwf-engine`: the command-line entry points."""

@@ -1,0 +1,91 @@
+"""`aiwf-engine backfill`: its arguments, and the dry run that lists fire times and sends
+nothing. Sending goes through `engine.cli.main.cmd_send` like every other command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+
+from engine.contract.fire_times import (
+    BACKFILL_DEFAULT_CONCURRENCY,
+    BACKFILL_MAX_RUNS,
+    BackfillError,
+    BackfillPlan,
+    plan_backfill,
+)
+from engine.contract.paths import state_dir
+from engine.contract.protocol import Keys, decode_doc
+from engine.stack.launcher import prefix_from_env, redis_url_from_env
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("deployment", help="deployment name, e.g. ai-inference-prod")
+    when = "ISO date or time; without an offset, a wall time in the deployment's zone"
+    parser.add_argument("--start", required=True, help=f"window start, included ({when})")
+    parser.add_argument("--end", required=True, help=f"window end, excluded ({when})")
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=BACKFILL_DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="at most N of the backfill's runs unfinished at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help=f"print the fire times (in the deployment's zone) and send nothing; "
+        f"more than {BACKFILL_MAX_RUNS} is refused",
+    )
+
+
+def params_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {"start": args.start, "end": args.end, "max_concurrent": args.max_concurrent}
+
+
+def describe_plan(name: str, cron: str, plan: BackfillPlan) -> list[str]:
+    """The dry-run lines: a summary, then one fire time per line in the deployment's zone."""
+    lines = [
+        f"{name}: {len(plan.fires)} run(s) for the fire times of {cron!r} ({plan.zone}) "
+        f"from {plan.start.isoformat()} to {plan.end.isoformat()}, "
+        f"at most {plan.max_concurrent} at once"
+    ]
+    lines += [f"  {fire:%a %Y-%m-%d %H:%M %Z (%z)}" for fire in plan.fires]
+    return lines
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    """Plans the backfill against the deployment as the engine mirrors it; sends nothing."""
+    url = args.redis_url or redis_url_from_env(state_dir())
+    keys = Keys(args.prefix or prefix_from_env())
+    client = redis.Redis.from_url(url, socket_timeout=10)
+    try:
+        raw = client.hget(keys.deployments, args.deployment)
+        known = sorted(k.decode() for k in client.hkeys(keys.deployments))  # type: ignore[union-attr]
+    except redis.RedisError as exc:
+        print(f"error: cannot reach Redis at {url}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        client.close()
+    doc = decode_doc(raw)
+    if doc is None:
+        print(
+            f"error: unknown deployment {args.deployment!r} in {keys.deployments} "
+            f"(known: {', '.join(known) or 'none; is the engine running?'})",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    cron = str(doc.get("cron") or "")
+    try:
+        plan = plan_backfill(cron, doc.get("timezone"), params_of(args), datetime.now(timezone.utc))
+    except BackfillError as exc:
+        print(f"error: backfill {args.deployment}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print("\n".join(describe_plan(args.deployment, cron, plan)))
+    print("dry run: nothing was sent")
+    return EXIT_OK

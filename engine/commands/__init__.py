@@ -1,0 +1,3 @@
+"""Operator commands: executes what arrives on the command stream against Prefect, with audit,
+cancel watches and backfills.
+"""

@@ -1,0 +1,1 @@
+"""Deployment files: loading and checking `config/deployments/*.yaml`."""

@@ -1,0 +1,69 @@
+"""The deployments this engine serves: spec, Prefect id, and each one's latest run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from engine.bridge.documents import last_run_summary
+from engine.config.loader import DeploymentSpec
+from engine.contract.protocol import parse_iso
+
+
+@dataclass
+class RegisteredDeployment:
+    spec: DeploymentSpec
+    id: str
+    parameters: dict[str, Any]
+    """The resolved parameters registered with Prefect (placeholders expanded)."""
+    parameter_schema: dict[str, Any] = field(default_factory=dict)
+    """The flow's parameter schema (OpenAPI), published for the console's trigger form."""
+
+
+@dataclass
+class Registry:
+    by_name: dict[str, RegisteredDeployment] = field(default_factory=dict)
+    last_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, deployment: RegisteredDeployment) -> None:
+        self.by_name[deployment.spec.name] = deployment
+
+    def flow_of(self, name: str) -> str:
+        deployment = self.by_name.get(name)
+        return deployment.spec.flow_name if deployment else ""
+
+    def name_of(self, deployment_id: str) -> str:
+        for name, deployment in self.by_name.items():
+            if deployment.id == deployment_id:
+                return name
+        return ""
+
+    def note_run(self, doc: dict[str, Any]) -> bool:
+        """Records `doc` as its deployment's last run if it is the latest. True if changed.
+
+        Future scheduled runs do not count; a run waiting to be retried does."""
+        name = doc.get("deployment_name")
+        if not name or (doc["state_type"] == "SCHEDULED" and doc["state_name"] != "AwaitingRetry"):
+            return False
+        current = self.last_runs.get(name)
+        summary = last_run_summary(doc)
+        if current == summary:
+            return False
+        newer_known = (
+            current is not None
+            and current["id"] != doc["id"]
+            and (_run_moment(current) > _run_moment(summary))
+        )
+        if newer_known:
+            return False
+        self.last_runs[name] = summary
+        return True
+
+
+def _run_moment(summary: dict[str, Any]) -> datetime:
+    return (
+        parse_iso(summary.get("start_time"))
+        or parse_iso(summary.get("expected_start_time"))
+        or datetime.min.replace(tzinfo=timezone.utc)
+    )

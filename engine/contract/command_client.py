@@ -1,0 +1,87 @@
+"""Sends operator commands to the engine through Redis and waits for their results.
+
+Stdlib + redis only: the console and the `aiwf-engine trigger|retry|...` CLI both use it, so
+every action, from a key press or a script, goes through the same stream and is audited.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from engine.contract.protocol import COMMANDS_MAXLEN, ENGINE_GROUP, Command, CommandResult, Keys
+
+
+def ensure_group(client: redis.Redis, keys: Keys) -> None:
+    """Creates the engine's consumer group at the stream's start if it does not exist.
+
+    Done by senders too, so a command sent before any engine ever ran is still delivered
+    to the first engine (a group created later at `$` would skip it).
+    """
+    try:
+        client.xgroup_create(keys.commands, ENGINE_GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+class CommandClient:
+    """`send` puts a command on the stream; `wait` blocks until its result arrives."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+
+    def send(self, action: str, target: str, params: dict[str, Any] | None = None) -> Command:
+        command = Command(action=action, target=target, params=params or {})
+        ensure_group(self.client, self.keys)
+        self.client.xadd(
+            self.keys.commands,
+            command.to_fields(),  # type: ignore[arg-type]
+            maxlen=COMMANDS_MAXLEN,
+            approximate=True,
+        )
+        return command
+
+    def wait(self, command_id: str, timeout: float) -> CommandResult | None:
+        """The result, or None if none arrived within `timeout` seconds.
+
+        The result stays readable (LINDEX, not a pop) so several waiters and later
+        look-ups all see it.
+        """
+        key = self.keys.result(command_id)
+        latest = self.latest(command_id)
+        if latest is None:
+            self.client.blmove(key, key, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]
+            latest = self.latest(command_id)
+        return latest
+
+    def latest(self, command_id: str) -> CommandResult | None:
+        """The final result if there is one, else the first (a `cancelling`), else None.
+
+        A cancel gets two results on its key: `cancelling` at once, the final one when
+        Prefect reports the run's end. Picked by status, not position, so a BLMOVE rotation
+        of the list cannot mix them up.
+        """
+        raws: Any = self.client.lrange(self.keys.result(command_id), 0, -1)
+        results = [CommandResult.from_json(raw) for raw in raws]
+        final = [r for r in results if r.final]
+        chosen = final or results
+        return chosen[0] if chosen else None
+
+    def wait_final(
+        self, command_id: str, timeout: float, poll: float = 0.25
+    ) -> CommandResult | None:
+        """Like `wait`, but past a `cancelling` result until the final one or `timeout`;
+        returns the latest result seen (still `cancelling` if the run has not ended)."""
+        deadline = time.monotonic() + timeout
+        result = self.wait(command_id, timeout)
+        while result is not None and not result.final:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(poll, remaining))
+            result = self.latest(command_id)
+        return result

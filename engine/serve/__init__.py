@@ -1,0 +1,3 @@
+"""`aiwf-engine run`: registers and serves deployments, keeps the registry, ends maintenance
+windows.
+"""

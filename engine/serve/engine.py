@@ -1,0 +1,270 @@
+"""`aiwf-engine run`: register deployments, execute their runs, bridge Prefect and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.deployments.runner import EntrypointType
+from prefect.exceptions import ObjectNotFound
+from prefect.runner import Runner
+from prefect.schedules import Cron
+
+from engine.bridge.documents import deployment_doc
+from engine.bridge.prefect_to_redis import Bridge
+from engine.commands.cancel_watch import PrefectRunnerView
+from engine.commands.executor import CommandExecutor
+from engine.config.loader import LoadResult, load_deployments
+from engine.config.parameter_schema import flow_parameter_schema
+from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.pause_window import AutoResumeStore
+from engine.contract.protocol import HEARTBEAT_INTERVAL_SECONDS, Keys, utc_now_iso
+from engine.pipeline.flows import FLOWS
+from engine.serve.auto_resume import AutoResumer
+from engine.store.mirror import RedisMirror
+
+logger = logging.getLogger("aiwf.engine")
+
+RUNNER_POLL_SECONDS = 2.0
+"""How often the Runner asks Prefect for runs due now. Prefect's default (10 s, plus its
+poll loop) made a keyboard trigger or retry wait 10-30 s before starting; a local API
+answers this query in milliseconds. `PREFECT_RUNNER_POLL_FREQUENCY`, if set, wins."""
+
+DEPLOYMENT_REFRESH_SECONDS = 60.0
+"""Deployments are re-read this often even without events, to roll next fire times on."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    config_dir: Path
+    state_dir: Path
+    redis_url: str
+    prefix: str
+    api_url: str
+
+
+class Engine:
+    def __init__(self, settings: EngineSettings, loaded: LoadResult) -> None:
+        self.settings = settings
+        self.loaded = loaded
+        self.keys = Keys(settings.prefix)
+        self.redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+        # Blocking XREADGROUP gets a connection of its own so writes never queue behind it.
+        self.command_redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+        self.mirror = RedisMirror(self.redis, self.keys)
+        self.registry = Registry()
+        self.runner = Runner(
+            name=f"aiwf-engine-{socket.gethostname()}",
+            pause_on_shutdown=False,
+            # None lets Prefect read the operator's PREFECT_RUNNER_POLL_FREQUENCY.
+            query_seconds=(
+                None if "PREFECT_RUNNER_POLL_FREQUENCY" in os.environ else RUNNER_POLL_SECONDS
+            ),
+        )
+        self.bridge = Bridge(self.mirror, self.registry, self.mark_deployment_dirty)
+        self.executor = CommandExecutor(
+            self.command_redis,
+            self.keys,
+            self.mirror,
+            self.registry,
+            on_run_changed=self._on_run_changed,
+            on_deployment_changed=self.mark_deployment_dirty,
+            runner=PrefectRunnerView(self.runner),
+        )
+        self.auto_resume = AutoResumeStore(self.redis, self.keys)
+        self.auto_resumer = AutoResumer(
+            self.auto_resume, self.mirror, self.registry, self.mark_deployment_dirty
+        )
+        self.started_at = utc_now_iso()
+        self._dirty_deployments: set[str] = set()
+        self._deployments_changed = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def _on_run_changed(self, prefect: PrefectClient, run_id: str) -> None:
+        await self.bridge.write_flow_run(prefect, run_id, with_tasks=True)
+
+    def mark_deployment_dirty(self, name: str) -> None:
+        self._dirty_deployments.add(name)
+        self._deployments_changed.set()
+
+    async def register(self, prefect: PrefectClient) -> None:
+        settings = self.settings
+        for spec in self.loaded.specs:
+            parameters = spec.resolved_parameters(settings.state_dir, settings.config_dir)
+            deployment = await FLOWS[spec.flow_name].ato_deployment(
+                name=spec.name,
+                schedule=Cron(spec.cron, timezone=spec.timezone),
+                # Registering again resets `paused` in Prefect: carry an operator's pause over
+                # an engine restart instead of silently resuming the schedule.
+                paused=await self._currently_paused(prefect, spec.flow_name, spec.name),
+                parameters=parameters,
+                version=spec.version,
+                description=spec.description or None,
+                tags=list(spec.tags),
+                # A module path, not a file path: the run subprocess finds the flow from any cwd.
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+            deployment_id = await self.runner.aadd_deployment(deployment)
+            self.registry.add(
+                RegisteredDeployment(
+                    spec,
+                    str(deployment_id),
+                    parameters,
+                    flow_parameter_schema(FLOWS[spec.flow_name]),
+                )
+            )
+            logger.info("registered deployment %s (%s)", spec.name, deployment_id)
+        for raw_name in self.redis.hkeys(self.keys.deployments):
+            name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
+            if name not in self.registry.by_name:
+                logger.info(
+                    "deployment %s is no longer in %s; removing it from Redis",
+                    name,
+                    settings.config_dir,
+                )
+                self.mirror.remove_deployment(name)
+        for name in self.registry.by_name:
+            await self.write_deployment(prefect, name)
+
+    @staticmethod
+    async def _currently_paused(prefect: PrefectClient, flow_name: str, name: str) -> bool:
+        try:
+            existing = await prefect.read_deployment_by_name(f"{flow_name}/{name}")
+        except ObjectNotFound:
+            return False
+        return bool(existing.paused)
+
+    async def write_deployment(self, prefect: PrefectClient, name: str) -> None:
+        registered = self.registry.by_name[name]
+        api_deployment = await prefect.read_deployment(registered.id)
+        resume_at = self.auto_resume.when(name)
+        self.mirror.upsert_deployment(
+            deployment_doc(
+                registered.spec,
+                registered.id,
+                bool(api_deployment.paused),
+                registered.parameters,
+                self.registry.last_runs.get(name),
+                parameter_schema=registered.parameter_schema,
+                resume_at=resume_at.isoformat() if resume_at else None,
+            )
+        )
+
+    async def _deployments_loop(self) -> None:
+        async with get_client() as prefect:
+            while True:
+                try:
+                    await asyncio.wait_for(
+                        self._deployments_changed.wait(), DEPLOYMENT_REFRESH_SECONDS
+                    )
+                    names, self._dirty_deployments = self._dirty_deployments, set()
+                except asyncio.TimeoutError:
+                    names = set(self.registry.by_name)
+                self._deployments_changed.clear()
+                for name in names:
+                    try:
+                        await self.write_deployment(prefect, name)
+                    except Exception:
+                        logger.exception("could not refresh deployment %s", name)
+
+    def heartbeat_info(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self.started_at,
+            "prefect_api_url": self.settings.api_url,
+            "config_dir": str(self.settings.config_dir),
+            "deployments": len(self.registry.by_name),
+            "config_errors": [str(e) for e in self.loaded.errors],
+            "bridge": self.bridge.mode,
+        }
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            try:
+                self.mirror.beat(self.heartbeat_info())
+            except redis.RedisError as exc:
+                logger.warning("heartbeat to Redis failed: %s", exc)
+            await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+
+    def request_stop(self) -> None:
+        logger.info("stop requested; shutting down")
+        self._stopping.set()
+
+    async def run(self) -> None:
+        async with get_client() as prefect:
+            await self.register(prefect)
+        self.redis.set(
+            self.keys.engine_info,
+            json.dumps(
+                {"api_url": self.settings.api_url, "config_dir": str(self.settings.config_dir)}
+            ),
+        )
+        tasks = [asyncio.create_task(coro, name=name) for name, coro in self._loops().items()]
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stop and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            if self.runner.started:
+                await self.runner.astop()
+            for task in [*tasks, stop]:
+                task.cancel()
+            await asyncio.gather(*tasks, stop, return_exceptions=True)
+            self.mirror.clear_heartbeat()
+            logger.info("engine stopped")
+
+    def _loops(self) -> dict[str, Coroutine[Any, Any, None]]:
+        return {
+            "runner": self.runner.start(),
+            "bridge": self.bridge.run(),
+            "commands": self.executor.run(),
+            "deployments": self._deployments_loop(),
+            "heartbeat": self._heartbeat_loop(),
+            "auto_resume": self.auto_resumer.run(),
+        }
+
+
+def run_environment(settings: EngineSettings) -> dict[str, str]:
+    """Environment variables the engine gives the flow-run subprocesses."""
+    return {
+        "AIWF_CONFIG_DIR": str(settings.config_dir),
+        "AIWF_STATE_DIR": str(settings.state_dir),
+        "AIWF_REDIS_URL": settings.redis_url,
+        "AIWF_REDIS_PREFIX": settings.prefix,
+        # Task results (the cache a retry reuses) live in the state dir unless the operator
+        # chose a place.
+        "PREFECT_LOCAL_STORAGE_PATH": os.environ.get(
+            "PREFECT_LOCAL_STORAGE_PATH", str(settings.state_dir / "results")
+        ),
+    }
+
+
+async def run_engine(settings: EngineSettings) -> int:
+    loaded = load_deployments(settings.config_dir)
+    for error in loaded.errors:
+        logger.error("config: %s", error)
+    if not loaded.specs:
+        logger.warning("no valid deployment in %s; serving none", settings.config_dir)
+    # Flow runs execute in subprocesses of the runner, which inherit this environment: they
+    # find the model files, persist cacheable task results under the state dir (so a
+    # retried run reuses them), and write their lineage into this Redis.
+    os.environ.update(run_environment(settings))
+    engine = Engine(settings, loaded)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, engine.request_stop)
+    await engine.run()
+    return 0
