@@ -35,6 +35,8 @@ from prefect.states import State
 
 from engine.contract import retry_plan
 from engine.lineage import record as lineage
+from engine.lineage.table import lineage_dir, write_lineage_parquet
+from engine.pipeline import cache_keys
 from engine.pipeline.model import Model, ModelError, load_model
 
 FLOW_NAME = retry_plan.INFERENCE_FLOW
@@ -89,12 +91,12 @@ def _rows_text(labels: list[Any]) -> str:
 
 # Results of the two pure tasks are persisted (under PREFECT_LOCAL_STORAGE_PATH, which the
 # engine points at $AIWF_STATE_DIR/results) so a retried flow run reuses them: their cache
-# keys name the exact input bytes and model, never a constant. See engine/lineage/record.py.
+# keys name the exact input bytes and model, never a constant. See engine/pipeline/cache_keys.py.
 @task(
     retries=2,
     retry_delay_seconds=30,
     retry_condition_fn=retry_if_transient,
-    cache_key_fn=lineage.load_raw_data_key_fn,
+    cache_key_fn=cache_keys.load_raw_data_key_fn,
     persist_result=True,
 )
 def load_raw_data(source: str) -> pd.DataFrame:
@@ -147,7 +149,7 @@ def load_raw_data(source: str) -> pd.DataFrame:
 # The seed pipeline used a constant cache key, which replays the first run's predictions
 # forever. This key is a fingerprint of the rows scored plus the model's name, version and
 # weights hash: new data or a new model always scores for real.
-@task(cache_key_fn=lineage.run_inference_key_fn, persist_result=True)
+@task(cache_key_fn=cache_keys.run_inference_key_fn, persist_result=True)
 def run_inference(df: pd.DataFrame, model: str) -> pd.DataFrame:
     """Score every row; returns a copy with `prediction` (float) and `model_version` added.
 
@@ -521,7 +523,7 @@ def _record_lineage(
             tasks=[r.to_doc() for r in records],
             tasks_recorded_by="flow",
         )
-        path = lineage.write_lineage_parquet(doc, lineage.lineage_dir())
+        path = write_lineage_parquet(doc, lineage_dir())
         in_redis = lineage.write_lineage_redis(doc)
         log.info(
             "Lineage recorded: %s%s",
