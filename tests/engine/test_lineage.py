@@ -14,9 +14,9 @@ from engine.cli.main import build_parser
 from engine.lineage import record as lineage
 from engine.lineage import table as lineage_table
 from engine.pipeline import cache_keys
-from engine.pipeline.inference import load_raw_data
 from engine.pipeline.model import load_model
 from engine.pipeline.sample_data import generate_batch
+from engine.pipeline.tasks import load_raw_data
 
 
 @pytest.fixture(autouse=True)
