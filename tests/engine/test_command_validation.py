@@ -20,7 +20,8 @@ from typing import Any, cast
 import pytest
 import redis
 
-from engine.commands.executor import CommandExecutor, CommandRejected
+from engine.commands.executor import CommandExecutor
+from engine.commands.validation import CommandRejected, check_task
 from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.config.spec import DeploymentSpec
@@ -36,7 +37,7 @@ from engine.contract.protocol import (
     encode_doc,
 )
 from engine.pipeline.flows import FLOW_TASKS, FLOWS
-from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 
 FLOW = "ai-inference-pipeline"
 DEPLOYMENT = "ai-inference-prod"
@@ -169,9 +170,7 @@ def executor(redis_client: redis.Redis, keys: Keys) -> Iterator[CommandExecutor]
         raise AssertionError("a refused command changed a deployment")
 
     yield CommandExecutor(
-        redis_client,
-        keys,
-        RedisMirror(redis_client, keys),
+        EngineStore.over(redis_client, keys),
         registry,
         on_run_changed=run_changed,
         on_deployment_changed=deployment_changed,
@@ -235,14 +234,14 @@ async def test_retry_refuses_bad_options_before_reading_the_run(
 def test_from_task_must_be_a_task_of_the_runs_flow(executor: CommandExecutor) -> None:
     tasks = FLOW_TASKS[FLOW]
     for task in tasks:
-        executor._check_task(DEPLOYMENT_ID, task)
+        check_task(executor.registry, DEPLOYMENT_ID, task)
     with pytest.raises(CommandRejected) as unknown:
-        executor._check_task(DEPLOYMENT_ID, "train")
+        check_task(executor.registry, DEPLOYMENT_ID, "train")
     assert str(unknown.value) == (
         f"retry: unknown task 'train' for from_task; {FLOW} has {', '.join(tasks)}"
     )
     with pytest.raises(CommandRejected, match="is not served by this engine"):
-        executor._check_task("0b7e5a3c-0000-4000-8000-00000000beef", tasks[0])
+        check_task(executor.registry, "0b7e5a3c-0000-4000-8000-00000000beef", tasks[0])
 
 
 async def test_pause_refuses_options_and_windows_it_cannot_keep(
