@@ -21,7 +21,13 @@ import pytest
 import redis
 
 from engine.commands.executor import CommandExecutor
-from engine.commands.validation import CommandRejected, check_task
+from engine.commands.validation import (
+    CommandRejected,
+    check_retryable,
+    check_task,
+    pause_until,
+    retry_options,
+)
 from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.config.spec import DeploymentSpec
@@ -291,3 +297,29 @@ async def test_a_malformed_entry_is_dropped_and_acknowledged_without_a_result(
 
     assert redis_client.xpending(keys.commands, ENGINE_GROUP)["pending"] == 0
     assert not redis_client.exists(keys.result("c1"))
+
+
+# -- the checks themselves (engine/commands/validation.py), without an executor ------------
+
+
+def test_retry_options_read_what_a_retry_may_send() -> None:
+    assert retry_options({}) == (False, "")
+    assert retry_options({"refresh_cache": True}) == (True, "")
+    assert retry_options({"from_task": "save_results"}) == (False, "save_results")
+    with pytest.raises(CommandRejected, match="send it or from_task, not both"):
+        retry_options({"refresh_cache": True, "from_task": "save_results"})
+
+
+def test_only_a_finished_run_of_a_deployment_is_retryable() -> None:
+    check_retryable("brisk-fox", "FAILED", DEPLOYMENT_ID)
+    with pytest.raises(CommandRejected, match=r"^run brisk-fox is RUNNING; only finished runs"):
+        check_retryable("brisk-fox", "RUNNING", DEPLOYMENT_ID)
+    with pytest.raises(CommandRejected, match="run brisk-fox has no deployment to run it again"):
+        check_retryable("brisk-fox", "COMPLETED", None)
+
+
+def test_a_pause_without_a_window_pauses_until_resumed() -> None:
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+    assert pause_until({}, now) is None
+    assert pause_until({"resume_at": None}, now) is None
+    assert pause_until({"resume_at": "2026-11-25T10:00:00+00:00"}, now) == now + timedelta(hours=2)
