@@ -8,6 +8,7 @@ Three loops feed one `RedisMirror`:
 - reconcile: reads recent flow runs from the API on a timer. On start it is the backfill;
   while a websocket is down it runs every couple of seconds and also polls logs, so the
   console stays live on servers whose websockets are blocked by a proxy.
+Every Redis call runs off the loop, in order, through `EngineStore.call`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
@@ -47,7 +48,7 @@ from engine.bridge.documents import (
 )
 from engine.config.registry import Registry
 from engine.contract.protocol import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, parse_iso
-from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.bridge")
 
@@ -60,13 +61,15 @@ LATE_LOGS_WINDOW = timedelta(minutes=1)
 
 
 class Bridge:
+    """Keeps Redis's state keys (through the mirror) in step with Prefect."""
+
     def __init__(
         self,
-        mirror: RedisMirror,
+        store: EngineStore,
         registry: Registry,
         on_deployment_changed: Callable[[str], None],
     ) -> None:
-        self.mirror = mirror
+        self.mirror, self.call = store.mirror, store.call
         self.registry = registry
         self.on_deployment_changed = on_deployment_changed
         self._healthy = {"events": False, "logs": False}
@@ -75,7 +78,7 @@ class Bridge:
         # Backfill and the log websocket can both deliver a line; remember recent ids.
         self._recent_log_ids: OrderedDict[str, None] = OrderedDict()
 
-    def append_logs(self, run_id: str, logs: Iterable[Log]) -> int:
+    async def append_logs(self, run_id: str, logs: Iterable[Log]) -> int:
         fresh = []
         for log in logs:
             log_id = str(log.id) if log.id else ""
@@ -86,7 +89,7 @@ class Bridge:
                 if len(self._recent_log_ids) > RECENT_LOG_IDS:
                     self._recent_log_ids.popitem(last=False)
             fresh.append(log_fields(log))
-        return self.mirror.append_logs(run_id, fresh)
+        return await self.call(self.mirror.append_logs, run_id, fresh)
 
     @property
     def websockets_healthy(self) -> bool:
@@ -119,7 +122,7 @@ class Bridge:
         if not worth_mirroring(doc):
             return None
         await self._fill_attempt_start(client, doc)
-        self.mirror.upsert_flow_run(doc)
+        await self.call(self.mirror.upsert_flow_run, doc)
         if self.registry.note_run(doc):
             self.on_deployment_changed(doc["deployment_name"])
         if with_tasks:
@@ -135,7 +138,7 @@ class Bridge:
         run (not RUNNING now) nor Redis (no RUNNING read of this attempt) has it."""
         if doc.get("attempt_start_time") or int(doc.get("run_count") or 0) <= 1:
             return
-        current = self.mirror.read_flow_run(doc["id"])
+        current = await self.call(self.mirror.read_flow_run, doc["id"])
         if (
             current is not None
             and current.get("run_count") == doc["run_count"]
@@ -153,12 +156,14 @@ class Bridge:
         runs = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),
         )
-        for task_run in runs:
-            self.mirror.upsert_task_run(task_run_doc(task_run))
+        docs = [task_run_doc(task_run) for task_run in runs]
+        await self.call(lambda: [self.mirror.upsert_task_run(doc) for doc in docs])
 
     async def backfill_logs(self, client: PrefectClient, run_id: str) -> int:
         """Appends the run's logs newer than the last one Redis holds."""
-        last: Any = self.mirror.client.xrevrange(self.mirror.keys.logs(run_id), count=1)
+        last: Any = await self.call(
+            self.mirror.client.xrevrange, self.mirror.keys.logs(run_id), count=1
+        )
         since: datetime | None = None
         if last:
             since = parse_iso(last[0][1].get(b"ts", b"").decode() or None)
@@ -174,7 +179,7 @@ class Bridge:
             )
             if not logs:
                 return written
-            written += self.append_logs(run_id, logs)
+            written += await self.append_logs(run_id, logs)
             since = logs[-1].timestamp
 
     async def reconcile(self, client: PrefectClient, with_logs: bool) -> int:
@@ -195,7 +200,7 @@ class Bridge:
             if not name:
                 continue
             doc = flow_run_doc(run, name, self.registry.flow_of(name))
-            current = self.mirror.read_flow_run(doc["id"])
+            current = await self.call(self.mirror.read_flow_run, doc["id"])
             stale = (
                 current is None
                 or current.get("state_name") != doc["state_name"]
@@ -203,7 +208,7 @@ class Bridge:
             )
             if stale:
                 await self._fill_attempt_start(client, doc)
-            if stale and self.mirror.upsert_flow_run(doc):
+            if stale and await self.call(self.mirror.upsert_flow_run, doc):
                 changed += 1
             if self.registry.note_run(doc):
                 self.on_deployment_changed(name)
@@ -212,7 +217,7 @@ class Bridge:
                 await self.write_task_runs(client, doc["id"])
             if (with_logs and (stale or active)) or _just_finished(doc):
                 await self.backfill_logs(client, doc["id"])
-        self.mirror.trim_runs()
+        await self.call(self.mirror.trim_runs)
         return changed
 
     # -- loops -----------------------------------------------------------------------------
@@ -267,7 +272,7 @@ class Bridge:
         )
 
     async def _follow(
-        self, stream: str, subscribe: Callable[[], Any], handle: Callable[[Any], None]
+        self, stream: str, subscribe: Callable[[], Any], handle: Callable[[Any], Awaitable[None]]
     ) -> None:
         """Feeds a Prefect websocket into `handle` forever; marks the stream unhealthy (so
         the reconcile loop polls instead) while it is down, and reconnects."""
@@ -277,7 +282,7 @@ class Bridge:
                     self._healthy[stream] = True
                     logger.info("subscribed to Prefect %s", stream)
                     async for item in items:
-                        handle(item)
+                        await handle(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -285,13 +290,13 @@ class Bridge:
             self._healthy[stream] = False
             await asyncio.sleep(WEBSOCKET_RETRY_SECONDS)
 
-    def _on_event(self, event: Any) -> None:
+    async def _on_event(self, event: Any) -> None:
         name: str = event.event
         resource_id: str = event.resource.id
         if name.startswith("prefect.task-run."):
             doc = task_run_doc_from_event(event)
             if doc is not None:
-                self.mirror.upsert_task_run(doc)
+                await self.call(self.mirror.upsert_task_run, doc)
         elif name.startswith("prefect.flow-run."):
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):
@@ -299,9 +304,9 @@ class Bridge:
             if deployment_name:
                 self.on_deployment_changed(deployment_name)
 
-    def _on_log(self, log: Log) -> None:
+    async def _on_log(self, log: Log) -> None:
         if log.flow_run_id is not None:
-            self.append_logs(str(log.flow_run_id), [log])
+            await self.append_logs(str(log.flow_run_id), [log])
 
 
 def _just_finished(doc: dict[str, Any]) -> bool:

@@ -28,13 +28,12 @@ from dataclasses import replace
 from typing import Any, Protocol
 from uuid import UUID
 
-import redis
 from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Cancelling
 
-from engine.contract.protocol import FINAL_STATE_TYPES, Command, CommandResult, Keys
-from engine.store.mirror import RedisMirror
+from engine.contract.protocol import FINAL_STATE_TYPES, Command, CommandResult
+from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.cancel")
 
@@ -100,17 +99,14 @@ class CancelWatches:
 
     def __init__(
         self,
-        client: redis.Redis,
-        keys: Keys,
-        mirror: RedisMirror,
+        store: EngineStore,
         runner: RunnerView,
         is_served: Callable[[str], bool],
         on_run_changed: Callable[[PrefectClient, str], Awaitable[Any]],
         timeout: float = WATCH_TIMEOUT_SECONDS,
     ) -> None:
-        self.client = client
-        self.keys = keys
-        self.mirror = mirror
+        self.store = store
+        """Redis, reached off the loop: every call goes through `store.call`."""
         self.runner = runner
         self.is_served = is_served
         """Whether a deployment id is one this engine's Runner executes."""
@@ -122,22 +118,27 @@ class CancelWatches:
         self._names: dict[str, str] = {}
         """Names of the watched runs by id, so the final result names its run."""
 
-    def start(self, prefect: PrefectClient, command: Command, run_id: str) -> None:
-        """Notes the watch in Redis (before the first result goes out) and starts it."""
+    async def start(self, prefect: PrefectClient, command: Command, run_id: str) -> None:
+        """Notes the watch in Redis (before the first result goes out) and starts it.
+
+        Nothing is awaited after the task is created, so the caller's next Redis call (the
+        `cancelling` result) is queued before anything the watch writes.
+        """
         if command.id in self.tasks:
             return
-        self.client.hset(
-            self.keys.cancel_watches,
-            command.id,
-            json.dumps({"command": command.to_fields(), "flow_run_id": run_id}),
-        )
+        store = self.store
+        saved = json.dumps({"command": command.to_fields(), "flow_run_id": run_id})
+        await store.call(store.client.hset, store.keys.cancel_watches, command.id, saved)
+        if command.id in self.tasks:
+            return  # started meanwhile
         task = asyncio.create_task(self._watch(prefect, command, run_id))
         self.tasks[command.id] = task
         task.add_done_callback(lambda _: self.tasks.pop(command.id, None))
 
-    def resume(self, prefect: PrefectClient) -> None:
+    async def resume(self, prefect: PrefectClient) -> None:
         """Restarts the watches a previous engine left without a final result."""
-        entries: Any = self.client.hgetall(self.keys.cancel_watches)
+        store = self.store
+        entries: Any = await store.call(store.client.hgetall, store.keys.cancel_watches)
         for raw_id, raw in entries.items():
             command_id = raw_id.decode()
             try:
@@ -146,10 +147,10 @@ class CancelWatches:
                 run_id = str(saved["flow_run_id"])
             except (ValueError, KeyError, TypeError) as exc:
                 logger.error("not resuming cancel watch %s: %s", command_id, exc)
-                self.client.hdel(self.keys.cancel_watches, command_id)
+                await store.call(store.client.hdel, store.keys.cancel_watches, command_id)
                 continue
             logger.info("resuming the watch of cancel %s (run %s)", command_id, run_id)
-            self.start(prefect, command, run_id)
+            await self.start(prefect, command, run_id)
 
     async def _watch(self, prefect: PrefectClient, command: Command, run_id: str) -> None:
         try:
@@ -169,8 +170,9 @@ class CancelWatches:
         if not result.flow_run_name and self._names.get(run_id):
             # The audit trail names the run, as it does the first (cancelling) entry.
             result = replace(result, flow_run_name=self._names[run_id])
-        self.mirror.record_result(command, result)
-        self.client.hdel(self.keys.cancel_watches, command.id)
+        store = self.store
+        await store.call(store.mirror.record_result, command, result)
+        await store.call(store.client.hdel, store.keys.cancel_watches, command.id)
         logger.info("cancel %s of run %s: %s %s", command.id, run_id, result.status, result.message)
 
     async def outcome(self, prefect: PrefectClient, command: Command, run_id: str) -> CommandResult:

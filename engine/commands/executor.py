@@ -10,7 +10,6 @@ cannot create a second run.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import socket
@@ -25,6 +24,7 @@ from prefect.client.orchestration import PrefectClient, get_client
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
 
+from engine.commands import validation
 from engine.commands.backfill import run_backfill
 from engine.commands.cancel_watch import (
     CancelWatches,
@@ -32,60 +32,54 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
-from engine.config.parameter_schema import override_errors
+from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
-from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
-from engine.contract.pause_window import AutoResumeStore, WindowError, parse_resume_at
+from engine.contract.fire_times import BackfillPlan
+from engine.contract.pause_window import AutoResumeStore
 from engine.contract.protocol import (
     ENGINE_GROUP,
     FINAL_STATE_TYPES,
     RUN_ACTIONS,
     Command,
     CommandResult,
-    Keys,
     triggered_by_tag,
 )
-from engine.pipeline.flows import FLOW_TASKS, FLOWS
-from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
-RETRY_PARAMS = frozenset({"refresh_cache", "from_task"})
-"""Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches;
-`from_task`: rerun that task and the ones after it, reuse the cached ones before it)."""
-PAUSE_PARAMS = frozenset({"resume_at"})
-"""Parameters a pause command accepts (`resume_at`: ISO time the engine resumes it)."""
 
 
 Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | CommandResult]]
 """Carries out one action: (message, flow run id) for an `ok` result, or the result."""
 
 
-class CommandRejected(Exception):
-    """The command cannot be carried out; the message tells the operator why."""
-
-
 class CommandExecutor:
+    """Reads the command stream and carries out its commands one at a time.
+
+    Every Redis call goes through `store.call` (off the loop, in order); the blocking
+    XREADGROUP uses `reader`, a connection of its own, so the writes never queue behind it.
+    """
+
     def __init__(
         self,
-        client: redis.Redis,
-        keys: Keys,
-        mirror: RedisMirror,
+        store: EngineStore,
         registry: Registry,
         on_run_changed: Callable[[PrefectClient, str], Awaitable[Any]],
         on_deployment_changed: Callable[[str], None],
         runner: RunnerView | None = None,
+        reader: redis.Redis | None = None,
     ) -> None:
-        self.client = client
-        self.keys = keys
-        self.mirror = mirror
+        self.store = store
+        self.client, self.keys, self.call = store.client, store.keys, store.call
+        self.reader = reader or store.client
         self.registry = registry
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
         self.consumer = f"{socket.gethostname()}-engine"
-        self.auto_resume = AutoResumeStore(client, keys)
+        self.auto_resume = AutoResumeStore(store.client, store.keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
         """Running backfills by command id (kept referenced so they are not collected)."""
         self.run_names: dict[str, str] = {}
@@ -93,19 +87,17 @@ class CommandExecutor:
         entry names the run (emptied after each command)."""
         self.runner: RunnerView = runner or PrefectRunnerView(None)
         self.cancels = CancelWatches(
-            client,
-            keys,
-            mirror,
+            store,
             self.runner,
             is_served=lambda deployment_id: bool(registry.name_of(deployment_id)),
             on_run_changed=on_run_changed,
         )
 
     async def run(self) -> None:
-        ensure_group(self.client, self.keys)
+        await self.call(ensure_group, self.client, self.keys)
         async with get_client() as prefect:
-            self._resume_backfills(prefect)
-            self.cancels.resume(prefect)
+            await self._resume_backfills(prefect)
+            await self.cancels.resume(prefect)
             # Entries delivered to this consumer but never acknowledged: a previous engine
             # stopped mid-command. Handle them before new ones.
             await self._drain(prefect, "0")
@@ -115,7 +107,7 @@ class CommandExecutor:
     async def _drain(self, prefect: PrefectClient, start: str) -> None:
         block = None if start == "0" else READ_BLOCK_MS
         reply: Any = await asyncio.to_thread(
-            self.client.xreadgroup,
+            self.reader.xreadgroup,
             ENGINE_GROUP,
             self.consumer,
             {self.keys.commands: start},
@@ -132,15 +124,15 @@ class CommandExecutor:
             command = Command.from_fields(fields)
         except ValueError as exc:
             logger.error("dropping malformed command %s: %s (%s)", entry_id, exc, fields)
-            self.client.xack(self.keys.commands, ENGINE_GROUP, entry_id)
+            await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
             return
-        if self.client.exists(self.keys.result(command.id)):
+        if await self.call(self.client.exists, self.keys.result(command.id)):
             logger.info("command %s already has a result; not running it again", command.id)
         else:
             result = await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
-                self.cancels.start(prefect, command, result.flow_run_id)
-            self.mirror.record_result(command, result)
+                await self.cancels.start(prefect, command, result.flow_run_id)
+            await self.call(self.store.mirror.record_result, command, result)
             logger.info(
                 "%s by %s: %s %s",
                 command.describe(),
@@ -148,7 +140,7 @@ class CommandExecutor:
                 result.status,
                 result.message,
             )
-        self.client.xack(self.keys.commands, ENGINE_GROUP, entry_id)
+        await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
 
     async def execute(self, prefect: PrefectClient, command: Command) -> CommandResult:
         handlers: dict[str, Handler] = {
@@ -193,30 +185,12 @@ class CommandExecutor:
         wanted = run_id or (command.target if command.action in RUN_ACTIONS else "")
         return self.run_names.get(wanted, "") if wanted else ""
 
-    def _deployment(self, name: str) -> tuple[str, dict[str, Any], str]:
-        deployment = self.registry.by_name.get(name)
-        if deployment is None:
-            known = ", ".join(sorted(self.registry.by_name)) or "none"
-            raise CommandRejected(f"unknown deployment {name!r} (served: {known})")
-        return deployment.id, deployment.parameters, deployment.spec.flow_name
-
     async def _trigger(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment_id, defaults, flow_name = self._deployment(command.target)
-        accepted = set(inspect.signature(FLOWS[flow_name].fn).parameters)
-        unknown = sorted(set(command.params) - accepted)
-        if unknown:
-            raise CommandRejected(
-                f"{flow_name} does not accept parameter(s) {', '.join(unknown)}; "
-                f"it accepts {', '.join(sorted(accepted))}"
-            )
-        problems = override_errors(
-            self.registry.by_name[command.target].parameter_schema, command.params
-        )
-        if problems:
-            raise CommandRejected(f"{'; '.join(problems)}; nothing was started")
+        deployment = validation.served(self.registry, command.target)
+        validation.check_trigger(deployment, command.params)
         run = await prefect.create_flow_run_from_deployment(
-            UUID(deployment_id),
-            parameters=defaults | command.params,
+            UUID(deployment.id),
+            parameters=deployment.parameters | command.params,
             idempotency_key=f"aiwf-command-{command.id}",
             tags=[triggered_by_tag(command.identity)],
         )
@@ -234,33 +208,12 @@ class CommandExecutor:
         return run
 
     async def _retry(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        unknown = sorted(set(command.params) - RETRY_PARAMS)
-        if unknown:
-            raise CommandRejected(
-                f"retry does not accept parameter(s) {', '.join(unknown)}; "
-                f"it accepts {', '.join(sorted(RETRY_PARAMS))}"
-            )
-        full = command.params.get("refresh_cache", False)
-        if not isinstance(full, bool):
-            raise CommandRejected(f"retry: refresh_cache must be true or false, not {full!r}")
-        from_task = command.params.get("from_task", "")
-        if not isinstance(from_task, str):
-            raise CommandRejected(f"retry: from_task must be a task name, not {from_task!r}")
-        if full and from_task:
-            raise CommandRejected(
-                "retry: refresh_cache reruns every task already; send it or from_task, not both"
-            )
+        full, from_task = validation.retry_options(command.params)
         run = await self._read_run(prefect, command.target)
         state_type = run.state.type.value if run.state else "UNKNOWN"
-        if state_type not in FINAL_STATE_TYPES:
-            raise CommandRejected(
-                f"run {run.name} is {state_type}; only finished runs "
-                f"({', '.join(sorted(FINAL_STATE_TYPES))}) can be retried"
-            )
-        if run.deployment_id is None:
-            raise CommandRejected(f"run {run.name} has no deployment to run it again")
+        validation.check_retryable(run.name, state_type, run.deployment_id)
         if from_task:
-            self._check_task(str(run.deployment_id), from_task)
+            validation.check_task(self.registry, str(run.deployment_id), from_task)
         # A retry reuses the run's parameters; refresh_cache and from_task are set on every
         # retry, so a forced rerun does not stick to the attempts after it.
         parameters = dict(run.parameters or {})
@@ -283,21 +236,6 @@ class CommandExecutor:
         if from_task:
             how = f" from {from_task} (it and the tasks after it rerun)"
         return f"retrying run {run.name}{how} (was {state_type})", str(run.id)
-
-    def _check_task(self, deployment_id: str, task: str) -> None:
-        """Rejects a `from_task` that the run's flow does not have, naming the valid ones."""
-        name = self.registry.name_of(deployment_id)
-        flow_name = self.registry.flow_of(name)
-        tasks = FLOW_TASKS.get(flow_name)
-        if tasks is None:
-            raise CommandRejected(
-                f"retry: cannot check from_task {task!r}: deployment {name or deployment_id} "
-                "is not served by this engine"
-            )
-        if task not in tasks:
-            raise CommandRejected(
-                f"retry: unknown task {task!r} for from_task; {flow_name} has {', '.join(tasks)}"
-            )
 
     async def _cancel(self, prefect: PrefectClient, command: Command) -> CommandResult:
         """Proposes Cancelling; `ok` only if Prefect already reports the run Cancelled,
@@ -334,25 +272,14 @@ class CommandExecutor:
         )
 
     async def _pause(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment_id, _, _ = self._deployment(command.target)
-        unknown = sorted(set(command.params) - PAUSE_PARAMS)
-        if unknown:
-            raise CommandRejected(
-                f"pause does not accept parameter(s) {', '.join(unknown)}; "
-                f"it accepts {', '.join(sorted(PAUSE_PARAMS))}"
-            )
-        resume_at = None
-        if command.params.get("resume_at") is not None:
-            try:
-                resume_at = parse_resume_at(command.params["resume_at"], datetime.now(timezone.utc))
-            except WindowError as exc:
-                raise CommandRejected(str(exc)) from exc
-        await prefect.pause_deployment(deployment_id)
+        deployment = validation.served(self.registry, command.target)
+        resume_at = validation.pause_until(command.params, datetime.now(timezone.utc))
+        await prefect.pause_deployment(deployment.id)
         # A pause without a window replaces any earlier window: paused means paused.
         if resume_at is None:
-            self.auto_resume.clear(command.target)
+            await self.call(self.auto_resume.clear, command.target)
         else:
-            self.auto_resume.set(command.target, resume_at)
+            await self.call(self.auto_resume.set, command.target, resume_at)
         self.on_deployment_changed(command.target)
         if resume_at is not None:
             until = resume_at.astimezone(timezone.utc).isoformat(timespec="seconds")
@@ -360,24 +287,18 @@ class CommandExecutor:
         return f"paused {command.target}: no new scheduled runs until resumed", ""
 
     async def _resume(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment_id, _, _ = self._deployment(command.target)
-        await prefect.resume_deployment(deployment_id)
-        window = self.auto_resume.clear(command.target)
+        deployment = validation.served(self.registry, command.target)
+        await prefect.resume_deployment(deployment.id)
+        window = await self.call(self.auto_resume.clear, command.target)
         self.on_deployment_changed(command.target)
         note = " (its auto-resume is cancelled)" if window else ""
         return f"resumed {command.target}{note}", ""
 
     async def _backfill(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment_id, defaults, _ = self._deployment(command.target)
-        spec = self.registry.by_name[command.target].spec
-        try:
-            plan = plan_backfill(
-                spec.cron, spec.timezone, command.params, datetime.now(timezone.utc)
-            )
-        except BackfillError as exc:
-            raise CommandRejected(f"backfill {command.target}: {exc}") from exc
+        deployment = validation.served(self.registry, command.target)
+        plan = validation.backfill_plan(deployment, command.params, datetime.now(timezone.utc))
         # The result goes out now; the runs follow, as the concurrency limit allows.
-        self._start_backfill(prefect, command, deployment_id, defaults, plan)
+        await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)
         first, last = plan.fires[0], plan.fires[-1]
         return (
             f"backfilling {command.target}: {len(plan.fires)} run(s) for fire times "
@@ -386,7 +307,7 @@ class CommandExecutor:
             "",
         )
 
-    def _start_backfill(
+    async def _start_backfill(
         self,
         prefect: PrefectClient,
         command: Command,
@@ -398,7 +319,9 @@ class CommandExecutor:
         is created, so an engine that stops halfway resumes it when it starts again."""
         if command.id in self.backfills:
             return  # a redelivered command, or resumed already
-        self.client.hset(self.keys.backfills, command.id, json.dumps(command.to_fields()))
+        await self.call(
+            self.client.hset, self.keys.backfills, command.id, json.dumps(command.to_fields())
+        )
 
         async def backfill() -> None:
             await run_backfill(
@@ -406,28 +329,27 @@ class CommandExecutor:
             )
             # Reached when every run was created or the backfill failed (logged): either
             # way, nothing to resume. A stopping engine cancels this task before it.
-            self.client.hdel(self.keys.backfills, command.id)
+            await self.call(self.client.hdel, self.keys.backfills, command.id)
 
         task = asyncio.create_task(backfill())
         self.backfills[command.id] = task
         task.add_done_callback(lambda _: self.backfills.pop(command.id, None))
 
-    def _resume_backfills(self, prefect: PrefectClient) -> None:
+    async def _resume_backfills(self, prefect: PrefectClient) -> None:
         """Restarts the backfills a previous engine left unfinished. Runs it created
         already are found again by their idempotency keys, never created twice."""
-        entries: Any = self.client.hgetall(self.keys.backfills)
+        entries: Any = await self.call(self.client.hgetall, self.keys.backfills)
         for raw_id, raw in entries.items():
             command_id = raw_id.decode()
             try:
                 command = Command.from_fields(json.loads(raw))
-                deployment_id, defaults, _ = self._deployment(command.target)
-                spec = self.registry.by_name[command.target].spec
-                plan = plan_backfill(
-                    spec.cron, spec.timezone, command.params, datetime.now(timezone.utc)
+                deployment = validation.served(self.registry, command.target)
+                plan = validation.backfill_plan(
+                    deployment, command.params, datetime.now(timezone.utc)
                 )
             except (ValueError, CommandRejected) as exc:
                 logger.error("not resuming backfill %s: %s", command_id, exc)
-                self.client.hdel(self.keys.backfills, command_id)
+                await self.call(self.client.hdel, self.keys.backfills, command_id)
                 continue
             logger.info("resuming backfill %s of %s", command_id, command.target)
-            self._start_backfill(prefect, command, deployment_id, defaults, plan)
+            await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)

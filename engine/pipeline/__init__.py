@@ -1,1 +1,2 @@
-"""The workloads: the flows deployment files may name, their tasks, model and demo input."""
+"""The workloads: the flows deployment files may name, their tasks, storage, cache keys,
+model and demo input."""

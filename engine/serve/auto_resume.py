@@ -2,7 +2,8 @@
 
 The windows live in Redis (`engine.contract.pause_window.AutoResumeStore`), not in this process,
 so they survive an engine restart and need no console. Each resume is audited like an
-operator's command, by the user `engine`, with a message starting `auto-resume:`.
+operator's command, by the user `engine`, with a message starting `auto-resume:`. Redis is
+read and written off the loop, through `EngineStore.call`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from prefect.client.orchestration import PrefectClient, get_client
@@ -18,7 +20,7 @@ from prefect.client.orchestration import PrefectClient, get_client
 from engine.config.registry import Registry
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.protocol import Command, CommandResult, Identity
-from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.auto_resume")
 
@@ -27,20 +29,21 @@ RETRY_AFTER_SECONDS = 30.0
 """After Prefect refused or was unreachable, wait this long before trying that one again."""
 
 
+@dataclass
 class AutoResumer:
-    def __init__(
-        self,
-        store: AutoResumeStore,
-        mirror: RedisMirror,
-        registry: Registry,
-        on_deployment_changed: Callable[[str], None],
-    ) -> None:
-        self.store = store
-        self.mirror = mirror
-        self.registry = registry
-        self.on_deployment_changed = on_deployment_changed
-        self.identity = Identity.engine()
-        self._retry_at: dict[str, float] = {}
+    """Resumes, every CHECK_INTERVAL_SECONDS, the deployments whose window has ended."""
+
+    store: EngineStore
+    registry: Registry
+    on_deployment_changed: Callable[[str], None]
+    identity: Identity = field(default_factory=Identity.engine)
+    """Who the audit trail says resumed them."""
+    _retry_at: dict[str, float] = field(default_factory=dict)
+    windows: AutoResumeStore = field(init=False)
+    """The maintenance windows, in `store`'s Redis."""
+
+    def __post_init__(self) -> None:
+        self.windows = AutoResumeStore(self.store.client, self.store.keys)
 
     async def run(self) -> None:
         async with get_client() as prefect:
@@ -56,7 +59,8 @@ class AutoResumer:
     ) -> list[CommandResult]:
         """Resumes every deployment whose window has ended; the audited results."""
         results = []
-        for name, when in self.store.due(now or datetime.now(timezone.utc)):
+        call, windows = self.store.call, self.windows
+        for name, when in await call(windows.due, now or datetime.now(timezone.utc)):
             if self._retry_at.get(name, 0.0) > time.monotonic():
                 continue
             command = Command(
@@ -83,8 +87,8 @@ class AutoResumer:
                     continue
                 result = CommandResult(command.id, "ok", f"auto-resume: resumed {name} ({window})")
             self._retry_at.pop(name, None)
-            self.store.clear(name)
-            self.mirror.record_result(command, result)
+            await call(windows.clear, name)
+            await call(self.store.mirror.record_result, command, result)
             logger.info("%s", result.message)
             self.on_deployment_changed(name)
             results.append(result)

@@ -31,7 +31,7 @@ from engine.contract.pause_window import AutoResumeStore
 from engine.contract.protocol import HEARTBEAT_INTERVAL_SECONDS, Keys, utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
-from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine")
 
@@ -61,7 +61,9 @@ class Engine:
         self.redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
         # Blocking XREADGROUP gets a connection of its own so writes never queue behind it.
         self.command_redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
-        self.mirror = RedisMirror(self.redis, self.keys)
+        self.store = EngineStore.over(self.redis, self.keys)
+        """Every Redis call from the loop goes through `store.call`: off the loop, in order."""
+        self.mirror = self.store.mirror
         self.registry = Registry()
         self.runner = Runner(
             name=f"aiwf-engine-{socket.gethostname()}",
@@ -71,20 +73,17 @@ class Engine:
                 None if "PREFECT_RUNNER_POLL_FREQUENCY" in os.environ else RUNNER_POLL_SECONDS
             ),
         )
-        self.bridge = Bridge(self.mirror, self.registry, self.mark_deployment_dirty)
+        self.bridge = Bridge(self.store, self.registry, self.mark_deployment_dirty)
         self.executor = CommandExecutor(
-            self.command_redis,
-            self.keys,
-            self.mirror,
+            self.store,
             self.registry,
             on_run_changed=self._on_run_changed,
             on_deployment_changed=self.mark_deployment_dirty,
             runner=PrefectRunnerView(self.runner),
+            reader=self.command_redis,
         )
         self.auto_resume = AutoResumeStore(self.redis, self.keys)
-        self.auto_resumer = AutoResumer(
-            self.auto_resume, self.mirror, self.registry, self.mark_deployment_dirty
-        )
+        self.auto_resumer = AutoResumer(self.store, self.registry, self.mark_deployment_dirty)
         self.started_at = utc_now_iso()
         self._dirty_deployments: set[str] = set()
         self._deployments_changed = asyncio.Event()
@@ -124,7 +123,8 @@ class Engine:
                 )
             )
             logger.info("registered deployment %s (%s)", spec.name, deployment_id)
-        for raw_name in self.redis.hkeys(self.keys.deployments):
+        call = self.store.call
+        for raw_name in await call(self.redis.hkeys, self.keys.deployments):
             name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
             if name not in self.registry.by_name:
                 logger.info(
@@ -132,7 +132,7 @@ class Engine:
                     name,
                     settings.config_dir,
                 )
-                self.mirror.remove_deployment(name)
+                await call(self.mirror.remove_deployment, name)
         for name in self.registry.by_name:
             await self.write_deployment(prefect, name)
 
@@ -147,18 +147,17 @@ class Engine:
     async def write_deployment(self, prefect: PrefectClient, name: str) -> None:
         registered = self.registry.by_name[name]
         api_deployment = await prefect.read_deployment(registered.id)
-        resume_at = self.auto_resume.when(name)
-        self.mirror.upsert_deployment(
-            deployment_doc(
-                registered.spec,
-                registered.id,
-                bool(api_deployment.paused),
-                registered.parameters,
-                self.registry.last_runs.get(name),
-                parameter_schema=registered.parameter_schema,
-                resume_at=resume_at.isoformat() if resume_at else None,
-            )
+        resume_at = await self.store.call(self.auto_resume.when, name)
+        doc = deployment_doc(
+            registered.spec,
+            registered.id,
+            bool(api_deployment.paused),
+            registered.parameters,
+            self.registry.last_runs.get(name),
+            parameter_schema=registered.parameter_schema,
+            resume_at=resume_at.isoformat() if resume_at else None,
         )
+        await self.store.call(self.mirror.upsert_deployment, doc)
 
     async def _deployments_loop(self) -> None:
         async with get_client() as prefect:
@@ -192,7 +191,7 @@ class Engine:
     async def _heartbeat_loop(self) -> None:
         while True:
             try:
-                self.mirror.beat(self.heartbeat_info())
+                await self.store.call(self.mirror.beat, self.heartbeat_info())
             except redis.RedisError as exc:
                 logger.warning("heartbeat to Redis failed: %s", exc)
             await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
@@ -204,12 +203,8 @@ class Engine:
     async def run(self) -> None:
         async with get_client() as prefect:
             await self.register(prefect)
-        self.redis.set(
-            self.keys.engine_info,
-            json.dumps(
-                {"api_url": self.settings.api_url, "config_dir": str(self.settings.config_dir)}
-            ),
-        )
+        info = {"api_url": self.settings.api_url, "config_dir": str(self.settings.config_dir)}
+        await self.store.call(self.redis.set, self.keys.engine_info, json.dumps(info))
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._loops().items()]
         stop = asyncio.create_task(self._stopping.wait())
         try:
@@ -223,7 +218,9 @@ class Engine:
             for task in [*tasks, stop]:
                 task.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
-            self.mirror.clear_heartbeat()
+            # After every write the loops queued: the heartbeat goes last.
+            await self.store.call(self.mirror.clear_heartbeat)
+            self.store.call.close()
             logger.info("engine stopped")
 
     def _loops(self) -> dict[str, Coroutine[Any, Any, None]]:

@@ -118,24 +118,15 @@ class DemoLease:
         self.stack = stack
         self.pid = pid or os.getpid()
         self.dir = stack.state_dir / "demo"
+        self.lease_dir = self.dir / "leases"
+        """One file per live demo console, named by its pid."""
+        self.lease_path = self.lease_dir / f"{self.pid}.json"
+        self.services_path = self.dir / "services.json"
+        """What the demo consoles started (and so may stop)."""
+        self.stopped_path = self.dir / "stopped.json"
+        """What the last console stopped, for the others' `notice`."""
         self.since = ""
         """When this console took its lease (ISO, UTC); '' before `start`."""
-
-    @property
-    def lease_dir(self) -> Path:
-        return self.dir / "leases"
-
-    @property
-    def lease_path(self) -> Path:
-        return self.lease_dir / f"{self.pid}.json"
-
-    @property
-    def services_path(self) -> Path:
-        return self.dir / "services.json"
-
-    @property
-    def stopped_path(self) -> Path:
-        return self.dir / "stopped.json"
 
     @contextlib.contextmanager
     def _locked(self, progress: Progress) -> Iterator[None]:

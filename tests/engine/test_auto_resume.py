@@ -12,7 +12,7 @@ from engine.config.registry import Registry
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.protocol import Keys
 from engine.serve.auto_resume import AutoResumer
-from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 
 
 async def test_a_window_of_a_deployment_no_longer_served_is_dropped_and_audited(
@@ -23,7 +23,7 @@ async def test_a_window_of_a_deployment_no_longer_served_is_dropped_and_audited(
     store.set("gone", now - timedelta(seconds=1))
     store.set("later", now + timedelta(hours=1))
     changed: list[str] = []
-    resumer = AutoResumer(store, RedisMirror(redis_client, keys), Registry(), changed.append)
+    resumer = AutoResumer(EngineStore.over(redis_client, keys), Registry(), changed.append)
 
     # No Prefect call is made for a deployment the engine does not serve.
     prefect: Any = None

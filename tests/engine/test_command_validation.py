@@ -20,7 +20,14 @@ from typing import Any, cast
 import pytest
 import redis
 
-from engine.commands.executor import CommandExecutor, CommandRejected
+from engine.commands.executor import CommandExecutor
+from engine.commands.validation import (
+    CommandRejected,
+    check_retryable,
+    check_task,
+    pause_until,
+    retry_options,
+)
 from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.config.spec import DeploymentSpec
@@ -36,7 +43,7 @@ from engine.contract.protocol import (
     encode_doc,
 )
 from engine.pipeline.flows import FLOW_TASKS, FLOWS
-from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 
 FLOW = "ai-inference-pipeline"
 DEPLOYMENT = "ai-inference-prod"
@@ -169,9 +176,7 @@ def executor(redis_client: redis.Redis, keys: Keys) -> Iterator[CommandExecutor]
         raise AssertionError("a refused command changed a deployment")
 
     yield CommandExecutor(
-        redis_client,
-        keys,
-        RedisMirror(redis_client, keys),
+        EngineStore.over(redis_client, keys),
         registry,
         on_run_changed=run_changed,
         on_deployment_changed=deployment_changed,
@@ -235,14 +240,14 @@ async def test_retry_refuses_bad_options_before_reading_the_run(
 def test_from_task_must_be_a_task_of_the_runs_flow(executor: CommandExecutor) -> None:
     tasks = FLOW_TASKS[FLOW]
     for task in tasks:
-        executor._check_task(DEPLOYMENT_ID, task)
+        check_task(executor.registry, DEPLOYMENT_ID, task)
     with pytest.raises(CommandRejected) as unknown:
-        executor._check_task(DEPLOYMENT_ID, "train")
+        check_task(executor.registry, DEPLOYMENT_ID, "train")
     assert str(unknown.value) == (
         f"retry: unknown task 'train' for from_task; {FLOW} has {', '.join(tasks)}"
     )
     with pytest.raises(CommandRejected, match="is not served by this engine"):
-        executor._check_task("0b7e5a3c-0000-4000-8000-00000000beef", tasks[0])
+        check_task(executor.registry, "0b7e5a3c-0000-4000-8000-00000000beef", tasks[0])
 
 
 async def test_pause_refuses_options_and_windows_it_cannot_keep(
@@ -292,3 +297,29 @@ async def test_a_malformed_entry_is_dropped_and_acknowledged_without_a_result(
 
     assert redis_client.xpending(keys.commands, ENGINE_GROUP)["pending"] == 0
     assert not redis_client.exists(keys.result("c1"))
+
+
+# -- the checks themselves (engine/commands/validation.py), without an executor ------------
+
+
+def test_retry_options_read_what_a_retry_may_send() -> None:
+    assert retry_options({}) == (False, "")
+    assert retry_options({"refresh_cache": True}) == (True, "")
+    assert retry_options({"from_task": "save_results"}) == (False, "save_results")
+    with pytest.raises(CommandRejected, match="send it or from_task, not both"):
+        retry_options({"refresh_cache": True, "from_task": "save_results"})
+
+
+def test_only_a_finished_run_of_a_deployment_is_retryable() -> None:
+    check_retryable("brisk-fox", "FAILED", DEPLOYMENT_ID)
+    with pytest.raises(CommandRejected, match=r"^run brisk-fox is RUNNING; only finished runs"):
+        check_retryable("brisk-fox", "RUNNING", DEPLOYMENT_ID)
+    with pytest.raises(CommandRejected, match="run brisk-fox has no deployment to run it again"):
+        check_retryable("brisk-fox", "COMPLETED", None)
+
+
+def test_a_pause_without_a_window_pauses_until_resumed() -> None:
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+    assert pause_until({}, now) is None
+    assert pause_until({"resume_at": None}, now) is None
+    assert pause_until({"resume_at": "2026-11-25T10:00:00+00:00"}, now) == now + timedelta(hours=2)

@@ -12,9 +12,11 @@ import pytest
 
 from engine.cli.main import build_parser
 from engine.lineage import record as lineage
-from engine.pipeline.inference import load_raw_data
+from engine.lineage import table as lineage_table
+from engine.pipeline import cache_keys
 from engine.pipeline.model import load_model
 from engine.pipeline.sample_data import generate_batch
+from engine.pipeline.tasks import load_raw_data
 
 
 @pytest.fixture(autouse=True)
@@ -30,39 +32,41 @@ def batch(tmp_path: Path) -> Path:
 def test_inference_key_follows_input_bytes_and_model(batch: Path, tmp_path: Path) -> None:
     model = load_model("scorer-v1")
     df = load_raw_data.fn(str(batch))
-    key = lineage.inference_cache_key(lineage.frame_fingerprint(df), model)
+    key = cache_keys.inference_cache_key(cache_keys.frame_fingerprint(df), model)
 
     same = load_raw_data.fn(str(batch))
-    assert lineage.inference_cache_key(lineage.frame_fingerprint(same), model) == key
+    assert cache_keys.inference_cache_key(cache_keys.frame_fingerprint(same), model) == key
 
     changed = df.copy()
     changed.loc[0, "feature_a"] = float(changed.loc[0, "feature_a"]) + 1.0
-    assert lineage.inference_cache_key(lineage.frame_fingerprint(changed), model) != key
+    assert cache_keys.inference_cache_key(cache_keys.frame_fingerprint(changed), model) != key
 
     bumped = dataclasses.replace(model, version="1.0.1")
-    assert lineage.inference_cache_key(lineage.frame_fingerprint(df), bumped) != key
+    assert cache_keys.inference_cache_key(cache_keys.frame_fingerprint(df), bumped) != key
     reweighted = dataclasses.replace(model, weights=tuple(w + 0.5 for w in model.weights))
-    assert lineage.inference_cache_key(lineage.frame_fingerprint(df), reweighted) != key
+    assert cache_keys.inference_cache_key(cache_keys.frame_fingerprint(df), reweighted) != key
     # Where the model file lives does not change a score, so it does not change the key.
     moved = dataclasses.replace(model, path=tmp_path / "elsewhere.yaml")
-    assert lineage.inference_cache_key(lineage.frame_fingerprint(df), moved) == key
+    assert cache_keys.inference_cache_key(cache_keys.frame_fingerprint(df), moved) == key
 
 
 def test_inference_key_fn_reads_parameters(batch: Path) -> None:
     df = load_raw_data.fn(str(batch))
     params = {"df": df, "model": "scorer-v1"}
-    assert lineage.run_inference_key_fn(None, params) == lineage.run_inference_key_fn(None, params)
+    assert cache_keys.run_inference_key_fn(None, params) == cache_keys.run_inference_key_fn(
+        None, params
+    )
     # No model, no key: the task runs and fails naming the model file.
-    assert lineage.run_inference_key_fn(None, {"df": df, "model": "scorer-v9"}) is None
+    assert cache_keys.run_inference_key_fn(None, {"df": df, "model": "scorer-v9"}) is None
 
 
 def test_load_key_follows_file_bytes_and_mtime(batch: Path) -> None:
-    key = lineage.load_cache_key(str(batch))
-    assert key is not None and key == lineage.load_cache_key(str(batch))
+    key = cache_keys.load_cache_key(str(batch))
+    assert key is not None and key == cache_keys.load_cache_key(str(batch))
 
     stat = batch.stat()
     os.utime(batch, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    touched = lineage.load_cache_key(str(batch))
+    touched = cache_keys.load_cache_key(str(batch))
     assert touched != key
 
     text = batch.read_text()
@@ -70,8 +74,8 @@ def test_load_key_follows_file_bytes_and_mtime(batch: Path) -> None:
     last = "1" if text[-2] == "0" else "0"
     batch.write_text(text[:-2] + last + "\n")  # one digit of the last row, same size
     os.utime(batch, ns=(mtime, mtime))  # same mtime: the bytes alone must change the key
-    assert lineage.load_cache_key(str(batch)) not in (key, touched)
-    assert lineage.load_cache_key(str(batch.with_name("missing.csv"))) is None
+    assert cache_keys.load_cache_key(str(batch)) not in (key, touched)
+    assert cache_keys.load_cache_key(str(batch.with_name("missing.csv"))) is None
 
 
 def test_classify_trigger() -> None:
@@ -108,9 +112,9 @@ def test_lineage_parquet_appends_one_file_per_attempt(batch: Path, tmp_path: Pat
         )
 
     directory = tmp_path / "lineage"
-    lineage.write_lineage_parquet(doc("a", 1, []), directory)
-    lineage.write_lineage_parquet(doc("a", 2, outputs), directory)
-    lineage.write_lineage_parquet(doc("b", 1, outputs), directory)
+    lineage_table.write_lineage_parquet(doc("a", 1, []), directory)
+    lineage_table.write_lineage_parquet(doc("a", 2, outputs), directory)
+    lineage_table.write_lineage_parquet(doc("b", 1, outputs), directory)
     table = pd.read_parquet(directory)
     assert len(table) == 5
     assert table.groupby(["flow_run_id", "attempt"]).size().to_dict() == {

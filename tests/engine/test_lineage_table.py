@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.lineage import record as lineage
+from engine.lineage import table as lineage_table
 
 SCHEMA = {"id": "int64", "prediction": "double", "timestamp": "timestamp[ns]"}
-OLD_SCHEMA = pa.schema([f for f in lineage.LINEAGE_SCHEMA if f.name != "output_schema_json"])
+OLD_SCHEMA = pa.schema([f for f in lineage_table.LINEAGE_SCHEMA if f.name != "output_schema_json"])
 """The table's columns before output schemas were recorded."""
 
 
@@ -37,7 +38,9 @@ def write_old_file(directory: Path, run_id: str) -> Path:
     """A file as the engine wrote it before `output_schema_json` existed."""
     rows = [
         {k: v for k, v in row.items() if k != "output_schema_json"}
-        for row in lineage.lineage_rows(doc(run_id, [{"path": "/o/date=1", "rows": 5, "bytes": 9}]))
+        for row in lineage_table.lineage_rows(
+            doc(run_id, [{"path": "/o/date=1", "rows": 5, "bytes": 9}])
+        )
     ]
     path = directory / f"run-{run_id}-attempt-1.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=OLD_SCHEMA), path)
@@ -49,10 +52,10 @@ def test_rows_carry_each_output_schema_as_json() -> None:
         {"path": "/o/date=2026-11-01", "rows": 5, "bytes": 9, "schema": SCHEMA},
         {"path": "/o/date=2026-11-02", "rows": 6, "bytes": 9},  # recorded by an older flow
     ]
-    rows = lineage.lineage_rows(doc("r", outputs))
+    rows = lineage_table.lineage_rows(doc("r", outputs))
     assert json.loads(rows[0]["output_schema_json"]) == SCHEMA
     assert rows[1]["output_schema_json"] is None
-    assert lineage.lineage_rows(doc("f", []))[0]["output_schema_json"] is None
+    assert lineage_table.lineage_rows(doc("f", []))[0]["output_schema_json"] is None
 
 
 def test_directory_with_old_and_new_files_reads_as_one_table(tmp_path: Path) -> None:
@@ -63,14 +66,14 @@ def test_directory_with_old_and_new_files_reads_as_one_table(tmp_path: Path) -> 
     assert "output_schema_json" not in pd.read_parquet(directory).columns
 
     outputs = [{"path": "/o/date=2026-11-01", "rows": 7, "bytes": 9, "schema": SCHEMA}]
-    lineage.write_lineage_parquet(doc("new", outputs), directory)
+    lineage_table.write_lineage_parquet(doc("new", outputs), directory)
 
     table = pd.read_parquet(directory).set_index("flow_run_id")
     assert len(table) == 2 and "output_schema_json" in table.columns
     assert json.loads(table.loc["new", "output_schema_json"]) == SCHEMA
     assert pd.isna(table.loc["0old", "output_schema_json"])
     assert table.loc["0old", "output_rows"] == 5  # the old rows kept their values
-    assert pq.read_schema(old).names == lineage.LINEAGE_SCHEMA.names
+    assert pq.read_schema(old).names == lineage_table.LINEAGE_SCHEMA.names
     assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -79,12 +82,12 @@ def test_upgrade_runs_once_and_leaves_new_files_alone(tmp_path: Path) -> None:
     directory.mkdir()
     write_old_file(directory, "a")
     write_old_file(directory, "b")
-    lineage.write_lineage_parquet(doc("c", []), directory)
+    lineage_table.write_lineage_parquet(doc("c", []), directory)
     new = directory / "run-c-attempt-1.parquet"
     before = new.stat().st_mtime_ns
-    assert lineage.upgrade_lineage_dir(directory) == 0  # marker: done already
+    assert lineage_table.upgrade_lineage_dir(directory) == 0  # marker: done already
     (next(directory.glob(".upgraded-*"))).unlink()
-    assert lineage.upgrade_lineage_dir(directory) == 0  # nothing old left
+    assert lineage_table.upgrade_lineage_dir(directory) == 0  # nothing old left
     assert new.stat().st_mtime_ns == before
     assert len(pd.read_parquet(directory)) == 3
 
@@ -95,10 +98,10 @@ def test_a_damaged_old_file_is_skipped_and_tried_again(tmp_path: Path) -> None:
     write_old_file(directory, "a")
     damaged = directory / "run-b-attempt-1.parquet"
     damaged.write_bytes(b"not parquet")
-    lineage.write_lineage_parquet(doc("c", []), directory)  # still written
+    lineage_table.write_lineage_parquet(doc("c", []), directory)  # still written
     assert (directory / "run-c-attempt-1.parquet").exists()
     assert "output_schema_json" in pq.read_schema(directory / "run-a-attempt-1.parquet").names
     assert not list(directory.glob(".upgraded-*"))  # the damaged file is retried next time
     damaged.unlink()
-    assert lineage.upgrade_lineage_dir(directory) == 0
+    assert lineage_table.upgrade_lineage_dir(directory) == 0
     assert list(directory.glob(".upgraded-*"))

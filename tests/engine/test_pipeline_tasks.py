@@ -17,17 +17,17 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import Failed, State
 
 from engine.pipeline.flows import FLOWS
-from engine.pipeline.inference import (
+from engine.pipeline.inference import ai_inference_pipeline
+from engine.pipeline.model import load_model
+from engine.pipeline.sample_data import generate_batch
+from engine.pipeline.storage import save_results
+from engine.pipeline.tasks import (
     InputDataError,
-    ai_inference_pipeline,
     is_transient_error,
     load_raw_data,
     retry_if_transient,
     run_inference,
-    save_results,
 )
-from engine.pipeline.model import load_model
-from engine.pipeline.sample_data import generate_batch
 
 
 @pytest.fixture(autouse=True)

@@ -97,7 +97,7 @@ def test_the_rule_describes_the_flow_as_it_is_decorated() -> None:
 
 
 def test_retry_parameters_are_what_the_retry_command_takes_and_the_flow_has() -> None:
-    from engine.commands.executor import RETRY_PARAMS
+    from engine.commands.validation import RETRY_PARAMS
     from engine.config.parameter_schema import flow_parameter_schema
     from engine.contract.retry_plan import RETRY_PARAMETERS
 

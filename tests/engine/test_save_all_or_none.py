@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from engine.pipeline import inference
-from engine.pipeline.inference import PARTITION_FILE, _signals_held, _write_partitions, save_results
+from engine.pipeline import storage
+from engine.pipeline.storage import PARTITION_FILE, _signals_held, _write_partitions, save_results
 from tests.engine.test_save_concurrent import DAYS, check_partition, frame
 
 
@@ -90,12 +90,12 @@ def test_a_signal_after_the_commit_still_records_what_was_written(
             sent.append(True)
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(inference.os, "replace", replace_then_signal)
+    monkeypatch.setattr(storage.os, "replace", replace_then_signal)
     with pytest.raises(Stop):
         save_results.fn(frame(3), str(target))
     for day in DAYS:  # all of them, not just the first
         assert check_partition(target / f"date={day}") == 3
-    committed = inference.COMMITTED[str(target)]
+    committed = storage.COMMITTED[str(target)]
     assert committed["written"] == "all"
     assert [o["path"] for o in committed["outputs"]] == [f"{target}/date={d}" for d in DAYS]
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from engine.pipeline.inference import PARTITION_FILE, save_results
+from engine.pipeline.storage import PARTITION_FILE, save_results
 
 WRITERS = 4
 WRITES_EACH = 12

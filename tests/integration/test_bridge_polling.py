@@ -17,6 +17,7 @@ from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.command_client import CommandClient
 from engine.contract.protocol import Keys
 from engine.store.mirror import RedisMirror
+from engine.store.off_loop import EngineStore
 from tests.integration.conftest import send_and_wait, wait_run_final
 
 pytestmark = pytest.mark.integration
@@ -53,9 +54,10 @@ async def test_reconcile_backfills_runs_tasks_and_logs(
     specs = {s.name: s for s in load_deployments(config).specs}
     registry = Registry()
     registry.add(RegisteredDeployment(specs[PROD], mirror.read_deployment(PROD)["id"], {}))  # type: ignore[index]
-    fresh = RedisMirror(stack_redis, Keys("polling-test"))
+    store = EngineStore.over(stack_redis, Keys("polling-test"))
+    fresh = store.mirror
     changed: list[str] = []
-    bridge = Bridge(fresh, registry, changed.append)
+    bridge = Bridge(store, registry, changed.append)
 
     written = await bridge.reconcile(prefect_client, with_logs=True)
 

@@ -1,0 +1,123 @@
+"""What a command must satisfy before the engine acts on it; each refusal says why.
+
+Pure checks over the registry and the command's parameters: nothing here talks to Redis
+or Prefect, so a refused command changes nothing. The executor
+(engine/commands/executor.py) runs them and turns a `CommandRejected` into the command's
+`error` result.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.config.parameter_schema import override_errors
+from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
+from engine.contract.pause_window import WindowError, parse_resume_at
+from engine.contract.protocol import FINAL_STATE_TYPES
+from engine.pipeline.flows import FLOW_TASKS, FLOWS
+
+RETRY_PARAMS = frozenset({"refresh_cache", "from_task"})
+"""Parameters a retry command accepts (`refresh_cache`: rerun every task, ignore caches;
+`from_task`: rerun that task and the ones after it, reuse the cached ones before it)."""
+PAUSE_PARAMS = frozenset({"resume_at"})
+"""Parameters a pause command accepts (`resume_at`: ISO time the engine resumes it)."""
+
+
+class CommandRejected(Exception):
+    """The command cannot be carried out; the message tells the operator why."""
+
+
+def served(registry: Registry, name: str) -> RegisteredDeployment:
+    """The deployment `name` if this engine serves it."""
+    deployment = registry.by_name.get(name)
+    if deployment is None:
+        known = ", ".join(sorted(registry.by_name)) or "none"
+        raise CommandRejected(f"unknown deployment {name!r} (served: {known})")
+    return deployment
+
+
+def _only(action: str, params: Mapping[str, Any], accepted: frozenset[str]) -> None:
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise CommandRejected(
+            f"{action} does not accept parameter(s) {', '.join(unknown)}; "
+            f"it accepts {', '.join(sorted(accepted))}"
+        )
+
+
+def check_trigger(deployment: RegisteredDeployment, params: Mapping[str, Any]) -> None:
+    """A trigger's overrides must be parameters of the deployment's flow, of their types."""
+    flow_name = deployment.spec.flow_name
+    _only(flow_name, params, frozenset(inspect.signature(FLOWS[flow_name].fn).parameters))
+    problems = override_errors(deployment.parameter_schema, dict(params))
+    if problems:
+        raise CommandRejected(f"{'; '.join(problems)}; nothing was started")
+
+
+def retry_options(params: Mapping[str, Any]) -> tuple[bool, str]:
+    """A retry's (refresh_cache, from_task), checked before the run is read."""
+    _only("retry", params, RETRY_PARAMS)
+    full = params.get("refresh_cache", False)
+    if not isinstance(full, bool):
+        raise CommandRejected(f"retry: refresh_cache must be true or false, not {full!r}")
+    from_task = params.get("from_task", "")
+    if not isinstance(from_task, str):
+        raise CommandRejected(f"retry: from_task must be a task name, not {from_task!r}")
+    if full and from_task:
+        raise CommandRejected(
+            "retry: refresh_cache reruns every task already; send it or from_task, not both"
+        )
+    return full, from_task
+
+
+def check_retryable(run_name: str, state_type: str, deployment_id: object) -> None:
+    """Only a finished run of a deployment can be run again."""
+    if state_type not in FINAL_STATE_TYPES:
+        raise CommandRejected(
+            f"run {run_name} is {state_type}; only finished runs "
+            f"({', '.join(sorted(FINAL_STATE_TYPES))}) can be retried"
+        )
+    if deployment_id is None:
+        raise CommandRejected(f"run {run_name} has no deployment to run it again")
+
+
+def check_task(registry: Registry, deployment_id: str, task: str) -> None:
+    """Rejects a `from_task` that the run's flow does not have, naming the valid ones."""
+    name = registry.name_of(deployment_id)
+    flow_name = registry.flow_of(name)
+    tasks = FLOW_TASKS.get(flow_name)
+    if tasks is None:
+        raise CommandRejected(
+            f"retry: cannot check from_task {task!r}: deployment {name or deployment_id} "
+            "is not served by this engine"
+        )
+    if task not in tasks:
+        raise CommandRejected(
+            f"retry: unknown task {task!r} for from_task; {flow_name} has {', '.join(tasks)}"
+        )
+
+
+def pause_until(params: Mapping[str, Any], now: datetime) -> datetime | None:
+    """A pause's `resume_at` (None: paused until resumed), checked against `now`."""
+    _only("pause", params, PAUSE_PARAMS)
+    if params.get("resume_at") is None:
+        return None
+    try:
+        return parse_resume_at(params["resume_at"], now)
+    except WindowError as exc:
+        raise CommandRejected(str(exc)) from exc
+
+
+def backfill_plan(
+    deployment: RegisteredDeployment, params: Mapping[str, Any], now: datetime
+) -> BackfillPlan:
+    """The fire times a backfill of `deployment` runs, from its window in `params`."""
+    spec = deployment.spec
+    try:
+        return plan_backfill(spec.cron, spec.timezone, dict(params), now)
+    except BackfillError as exc:
+        raise CommandRejected(f"backfill {spec.name}: {exc}") from exc

@@ -1,0 +1,93 @@
+"""Honest cache keys for the inference pipeline's tasks.
+
+Keys are built only from what changes a task's output: the bytes of the input file
+(load_raw_data) and the scored rows plus the model's name, version and weights hash
+(run_inference), never a constant. Persisted results are stored under these keys, so
+changing how one is computed invalidates every operator's cache: bump CACHE_KEY_VERSION
+on purpose, never by accident (tests/engine/test_lineage.py pins them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.lineage.record import file_sha256
+from engine.pipeline.model import Model, ModelError, load_model
+
+CACHE_KEY_VERSION = "1"
+"""Bump when the meaning of a cached result changes (e.g. a task's output shape)."""
+
+
+def frame_fingerprint(df: pd.DataFrame) -> str:
+    """sha256 over the frame's column names, dtypes and every row's values and index."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _key(kind: str, parts: Mapping[str, Any]) -> str:
+    canonical = json.dumps(dict(parts), sort_keys=True, separators=(",", ":"))
+    return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+
+def load_cache_key(source: str) -> str | None:
+    """Key for load_raw_data: resolved path, size, mtime and sha256 of the file's bytes.
+
+    None (no caching) when the file cannot be read: the task then fails on its own terms.
+    """
+    path = Path(source).expanduser()
+    try:
+        info = path.stat()
+        sha = file_sha256(path)
+    except OSError:
+        return None
+    return _key(
+        "load_raw_data",
+        {
+            "v": CACHE_KEY_VERSION,
+            "path": str(path.resolve()),
+            "size": info.st_size,
+            "mtime_ns": info.st_mtime_ns,
+            "sha256": sha,
+        },
+    )
+
+
+def inference_cache_key(input_fingerprint: str, model: Model) -> str:
+    """Key for run_inference: the scored rows and everything about the model that
+    changes a score. The model's file path is left out on purpose: a copy scores the same."""
+    return _key(
+        "run_inference",
+        {
+            "v": CACHE_KEY_VERSION,
+            "input": input_fingerprint,
+            "model_name": model.name,
+            "model_version": model.version,
+            "weights_hash": model.weights_hash,
+        },
+    )
+
+
+def load_raw_data_key_fn(context: Any, parameters: dict[str, Any]) -> str | None:
+    """Prefect `cache_key_fn` for load_raw_data."""
+    return load_cache_key(str(parameters["source"]))
+
+
+def run_inference_key_fn(context: Any, parameters: dict[str, Any]) -> str | None:
+    """Prefect `cache_key_fn` for run_inference. None (no caching) if the model does not
+    load, so the task itself fails and names the model file."""
+    try:
+        model = load_model(str(parameters["model"]))
+    except ModelError:
+        return None
+    df = parameters["df"]
+    if not isinstance(df, pd.DataFrame):
+        return None
+    return inference_cache_key(frame_fingerprint(df), model)

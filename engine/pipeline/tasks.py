@@ -1,0 +1,158 @@
+"""The inference pipeline's pure tasks: load a CSV batch, score it with a versioned model.
+
+Both persist their results under honest cache keys (engine/pipeline/cache_keys.py), and
+retry only errors that can go away by themselves (`retry_if_transient`).
+"""
+
+from __future__ import annotations
+
+import urllib.error
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prefect import Task, task
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from engine.pipeline import cache_keys
+from engine.pipeline.model import load_model
+
+REQUIRED_COLUMNS = ("timestamp", "feature_a", "feature_b")
+_MAX_ROWS_IN_MESSAGE = 5
+
+
+class InputDataError(ValueError):
+    """The batch itself is wrong (missing columns, unparsable values). Retrying cannot help."""
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """Whether `exc` may go away if the same call is retried in a little while.
+
+    Missing files, permission problems and bad data fail the same way on every attempt,
+    so retrying them only delays the alert by a minute; network and I/O hiccups are worth
+    another try.
+    """
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+        return False
+    if isinstance(exc, NotADirectoryError):
+        return False
+    if isinstance(exc, urllib.error.HTTPError):
+        # 5xx and "too many requests" are the server's momentary trouble; other 4xx
+        # (404, 403) are answers that will not change on a retry.
+        return exc.code >= 500 or exc.code == 429
+    return isinstance(exc, (ConnectionError, TimeoutError, OSError))
+
+
+def retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """`retry_condition_fn` for Prefect: retry only when the failure is transient.
+
+    Prefect's sync engine wraps the raised exception as `Failed(data=exc)` before calling
+    this, so the exception is normally `state.data`. Anything we cannot identify as
+    transient is not retried: a fast, clear failure beats three slow identical ones.
+    """
+    data = state.data
+    exc = data if isinstance(data, BaseException) else getattr(data, "result", None)
+    return isinstance(exc, BaseException) and is_transient_error(exc)
+
+
+def _rows_text(labels: list[Any]) -> str:
+    shown = ", ".join(str(label) for label in labels[:_MAX_ROWS_IN_MESSAGE])
+    more = len(labels) - _MAX_ROWS_IN_MESSAGE
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+# Results of the two pure tasks are persisted (under PREFECT_LOCAL_STORAGE_PATH, which the
+# engine points at $AIWF_STATE_DIR/results) so a retried flow run reuses them: their cache
+# keys name the exact input bytes and model, never a constant. See engine/pipeline/cache_keys.py.
+@task(
+    retries=2,
+    retry_delay_seconds=30,
+    retry_condition_fn=retry_if_transient,
+    cache_key_fn=cache_keys.load_raw_data_key_fn,
+    persist_result=True,
+)
+def load_raw_data(source: str) -> pd.DataFrame:
+    """Read the batch CSV and parse its `timestamp` column.
+
+    Raises:
+        FileNotFoundError: `source` does not exist (not retried).
+        InputDataError: the file is empty, malformed, lacks required columns, or has
+            timestamps that do not parse (not retried).
+    """
+    try:
+        df = pd.read_csv(source)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(
+            f"source file not found: {source} (the upstream batch may not have landed yet; "
+            "check the producer, or put a batch at that path and rerun)"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputDataError(f"source file is empty: {source}") from exc
+    except pd.errors.ParserError as exc:
+        raise InputDataError(f"source file is not valid CSV: {source}: {exc}") from exc
+
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputDataError(
+            f"{source}: missing required column(s) {', '.join(missing)}; "
+            f"the file has {', '.join(map(str, df.columns))}"
+        )
+    if df.empty:
+        raise InputDataError(f"{source}: the file has a header but no rows")
+
+    raw = df["timestamp"]
+    parsed = pd.to_datetime(raw, errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        # +2: one for the header line, one because CSV line numbers start at 1.
+        lines = [f"line {i + 2} ({raw.iloc[i]!r})" for i in np.flatnonzero(bad.to_numpy())]
+        raise InputDataError(
+            f"{source}: {len(lines)} row(s) have a missing or unparsable timestamp: "
+            f"{_rows_text(lines)}; fix them upstream (ISO 8601, e.g. 2026-11-01T02:00:00)"
+        )
+    df["timestamp"] = parsed
+    print(
+        f"Loaded {len(df)} rows from {source}; "
+        f"timestamps {parsed.min().isoformat()} .. {parsed.max().isoformat()}"
+    )
+    return df
+
+
+# The seed pipeline used a constant cache key, which replays the first run's predictions
+# forever. This key is a fingerprint of the rows scored plus the model's name, version and
+# weights hash: new data or a new model always scores for real.
+@task(cache_key_fn=cache_keys.run_inference_key_fn, persist_result=True)
+def run_inference(df: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Score every row; returns a copy with `prediction` (float) and `model_version` added.
+
+    Raises:
+        ValueError: some rows have missing or non-numeric feature values.
+        engine.pipeline.model.ModelError: the model file is missing or invalid, or the frame lacks
+            a feature column.
+    """
+    scorer = load_model(model)
+    missing = [f for f in scorer.features if f not in df.columns]
+    if missing:
+        raise InputDataError(
+            f"model {scorer.name} {scorer.version} ({scorer.path}) needs column(s) "
+            f"{', '.join(missing)} that the input does not have"
+        )
+    features = df[list(scorer.features)].apply(pd.to_numeric, errors="coerce")
+    bad = features.isna().any(axis=1)
+    if bad.any():
+        labels = list(df.index[bad.to_numpy()])
+        raise InputDataError(
+            f"{int(bad.sum())} row(s) have missing or non-numeric values in "
+            f"{', '.join(scorer.features)}: row index {_rows_text(labels)}; "
+            "fix or drop them upstream, the model cannot score them"
+        )
+
+    out = df.copy()
+    out["prediction"] = scorer.score(features).astype(np.float64)
+    out["model_version"] = scorer.version
+    print(
+        f"Scored {len(out)} rows with model {scorer.name} {scorer.version} "
+        f"(weights {scorer.weights_hash[:12]})"
+    )
+    return out
