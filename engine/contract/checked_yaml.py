@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.reader import ReaderError
 
 from engine.contract.bounded_yaml import (
     MAX_DEPTH,
@@ -321,8 +322,18 @@ def read_checked(path: Path) -> CheckedFile:
         line = mark.line + 1 if mark else None
         check.error(line, "", f"invalid YAML: {detail}; fix the syntax there")
         return check
+    except ReaderError as exc:  # a character YAML does not allow (NUL, most controls)
+        line_start = text.rfind("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        check.error(
+            text.count("\n", 0, exc.position) + 1,
+            "",
+            f"invalid YAML: the control character U+{code:04X} (column "
+            f"{exc.position - line_start + 1}) is not allowed in YAML; remove it",
+        )
+        return check
     except yaml.YAMLError as exc:
-        check.error(None, "", f"invalid YAML: {exc}")
+        check.error(None, "", f"invalid YAML: {problem_of(exc)}")
         return check
     if root is not None and check.structure_ok(root):
         check.root = root

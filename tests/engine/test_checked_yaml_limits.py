@@ -122,3 +122,12 @@ def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
     path.write_bytes(b"# " + b"x" * MAX_FILE_BYTES + b"\n")
     line, _key, message = only(read_checked(path))
     assert line is None and "larger than" in message
+
+
+def test_a_control_character_is_an_error_at_its_line_and_column(tmp_path: Path) -> None:
+    check = checked(tmp_path, "name: x\nversion: a\x01b\n")
+    assert only(check) == (
+        2,
+        "",
+        "invalid YAML: the control character U+0001 (column 11) is not allowed in YAML; remove it",
+    )
