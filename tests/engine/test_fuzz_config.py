@@ -8,6 +8,7 @@ errors escaping the deployment loader in 181 of 4,000 cases. The cases are deran
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.schedules import Cron
 
+from engine.bridge.documents import next_fire_times
 from engine.config.loader import load_deployment_file, load_deployments
 from engine.pipeline.model import ModelError, load_model
 from tests.engine.test_config import GOOD
@@ -120,3 +124,61 @@ def test_any_bytes_as_a_model_file_load_or_raise_model_error(scratch: Path, data
         load_model(str(path))
     except ModelError as exc:
         assert str(exc).startswith(str(path)), exc
+
+
+_CRON_PARTS = st.sampled_from(
+    (
+        "*",
+        "0",
+        "30",
+        "2",
+        "31",
+        "29",
+        "*/0",
+        "*/15",
+        "1-0",
+        "0-59/61",
+        "L",
+        "1W",
+        "5L",
+        "1#5",
+        "?",
+        "R",
+        "H",
+        "H(1-2)",
+        "99999999999999999999",
+        "-1",
+        "1,2",
+        "mon-sun",
+        "sun-mon",
+        "jan",
+        "feb",
+        "\u0661",  # an Arabic-Indic digit: int() reads it
+        "\u00bd",
+        "",
+    )
+)
+
+
+@fuzz(300)
+@given(
+    fields=st.lists(_CRON_PARTS, min_size=4, max_size=6),
+    zone=st.sampled_from(("UTC", "Asia/Shanghai", "America/Sao_Paulo")) | st.text(max_size=40),
+)
+def test_any_cron_line_and_zone_are_accepted_or_refused_on_their_field(
+    scratch: Path, fields: list[str], zone: str
+) -> None:
+    cron = " ".join(fields)
+    text = GOOD.replace("0 2,14 * * *", cron.replace("\\", "\\\\").replace('"', '\\"'))
+    text = text.replace("Asia/Shanghai", json.dumps(zone))
+    path = scratch / "deployment.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    spec, errors = load_deployment_file(path)
+    assert (spec is None) == bool(errors)
+    for error in errors:
+        assert_well_formed(error, path, text.encode("utf-8", "surrogatepass"))
+        assert error.key in ("schedule.cron", "schedule.timezone", ""), str(error)
+    if spec is not None:  # what validate passes, run can serve: Prefect takes the schedule
+        Cron(spec.cron, timezone=spec.timezone)
+        CronSchedule(cron=spec.cron, timezone=spec.timezone)
+        assert next_fire_times(spec.cron, spec.timezone)
