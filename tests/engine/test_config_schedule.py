@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config.loader import load_deployment_file
+from engine.config.loader import load_deployment_file, load_deployments
 from tests.engine.test_config import GOOD, only_error, write
 
 
@@ -55,3 +55,20 @@ def test_zones_are_the_ones_prefect_accepts(tmp_path: Path, zone: str, hint: str
     assert (error.line, error.field) == (5, "schedule.timezone")
     assert error.message.startswith(f"unknown time zone {zone!r}; ")
     assert hint in error.message
+
+
+def test_an_unreadable_deployments_dir_is_an_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tests run as root, which reads any directory: stand in for EACCES.
+    (tmp_path / "deployments").mkdir()
+
+    def refuse(self: Path) -> object:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    result = load_deployments(tmp_path)
+    assert result.specs == []
+    [error] = result.errors
+    assert (error.path, error.line, error.key) == (tmp_path / "deployments", None, "")
+    assert error.message.startswith(f"cannot list {tmp_path / 'deployments'}: ")
