@@ -32,8 +32,12 @@ def problem_of(exc: yaml.YAMLError) -> str:
 
 
 TOO_DEEP = (
+    f"nested more than {MAX_DEPTH} levels deep; a config file needs a handful of levels, "
+    "so flatten it"
+)
+TOO_DEEP_BY_ALIASES = (
     f"nested more than {MAX_DEPTH} levels deep, counting each alias (*name) as a copy of "
-    "what it names; a config file needs a handful of levels, so flatten it"
+    "what it names; a config file needs a handful of levels, so use fewer aliases"
 )
 
 

@@ -29,6 +29,7 @@ from yaml.reader import ReaderError
 from engine.contract.bounded_yaml import (
     MAX_DEPTH,
     TOO_DEEP,
+    TOO_DEEP_BY_ALIASES,
     BoundedConstructor,
     BoundedLoader,
     NestedTooDeep,
@@ -142,12 +143,12 @@ class CheckedFile:
             known = measured.get(id(node))
             if known is not None:
                 if depth + known[1] - 1 > MAX_DEPTH:
-                    raise _Unusable(node, TOO_DEEP)
+                    raise _Unusable(node, TOO_DEEP_BY_ALIASES)
                 return known
             if id(node) in in_progress:
                 raise _Unusable(node, "an alias refers to the mapping or list that contains it")
             if depth > MAX_DEPTH:
-                raise _Unusable(node, TOO_DEEP)
+                raise _Unusable(node, TOO_DEEP_BY_ALIASES)
             in_progress.add(id(node))
             total, below = 1, 0
             if isinstance(node, yaml.MappingNode):

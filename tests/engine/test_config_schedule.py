@@ -1,5 +1,6 @@
 """Schedules `aiwf-engine run` could not serve are refused by the loader (and so by
-`validate`): a cron that never fires, one Prefect refuses, a zone Prefect does not know."""
+`validate`): a cron that never fires, one Prefect refuses, a zone Prefect does not know; and a
+deployments dir that cannot be listed."""
 
 from __future__ import annotations
 
