@@ -63,6 +63,19 @@ class BoundedConstructor(SafeConstructor):
                 node.start_mark,
             ) from None
 
+    def refuse_tag(self, node: yaml.Node) -> Any:
+        shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise ConstructorError(
+            None,
+            None,
+            f"the tag {shown} is not allowed in a config file (plain values only); remove it",
+            node.start_mark,
+        )
+
+
+# The stubs expect a loader class here; a constructor subclass is what PyYAML takes too.
+BoundedConstructor.add_constructor(None, BoundedConstructor.refuse_tag)  # type: ignore[type-var]
+
 
 class BoundedLoader(yaml.SafeLoader):
     """The safe loader, refusing to scan or compose deeper than `MAX_DEPTH` (PyYAML's composer
