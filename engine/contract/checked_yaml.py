@@ -323,13 +323,13 @@ def read_checked(path: Path) -> CheckedFile:
         line = mark.line + 1 if mark else None
         check.error(line, "", f"invalid YAML: {detail}; fix the syntax there")
         return check
-    except ReaderError as exc:  # a character YAML does not allow (NUL, most controls)
+    except ReaderError as exc:  # a character YAML does not allow (NUL, most controls, U+FFFE)
         line_start = text.rfind("\n", 0, exc.position) + 1
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         check.error(
             text.count("\n", 0, exc.position) + 1,
             "",
-            f"invalid YAML: the control character U+{code:04X} (column "
+            f"invalid YAML: the character U+{code:04X} (column "
             f"{exc.position - line_start + 1}) is not allowed in YAML; remove it",
         )
         return check
@@ -343,12 +343,12 @@ def read_checked(path: Path) -> CheckedFile:
 
 def _read_text(check: CheckedFile) -> str | None:
     try:
-        mode = check.path.stat().st_mode
+        info = check.path.stat()
         # A FIFO or a device would block or never end; a directory fails below, clearly.
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
             check.error(None, "", "is not a regular file; point at a YAML file")
             return None
-        if check.path.stat().st_size > MAX_FILE_BYTES:
+        if info.st_size > MAX_FILE_BYTES:
             check.error(
                 None,
                 "",

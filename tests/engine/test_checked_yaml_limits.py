@@ -132,5 +132,5 @@ def test_a_control_character_is_an_error_at_its_line_and_column(tmp_path: Path) 
     assert only(check) == (
         2,
         "",
-        "invalid YAML: the control character U+0001 (column 11) is not allowed in YAML; remove it",
+        "invalid YAML: the character U+0001 (column 11) is not allowed in YAML; remove it",
     )
