@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from prefect.client.schemas.objects import FlowRun, Log, State, StateType, TaskRun
 from prefect.events import Event
 
@@ -189,10 +189,20 @@ def _level_name(level: int) -> str:
 def next_fire_times(
     cron: str, tz_name: str, count: int = 5, now: datetime | None = None
 ) -> list[str]:
+    """The next `count` fire times; fewer (none) for a cron that stops (never) firing.
+
+    The loader refuses a cron that never fires; this stays safe for one that slips through,
+    since it runs for every deployment document the engine writes."""
     tz = ZoneInfo(tz_name)
     start = (now or datetime.now(timezone.utc)).astimezone(tz)
     it = croniter(cron, start)
-    return [iso(it.get_next(datetime)) or "" for _ in range(count)]
+    fires: list[str] = []
+    for _ in range(count):
+        try:
+            fires.append(iso(it.get_next(datetime)) or "")
+        except CroniterBadDateError:
+            break
+    return fires
 
 
 def deployment_doc(

@@ -12,11 +12,15 @@ import inspect
 import re
 import zoneinfo
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
+from prefect.client.schemas.schedules import CronSchedule
+from pydantic import ValidationError
 
 from engine.config.spec import PLACEHOLDER_RE, PLACEHOLDERS, ConfigError, DeploymentSpec
 from engine.contract.checked_yaml import (
@@ -181,11 +185,52 @@ def _check_schedule(check: CheckedFile, entry: Entry | None) -> tuple[str | None
     else:
         cron = cron_entry.value
 
-    timezone: str | None = "UTC"
+    zone: str | None = "UTC"
     tz_entry = sub.get("timezone")
     if tz_entry is not None:
-        timezone = _check_timezone(check, tz_entry)
-    return cron, timezone
+        zone = _check_timezone(check, tz_entry)
+    if cron is not None and zone is not None and cron_entry is not None:
+        problem = _schedule_problem(cron, zone)
+        if problem is not None:
+            check.error(cron_entry.value_line, "schedule.cron", problem)
+            return None, zone
+    return cron, zone
+
+
+def _schedule_problem(cron: str, zone: str) -> str | None:
+    """Why `aiwf-engine run` could not serve this valid-looking cron line, or None.
+
+    `run` computes the next fire times (croniter) and registers the schedule with Prefect,
+    which refuses what its own validation refuses; both are checked here, so `validate`
+    passes exactly what `run` can serve."""
+    if any(field.casefold() in ("r", "h") for field in cron.split()):
+        return (
+            f"{cron!r}: random (R) and hashed (H) fields are not supported by Prefect; "
+            "give the minute and hour as numbers"
+        )
+    try:
+        croniter(cron, datetime.now(timezone.utc).astimezone(zoneinfo.ZoneInfo(zone))).get_next(
+            datetime
+        )
+    except CroniterBadDateError:
+        return (
+            f"{cron!r} never fires: no date matches its day-of-month and month (such as "
+            "30 February, or 31 April); fix the day or the month"
+        )
+    except (ValueError, KeyError, OverflowError) as exc:
+        return f"{cron!r} is not a cron line croniter can follow ({exc})"
+    try:
+        CronSchedule(cron=cron, timezone=zone)
+    except ValidationError as exc:
+        reasons = "; ".join(str(error.get("msg", "")) for error in exc.errors())
+        return f"{cron!r} is refused by Prefect: {reasons}"
+    return None
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    # The set Prefect checks a schedule's zone against, so `validate` and `run` agree.
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _check_timezone(check: CheckedFile, entry: Entry) -> str | None:
@@ -197,10 +242,8 @@ def _check_timezone(check: CheckedFile, entry: Entry) -> str | None:
             f"must be an IANA time zone name such as Asia/Shanghai, got {type_name(value)}",
         )
         return None
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        known = zoneinfo.available_timezones()
+    known = _known_zones()
+    if value not in known:
         by_fold = {tz.casefold(): tz for tz in known}
         close = [by_fold[value.casefold()]] if value.casefold() in by_fold else []
         close = close or difflib.get_close_matches(value, sorted(known), n=1)

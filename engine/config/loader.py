@@ -47,14 +47,18 @@ def load_deployments(config_dir: Path) -> LoadResult:
             ]
         )
     # Dotfiles are editor locks and backups (Emacs writes `.#x.yaml`), never deployments.
-    files = sorted(
-        (
-            p
-            for p in deployments_dir.iterdir()
-            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
-        ),
-        key=lambda p: p.name,
-    )
+    try:
+        files = sorted(
+            (
+                p
+                for p in deployments_dir.iterdir()
+                if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
+            ),
+            key=lambda p: p.name,
+        )
+    except OSError as exc:
+        reason = f"cannot list {deployments_dir}: {exc}; check the engine's user may read it"
+        return LoadResult(errors=[ConfigError(deployments_dir, None, "", reason)])
     result = LoadResult()
     first_seen: dict[str, Path] = {}
     for path in files:

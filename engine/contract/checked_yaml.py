@@ -5,7 +5,10 @@ of them reports problems the same way: `path:line: key: message`, with the line 
 the YAML node tree (`yaml.compose`), never guessed. What YAML would accept silently is an
 error here: a key given twice (YAML keeps the last), an unknown key (suggesting the closest
 known one), a value of the wrong type, and aliases that expand into a huge document (an
-"alias bomb" of a few hundred bytes can otherwise take seconds to walk).
+"alias bomb" of a few hundred bytes can otherwise take seconds to walk). Whatever the bytes,
+reading a file gives a `CheckedFile` with errors, never an exception: nesting is bounded (no
+RecursionError), and a value YAML cannot build (`!!bool maybe`, `2001-13-45`) is an error at
+its line.
 
 Light on purpose (stdlib + PyYAML): the console and themes import it.
 Each caller keeps its own domain rules (valid cron lines, colours, ...) on top.
@@ -14,17 +17,31 @@ Each caller keeps its own domain rules (valid cron lines, colours, ...) on top.
 from __future__ import annotations
 
 import difflib
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
+from yaml.reader import ReaderError
+
+from engine.contract.bounded_yaml import (
+    MAX_DEPTH,
+    TOO_DEEP,
+    TOO_DEEP_BY_ALIASES,
+    BoundedConstructor,
+    BoundedLoader,
+    NestedTooDeep,
+    encodable,
+    problem_of,
+)
 
 MAX_EXPANDED_NODES = 10_000
 """How many nodes a file may hold once its aliases are expanded. Hand-written config files
 have a few hundred; the limit only stops documents built to blow up."""
+MAX_FILE_BYTES = 1_000_000
+"""Hand-written config files are a few KB; a bigger file is not one (or is a mistake)."""
 
 _TYPE_WORDS: dict[type, str] = {
     bool: "true or false",
@@ -109,26 +126,31 @@ class CheckedFile:
         self.path = path
         self.root: yaml.Node | None = None
         self.errors: list[ConfigFileError] = []
-        self._constructor = SafeConstructor()
+        self._constructor = BoundedConstructor()
         self._suggested: set[str] = set()
         self._duplicates: set[int] = set()
         """ids of key nodes that repeat an earlier key; already reported, skipped later."""
 
     def structure_ok(self, root: yaml.Node) -> bool:
-        """Called by `read_checked`: reports repeated keys, and counts the nodes as if every
-        alias were expanded (linear time: each node is sized once). False when the document
-        is too big that way or refers to itself."""
-        sizes: dict[int, int] = {}
+        """Called by `read_checked`: reports repeated keys and text that is not text, and
+        measures the document as if every alias were expanded (linear time: each node is
+        measured once). False when it is too big or too deep that way, or refers to itself."""
+        measured: dict[int, tuple[int, int]] = {}
+        """id(node) -> (values, levels) once expanded."""
         in_progress: set[int] = set()
 
-        def size(node: yaml.Node, where: str) -> int:
-            known = sizes.get(id(node))
+        def measure(node: yaml.Node, where: str, depth: int) -> tuple[int, int]:
+            known = measured.get(id(node))
             if known is not None:
+                if depth + known[1] - 1 > MAX_DEPTH:
+                    raise _Unusable(node, TOO_DEEP_BY_ALIASES)
                 return known
             if id(node) in in_progress:
                 raise _Unusable(node, "an alias refers to the mapping or list that contains it")
+            if depth > MAX_DEPTH:
+                raise _Unusable(node, TOO_DEEP_BY_ALIASES)
             in_progress.add(id(node))
-            total = 1
+            total, below = 1, 0
             if isinstance(node, yaml.MappingNode):
                 first_lines: dict[str, int] = {}
                 for key_node, value_node in node.value:
@@ -144,9 +166,20 @@ class CheckedFile:
                         )
                     elif name:
                         first_lines[name] = key_node.start_mark.line + 1
-                    total += size(key_node, where) + size(value_node, f"{dotted}.")
+                    for child, child_where in ((key_node, where), (value_node, f"{dotted}.")):
+                        values, levels = measure(child, child_where, depth + 1)
+                        total, below = total + values, max(below, levels)
             elif isinstance(node, yaml.SequenceNode):
-                total += sum(size(item, where) for item in node.value)
+                for item in node.value:
+                    values, levels = measure(item, where, depth + 1)
+                    total, below = total + values, max(below, levels)
+            elif not encodable(node.value):
+                self.error(
+                    node.start_mark.line + 1,
+                    where.rstrip("."),
+                    "holds an escape that is not a character (a lone surrogate such as \\ud800); "
+                    "remove it or write the character itself",
+                )
             in_progress.discard(id(node))
             if total > MAX_EXPANDED_NODES:
                 raise _Unusable(
@@ -154,16 +187,13 @@ class CheckedFile:
                     f"holds more than {MAX_EXPANDED_NODES} values, counting each alias (*name) as "
                     "a copy of what it names; use fewer aliases or split the file",
                 )
-            sizes[id(node)] = total
-            return total
+            measured[id(node)] = (total, below + 1)
+            return total, below + 1
 
         try:
-            size(root, "")
+            measure(root, "", 1)
         except _Unusable as problem:
             self.error(problem.node.start_mark.line + 1, "", problem.message)
-            return False
-        except RecursionError:
-            self.error(None, "", "nested too deeply to check")
             return False
         return True
 
@@ -229,7 +259,10 @@ class CheckedFile:
             try:
                 value = self._constructor.construct_object(value_node, deep=True)
             except yaml.YAMLError as exc:
-                self.error(key_line, dotted, f"cannot read value: {exc}")
+                self._constructor = BoundedConstructor()  # a failed build leaves half-built state
+                mark = getattr(exc, "problem_mark", None)
+                line = mark.line + 1 if mark is not None else key_line
+                self.error(line, dotted, f"cannot read value: {problem_of(exc)}")
                 continue
             entries[key] = Entry(
                 dotted, key_line, value_node.start_mark.line + 1, value_node, value
@@ -278,7 +311,10 @@ def read_checked(path: Path) -> CheckedFile:
     if text is None:
         return check
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=BoundedLoader)
+    except NestedTooDeep as exc:
+        check.error(exc.line, "", TOO_DEEP)
+        return check
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         detail = exc.problem or str(exc)
@@ -287,11 +323,18 @@ def read_checked(path: Path) -> CheckedFile:
         line = mark.line + 1 if mark else None
         check.error(line, "", f"invalid YAML: {detail}; fix the syntax there")
         return check
-    except yaml.YAMLError as exc:
-        check.error(None, "", f"invalid YAML: {exc}")
+    except ReaderError as exc:  # a character YAML does not allow (NUL, most controls, U+FFFE)
+        line_start = text.rfind("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        check.error(
+            text.count("\n", 0, exc.position) + 1,
+            "",
+            f"invalid YAML: the character U+{code:04X} (column "
+            f"{exc.position - line_start + 1}) is not allowed in YAML; remove it",
+        )
         return check
-    except RecursionError:
-        check.error(None, "", "invalid YAML: nested too deeply to read")
+    except yaml.YAMLError as exc:
+        check.error(None, "", f"invalid YAML: {problem_of(exc)}")
         return check
     if root is not None and check.structure_ok(root):
         check.root = root
@@ -300,6 +343,19 @@ def read_checked(path: Path) -> CheckedFile:
 
 def _read_text(check: CheckedFile) -> str | None:
     try:
+        info = check.path.stat()
+        # A FIFO or a device would block or never end; a directory fails below, clearly.
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+            check.error(None, "", "is not a regular file; point at a YAML file")
+            return None
+        if info.st_size > MAX_FILE_BYTES:
+            check.error(
+                None,
+                "",
+                f"is larger than {MAX_FILE_BYTES // 1000} KB, far more than a config file "
+                "holds; check it is the right file",
+            )
+            return None
         data = check.path.read_bytes()
     except OSError as exc:
         check.error(None, "", f"cannot read file: {exc}; check it exists and is readable")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 BACKFILL_MAX_RUNS = 500
 """A window with more fire times than this is refused: split it into smaller windows."""
@@ -45,7 +45,7 @@ class BackfillPlan:
 def zone_of(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a 300-char name
         raise BackfillError(f"unknown time zone {name!r} in the deployment's schedule") from exc
 
 
@@ -70,13 +70,16 @@ def fires_between(
     (one more than the cap, so a caller can tell the window is too big without walking it all).
 
     Same DST rules as the console's next fire times: a skipped wall time fires at the first
-    valid instant, a repeated one fires once.
+    valid instant, a repeated one fires once. A cron that never fires (`0 0 30 2 *`) has none.
     """
     fires: list[datetime] = []
     # croniter yields times strictly after its start; one second back includes `start`.
     it = croniter(cron, start.astimezone(zone) - timedelta(seconds=1))
     while len(fires) <= cap:
-        fire = it.get_next(datetime)
+        try:
+            fire = it.get_next(datetime)
+        except CroniterBadDateError:  # no later date matches (30 February)
+            break
         if not isinstance(fire, datetime) or fire >= end:
             break
         if fires and fire.replace(tzinfo=None) == fires[-1].replace(tzinfo=None):

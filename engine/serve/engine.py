@@ -24,7 +24,7 @@ from engine.bridge.documents import deployment_doc
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
 from engine.commands.executor import CommandExecutor
-from engine.config.loader import LoadResult, load_deployments
+from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
 from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.pause_window import AutoResumeStore
@@ -98,31 +98,16 @@ class Engine:
 
     async def register(self, prefect: PrefectClient) -> None:
         settings = self.settings
-        for spec in self.loaded.specs:
-            parameters = spec.resolved_parameters(settings.state_dir, settings.config_dir)
-            deployment = await FLOWS[spec.flow_name].ato_deployment(
-                name=spec.name,
-                schedule=Cron(spec.cron, timezone=spec.timezone),
-                # Registering again resets `paused` in Prefect: carry an operator's pause over
-                # an engine restart instead of silently resuming the schedule.
-                paused=await self._currently_paused(prefect, spec.flow_name, spec.name),
-                parameters=parameters,
-                version=spec.version,
-                description=spec.description or None,
-                tags=list(spec.tags),
-                # A module path, not a file path: the run subprocess finds the flow from any cwd.
-                entrypoint_type=EntrypointType.MODULE_PATH,
-            )
-            deployment_id = await self.runner.aadd_deployment(deployment)
-            self.registry.add(
-                RegisteredDeployment(
-                    spec,
-                    str(deployment_id),
-                    parameters,
-                    flow_parameter_schema(FLOWS[spec.flow_name]),
-                )
-            )
-            logger.info("registered deployment %s (%s)", spec.name, deployment_id)
+        for spec in list(self.loaded.specs):
+            try:
+                await self._register_one(prefect, spec)
+            except (ValueError, TypeError) as exc:
+                # Prefect refused what the loader passed: this deployment is not served, the
+                # others are (the loader checks what Prefect checks, so this is a backstop).
+                error = ConfigError(spec.path, None, "", f"Prefect refused it, not served: {exc}")
+                logger.error("config: %s", error)
+                self.loaded.specs.remove(spec)
+                self.loaded.errors.append(error)
         call = self.store.call
         for raw_name in await call(self.redis.hkeys, self.keys.deployments):
             name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
@@ -135,6 +120,33 @@ class Engine:
                 await call(self.mirror.remove_deployment, name)
         for name in self.registry.by_name:
             await self.write_deployment(prefect, name)
+
+    async def _register_one(self, prefect: PrefectClient, spec: DeploymentSpec) -> None:
+        settings = self.settings
+        parameters = spec.resolved_parameters(settings.state_dir, settings.config_dir)
+        deployment = await FLOWS[spec.flow_name].ato_deployment(
+            name=spec.name,
+            schedule=Cron(spec.cron, timezone=spec.timezone),
+            # Registering again resets `paused` in Prefect: carry an operator's pause over
+            # an engine restart instead of silently resuming the schedule.
+            paused=await self._currently_paused(prefect, spec.flow_name, spec.name),
+            parameters=parameters,
+            version=spec.version,
+            description=spec.description or None,
+            tags=list(spec.tags),
+            # A module path, not a file path: the run subprocess finds the flow from any cwd.
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+        deployment_id = await self.runner.aadd_deployment(deployment)
+        self.registry.add(
+            RegisteredDeployment(
+                spec,
+                str(deployment_id),
+                parameters,
+                flow_parameter_schema(FLOWS[spec.flow_name]),
+            )
+        )
+        logger.info("registered deployment %s (%s)", spec.name, deployment_id)
 
     @staticmethod
     async def _currently_paused(prefect: PrefectClient, flow_name: str, name: str) -> bool:
