@@ -7,7 +7,6 @@ pattern, and a third writes a saved view. Only the LogView's visible rows hold l
 
 from __future__ import annotations
 
-import asyncio
 import re
 from array import array
 from dataclasses import replace
@@ -21,8 +20,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Label
 
 from console.context import Context
-from console.data.cancelled import reraise_if_cancelled
-from console.data.store import START_ID, LogEntry, RedisReader, describe_error
+from console.data.connection import Link, describe_error, keep_following
+from console.data.store import START_ID, LogEntry, RedisReader
 from console.logs.index import LEVELS, WINDOWS, LogFilter, row_of, step_match, visible_matches
 from console.logs.lines import tag_of
 from console.logs.prompt import LogPrompt
@@ -185,43 +184,39 @@ class LogScreen(LiveScreen):
         source = LogSource(reader, self.flow_run_id)
         self.log_view.source = source
         index = self.log_view.index
-        backoff = 0.5
-        try:
+
+        async def session(link: Link) -> None:
+            while self.indexed:  # after a reconnect: what came meanwhile, with text
+                after = index.last_id or START_ID
+                page = await reader.read_logs(self.flow_run_id, after, 1000)
+                self._take_tail(page)
+                if len(page) < 1000:
+                    break
+            total = await source.read_length()
+            while not self.indexed:  # the index, a page at a time
+                start = len(index)
+                got = await source.read_index_page(index, index.last_id)
+                self._show_new(start)
+                done = len(index) * 100 // max(total, 1)
+                self.busy = "" if got < PAGE else f"reading {min(done, 99)}%"
+                self._update_title()
+                if got < PAGE:
+                    self.indexed = True
+            link.up()
             while True:
-                try:
-                    while self.indexed:  # after a reconnect: what came meanwhile, with text
-                        after = index.last_id or START_ID
-                        page = await reader.read_logs(self.flow_run_id, after, 1000)
-                        self._take_tail(page)
-                        if len(page) < 1000:
-                            break
-                    total = await source.read_length()
-                    while not self.indexed:  # the index, a page at a time
-                        start = len(index)
-                        got = await source.read_index_page(index, index.last_id)
-                        self._show_new(start)
-                        done = len(index) * 100 // max(total, 1)
-                        self.busy = "" if got < PAGE else f"reading {min(done, 99)}%"
-                        self._update_title()
-                        if got < PAGE:
-                            self.indexed = True
-                    if self.problem:
-                        self.problem = ""
-                        self._update_title()
-                    backoff = 0.5
-                    while True:
-                        after = index.last_id or START_ID
-                        self._take_tail(await reader.tail_logs(self.flow_run_id, after, 1000))
-                except (RedisError, OSError) as exc:
-                    reraise_if_cancelled()
-                    self.problem = f"Redis: {describe_error(exc)}; retrying"
-                    self._update_title()
-                    await reader.close()
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
+                after = index.last_id or START_ID
+                self._take_tail(await reader.tail_logs(self.flow_run_id, after, 1000))
+
+        def report(connected: bool, reason: str) -> None:
+            problem = "" if connected else f"Redis: {reason}; retrying"
+            if problem != self.problem:
+                self.problem = problem
+                self._update_title()
+
+        try:
+            await keep_following(session, reader.close, report)
         finally:
             self.log_view.source = None
-            await reader.close()
 
     # Filters.
 

@@ -175,6 +175,27 @@ class MainScreen(LiveScreen):
     def on_runs_table_view_changed(self, _event: RunsTable.ViewChanged) -> None:
         self._update_titles()
 
+    # Set from outside (the `:` commands).
+
+    def focus_deployments(self) -> None:
+        self.deployments.focus()
+
+    def show_runs(
+        self,
+        *,
+        state: str | None = None,
+        deployment: str | None = None,
+        all_deployments: bool = False,
+    ) -> None:
+        """Focuses the runs, showing only state `state` (a STATE_FILTERS label, any case) and
+        only `deployment`'s runs, or every deployment's; None leaves that filter as it is."""
+        if state is not None:
+            self.runs.set_state_filter(state)
+        if deployment is not None or all_deployments:
+            self.runs.set_deployment_filter(deployment)
+        self.refresh_all()
+        self.runs.focus()
+
     # Selection.
 
     def selected_deployment(self) -> Doc | None:

@@ -14,7 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Label, Static
 
 from console.context import Context
-from console.data.store import RedisReader, describe_error
+from console.data.connection import describe_error
+from console.data.store import RedisReader
 from console.screens.base import LiveScreen
 from console.text.formatting import DASH, iso_time
 from console.text.output_compare import (

@@ -14,7 +14,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
-from console.data.store import RedisReader, describe_error
+from console.data.connection import describe_error
+from console.data.store import RedisReader
 from console.screens.base import LiveScreen
 from console.text.formatting import format_time
 from console.widgets.row_table import RowTable

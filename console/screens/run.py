@@ -9,8 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
 from console.context import Context
-from console.data.messages import CommandRequested, TaskRunsWanted
-from console.logs.screen import LogScreen
+from console.data.messages import CommandRequested, LogWanted, TaskRunsWanted
 from console.screens.base import Doc, LiveScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.retry_confirm import (
@@ -152,10 +151,10 @@ class RunScreen(LiveScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         task_id = event.row_key.value
         if event.data_table is self.tasks and task_id is not None:
-            self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, task_id))
+            self.post_message(LogWanted(self.flow_run_id, task_id))
 
     def action_run_log(self) -> None:
-        self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, None))
+        self.post_message(LogWanted(self.flow_run_id))
 
     def action_timeline(self) -> None:
         from console.screens.timeline import TimelineScreen

@@ -215,6 +215,12 @@ class RunsTable(KeyedTable):
             and self.sort_reverse
         )
 
+    def set_state_filter(self, label: str) -> None:
+        """Shows only runs of the STATE_FILTERS entry `label` names (any case)."""
+        labels = [name.lower() for name, _states in STATE_FILTERS]
+        self.state_filter = labels.index(label.lower())
+        self._changed()
+
     def action_cycle_state(self) -> None:
         self.state_filter = (self.state_filter + 1) % len(STATE_FILTERS)
         self._changed()
