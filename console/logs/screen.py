@@ -20,13 +20,12 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Label
 
 from console.context import Context
-from console.data.connection import Link, describe_error, keep_following
-from console.data.store import START_ID, LogEntry, RedisReader
+from console.data.connection import describe_error
+from console.data.store import LogEntry, RedisReader
+from console.logs.follow import LogFollower
 from console.logs.index import LEVELS, WINDOWS, LogFilter, row_of, step_match, visible_matches
-from console.logs.lines import tag_of
 from console.logs.prompt import LogPrompt
-from console.logs.scan import compile_pattern, default_save_path, save_view, scan_text
-from console.logs.source import PAGE, LogSource
+from console.logs.scan import compile_pattern, default_save_path, scan_text
 from console.logs.view import LogView
 from console.screens.base import LiveScreen
 from console.widgets.status_bar import StatusBar
@@ -76,8 +75,8 @@ class LogScreen(LiveScreen):
         """Those of `matches` the view shows (n/N move among them)."""
         self._names: list[str] = []
         """Task names the lines were drawn with (tags), in index order."""
-        self.indexed = False
-        """The first pass over the stream is done (searches need it)."""
+        self.follower: LogFollower
+        """Reads the stream (set on mount, when the view and its index exist)."""
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="log-title", classes="title")
@@ -92,6 +91,8 @@ class LogScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.log_view.focus()
+        reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
+        self.follower = LogFollower(reader, self.flow_run_id, self.log_view.index, self)
         self._follow_log()
 
     def _task_name(self, task_run_id: str) -> str:
@@ -155,15 +156,27 @@ class LogScreen(LiveScreen):
             self._names = names
             view.restyle(relayout=True)
 
-    # Reading the stream.
+    # Reading the stream (console.logs.follow); these are its LogTarget side.
 
-    def _show_new(self, start: int) -> None:
-        """Adds the lines indexed from `start` on to the view."""
+    @work(exclusive=True, group="log", exit_on_error=False)
+    async def _follow_log(self) -> None:
+        self.log_view.source = self.follower.source
+        try:
+            await self.follower.follow()
+        finally:
+            self.log_view.source = None
+
+    @property
+    def indexed(self) -> bool:
+        """The first pass over the stream is done (searches need it)."""
+        return self.follower.indexed
+
+    def show_new(self, start: int) -> None:
         view = self.log_view
         view.extend_view(view.index.view(self.filter, start))
         self.shown_matches = visible_matches(view.view, self.matches)
 
-    def _take_tail(self, entries: list[LogEntry]) -> None:
+    def take_tail(self, entries: list[LogEntry]) -> None:
         view = self.log_view
         start = len(view.index)
         for entry in entries:
@@ -175,48 +188,17 @@ class LogScreen(LiveScreen):
             if self.search is not None and self.search.search(msg):
                 self.matches.append(position)
         if entries:
-            self._show_new(start)
+            self.show_new(start)
             self._update_title()
 
-    @work(exclusive=True, group="log", exit_on_error=False)
-    async def _follow_log(self) -> None:
-        reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
-        source = LogSource(reader, self.flow_run_id)
-        self.log_view.source = source
-        index = self.log_view.index
+    def show_busy(self, busy: str) -> None:
+        self.busy = busy
+        self._update_title()
 
-        async def session(link: Link) -> None:
-            while self.indexed:  # after a reconnect: what came meanwhile, with text
-                after = index.last_id or START_ID
-                page = await reader.read_logs(self.flow_run_id, after, 1000)
-                self._take_tail(page)
-                if len(page) < 1000:
-                    break
-            total = await source.read_length()
-            while not self.indexed:  # the index, a page at a time
-                start = len(index)
-                got = await source.read_index_page(index, index.last_id)
-                self._show_new(start)
-                done = len(index) * 100 // max(total, 1)
-                self.busy = "" if got < PAGE else f"reading {min(done, 99)}%"
-                self._update_title()
-                if got < PAGE:
-                    self.indexed = True
-            link.up()
-            while True:
-                after = index.last_id or START_ID
-                self._take_tail(await reader.tail_logs(self.flow_run_id, after, 1000))
-
-        def report(connected: bool, reason: str) -> None:
-            problem = "" if connected else f"Redis: {reason}; retrying"
-            if problem != self.problem:
-                self.problem = problem
-                self._update_title()
-
-        try:
-            await keep_following(session, reader.close, report)
-        finally:
-            self.log_view.source = None
+    def show_problem(self, problem: str) -> None:
+        if problem != self.problem:
+            self.problem = problem
+            self._update_title()
 
     # Filters.
 
@@ -342,8 +324,7 @@ class LogScreen(LiveScreen):
 
         def progress(done: int) -> None:
             verb = "searching" if mode == "search" else "hiding"
-            self.busy = f"{verb} {done * 100 // max(len(index), 1)}%"
-            self._update_title()
+            self.show_busy(f"{verb} {done * 100 // max(len(index), 1)}%")
 
         try:
             found = await scan_text(source, index, pattern, progress)
@@ -398,23 +379,15 @@ class LogScreen(LiveScreen):
     @work(exclusive=True, group="log-save", exit_on_error=False)
     async def _save(self, path: Path) -> None:
         view = self.log_view
-        source = view.source
-        if source is None:
+        if view.source is None:
             return
-        positions = array("q", view.view)
-
-        def tag(position: int) -> str:
-            task_id = view.index.task_ids[view.index.task[position]]
-            return tag_of(self._task_name(task_id), view.index.attempt[position])
+        total = max(len(view.view), 1)
 
         def progress(done: int) -> None:
-            self.busy = f"saving {done * 100 // max(len(positions), 1)}%"
-            self._update_title()
+            self.show_busy(f"saving {done * 100 // total}%")
 
         try:
-            written = await save_view(
-                source, view.index, positions, path, tag, view.zone, view.timestamps, progress
-            )
+            written = await view.save_shown(path, progress)
         except OSError as exc:
             self.notify(
                 f"Could not write {path}: {exc.strerror or exc}. Type another path (s).",
@@ -425,8 +398,7 @@ class LogScreen(LiveScreen):
             self.notify(f"Saving stopped: Redis: {describe_error(exc)}", severity="error")
             return
         finally:
-            self.busy = ""
-            self._update_title()
+            self.show_busy("")
         self.notify(f"Saved {written:,} lines to {path}", title="Log saved")
 
     def action_back(self) -> None:
