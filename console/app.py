@@ -23,20 +23,11 @@ from console.data.messages import (
     CommandNotSent,
     CommandRequested,
     CommandSent,
-    ConnectionChanged,
-    DeploymentChanged,
-    DeploymentRemoved,
-    EngineStatusChanged,
-    FlowRunChanged,
-    LineageChanged,
     LogWanted,
-    SnapshotLoaded,
-    TaskRunChanged,
-    TaskRunsLoaded,
     TaskRunsWanted,
 )
 from console.data.state import Store
-from console.screens.live_screens import LiveScreens
+from console.screens.live_screens import DATA_MESSAGES, LiveScreens
 from console.screens.main import MainScreen
 from engine.contract.protocol import Keys
 from themes import DEFAULT_THEME, register_themes
@@ -147,17 +138,13 @@ class ConsoleApp(CommandingApp):
         if reason:
             self.notify(f"Could not read the task runs: {reason}", severity="error")
 
-    @on(SnapshotLoaded)
-    @on(DeploymentChanged)
-    @on(DeploymentRemoved)
-    @on(FlowRunChanged)
-    @on(TaskRunChanged)
-    @on(TaskRunsLoaded)
-    @on(LineageChanged)
-    @on(ConnectionChanged)
-    @on(EngineStatusChanged)
     def _apply_data(self, message: Message) -> None:
         self.screens.apply(message)  # the store first, then the screens that show it
+
+    # The one handler of every message of the feed.
+    for _feed_message in DATA_MESSAGES:
+        _apply_data = on(_feed_message)(_apply_data)
+    del _feed_message
 
     def on_task_runs_wanted(self, message: TaskRunsWanted) -> None:
         self._read_task_runs(message.flow_run_id)

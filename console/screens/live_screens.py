@@ -9,30 +9,20 @@ from typing import Any
 from textual.app import App
 from textual.message import Message
 
-from console.data.messages import (
-    ConnectionChanged,
-    DeploymentChanged,
-    DeploymentRemoved,
-    EngineStatusChanged,
-    FlowRunChanged,
-    LineageChanged,
-    SnapshotLoaded,
-    TaskRunChanged,
-    TaskRunsLoaded,
-)
+from console.data import messages as msg
 from console.data.state import Store
 from console.screens.base import LiveScreen
 
 DATA_MESSAGES = (
-    SnapshotLoaded,
-    DeploymentChanged,
-    DeploymentRemoved,
-    FlowRunChanged,
-    TaskRunChanged,
-    TaskRunsLoaded,
-    LineageChanged,
-    ConnectionChanged,
-    EngineStatusChanged,
+    msg.SnapshotLoaded,
+    msg.DeploymentChanged,
+    msg.DeploymentRemoved,
+    msg.FlowRunChanged,
+    msg.TaskRunChanged,
+    msg.TaskRunsLoaded,
+    msg.LineageChanged,
+    msg.ConnectionChanged,
+    msg.EngineStatusChanged,
 )
 """What `LiveScreens.apply` takes (the app hands each of these to it)."""
 
@@ -73,29 +63,29 @@ class LiveScreens:
     def apply(self, message: Message) -> None:
         """Stores one of DATA_MESSAGES and shows what it changed."""
         store = self.store
-        if isinstance(message, SnapshotLoaded):
+        if isinstance(message, msg.SnapshotLoaded):
             self._apply_snapshot(message)
-        elif isinstance(message, DeploymentChanged):
+        elif isinstance(message, msg.DeploymentChanged):
             if store.apply_deployment(message.doc):
                 self._each(lambda s: s.show_deployment(str(message.doc["name"])))
-        elif isinstance(message, DeploymentRemoved):
+        elif isinstance(message, msg.DeploymentRemoved):
             if store.remove_deployment(message.name):
                 self._each(lambda s: s.show_deployment(message.name))
-        elif isinstance(message, FlowRunChanged):
+        elif isinstance(message, msg.FlowRunChanged):
             if store.apply_flow_run(message.doc):
                 self._each(lambda s: s.show_flow_run(message.doc))
-        elif isinstance(message, TaskRunChanged):
+        elif isinstance(message, msg.TaskRunChanged):
             if store.apply_task_run(message.doc):
                 self._each(lambda s: s.show_task_run(message.doc))
-        elif isinstance(message, TaskRunsLoaded):
+        elif isinstance(message, msg.TaskRunsLoaded):
             for doc in message.docs:
                 store.apply_task_run(doc)
             with self.app.batch_update():
                 self._each(lambda s: s.show_task_runs(message.flow_run_id))
-        elif isinstance(message, LineageChanged):
+        elif isinstance(message, msg.LineageChanged):
             if store.apply_lineage(message.flow_run_id, message.doc):
                 self._each(lambda s: s.show_lineage(message.flow_run_id))
-        elif isinstance(message, ConnectionChanged):
+        elif isinstance(message, msg.ConnectionChanged):
             changed = (store.connected, store.connection_reason) != (
                 message.connected,
                 message.reason,
@@ -104,12 +94,12 @@ class LiveScreens:
             store.connection_reason = message.reason
             if changed:
                 self.show_status()
-        elif isinstance(message, EngineStatusChanged):
+        elif isinstance(message, msg.EngineStatusChanged):
             store.engine = message.info
             store.beat_at = message.beat_at
             self.show_status()
 
-    def _apply_snapshot(self, message: SnapshotLoaded) -> None:
+    def _apply_snapshot(self, message: msg.SnapshotLoaded) -> None:
         names = {doc.get("name") for doc in message.deployments}
         for name in [n for n in self.store.deployments if n not in names]:
             self.store.remove_deployment(name)
