@@ -13,6 +13,7 @@ from console.screens.base import Doc, LiveScreen
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
 from console.screens.deployment import DeploymentScreen
 from console.screens.deployment_actions import (
+    pause_toggle_binding,
     request_pause_toggle,
     request_trigger_with_params,
 )
@@ -49,13 +50,7 @@ class MainScreen(LiveScreen):
             show=False,  # the footer is full at 80 columns; `?` and the palette list it
             id="main.trigger_with_params",
         ),
-        Binding(
-            "p",
-            "pause_toggle",
-            "Pause",  # "Pause/Resume" cut the footer at 80 columns; the tooltip says both
-            tooltip="Pause or resume its schedule",
-            id="main.pause_toggle",
-        ),
+        pause_toggle_binding("main"),
         Binding(
             "r",
             "retry",
