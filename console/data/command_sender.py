@@ -6,18 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import redis
 from redis.exceptions import RedisError
 from textual.message import Message
+from textual.notifications import SeverityLevel
 
 from console.data.connection import RECONNECT_FIRST, describe_error, sync_client
-from console.data.messages import (
-    CommandAnswered,
-    CommandFailed,
-    CommandSent,
-)
+from console.data.messages import CommandAnswered, CommandFailed, CommandSent
 from console.data.state import Store
 from engine.contract.command_client import CommandClient
 from engine.contract.protocol import CommandResult, Keys
@@ -104,16 +101,13 @@ class CommandSender:
                 self.post(CommandAnswered(command, result))
 
 
-Severity = Literal["information", "warning", "error"]
-
-
 @dataclass(frozen=True)
 class Notice:
     """A notification to show: `app.notify(text, title=..., severity=..., timeout=...)`."""
 
     text: str
     title: str
-    severity: Severity = "information"
+    severity: SeverityLevel = "information"
     timeout: float | None = None
 
 
