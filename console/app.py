@@ -141,7 +141,8 @@ class ConsoleApp(CommandingApp):
     def _apply_data(self, message: Message) -> None:
         self.screens.apply(message)  # the store first, then the screens that show it
 
-    # The one handler of every message of the feed.
+    # The one handler of every message of the feed: `on` once per type (Textual dispatches
+    # on a message's exact type).
     for _feed_message in DATA_MESSAGES:
         _apply_data = on(_feed_message)(_apply_data)
     del _feed_message
