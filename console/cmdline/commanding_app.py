@@ -14,13 +14,49 @@ from textual.screen import ModalScreen, Screen
 from console.cmdline import registry as commands_registry
 from console.context import Context
 from console.data.state import Store
-from console.screens.help import HelpScreen, binding_entries
+from console.screens.help import HelpEntry, HelpScreen, binding_entries
 from console.screens.live_screens import LiveScreens
 from console.screens.main import MainScreen
 
 
 def _key(key: str, action: str, label: str, tip: str, *, show: bool = True) -> Binding:
     return Binding(key, action, label, tooltip=tip, show=show, id=f"app.{action}")
+
+
+SCREEN_ACTIONS = (
+    ("trigger", "Trigger", "Start a run of the selected deployment"),
+    (
+        "trigger_with_params",
+        "Trigger with parameters...",
+        "A form of the selected deployment's parameters, previewed before sending",
+    ),
+    ("pause_toggle", "Pause/Resume", "Pause or resume the selected deployment"),
+    ("retry", "Retry run", "Retry the selected run"),
+    ("cancel_run", "Cancel run", "Cancel the selected run (asks first)"),
+)
+"""Screen actions the palette offers (action name, title, help) where the screen has them."""
+
+
+def screen_actions(screen: Screen[Any]) -> Iterable[SystemCommand]:
+    """The screen's own actions, so the palette passes the same gate as the keys (read-only
+    refusal, protected confirmation) instead of sending directly."""
+    for name, title, help_text in SCREEN_ACTIONS:
+        method = getattr(screen, f"action_{name}", None)
+        if callable(method):
+            yield SystemCommand(title, help_text, method)
+
+
+def help_entries() -> list[HelpEntry]:
+    """The `:` commands, for `?`: synopsis, what it does and its aliases."""
+    entries = []
+    for command in commands_registry.COMMANDS:
+        aliases = ", ".join(f":{alias}" for alias in command.aliases)
+        where = f"command (also {aliases})" if aliases else "command"
+        # The argument goes with the description: a wide key column would push "Where"
+        # out of the 80-column dialog.
+        usage = f" {command.usage}" if command.usage else ""
+        entries.append(HelpEntry(f":{command.name}", f"{command.help}{usage}", where))
+    return entries
 
 
 class CommandingApp(App[None]):
@@ -81,13 +117,13 @@ class CommandingApp(App[None]):
         yield from super().get_system_commands(screen)
         # Audit trail, Who wrote this?, deployments, runs, themes...: the `:` commands' own.
         yield from commands_registry.system_commands(self)
-        yield from commands_registry.screen_actions(screen)
+        yield from screen_actions(screen)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
         entries = binding_entries(self.screen, self.get_key_display)
-        entries.extend(commands_registry.help_entries())
+        entries.extend(help_entries())
         title = type(self.screen).__name__.removesuffix("Screen").lower()
         self.push_screen(HelpScreen(f"{title} screen", entries))
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from textual.app import SystemCommand
-from textual.screen import Screen
 
 from console.cmdline.host import CommandHost
-from console.screens.help import HelpEntry
 from console.screens.main import MainScreen
 from console.widgets.runs_table import STATE_FILTERS
 
@@ -385,39 +382,3 @@ def system_commands(app: CommandHost) -> Iterable[SystemCommand]:
                     f":{command.name} {value}",
                     runner(command, value),
                 )
-
-
-SCREEN_ACTIONS = (
-    ("trigger", "Trigger", "Start a run of the selected deployment"),
-    (
-        "trigger_with_params",
-        "Trigger with parameters...",
-        "A form of the selected deployment's parameters, previewed before sending",
-    ),
-    ("pause_toggle", "Pause/Resume", "Pause or resume the selected deployment"),
-    ("retry", "Retry run", "Retry the selected run"),
-    ("cancel_run", "Cancel run", "Cancel the selected run (asks first)"),
-)
-"""Screen actions the palette offers (action name, title, help) where the screen has them."""
-
-
-def screen_actions(screen: Screen[Any]) -> Iterable[SystemCommand]:
-    """The screen's own actions, so the palette passes the same gate as the keys (read-only
-    refusal, protected confirmation) instead of sending directly."""
-    for name, title, help_text in SCREEN_ACTIONS:
-        method = getattr(screen, f"action_{name}", None)
-        if callable(method):
-            yield SystemCommand(title, help_text, method)
-
-
-def help_entries() -> list[HelpEntry]:
-    """The `:` commands, for `?`: synopsis, what it does and its aliases."""
-    entries = []
-    for command in COMMANDS:
-        aliases = ", ".join(f":{alias}" for alias in command.aliases)
-        where = f"command (also {aliases})" if aliases else "command"
-        # The argument goes with the description: a wide key column would push "Where"
-        # out of the 80-column dialog.
-        usage = f" {command.usage}" if command.usage else ""
-        entries.append(HelpEntry(f":{command.name}", f"{command.help}{usage}", where))
-    return entries
