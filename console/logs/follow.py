@@ -54,21 +54,25 @@ class LogFollower:
 
     async def _session(self, link: Link) -> None:
         reader, index, target = self.reader, self.index, self.target
-        while self.indexed:  # after a reconnect: what came meanwhile, with text
+        if self.indexed:  # after a reconnect: what came meanwhile, with text
             page = await reader.read_logs(self.flow_run_id, index.last_id or START_ID, TAIL_PAGE)
+            link.up()  # Redis answers again: the problem goes before the lines show
             target.take_tail(page)
-            if len(page) < TAIL_PAGE:
-                break
-        total = await self.source.read_length()
-        while not self.indexed:  # the index, a page at a time
-            start = len(index)
-            got = await self.source.read_index_page(index, index.last_id)
-            target.show_new(start)
-            done = len(index) * 100 // max(total, 1)
-            target.show_busy("" if got < PAGE else f"reading {min(done, 99)}%")
-            if got < PAGE:
-                self.indexed = True
-        link.up()
+            while len(page) == TAIL_PAGE:
+                after = index.last_id or START_ID
+                page = await reader.read_logs(self.flow_run_id, after, TAIL_PAGE)
+                target.take_tail(page)
+        else:
+            total = await self.source.read_length()
+            while not self.indexed:  # the index, a page at a time
+                start = len(index)
+                got = await self.source.read_index_page(index, index.last_id)
+                target.show_new(start)
+                done = len(index) * 100 // max(total, 1)
+                target.show_busy("" if got < PAGE else f"reading {min(done, 99)}%")
+                if got < PAGE:
+                    self.indexed = True
+            link.up()
         while True:
             after = index.last_id or START_ID
             target.take_tail(await reader.tail_logs(self.flow_run_id, after, TAIL_PAGE))

@@ -1,8 +1,6 @@
-"""A run's log, or one task's: indexes the stream, follows it live, filters, searches, saves.
-
-One worker reads the stream (index pages, then XREAD of new lines; it resumes from the last
-indexed ID after a reconnect); a second one scans message text for a search or a hide
-pattern, and a third writes a saved view. Only the LogView's visible rows hold line text.
+"""A run's log, or one task's: follows the stream (console.logs.follow), filters, searches,
+saves. One worker scans message text for a search or a hide pattern, another writes a saved
+view; only the LogView's visible rows hold line text.
 """
 
 from __future__ import annotations
@@ -196,9 +194,8 @@ class LogScreen(LiveScreen):
         self._update_title()
 
     def show_problem(self, problem: str) -> None:
-        if problem != self.problem:
-            self.problem = problem
-            self._update_title()
+        self.problem = problem
+        self._update_title()
 
     # Filters.
 
@@ -309,7 +306,7 @@ class LogScreen(LiveScreen):
             view.restyle()
         elif mode == "hide" and self.hide is not None:
             self.hide = None
-            view.index.hidden[:] = bytes(len(view.index))
+            view.index.hide_only()
         else:
             return False
         self._refilter()
@@ -336,9 +333,7 @@ class LogScreen(LiveScreen):
         view = self.log_view
         if mode == "hide":
             self.hide = pattern
-            index.hidden[:] = bytes(len(index))
-            for position in found:
-                index.hidden[position] = 1
+            index.hide_only(found)
             self._refilter()
             return
         self.search = pattern
@@ -354,10 +349,7 @@ class LogScreen(LiveScreen):
         self._go_to(step_match(self.shown_matches, None, view.top_position() or 0, True))
 
     def _go_to(self, position: int) -> None:
-        view = self.log_view
-        view.auto_scroll = False
-        view.current = position  # rendered strips are cached per current-or-not
-        view.scroll_to_position(position)
+        self.log_view.go_to(position)
         self._update_title()
 
     def _step(self, forward: bool) -> None:

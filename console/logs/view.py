@@ -176,6 +176,12 @@ class LogView(ScrollView, can_focus=True):
             return line
         return self._starts[min(line, len(self.view))]
 
+    def go_to(self, position: int) -> None:
+        """Makes the line at `position` the current one, in the middle; stops following."""
+        self.auto_scroll = False
+        self.current = position  # rendered strips are cached per current-or-not
+        self.scroll_to_position(position)
+
     def scroll_to_position(self, position: int) -> None:
         """Scrolls the line at `position` (if the view shows it) to the middle."""
         line = bisect_right(self.view, position) - 1
