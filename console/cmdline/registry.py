@@ -1,8 +1,9 @@
 """The `:` commands: one registry drives the command line, its tab completion, the command
 palette and the `?` list, so the three cannot drift apart.
 
-Each command is a name, its aliases, what it takes and a `run(app, arg)`; a command that
-cannot do what was asked raises `CommandError` with a sentence for the operator.
+Each command is a name, its aliases, what it takes and a `run(app, arg)`; `app` is a
+`CommandHost` (console.cmdline.host), never the app class itself. A command that cannot do
+what was asked raises `CommandError` with a sentence for the operator.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 
+from console.cmdline.host import CommandHost
+from console.screens.main import MainScreen
 from console.widgets.runs_table import STATE_FILTERS
-
-if TYPE_CHECKING:
-    from console.app import ConsoleApp
 
 RUN_CANDIDATES = 50
 """Run names offered by tab completion (newest first)."""
@@ -47,8 +46,8 @@ class ConsoleCommand:
     aliases: tuple[str, ...]
     usage: str
     help: str
-    run: Callable[[ConsoleApp, str], None]
-    candidates: Callable[[ConsoleApp], list[str]] | None = None
+    run: Callable[[CommandHost, str], None]
+    candidates: Callable[[CommandHost], list[str]] | None = None
     arg_required: bool = False
     palette: str | None = None
     palette_each: str | None = None
@@ -66,19 +65,19 @@ class ConsoleCommand:
 # Argument values.
 
 
-def deployment_names(app: ConsoleApp) -> list[str]:
+def deployment_names(app: CommandHost) -> list[str]:
     return sorted(app.store.deployments)
 
 
-def state_words(_app: ConsoleApp) -> list[str]:
+def state_words(_app: CommandHost) -> list[str]:
     return [label.lower() for label, _states in STATE_FILTERS]
 
 
-def run_words(app: ConsoleApp) -> list[str]:
+def run_words(app: CommandHost) -> list[str]:
     return [str(d.get("name")) for d in app.store.runs_newest_first()[:RUN_CANDIDATES]]
 
 
-def theme_names(app: ConsoleApp) -> list[str]:
+def theme_names(app: CommandHost) -> list[str]:
     # Ours (and the user's) first; Textual's own themes follow.
     names = sorted(app.available_themes)
     return sorted(names, key=lambda n: (n.startswith("textual-"), n))
@@ -106,27 +105,28 @@ def pick(value: str, choices: Sequence[str], what: str) -> str:
 # What the commands do.
 
 
-def _to_main(app: ConsoleApp) -> Any:
+def _to_main(app: CommandHost) -> MainScreen:
     """Back to the main screen (the bottom of the stack), which it returns."""
-    from console.screens.main import MainScreen
-
     while len(app.screen_stack) > 1 and not isinstance(app.screen, MainScreen):
         app.pop_screen()
-    return app.screen
+    main = app.screen
+    if not isinstance(main, MainScreen):
+        raise CommandError("The main screen is not open; nothing was changed.")
+    return main
 
 
-def run_deploy(app: ConsoleApp, arg: str) -> None:
+def run_deploy(app: CommandHost, arg: str) -> None:
     from console.screens.deployment import DeploymentScreen
 
     name = pick(arg, deployment_names(app), "deployment") if arg else None
     main = _to_main(app)
     if name is None:
-        main.deployments.focus()
+        main.focus_deployments()
     else:
         app.push_screen(DeploymentScreen(app.ctx, name))
 
 
-def run_runs(app: ConsoleApp, arg: str) -> None:
+def run_runs(app: CommandHost, arg: str) -> None:
     states = state_words(app)
     state: str | None = None
     deployment: str | None = None
@@ -141,21 +141,15 @@ def run_runs(app: ConsoleApp, arg: str) -> None:
                 f"({', '.join(deployment_names(app)) or 'none yet'})."
             ) from None
     main = _to_main(app)
-    runs = main.runs
-    if state is not None or not arg:
-        wanted = state or "all"
-        # Through the table's own cycle, so its title and view stay consistent.
-        for _ in STATE_FILTERS:
-            if runs.state_filter_label.lower() == wanted:
-                break
-            runs.action_cycle_state()
-    if deployment is not None or not arg:
-        runs.set_deployment_filter(deployment)
-    main.refresh_all()
-    runs.focus()
+    if not arg:
+        main.show_runs(state="all", all_deployments=True)
+    elif state is not None:
+        main.show_runs(state=state)
+    else:
+        main.show_runs(deployment=deployment)
 
 
-def _run_id(app: ConsoleApp, arg: str) -> str:
+def _run_id(app: CommandHost, arg: str) -> str:
     """The run `arg` names (name or id), else the run on screen or under the cursor."""
     if arg:
         runs = app.store.flow_runs
@@ -173,23 +167,23 @@ def _run_id(app: ConsoleApp, arg: str) -> str:
     raise CommandError("No run here: name one (tab completes run names) or select a run first.")
 
 
-def run_logs(app: ConsoleApp, arg: str) -> None:
+def run_logs(app: CommandHost, arg: str) -> None:
     from console.logs.screen import LogScreen
 
     app.push_screen(LogScreen(app.ctx, _run_id(app, arg), None))
 
 
-def run_timeline(app: ConsoleApp, arg: str) -> None:
+def run_timeline(app: CommandHost, arg: str) -> None:
     from console.screens.timeline import TimelineScreen
 
     app.push_screen(TimelineScreen(app.ctx, _run_id(app, arg)))
 
 
-def run_audit(app: ConsoleApp, _arg: str) -> None:
+def run_audit(app: CommandHost, _arg: str) -> None:
     app.action_audit()
 
 
-def run_who(app: ConsoleApp, arg: str) -> None:
+def run_who(app: CommandHost, arg: str) -> None:
     from console.screens.partitions import PartitionsScreen
 
     if arg:
@@ -199,21 +193,21 @@ def run_who(app: ConsoleApp, arg: str) -> None:
     app.push_screen(PartitionsScreen(app.ctx, name))
 
 
-def run_theme(app: ConsoleApp, arg: str) -> None:
+def run_theme(app: CommandHost, arg: str) -> None:
     name = pick(arg, theme_names(app), "theme")
     app.theme = name
     app.notify(f"Theme: {name} (for this session; --theme {name} keeps it)", title="Theme")
 
 
-def run_help(app: ConsoleApp, _arg: str) -> None:
+def run_help(app: CommandHost, _arg: str) -> None:
     app.action_help()
 
 
-def run_quit(app: ConsoleApp, _arg: str) -> None:
+def run_quit(app: CommandHost, _arg: str) -> None:
     app.exit()
 
 
-def run_read_only(app: ConsoleApp, arg: str) -> None:
+def run_read_only(app: CommandHost, arg: str) -> None:
     if arg and arg.lower() not in ("on", "true", "yes"):
         raise CommandError(
             f":readonly {arg} refused: the command line only turns read-only on. "
@@ -330,7 +324,7 @@ def parse(line: str) -> tuple[ConsoleCommand, str]:
     return command, arg
 
 
-def completions(text: str, app: ConsoleApp) -> list[str]:
+def completions(text: str, app: CommandHost) -> list[str]:
     """Whole lines that `text` (without the colon) can complete to, best first.
 
     A command word completes to the names of the commands it begins (or begins an alias
@@ -353,7 +347,7 @@ def completions(text: str, app: ConsoleApp) -> list[str]:
     return [f"{word} {v}" for v in (*starts, *inside)]
 
 
-def execute(app: ConsoleApp, line: str) -> bool:
+def execute(app: CommandHost, line: str) -> bool:
     """Runs `line`; a refusal becomes an error notification. True if it ran."""
     try:
         command, arg = parse(line)
@@ -364,7 +358,7 @@ def execute(app: ConsoleApp, line: str) -> bool:
     return True
 
 
-def system_commands(app: ConsoleApp) -> Iterable[SystemCommand]:
+def system_commands(app: CommandHost) -> Iterable[SystemCommand]:
     """The palette's entries for the registry: the same `run` as the `:` line."""
 
     def runner(command: ConsoleCommand, arg: str) -> Callable[[], None]:

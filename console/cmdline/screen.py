@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -10,7 +11,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from console.cmdline import registry as commands_registry
 from console.cmdline.line import CommandInput
 
 HINTS_SHOWN = 12
@@ -25,6 +25,11 @@ class CommandLineScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", tooltip="Leave the command line, run nothing"),
     ]
+
+    def __init__(self, complete: Callable[[str], list[str]] | None = None) -> None:
+        super().__init__()
+        self._completions = complete
+        """Whole lines a text can complete to (the registry's, over the app's data)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="command-box"):
@@ -42,10 +47,7 @@ class CommandLineScreen(ModalScreen[str | None]):
         self._show_hints(self._complete(""))
 
     def _complete(self, text: str) -> list[str]:
-        from console.app import ConsoleApp  # the registry's candidates read the app's store
-
-        app = self.app
-        return commands_registry.completions(text, app) if isinstance(app, ConsoleApp) else []
+        return self._completions(text) if self._completions is not None else []
 
     def on_command_input_hints(self, event: CommandInput.Hints) -> None:
         self._show_hints(event.candidates)

@@ -1,7 +1,7 @@
 """Typed messages: the only way data from Redis and command results reach the widgets.
 
-The Redis worker (`ConsoleApp._follow_redis`) and the command threads post these to the
-app; the app applies them to its `Store` and tells the screens what changed.
+The Redis feed (`console.data.feed`) and the command sender (`console.data.command_sender`)
+post these to the app; the app applies them to its `Store` and tells the screens what changed.
 """
 
 from __future__ import annotations
@@ -159,3 +159,13 @@ class TaskRunsWanted(Message):
     def __init__(self, flow_run_id: str) -> None:
         super().__init__()
         self.flow_run_id = flow_run_id
+
+
+class LogWanted(Message):
+    """A screen asks the app to open a run's log, only task `task_run_id`'s if given (the
+    screens do not import the log feature, which sits above them)."""
+
+    def __init__(self, flow_run_id: str, task_run_id: str | None = None) -> None:
+        super().__init__()
+        self.flow_run_id = flow_run_id
+        self.task_run_id = task_run_id

@@ -2,7 +2,7 @@
 audit trail.
 
 The console's only reader. Verb-named methods, simple arguments in, decoded documents out;
-Redis errors propagate so the caller decides how to back off and reconnect.
+Redis errors propagate: the follow loops retry through `console.data.connection`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from console.data.connection import async_client
 from engine.contract.protocol import Keys, decode_doc, parse_writer_member, writer_member
 
 Doc = dict[str, Any]
@@ -84,12 +85,7 @@ class RedisReader:
     @property
     def client(self) -> aioredis.Redis:
         if self._client is None:
-            self._client = aioredis.Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_connect_timeout=3,
-                socket_timeout=self.block_ms / 1000 + 5,
-            )
+            self._client = async_client(self.url, self.block_ms)
         return self._client
 
     async def connect(self) -> None:
@@ -264,9 +260,3 @@ class RedisReader:
 def _id_tuple(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason for the status bar, without the traceback."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.contract.protocol import parse_iso
@@ -112,6 +112,12 @@ class LogIndex:
         self.hidden = bytearray()
         """1 for lines the hide pattern matched (the inverse filter), per line."""
         self.longest = 0
+
+    def hide_only(self, positions: Iterable[int] = ()) -> None:
+        """Hides exactly the lines at `positions` (none given: every line shows again)."""
+        self.hidden[:] = bytes(len(self))
+        for position in positions:
+            self.hidden[position] = 1
 
     def __len__(self) -> int:
         return len(self.ms)

@@ -1,13 +1,10 @@
-"""A run's log, or one task's: indexes the stream, follows it live, filters, searches, saves.
-
-One worker reads the stream (index pages, then XREAD of new lines; it resumes from the last
-indexed ID after a reconnect); a second one scans message text for a search or a hide
-pattern, and a third writes a saved view. Only the LogView's visible rows hold line text.
+"""A run's log, or one task's: follows the stream (console.logs.follow), filters, searches,
+saves. One worker scans message text for a search or a hide pattern, another writes a saved
+view; only the LogView's visible rows hold line text.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from array import array
 from dataclasses import replace
@@ -21,13 +18,12 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Label
 
 from console.context import Context
-from console.data.cancelled import reraise_if_cancelled
-from console.data.store import START_ID, LogEntry, RedisReader, describe_error
+from console.data.connection import describe_error
+from console.data.store import LogEntry, RedisReader
+from console.logs.follow import LogFollower
 from console.logs.index import LEVELS, WINDOWS, LogFilter, row_of, step_match, visible_matches
-from console.logs.lines import tag_of
 from console.logs.prompt import LogPrompt
-from console.logs.scan import compile_pattern, default_save_path, save_view, scan_text
-from console.logs.source import PAGE, LogSource
+from console.logs.scan import compile_pattern, default_save_path, scan_text
 from console.logs.view import LogView
 from console.screens.base import LiveScreen
 from console.widgets.status_bar import StatusBar
@@ -77,8 +73,8 @@ class LogScreen(LiveScreen):
         """Those of `matches` the view shows (n/N move among them)."""
         self._names: list[str] = []
         """Task names the lines were drawn with (tags), in index order."""
-        self.indexed = False
-        """The first pass over the stream is done (searches need it)."""
+        self.follower: LogFollower
+        """Reads the stream (set on mount, when the view and its index exist)."""
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="log-title", classes="title")
@@ -93,6 +89,8 @@ class LogScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.log_view.focus()
+        reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
+        self.follower = LogFollower(reader, self.flow_run_id, self.log_view.index, self)
         self._follow_log()
 
     def _task_name(self, task_run_id: str) -> str:
@@ -156,15 +154,27 @@ class LogScreen(LiveScreen):
             self._names = names
             view.restyle(relayout=True)
 
-    # Reading the stream.
+    # Reading the stream (console.logs.follow); these are its LogTarget side.
 
-    def _show_new(self, start: int) -> None:
-        """Adds the lines indexed from `start` on to the view."""
+    @work(exclusive=True, group="log", exit_on_error=False)
+    async def _follow_log(self) -> None:
+        self.log_view.source = self.follower.source
+        try:
+            await self.follower.follow()
+        finally:
+            self.log_view.source = None
+
+    @property
+    def indexed(self) -> bool:
+        """The first pass over the stream is done (searches need it)."""
+        return self.follower.indexed
+
+    def show_new(self, start: int) -> None:
         view = self.log_view
         view.extend_view(view.index.view(self.filter, start))
         self.shown_matches = visible_matches(view.view, self.matches)
 
-    def _take_tail(self, entries: list[LogEntry]) -> None:
+    def take_tail(self, entries: list[LogEntry]) -> None:
         view = self.log_view
         start = len(view.index)
         for entry in entries:
@@ -176,52 +186,16 @@ class LogScreen(LiveScreen):
             if self.search is not None and self.search.search(msg):
                 self.matches.append(position)
         if entries:
-            self._show_new(start)
+            self.show_new(start)
             self._update_title()
 
-    @work(exclusive=True, group="log", exit_on_error=False)
-    async def _follow_log(self) -> None:
-        reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
-        source = LogSource(reader, self.flow_run_id)
-        self.log_view.source = source
-        index = self.log_view.index
-        backoff = 0.5
-        try:
-            while True:
-                try:
-                    while self.indexed:  # after a reconnect: what came meanwhile, with text
-                        after = index.last_id or START_ID
-                        page = await reader.read_logs(self.flow_run_id, after, 1000)
-                        self._take_tail(page)
-                        if len(page) < 1000:
-                            break
-                    total = await source.read_length()
-                    while not self.indexed:  # the index, a page at a time
-                        start = len(index)
-                        got = await source.read_index_page(index, index.last_id)
-                        self._show_new(start)
-                        done = len(index) * 100 // max(total, 1)
-                        self.busy = "" if got < PAGE else f"reading {min(done, 99)}%"
-                        self._update_title()
-                        if got < PAGE:
-                            self.indexed = True
-                    if self.problem:
-                        self.problem = ""
-                        self._update_title()
-                    backoff = 0.5
-                    while True:
-                        after = index.last_id or START_ID
-                        self._take_tail(await reader.tail_logs(self.flow_run_id, after, 1000))
-                except (RedisError, OSError) as exc:
-                    reraise_if_cancelled()
-                    self.problem = f"Redis: {describe_error(exc)}; retrying"
-                    self._update_title()
-                    await reader.close()
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
-        finally:
-            self.log_view.source = None
-            await reader.close()
+    def show_busy(self, busy: str) -> None:
+        self.busy = busy
+        self._update_title()
+
+    def show_problem(self, problem: str) -> None:
+        self.problem = problem
+        self._update_title()
 
     # Filters.
 
@@ -332,7 +306,7 @@ class LogScreen(LiveScreen):
             view.restyle()
         elif mode == "hide" and self.hide is not None:
             self.hide = None
-            view.index.hidden[:] = bytes(len(view.index))
+            view.index.hide_only()
         else:
             return False
         self._refilter()
@@ -347,8 +321,7 @@ class LogScreen(LiveScreen):
 
         def progress(done: int) -> None:
             verb = "searching" if mode == "search" else "hiding"
-            self.busy = f"{verb} {done * 100 // max(len(index), 1)}%"
-            self._update_title()
+            self.show_busy(f"{verb} {done * 100 // max(len(index), 1)}%")
 
         try:
             found = await scan_text(source, index, pattern, progress)
@@ -360,9 +333,7 @@ class LogScreen(LiveScreen):
         view = self.log_view
         if mode == "hide":
             self.hide = pattern
-            index.hidden[:] = bytes(len(index))
-            for position in found:
-                index.hidden[position] = 1
+            index.hide_only(found)
             self._refilter()
             return
         self.search = pattern
@@ -378,10 +349,7 @@ class LogScreen(LiveScreen):
         self._go_to(step_match(self.shown_matches, None, view.top_position() or 0, True))
 
     def _go_to(self, position: int) -> None:
-        view = self.log_view
-        view.auto_scroll = False
-        view.current = position  # rendered strips are cached per current-or-not
-        view.scroll_to_position(position)
+        self.log_view.go_to(position)
         self._update_title()
 
     def _step(self, forward: bool) -> None:
@@ -403,23 +371,15 @@ class LogScreen(LiveScreen):
     @work(exclusive=True, group="log-save", exit_on_error=False)
     async def _save(self, path: Path) -> None:
         view = self.log_view
-        source = view.source
-        if source is None:
+        if view.source is None:
             return
-        positions = array("q", view.view)
-
-        def tag(position: int) -> str:
-            task_id = view.index.task_ids[view.index.task[position]]
-            return tag_of(self._task_name(task_id), view.index.attempt[position])
+        total = max(len(view.view), 1)
 
         def progress(done: int) -> None:
-            self.busy = f"saving {done * 100 // max(len(positions), 1)}%"
-            self._update_title()
+            self.show_busy(f"saving {done * 100 // total}%")
 
         try:
-            written = await save_view(
-                source, view.index, positions, path, tag, view.zone, view.timestamps, progress
-            )
+            written = await view.save_shown(path, progress)
         except OSError as exc:
             self.notify(
                 f"Could not write {path}: {exc.strerror or exc}. Type another path (s).",
@@ -430,8 +390,7 @@ class LogScreen(LiveScreen):
             self.notify(f"Saving stopped: Redis: {describe_error(exc)}", severity="error")
             return
         finally:
-            self.busy = ""
-            self._update_title()
+            self.show_busy("")
         self.notify(f"Saved {written:,} lines to {path}", title="Log saved")
 
     def action_back(self) -> None:

@@ -14,6 +14,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
+from pathlib import Path
 
 from redis.exceptions import RedisError
 from rich.style import Style
@@ -26,6 +27,7 @@ from textual.strip import Strip
 
 from console.logs.index import LogIndex
 from console.logs.lines import Layout, Styles, entry_rows, tag_of
+from console.logs.scan import save_view
 from console.logs.source import LogSource
 from console.text.formatting import LEVEL_TONES
 from console.widgets.tones import tone_style
@@ -174,6 +176,12 @@ class LogView(ScrollView, can_focus=True):
             return line
         return self._starts[min(line, len(self.view))]
 
+    def go_to(self, position: int) -> None:
+        """Makes the line at `position` the current one, in the middle; stops following."""
+        self.auto_scroll = False
+        self.current = position  # rendered strips are cached per current-or-not
+        self.scroll_to_position(position)
+
     def scroll_to_position(self, position: int) -> None:
         """Scrolls the line at `position` (if the view shows it) to the middle."""
         line = bisect_right(self.view, position) - 1
@@ -205,6 +213,20 @@ class LogView(ScrollView, can_focus=True):
     def cached_lines(self) -> int:
         """Lines held in memory (the LRU cache), for tests."""
         return len(self._lines)
+
+    async def save_shown(self, path: Path, progress: Callable[[int], None]) -> int:
+        """Writes the lines shown now to `path` as shown, without styles; how many.
+
+        Raises:
+            OSError: the file cannot be written. RedisError: the stream cannot be read.
+        """
+        if self.source is None:
+            return 0
+        shown = array("q", self.view)
+        tag, zone = self._tag, self.zone
+        return await save_view(
+            self.source, self.index, shown, path, tag, zone, self.timestamps, progress
+        )
 
     # Layout.
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import ClassVar
 
-from redis.exceptions import RedisError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,8 +11,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
-from console.data.cancelled import reraise_if_cancelled
-from console.data.store import START_ID, AuditEntry, RedisReader, describe_error
+from console.data.connection import Link, keep_following
+from console.data.store import START_ID, AuditEntry, RedisReader
 from console.screens.audit_entry import AuditEntryScreen, entry_lines
 from console.screens.base import LiveScreen
 from console.widgets.audit_table import AUDIT_SHOWN, AuditTable
@@ -83,33 +81,29 @@ class AuditScreen(LiveScreen):
     @work(exclusive=True, group="audit", exit_on_error=False)
     async def _follow_audit(self) -> None:
         reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
-        backoff = 0.5
-        try:
+
+        async def session(link: Link) -> None:
+            if self.last_id == START_ID:
+                entries = await reader.read_audit_newest(AUDIT_SHOWN)
+                if entries:
+                    self.last_id = entries[-1].entry_id
+                    self.post_message(AuditEntriesRead(entries))
+            else:
+                await reader.connect()
+            link.up()
             while True:
-                try:
-                    if self.last_id == START_ID:
-                        entries = await reader.read_audit_newest(AUDIT_SHOWN)
-                        if entries:
-                            self.last_id = entries[-1].entry_id
-                            self.post_message(AuditEntriesRead(entries))
-                    else:
-                        await reader.connect()
-                    if self.problem:
-                        self.post_message(AuditProblem(""))
-                    backoff = 0.5
-                    while True:
-                        entries = await reader.tail_audit(self.last_id, PAGE)
-                        if entries:
-                            self.last_id = entries[-1].entry_id
-                            self.post_message(AuditEntriesRead(entries))
-                except (RedisError, OSError) as exc:
-                    reraise_if_cancelled()
-                    self.post_message(AuditProblem(f"Redis: {describe_error(exc)}; retrying"))
-                    await reader.close()
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
-        finally:
-            await reader.close()
+                entries = await reader.tail_audit(self.last_id, PAGE)
+                if entries:
+                    self.last_id = entries[-1].entry_id
+                    self.post_message(AuditEntriesRead(entries))
+
+        def report(connected: bool, reason: str) -> None:
+            if not connected:
+                self.post_message(AuditProblem(f"Redis: {reason}; retrying"))
+            elif self.problem:
+                self.post_message(AuditProblem(""))
+
+        await keep_following(session, reader.close, report)
 
     def on_audit_entries_read(self, message: AuditEntriesRead) -> None:
         self.table.add_entries(message.entries)

@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from console.screens.dialog_css import dialog_css
 from console.text.audit_text import run_id_of, run_name_of, sent_by
 from console.text.formatting import iso_time
 from engine.contract.protocol import RUN_ACTIONS
@@ -50,23 +51,14 @@ def entry_lines(
 class AuditEntryScreen(ModalScreen[None]):
     """One audit entry in full; escape, enter or q closes."""
 
-    DEFAULT_CSS = """
-    AuditEntryScreen {
-        align: center middle;
-    }
-    AuditEntryScreen #audit-entry-dialog {
-        width: 100;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: thick $primary;
-        background: $surface;
-    }
+    DEFAULT_CSS = (
+        dialog_css("AuditEntryScreen", "audit-entry-dialog", 100, "$primary")
+        + """
     AuditEntryScreen #audit-entry-title {
         text-style: bold;
     }
     """
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from console.context import Context
 from console.screens.base import LiveScreen
+from console.screens.dialog_css import dialog_css
 from engine.contract.fire_times import (
     BACKFILL_DEFAULT_CONCURRENCY,
     BackfillError,
@@ -32,19 +33,9 @@ Doc = dict[str, Any]
 class BackfillScreen(ModalScreen[Doc | None]):
     """Dismisses with the backfill command's params (start, end, max_concurrent), or None."""
 
-    DEFAULT_CSS = """
-    BackfillScreen {
-        align: center middle;
-    }
-    BackfillScreen #backfill-dialog {
-        width: 90;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: thick $warning;
-        background: $surface;
-    }
+    DEFAULT_CSS = (
+        dialog_css("BackfillScreen", "backfill-dialog", 90, "$warning")
+        + """
     BackfillScreen #backfill-title {
         text-style: bold;
         width: 100%;
@@ -77,6 +68,7 @@ class BackfillScreen(ModalScreen[Doc | None]):
         margin-left: 2;
     }
     """
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Close without sending"),

@@ -14,7 +14,11 @@ from textual.widgets import DataTable, Label, Static
 from console.context import Context
 from console.screens.backfill import request_backfill
 from console.screens.base import Doc, LiveScreen
-from console.screens.deployment_actions import request_pause_toggle, request_trigger_with_params
+from console.screens.deployment_actions import (
+    pause_toggle_binding,
+    request_pause_toggle,
+    request_trigger_with_params,
+)
 from console.screens.run import RunScreen
 from console.text.formatting import (
     DASH,
@@ -71,13 +75,7 @@ class DeploymentScreen(LiveScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", tooltip="Back to the deployments", id="deployment.back"),
-        Binding(
-            "p",
-            "pause_toggle",
-            "Pause",  # "Pause/Resume" cut the footer at 80 columns; the tooltip says both
-            tooltip="Pause or resume its schedule",
-            id="deployment.pause_toggle",
-        ),
+        pause_toggle_binding("deployment"),
         Binding(
             "T",
             "trigger_with_params",

@@ -7,20 +7,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from textual.binding import Binding
+
 from console.screens.base import Doc, LiveScreen
 from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.trigger_form import TriggerFormScreen
 from console.text.pause_text import scheduled_runs
 
 
-def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
-    """Opens the parameter form; its preview's Run sends `trigger` with the overrides."""
-    if screen.refuse_if_read_only("trigger"):
-        return
+def pause_toggle_binding(screen_id: str) -> Binding:
+    """`p` on a screen showing a deployment (`screen_id`: its keymap id prefix)."""
+    return Binding(
+        "p",
+        "pause_toggle",
+        "Pause",  # "Pause/Resume" cut the footer at 80 columns; the tooltip says both
+        tooltip="Pause or resume its schedule",
+        id=f"{screen_id}.pause_toggle",
+    )
+
+
+def _selected_name(screen: LiveScreen, doc: Doc | None, what: str) -> str | None:
+    """The deployment's name, or None (after saying why) if read-only forbids `what` or no
+    deployment is selected."""
+    if screen.refuse_if_read_only(what):
+        return None
     if doc is None:
         screen.notify("No deployment selected.", severity="warning")
+        return None
+    return str(doc["name"])
+
+
+def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
+    """Opens the parameter form; its preview's Run sends `trigger` with the overrides."""
+    name = _selected_name(screen, doc, "trigger")
+    if name is None or doc is None:
         return
-    name = str(doc["name"])
     schema = doc.get("parameter_schema")
     if not (isinstance(schema, dict) and schema.get("properties")):
         screen.not_sent(f"trigger {name} with parameters", "ineligible")
@@ -49,12 +70,9 @@ def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
 def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
     """Paused: resume at once. Active: ask until when (and say what happens to the runs
     already scheduled), then pause."""
-    if screen.refuse_if_read_only("pause/resume"):
+    name = _selected_name(screen, doc, "pause/resume")
+    if name is None or doc is None:
         return
-    if doc is None:
-        screen.notify("No deployment selected.", severity="warning")
-        return
-    name = str(doc["name"])
     if doc.get("paused"):
         screen.send_checked("resume", name, name, f"resume {name}")
         return

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
 TEXTUAL_ACTIONS_LISTED = frozenset({"app.focus_next", "app.focus_previous", "command_palette"})
@@ -46,6 +47,32 @@ def is_product_binding(node: object, binding: Binding) -> bool:
             if isinstance(declared, Binding) and _keyless(declared) == wanted:
                 return True
     return False
+
+
+def binding_entries(screen: Screen[Any], key_display: Callable[[Binding], str]) -> list[HelpEntry]:
+    """The console's keys active on `screen`: its own first, then everywhere, then the
+    focused widget's."""
+    entries: list[HelpEntry] = []
+    seen: set[str] = set()
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or key in seen:
+            continue
+        if not is_product_binding(active.node, binding):
+            continue
+        seen.add(key)
+        entries.append(HelpEntry(key_display(binding), binding.description, _where(active.node)))
+    order = {"this screen": 0, "everywhere": 1}
+    entries.sort(key=lambda entry: order.get(entry.where, 2))
+    return entries
+
+
+def _where(node: object) -> str:
+    if isinstance(node, App):
+        return "everywhere"
+    if isinstance(node, Screen):
+        return "this screen"
+    return type(node).__name__
 
 
 def _keyless(binding: Binding) -> Binding:

@@ -13,6 +13,7 @@ from console.screens.base import Doc, LiveScreen
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
 from console.screens.deployment import DeploymentScreen
 from console.screens.deployment_actions import (
+    pause_toggle_binding,
     request_pause_toggle,
     request_trigger_with_params,
 )
@@ -49,13 +50,7 @@ class MainScreen(LiveScreen):
             show=False,  # the footer is full at 80 columns; `?` and the palette list it
             id="main.trigger_with_params",
         ),
-        Binding(
-            "p",
-            "pause_toggle",
-            "Pause",  # "Pause/Resume" cut the footer at 80 columns; the tooltip says both
-            tooltip="Pause or resume its schedule",
-            id="main.pause_toggle",
-        ),
+        pause_toggle_binding("main"),
         Binding(
             "r",
             "retry",
@@ -174,6 +169,27 @@ class MainScreen(LiveScreen):
 
     def on_runs_table_view_changed(self, _event: RunsTable.ViewChanged) -> None:
         self._update_titles()
+
+    # Set from outside (the `:` commands).
+
+    def focus_deployments(self) -> None:
+        self.deployments.focus()
+
+    def show_runs(
+        self,
+        *,
+        state: str | None = None,
+        deployment: str | None = None,
+        all_deployments: bool = False,
+    ) -> None:
+        """Focuses the runs, showing only state `state` (a STATE_FILTERS label, any case) and
+        only `deployment`'s runs, or every deployment's; None leaves that filter as it is."""
+        if state is not None:
+            self.runs.set_state_filter(state)
+        if deployment is not None or all_deployments:
+            self.runs.set_deployment_filter(deployment)
+        self.refresh_all()
+        self.runs.focus()
 
     # Selection.
 

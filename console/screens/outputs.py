@@ -14,7 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Label, Static
 
 from console.context import Context
-from console.data.store import RedisReader, describe_error
+from console.data.connection import describe_error
+from console.data.store import RedisReader
 from console.screens.base import LiveScreen
 from console.text.formatting import DASH, iso_time
 from console.text.output_compare import (
@@ -93,8 +94,8 @@ class OutputsScreen(LiveScreen):
         return f"Outputs of run {name} ({deployment})"
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#outputs-table", DataTable)
+    def table(self) -> RowTable:
+        return self.query_one("#outputs-table", RowTable)
 
     def on_mount(self) -> None:
         self.table.add_columns("Partition", "Rows", "Bytes", "Previous rows", "Change")
@@ -156,26 +157,22 @@ class OutputsScreen(LiveScreen):
         self.query_one("#outputs-summary", Static).update(self._summary(comparison))
         compared = comparison.previous is not None
         wanted = {diff.partition: diff for diff in comparison.partitions}
-        table = self.table
-        for key in [k for k in self.shown if k not in wanted]:
-            table.remove_row(key)
-        for key, diff in wanted.items():
-            cells = (
-                Text(diff.partition, style="bold"),
-                Text(str(diff.rows) if diff.rows is not None else DASH),
-                Text(format_bytes(diff.bytes)),
-                Text(
-                    str(diff.previous_rows)
-                    if diff.previous_rows is not None
-                    else ("new partition" if compared else DASH)
-                ),
-                flag_text(diff.flags, compared),
-            )
-            if key in self.shown:
-                for column, cell in zip(table.columns, cells, strict=True):
-                    table.update_cell(key, column, cell)
-            else:
-                table.add_row(*cells, key=key)
+        self.table.show_rows(
+            {
+                key: (
+                    Text(diff.partition, style="bold"),
+                    Text(str(diff.rows) if diff.rows is not None else DASH),
+                    Text(format_bytes(diff.bytes)),
+                    Text(
+                        str(diff.previous_rows)
+                        if diff.previous_rows is not None
+                        else ("new partition" if compared else DASH)
+                    ),
+                    flag_text(diff.flags, compared),
+                )
+                for key, diff in wanted.items()
+            }
+        )
         self.shown = wanted
         self._show_schema()
 

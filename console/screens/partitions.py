@@ -14,7 +14,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
-from console.data.store import RedisReader, describe_error
+from console.data.connection import describe_error
+from console.data.store import RedisReader
 from console.screens.base import LiveScreen
 from console.text.formatting import format_time
 from console.widgets.row_table import RowTable
@@ -61,8 +62,8 @@ class PartitionsScreen(LiveScreen):
         return f"Output partitions of {what}{shown}: enter shows who wrote one"
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#partitions-table", DataTable)
+    def table(self) -> RowTable:
+        return self.query_one("#partitions-table", RowTable)
 
     def on_mount(self) -> None:
         self.table.add_columns("Deployment", "Partition", "Writes", "Last written")
@@ -93,22 +94,16 @@ class PartitionsScreen(LiveScreen):
     def _show(self, rows: list[PartitionRow]) -> None:
         zone = self.ctx.now().tzinfo
         wanted = {row.key: row for row in rows}
-        table = self.table
-        for key in [k for k in self.rows if k not in wanted]:
-            table.remove_row(key)
+        cells: dict[str, tuple[Text, ...]] = {}
         for key, row in wanted.items():
             last = None if row.last_written is None else datetime.fromtimestamp(row.last_written)
-            cells = (
+            cells[key] = (
                 Text(row.deployment),
                 Text(row.partition, style="bold"),
                 Text(str(row.writes)),
                 Text(format_time(last.astimezone(zone) if last else None, zone)),
             )
-            if key in self.rows:
-                for column, cell in zip(table.columns, cells, strict=True):
-                    table.update_cell(key, column, cell)
-            else:
-                table.add_row(*cells, key=key)
+        self.table.show_rows(cells)
         self.rows = wanted
         self.query_one("#partitions-title", Label).update(self._title(len(rows)))
         if not rows:

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from console.context import Clock
+from console.screens.dialog_css import dialog_css
 from console.text.formatting import format_until
 from console.text.pause_text import PAUSE_EFFECT, format_moment
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
@@ -27,19 +28,9 @@ class PauseConfirmScreen(ModalScreen[str | None]):
     resumes at the time the operator saw, however late it reads the command.
     """
 
-    DEFAULT_CSS = """
-    PauseConfirmScreen {
-        align: center middle;
-    }
-    PauseConfirmScreen #pause-dialog {
-        width: 80;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: thick $warning;
-        background: $surface;
-    }
+    DEFAULT_CSS = (
+        dialog_css("PauseConfirmScreen", "pause-dialog", 80, "$warning")
+        + """
     PauseConfirmScreen #pause-title {
         text-style: bold;
     }
@@ -58,6 +49,7 @@ class PauseConfirmScreen(ModalScreen[str | None]):
         margin: 0 1;
     }
     """
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "abandon", "Don't pause", tooltip="Close without pausing"),

@@ -9,10 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
 from console.context import Context
-from console.data.messages import CommandRequested, TaskRunsWanted
-from console.logs.screen import LogScreen
+from console.data.messages import LogWanted, TaskRunsWanted
 from console.screens.base import Doc, LiveScreen
-from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.retry_confirm import (
     FROM_PREFIX,
     RetryConfirmScreen,
@@ -152,10 +150,10 @@ class RunScreen(LiveScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         task_id = event.row_key.value
         if event.data_table is self.tasks and task_id is not None:
-            self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, task_id))
+            self.post_message(LogWanted(self.flow_run_id, task_id))
 
     def action_run_log(self) -> None:
-        self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, None))
+        self.post_message(LogWanted(self.flow_run_id))
 
     def action_timeline(self) -> None:
         from console.screens.timeline import TimelineScreen
@@ -199,29 +197,10 @@ class RunScreen(LiveScreen):
             what = f"retry of run {run.get('name')} from {params['from_task']}"
         elif choice != "reuse":
             return
+        # The same gate as every action: read-only, then a protected deployment's name typed.
         deployment_name = run.get("deployment_name")
-        deployment = self.ctx.store.deployments.get(deployment_name or "")
-        if deployment is None or not deployment.get("protected"):
-            self.post_message(CommandRequested("retry", self.flow_run_id, params))
-            return
-        name = str(deployment_name)
-        dialog = ProtectedConfirmScreen(name, f"{what[:1].upper()}{what[1:]}?")
-
-        def send_if_named(confirmed: bool | None) -> None:
-            if confirmed:
-                self.post_message(CommandRequested("retry", self.flow_run_id, params))
-                return
-            self.not_sent(what, "wrong name" if dialog.typed else "declined")
-            if dialog.typed:
-                self.notify(
-                    f"You typed {dialog.typed!r}, not {name!r}: the {what} was not sent.",
-                    title="Not sent",
-                    severity="warning",
-                )
-            else:
-                self.notify(f"The {what} was not sent.", title="Not sent")
-
-        self.app.push_screen(dialog, send_if_named)
+        name = deployment_name if isinstance(deployment_name, str) else None
+        self.send_checked("retry", self.flow_run_id, name, what, params=params)
 
     def action_outputs(self) -> None:
         from console.screens.outputs import OutputsScreen

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label
 
 from console.context import Context
-from console.data.messages import TaskRunsWanted
+from console.data.messages import LogWanted, TaskRunsWanted
 from console.screens.base import Doc, LiveScreen
 from console.text.formatting import state_label
 from console.widgets.status_bar import StatusBar
@@ -85,9 +85,7 @@ class TimelineScreen(LiveScreen):
     # Actions.
 
     def action_run_log(self) -> None:
-        from console.logs.screen import LogScreen
-
-        self.app.push_screen(LogScreen(self.ctx, self.flow_run_id, None))
+        self.post_message(LogWanted(self.flow_run_id))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
+from console.screens.dialog_css import dialog_css
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.text.param_form import (
     FormCheck,
@@ -33,19 +34,9 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
     confirmed, or None when the operator leaves without sending.
     """
 
-    DEFAULT_CSS = """
-    TriggerFormScreen {
-        align: center middle;
-    }
-    TriggerFormScreen #trigger-dialog {
-        width: 90;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: thick $primary;
-        background: $surface;
-    }
+    DEFAULT_CSS = (
+        dialog_css("TriggerFormScreen", "trigger-dialog", 90, "$primary")
+        + """
     TriggerFormScreen #trigger-title {
         text-style: bold;
         width: 100%;
@@ -76,6 +67,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
         dock: bottom;
     }
     """
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "abandon", "Don't send", tooltip="Close without sending"),

@@ -10,25 +10,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from console.screens.dialog_css import dialog_css
 from console.text.param_form import FormCheck, ParamField, preview
 
 
 class TriggerPreviewScreen(ModalScreen[bool]):
     """`enter` on Run (focused) or `y` -> True: send; escape or Back -> False: edit again."""
 
-    DEFAULT_CSS = """
-    TriggerPreviewScreen {
-        align: center middle;
-    }
-    TriggerPreviewScreen #preview-dialog {
-        width: 90;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: thick $warning;
-        background: $surface;
-    }
+    DEFAULT_CSS = (
+        dialog_css("TriggerPreviewScreen", "preview-dialog", 90, "$warning")
+        + """
     TriggerPreviewScreen #preview-title {
         text-style: bold;
         dock: top;
@@ -46,6 +37,7 @@ class TriggerPreviewScreen(ModalScreen[bool]):
         margin: 0 1;
     }
     """
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Run", tooltip="Send the trigger"),

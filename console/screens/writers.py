@@ -16,7 +16,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
-from console.data.store import RedisReader, Write, describe_error
+from console.data.connection import describe_error
+from console.data.store import RedisReader, Write
 from console.screens.base import LiveScreen
 from console.text.formatting import DASH, format_time
 from console.widgets.lineage_panel import describe_trigger, short_hash

@@ -38,12 +38,14 @@ def known_bindings() -> dict[str, Binding]:
 @cache
 def _bindings() -> dict[str, tuple[str, Binding]]:
     """Binding id -> (the class that declares it, the binding)."""
+    import console.cmdline
+    import console.logs
     import console.screens
     import console.widgets
     from console.app import ConsoleApp
 
     classes: list[type] = [ConsoleApp]
-    for package in (console.screens, console.widgets):
+    for package in (console.screens, console.widgets, console.logs, console.cmdline):
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             module = importlib.import_module(info.name)
             classes.extend(

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from rich.text import Text
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 
 from console.context import Context
 from console.data.state import run_order
-from console.text.formatting import format_run_duration, iso_time, run_durations, state_label
-from console.widgets.column_fit import TableColumn
+from console.text.formatting import format_run_duration, run_durations
 from console.widgets.keyed_table import KeyedTable, Row
-from console.widgets.tones import toned
+from console.widgets.run_rows import OPEN_RUN, run_cells, run_columns
 
 RECENT_RUNS = 50
 """Runs of the deployment listed; older ones stay in the main screen's runs table."""
@@ -22,25 +20,8 @@ RECENT_RUNS = 50
 class DeploymentRunsTable(KeyedTable):
     """One row per run of `deployment`, keyed by flow run id."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # Out of the footer, so the deployment screen's keys fit at 80 columns; `?` lists it.
-        Binding(
-            "enter",
-            "select_cursor",
-            "Open run",
-            tooltip="Task runs and logs of this run",
-            show=False,
-        ),
-    ]
-
-    # Narrow terminals drop the highest numbers first (whole columns, never cut values).
-    COLUMNS = (
-        TableColumn("name", "Run", 1),
-        TableColumn("state", "State", 2),
-        TableColumn("start", "Start", 4),
-        TableColumn("duration", "Duration", 3),
-        TableColumn("attempts", "Attempts", 5),
-    )
+    BINDINGS: ClassVar[list[BindingType]] = [OPEN_RUN]
+    COLUMNS = run_columns("Run")
     NEWEST_FIRST = True
 
     def __init__(self, ctx: Context, deployment: str, *, id: str | None = None) -> None:
@@ -56,12 +37,5 @@ class DeploymentRunsTable(KeyedTable):
 
     def row_for(self, doc: dict[str, Any]) -> Row:
         now = self.ctx.now()
-        label = state_label(doc.get("state_type"), doc.get("state_name"))
-        cells = (
-            Text(str(doc.get("name", "")), style="bold", end=""),
-            toned(self.app, label.text, label.tone),
-            Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
-            Text(format_run_duration(run_durations(doc, now)), end=""),
-            Text(str(doc.get("run_count", 0)), end=""),
-        )
+        cells = run_cells(self.app, doc, now, format_run_duration(run_durations(doc, now)))
         return Row(str(doc["id"]), cells, (run_order(doc), str(doc["id"])))

@@ -1,4 +1,4 @@
-"""A row-cursor DataTable whose home/end go to the first/last row.
+"""A row-cursor DataTable whose home/end go to the first/last row, changed by diff.
 
 Textual's DataTable binds home/end to the leftmost/rightmost column (it scrolls sideways
 with a row cursor) and puts first/last row on ctrl+home/ctrl+end, which many terminals
@@ -7,6 +7,7 @@ never send. Every table of the console moves by rows, so home/end do that here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -35,3 +36,16 @@ class RowTable(DataTable[Text]):
             id="table.last",
         ),
     ]
+
+    def show_rows(self, rows: Mapping[str, Sequence[Text]]) -> None:
+        """Makes the table hold `rows` (key -> cells) by diff: rows no longer wanted are
+        removed, kept ones updated cell by cell, new ones added at the end."""
+        held = {str(key.value) for key in self.rows}
+        for key in held - rows.keys():
+            self.remove_row(key)
+        for key, cells in rows.items():
+            if key in held:
+                for column, cell in zip(self.columns, cells, strict=True):
+                    self.update_cell(key, column, cell)
+            else:
+                self.add_row(*cells, key=key)

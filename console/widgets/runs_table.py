@@ -18,10 +18,10 @@ from textual.message import Message
 from textual.widgets.data_table import RowKey
 
 from console.data.state import run_order
-from console.text.formatting import format_run_duration, iso_time, run_durations, state_label
+from console.text.formatting import format_run_duration, run_durations, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
-from console.widgets.tones import toned
+from console.widgets.run_rows import OPEN_RUN, run_cells
 from engine.contract.protocol import parse_iso
 
 RUNS_SHOWN = 300
@@ -77,45 +77,29 @@ class RunCounts:
         return f"{head} {self.matching}; {self.held} held"
 
 
+def _hidden(key: str, action: str, label: str, tip: str) -> Binding:
+    return Binding(key, action, label, tooltip=tip, show=False)
+
+
 class RunsTable(KeyedTable):
     """One row per flow run, keyed by flow run id; optionally one deployment's runs only."""
 
+    # All out of the footer, so the screen's t/p/r/c, / and q/?/a fit at 80 columns; `?`
+    # lists them.
     BINDINGS: ClassVar[list[BindingType]] = [
-        # enter and space are left out of the footer so the screen's t/p/r/c, / and q/?/a fit
-        # at 80 columns; `?` lists them.
-        Binding(
-            "enter",
-            "select_cursor",
-            "Open run",
-            tooltip="Task runs and logs of this run",
-            show=False,
-        ),
-        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark this run", show=False),
-        Binding(
+        OPEN_RUN,
+        _hidden("space", "toggle_mark", "Mark", "Mark or unmark this run"),
+        _hidden(
             "shift+space,V",
             "mark_range",
             "Mark range",
-            tooltip="Mark every run from the last marked one to this one",
-            show=False,
+            "Mark every run from the last marked one to this one",
         ),
-        Binding(
-            "ctrl+a,asterisk",
-            "mark_all",
-            "Mark all",
-            tooltip="Mark every run the filters show",
-            show=False,
-        ),
-        # Kept out of the footer so t/p/r/c still fit at 80 columns; `?` lists them.
-        Binding("f", "cycle_state", "State", tooltip="Show runs of one state (cycles)", show=False),
-        Binding(
-            "R",
-            "cycle_range",
-            "Range",
-            tooltip="Runs of the last 1h / 24h / 7d / all (cycles)",
-            show=False,
-        ),
-        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (cycles)", show=False),
-        Binding("O", "reverse_sort", "Reverse", tooltip="Reverse the sort", show=False),
+        _hidden("ctrl+a,asterisk", "mark_all", "Mark all", "Mark every run the filters show"),
+        _hidden("f", "cycle_state", "State", "Show runs of one state (cycles)"),
+        _hidden("R", "cycle_range", "Range", "Runs of the last 1h / 24h / 7d / all (cycles)"),
+        _hidden("o", "cycle_sort", "Sort", "Sort by the next column (cycles)"),
+        _hidden("O", "reverse_sort", "Reverse", "Reverse the sort"),
     ]
 
     # Narrow terminals drop the highest numbers first (whole columns, never cut values).
@@ -215,6 +199,12 @@ class RunsTable(KeyedTable):
             and self.sort_reverse
         )
 
+    def set_state_filter(self, label: str) -> None:
+        """Shows only runs of the STATE_FILTERS entry `label` names (any case)."""
+        labels = [name.lower() for name, _states in STATE_FILTERS]
+        self.state_filter = labels.index(label.lower())
+        self._changed()
+
     def action_cycle_state(self) -> None:
         self.state_filter = (self.state_filter + 1) % len(STATE_FILTERS)
         self._changed()
@@ -277,14 +267,9 @@ class RunsTable(KeyedTable):
         name = str(doc.get("name", ""))
         durations = run_durations(doc, now)
         seconds = durations.for_chart
-        cells = (
-            Text(f"{MARK}{name}" if run_id in self.marked else name, style="bold", end=""),
-            Text(str(doc.get("deployment_name") or ""), end=""),
-            toned(self.app, label.text, label.tone),
-            Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
-            Text(format_run_duration(durations), end=""),
-            Text(str(doc.get("run_count", 0)), end=""),
-        )
+        shown_name = f"{MARK}{name}" if run_id in self.marked else name
+        first, *rest = run_cells(self.app, doc, now, format_run_duration(durations), shown_name)
+        cells = (first, Text(str(doc.get("deployment_name") or ""), end=""), *rest)
         keys: dict[str, Any] = {
             "name": name.casefold(),
             "deployment": str(doc.get("deployment_name") or "").casefold(),

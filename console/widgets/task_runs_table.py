@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from console.context import Context
 from console.data.state import run_order
-from console.text.formatting import format_duration, iso_time, run_seconds, state_label
-from console.widgets.column_fit import TableColumn
+from console.text.formatting import format_duration, run_seconds
 from console.widgets.keyed_table import KeyedTable, Row
-from console.widgets.tones import toned
+from console.widgets.run_rows import run_cells, run_columns
 
 
 class TaskRunsTable(KeyedTable):
@@ -24,14 +22,7 @@ class TaskRunsTable(KeyedTable):
         Binding("enter", "select_cursor", "Task log", tooltip="Log lines of this task", show=False),
     ]
 
-    # Narrow terminals drop the highest numbers first (whole columns, never cut values).
-    COLUMNS = (
-        TableColumn("name", "Task", 1),
-        TableColumn("state", "State", 2),
-        TableColumn("start", "Start", 4),
-        TableColumn("duration", "Duration", 3),
-        TableColumn("attempts", "Attempts", 5),
-    )
+    COLUMNS = run_columns("Task")
 
     def __init__(self, ctx: Context, flow_run_id: str, *, id: str | None = None) -> None:
         super().__init__(ctx, id=id)
@@ -42,14 +33,7 @@ class TaskRunsTable(KeyedTable):
 
     def row_for(self, doc: dict[str, Any]) -> Row:
         now = self.ctx.now()
-        label = state_label(doc.get("state_type"), doc.get("state_name"))
-        cells = (
-            Text(str(doc.get("name", "")), style="bold", end=""),
-            toned(self.app, label.text, label.tone),
-            Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
-            Text(format_duration(run_seconds(doc, now)), end=""),
-            Text(str(doc.get("run_count", 0)), end=""),
-        )
+        cells = run_cells(self.app, doc, now, format_duration(run_seconds(doc, now)))
         # Tasks not started yet sort last, in name order.
         started = doc.get("start_time") is not None
         return Row(str(doc["id"]), cells, (not started, run_order(doc), str(doc.get("name", ""))))
