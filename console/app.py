@@ -42,7 +42,8 @@ from console.screens.base import LiveScreen
 from console.screens.help import HelpEntry, HelpScreen, is_product_binding
 from console.screens.main import MainScreen
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys, parse_iso
+from engine.contract.keys import Keys
+from engine.contract.times import parse_iso
 from engine.stack.launcher import engine_alive
 from themes import DEFAULT_THEME, register_themes
 

@@ -42,7 +42,7 @@ def all_modules(package: str) -> list[str]:
 def test_engine_light_packages_do_not_import_prefect_pandas_or_pyarrow() -> None:
     # The console imports these; they must stay stdlib + redis (+ PyYAML for checked_yaml).
     modules = [m for package in LIGHT_ENGINE_PACKAGES for m in all_modules(package)]
-    assert "engine.contract.protocol" in modules and "engine.stack.launcher" in modules
+    assert "engine.contract.documents" in modules and "engine.stack.launcher" in modules
     assert loaded_after_importing(modules, HEAVY) == []
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from textual.message import Message
 
-from engine.contract.protocol import Command, CommandResult
+from engine.contract.commands import Command, CommandResult
 
 Doc = dict[str, Any]
 

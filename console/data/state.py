@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.contract.protocol import RUNS_KEPT, parse_iso
+from engine.contract.keys import RUNS_KEPT
+from engine.contract.times import parse_iso
 
 Doc = dict[str, Any]
 

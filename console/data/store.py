@@ -12,7 +12,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from engine.contract.protocol import Keys, decode_doc, parse_writer_member, writer_member
+from engine.contract.documents import decode_doc
+from engine.contract.keys import Keys
+from engine.contract.partitions import parse_writer_member, writer_member
 
 Doc = dict[str, Any]
 START_ID = "0-0"

@@ -16,7 +16,7 @@ from textual.widgets import Label, Static
 
 from console.text.audit_text import run_id_of, run_name_of, sent_by
 from console.text.formatting import iso_time
-from engine.contract.protocol import RUN_ACTIONS
+from engine.contract.commands import RUN_ACTIONS
 
 
 def entry_lines(

@@ -26,7 +26,7 @@ from console.text.output_compare import (
 from console.widgets.lineage_panel import format_bytes
 from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
-from engine.contract.protocol import parse_iso
+from engine.contract.times import parse_iso
 
 Doc = dict[str, Any]
 

@@ -22,7 +22,7 @@ from console.text.formatting import DASH, format_time
 from console.widgets.lineage_panel import describe_trigger, short_hash
 from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
-from engine.contract.protocol import parse_writer_member, partition_name
+from engine.contract.partitions import parse_writer_member, partition_name
 
 Doc = dict[str, Any]
 

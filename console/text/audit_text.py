@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.contract.protocol import RUN_ACTIONS, Identity
+from engine.contract.commands import RUN_ACTIONS
+from engine.contract.identity import Identity
 
 
 def sent_by(fields: Mapping[str, str]) -> str:

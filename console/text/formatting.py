@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from engine.contract.protocol import FINAL_STATE_TYPES, parse_iso
+from engine.contract.documents import FINAL_STATE_TYPES
+from engine.contract.times import parse_iso
 
 _GLYPHS: dict[str, str] = {
     "SCHEDULED": "◷",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.contract.protocol import parse_iso, partition_name
+from engine.contract.partitions import partition_name
+from engine.contract.times import parse_iso
 
 Doc = dict[str, Any]
 

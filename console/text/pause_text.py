@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from console.text.formatting import format_until
-from engine.contract.protocol import parse_iso
+from engine.contract.times import parse_iso
 
 PAUSE_EFFECT = (
     "Pausing stops the schedule from creating runs, and Prefect deletes the runs the "

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from console.context import Context
 from console.text.formatting import DASH, format_duration, format_params, iso_time
-from engine.contract.protocol import partition_name
+from engine.contract.partitions import partition_name
 
 Doc = dict[str, Any]
 

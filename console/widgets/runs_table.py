@@ -22,7 +22,7 @@ from console.text.formatting import format_run_duration, iso_time, run_durations
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
-from engine.contract.protocol import parse_iso
+from engine.contract.times import parse_iso
 
 RUNS_SHOWN = 300
 """Rows in the table at most: the newest runs the filters keep. Counts in the title cover

@@ -22,7 +22,7 @@ from console.context import Context
 from console.data.state import run_order
 from console.text.formatting import format_duration, is_final, run_seconds, state_label
 from console.widgets.tones import tone_style
-from engine.contract.protocol import parse_iso
+from engine.contract.times import parse_iso
 
 Doc = dict[str, Any]
 StyleOf = Callable[[str], Style]

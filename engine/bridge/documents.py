@@ -12,7 +12,8 @@ from prefect.client.schemas.objects import FlowRun, Log, State, StateType, TaskR
 from prefect.events import Event
 
 from engine.config.loader import DeploymentSpec
-from engine.contract.protocol import FINAL_STATE_TYPES, utc_now_iso
+from engine.contract.documents import FINAL_STATE_TYPES
+from engine.contract.times import utc_now_iso
 
 SCHEDULED_HORIZON = timedelta(minutes=10)
 """Scheduled runs further out than this are Prefect's look-ahead, not news: not mirrored.

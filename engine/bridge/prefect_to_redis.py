@@ -46,7 +46,8 @@ from engine.bridge.documents import (
     worth_mirroring,
 )
 from engine.config.registry import Registry
-from engine.contract.protocol import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, parse_iso
+from engine.contract.documents import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES
+from engine.contract.times import parse_iso
 from engine.store.mirror import RedisMirror
 
 logger = logging.getLogger("aiwf.engine.bridge")

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from engine.contract.documents import decode_doc
 from engine.contract.fire_times import (
     BACKFILL_DEFAULT_CONCURRENCY,
     BACKFILL_MAX_RUNS,
@@ -17,8 +18,8 @@ from engine.contract.fire_times import (
     BackfillPlan,
     plan_backfill,
 )
+from engine.contract.keys import Keys
 from engine.contract.paths import state_dir
-from engine.contract.protocol import Keys, decode_doc
 from engine.stack.launcher import prefix_from_env, redis_url_from_env
 
 EXIT_OK, EXIT_ERROR = 0, 1

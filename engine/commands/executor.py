@@ -35,17 +35,12 @@ from engine.commands.cancel_watch import (
 from engine.config.parameter_schema import override_errors
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
+from engine.contract.commands import RUN_ACTIONS, Command, CommandResult
+from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
+from engine.contract.identity import triggered_by_tag
+from engine.contract.keys import ENGINE_GROUP, Keys
 from engine.contract.pause_window import AutoResumeStore, WindowError, parse_resume_at
-from engine.contract.protocol import (
-    ENGINE_GROUP,
-    FINAL_STATE_TYPES,
-    RUN_ACTIONS,
-    Command,
-    CommandResult,
-    Keys,
-    triggered_by_tag,
-)
 from engine.pipeline.flows import FLOW_TASKS, FLOWS
 from engine.store.mirror import RedisMirror
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.bridge.documents import last_run_summary
 from engine.config.loader import DeploymentSpec
-from engine.contract.protocol import parse_iso
+from engine.contract.times import parse_iso
 
 
 @dataclass

@@ -11,7 +11,8 @@ from typing import Any
 
 import redis
 
-from engine.contract.protocol import COMMANDS_MAXLEN, ENGINE_GROUP, Command, CommandResult, Keys
+from engine.contract.commands import Command, CommandResult
+from engine.contract.keys import COMMANDS_MAXLEN, ENGINE_GROUP, Keys
 
 
 def ensure_group(client: redis.Redis, keys: Keys) -> None:

@@ -26,7 +26,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.contract.protocol import DEFAULT_PREFIX, TRIGGERED_BY, Keys, utc_now_iso
+from engine.contract.identity import TRIGGERED_BY
+from engine.contract.keys import DEFAULT_PREFIX, Keys
+from engine.contract.times import utc_now_iso
 from engine.pipeline.model import Model, ModelError, load_model
 
 logger = logging.getLogger("aiwf.engine.lineage")

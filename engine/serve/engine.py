@@ -27,8 +27,9 @@ from engine.commands.executor import CommandExecutor
 from engine.config.loader import LoadResult, load_deployments
 from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import HEARTBEAT_INTERVAL_SECONDS, Keys, utc_now_iso
+from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.store.mirror import RedisMirror

@@ -1,4 +1,4 @@
-"""Writes state documents into Redis: the only writer of the state keys in `protocol.Keys`.
+"""Writes state documents into Redis: the only writer of the state keys in `keys.Keys`.
 
 Stdlib + redis only. Each upsert writes the document and appends a change entry to the
 updates stream in one MULTI/EXEC, so a reader that takes a snapshot and then tails the
@@ -14,23 +14,19 @@ from typing import Any
 
 import redis
 
-from engine.contract.protocol import (
+from engine.contract.commands import Command, CommandResult
+from engine.contract.documents import decode_doc, encode_doc
+from engine.contract.keys import (
     AUDIT_MAXLEN,
     HEARTBEAT_TTL_SECONDS,
     LOG_STREAM_MAXLEN,
     RESULT_TTL_SECONDS,
     RUNS_KEPT,
     UPDATES_MAXLEN,
-    Command,
-    CommandResult,
     Keys,
-    decode_doc,
-    encode_doc,
-    parse_iso,
-    partition_name,
-    utc_now_iso,
-    writer_member,
 )
+from engine.contract.partitions import partition_name, writer_member
+from engine.contract.times import parse_iso, utc_now_iso
 
 LogLine = Mapping[str, str]
 """A log entry's fields: ts, level, level_name, task_run_id, logger, msg."""

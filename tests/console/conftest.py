@@ -21,7 +21,7 @@ from textual.widgets import DataTable
 
 from console.app import ConsoleApp
 from console.data.messages import CommandNotSent, CommandRequested, CommandSent
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone.utc)

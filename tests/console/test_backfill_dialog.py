@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Static
 from console.screens.backfill import BackfillScreen
 from console.screens.deployment import DeploymentScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

@@ -9,7 +9,9 @@ import redis
 from console.text.audit_text import sent_by
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Command, Identity, Keys, triggered_by_tag
+from engine.contract.commands import Command
+from engine.contract.identity import Identity, triggered_by_tag
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, commands, fill_standard, wait_for
 from tests.console.test_commands import notes

@@ -18,7 +18,7 @@ from console.screens.run import RunScreen
 from console.screens.writers import WritersScreen
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

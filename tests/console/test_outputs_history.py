@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from console.data.store import RedisReader
 from console.screens.outputs import OutputsScreen
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, wait_for
 from tests.console.test_lineage import lineage_doc, open_failed_run

@@ -7,7 +7,7 @@ import redis
 
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.retry_confirm import RetryConfirmScreen, task_order
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

@@ -12,7 +12,7 @@ from console.app import ConsoleApp
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
 from console.screens.main import MainScreen
 from console.widgets.runs_table import MARK, RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

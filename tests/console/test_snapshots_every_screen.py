@@ -34,7 +34,7 @@ from console.screens.writers import WritersScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.test_audit import audit

@@ -18,7 +18,7 @@ from console.app import ConsoleApp
 from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.param_schemas import FLOW_SCHEMA

@@ -15,7 +15,7 @@ import redis
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
 from engine.bridge.documents import attempt_start, flow_run_doc, latest_attempt_start
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)

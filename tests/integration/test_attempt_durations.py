@@ -15,7 +15,7 @@ import pytest
 
 from console.text.formatting import run_durations
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import parse_iso
+from engine.contract.times import parse_iso
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 

@@ -16,8 +16,8 @@ from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
 from engine.contract.command_client import CommandClient
+from engine.contract.keys import Keys
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for

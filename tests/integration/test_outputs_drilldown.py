@@ -13,7 +13,8 @@ import pytest
 from console.app import ConsoleApp
 from console.screens.outputs import OutputsScreen
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys, partition_name
+from engine.contract.keys import Keys
+from engine.contract.partitions import partition_name
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror

@@ -15,7 +15,7 @@ from console.app import ConsoleApp
 from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.lineage.record import load_cache_key
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack

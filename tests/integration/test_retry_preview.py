@@ -26,7 +26,7 @@ from console.screens.retry_confirm import (
 )
 from console.screens.run import RunScreen
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.contract.retry_plan import INFERENCE_TASKS, RetryPlan
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack
