@@ -42,6 +42,7 @@ from console.screens.base import LiveScreen
 from console.screens.help import HelpEntry, HelpScreen, is_product_binding
 from console.screens.main import MainScreen
 from engine.contract.command_client import CommandClient
+from engine.contract.documents import Deployment, FlowRun, Lineage, TaskRun
 from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
 from engine.stack.launcher import engine_alive
@@ -211,7 +212,7 @@ class ConsoleApp(App[None]):
                     while True:
                         if time.monotonic() >= next_beat:
                             info = await reader.read_heartbeat()
-                            beat_at = parse_iso(info.get("beat_at")) if info else None
+                            beat_at = parse_iso(info.beat_at) if info else None
                             self.post_message(EngineStatusChanged(info, beat_at))
                             next_beat = time.monotonic() + self.heartbeat_interval
                         for update in await reader.read_updates(last_id):
@@ -229,15 +230,14 @@ class ConsoleApp(App[None]):
     def _post_update(self, update: Update) -> None:
         if update.kind == "deployment_removed":
             self.post_message(DeploymentRemoved(update.id))
-        elif update.doc is None:
-            return  # corrupt JSON: the next update of the same document repairs it
-        elif update.kind == "deployment":
+        # A bad document reads as None (counted): the next update of it repairs it.
+        elif isinstance(update.doc, Deployment):
             self.post_message(DeploymentChanged(update.doc))
-        elif update.kind == "flow_run":
+        elif isinstance(update.doc, FlowRun):
             self.post_message(FlowRunChanged(update.doc))
-        elif update.kind == "task_run":
+        elif isinstance(update.doc, TaskRun):
             self.post_message(TaskRunChanged(update.doc))
-        elif update.kind == "lineage":
+        elif isinstance(update.doc, Lineage):
             self.post_message(LineageChanged(update.id, update.doc))
 
     @work(group="task-runs", exit_on_error=False)
@@ -258,13 +258,13 @@ class ConsoleApp(App[None]):
     # Applying data: store first, then the screens that show it.
 
     def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
-        names = {doc.get("name") for doc in message.deployments}
+        names = {doc.name for doc in message.deployments}
         for name in [n for n in self.store.deployments if n not in names]:
             self.store.remove_deployment(name)
         for doc in message.deployments:
             self.store.apply_deployment(doc)
-        for doc in message.flow_runs:
-            self.store.apply_flow_run(doc)
+        for run in message.flow_runs:
+            self.store.apply_flow_run(run)
         with self.batch_update():
             for screen in self.live_screens():
                 screen.show_snapshot()
@@ -272,7 +272,7 @@ class ConsoleApp(App[None]):
     def on_deployment_changed(self, message: DeploymentChanged) -> None:
         if self.store.apply_deployment(message.doc):
             for screen in self.live_screens():
-                screen.show_deployment(str(message.doc["name"]))
+                screen.show_deployment(message.doc.name)
 
     def on_deployment_removed(self, message: DeploymentRemoved) -> None:
         if self.store.remove_deployment(message.name):
@@ -388,7 +388,7 @@ class ConsoleApp(App[None]):
         """`retry run witty-fox`: names the run instead of its id where it is known."""
         run = self.store.flow_runs.get(target)
         if run is not None:
-            return f"{action} run {run.get('name', target)}"
+            return f"{action} run {run.name or target}"
         return f"{action} {target}"
 
     def on_command_sent(self, message: CommandSent) -> None:
@@ -471,8 +471,8 @@ class ConsoleApp(App[None]):
         """The deployment under the main screen's cursor, if any."""
         if isinstance(self.screen, MainScreen):
             doc = self.screen.selected_deployment()
-            if doc is not None and isinstance(doc.get("name"), str):
-                return str(doc["name"])
+            if doc is not None:
+                return doc.name
         return None
 
     def action_audit(self) -> None:

@@ -75,7 +75,7 @@ def state_words(_app: ConsoleApp) -> list[str]:
 
 
 def run_words(app: ConsoleApp) -> list[str]:
-    return [str(d.get("name")) for d in app.store.runs_newest_first()[:RUN_CANDIDATES]]
+    return [d.name for d in app.store.runs_newest_first()[:RUN_CANDIDATES]]
 
 
 def theme_names(app: ConsoleApp) -> list[str]:
@@ -161,7 +161,7 @@ def _run_id(app: ConsoleApp, arg: str) -> str:
         runs = app.store.flow_runs
         if arg in runs:
             return arg
-        by_name = {str(d.get("name")): run_id for run_id, d in runs.items()}
+        by_name = {d.name: run_id for run_id, d in runs.items()}
         return by_name[pick(arg, list(by_name), "run")]
     run_id = getattr(app.screen, "flow_run_id", None)
     if isinstance(run_id, str):

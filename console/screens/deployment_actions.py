@@ -7,21 +7,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from console.screens.base import Doc, LiveScreen
+from console.screens.base import LiveScreen
 from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.trigger_form import TriggerFormScreen
 from console.text.pause_text import scheduled_runs
+from engine.contract.documents import Deployment
 
 
-def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
+def request_trigger_with_params(screen: LiveScreen, doc: Deployment | None) -> None:
     """Opens the parameter form; its preview's Run sends `trigger` with the overrides."""
     if screen.refuse_if_read_only("trigger"):
         return
     if doc is None:
         screen.notify("No deployment selected.", severity="warning")
         return
-    name = str(doc["name"])
-    schema = doc.get("parameter_schema")
+    name = doc.name
+    schema = doc.parameter_schema
     if not (isinstance(schema, dict) and schema.get("properties")):
         screen.not_sent(f"trigger {name} with parameters", "ineligible")
         screen.notify(
@@ -46,7 +47,7 @@ def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
     screen.app.push_screen(TriggerFormScreen(doc), then)
 
 
-def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
+def request_pause_toggle(screen: LiveScreen, doc: Deployment | None) -> None:
     """Paused: resume at once. Active: ask until when (and say what happens to the runs
     already scheduled), then pause."""
     if screen.refuse_if_read_only("pause/resume"):
@@ -54,12 +55,12 @@ def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
     if doc is None:
         screen.notify("No deployment selected.", severity="warning")
         return
-    name = str(doc["name"])
-    if doc.get("paused"):
+    name = doc.name
+    if doc.paused:
         screen.send_checked("resume", name, name, f"resume {name}")
         return
     runs = scheduled_runs(list(screen.ctx.store.flow_runs.values()), name)
-    dialog = PauseConfirmScreen(name, screen.ctx.now, [str(r.get("name")) for r in runs])
+    dialog = PauseConfirmScreen(name, screen.ctx.now, [r.name for r in runs])
 
     def then(resume_at: str | None) -> None:
         if resume_at is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from console.text.param_form import FormCheck, ParamField, preview
+from engine.contract.documents import Deployment
 
 
 class TriggerPreviewScreen(ModalScreen[bool]):
@@ -52,9 +53,7 @@ class TriggerPreviewScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Back", tooltip="Back to the form (nothing sent)"),
     ]
 
-    def __init__(
-        self, deployment: dict[str, Any], fields: list[ParamField], check: FormCheck
-    ) -> None:
+    def __init__(self, deployment: Deployment, fields: list[ParamField], check: FormCheck) -> None:
         super().__init__()
         self.deployment = deployment
         self.preview = preview(deployment, fields, check)

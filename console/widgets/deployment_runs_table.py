@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from console.context import Context
-from console.data.state import run_order
 from console.text.formatting import format_run_duration, iso_time, run_durations, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
+from engine.contract.documents import FlowRun
+from engine.contract.ordering import run_order
 
 RECENT_RUNS = 50
 """Runs of the deployment listed; older ones stay in the main screen's runs table."""
@@ -47,21 +48,21 @@ class DeploymentRunsTable(KeyedTable):
         super().__init__(ctx, id=id)
         self.deployment = deployment
 
-    def wants(self, doc: dict[str, Any]) -> bool:
-        return doc.get("deployment_name") == self.deployment
+    def wants(self, doc: FlowRun) -> bool:
+        return doc.deployment_name == self.deployment
 
     def wanted_rows(self) -> Iterable[Row]:
         runs = [doc for doc in self.ctx.store.runs_newest_first() if self.wants(doc)]
         return [self.row_for(doc) for doc in runs[:RECENT_RUNS]]
 
-    def row_for(self, doc: dict[str, Any]) -> Row:
+    def row_for(self, doc: FlowRun) -> Row:
         now = self.ctx.now()
-        label = state_label(doc.get("state_type"), doc.get("state_name"))
+        label = state_label(doc.state_type, doc.state_name)
         cells = (
-            Text(str(doc.get("name", "")), style="bold", end=""),
+            Text(doc.name, style="bold", end=""),
             toned(self.app, label.text, label.tone),
-            Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
+            Text(iso_time(doc.start_time, now.tzinfo), end=""),
             Text(format_run_duration(run_durations(doc, now)), end=""),
-            Text(str(doc.get("run_count", 0)), end=""),
+            Text(str(doc.run_count), end=""),
         )
-        return Row(str(doc["id"]), cells, (run_order(doc), str(doc["id"])))
+        return Row(doc.id, cells, (run_order(doc), doc.id))

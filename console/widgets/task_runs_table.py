@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from console.context import Context
-from console.data.state import run_order
 from console.text.formatting import format_duration, iso_time, run_seconds, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
+from engine.contract.documents import TaskRun
+from engine.contract.ordering import run_order
 
 
 class TaskRunsTable(KeyedTable):
@@ -40,19 +41,19 @@ class TaskRunsTable(KeyedTable):
     def wanted_rows(self) -> Iterable[Row]:
         return [self.row_for(doc) for doc in self.ctx.store.tasks_of(self.flow_run_id)]
 
-    def row_for(self, doc: dict[str, Any]) -> Row:
+    def row_for(self, doc: TaskRun) -> Row:
         now = self.ctx.now()
-        label = state_label(doc.get("state_type"), doc.get("state_name"))
+        label = state_label(doc.state_type, doc.state_name)
         cells = (
-            Text(str(doc.get("name", "")), style="bold", end=""),
+            Text(doc.name, style="bold", end=""),
             toned(self.app, label.text, label.tone),
-            Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
+            Text(iso_time(doc.start_time, now.tzinfo), end=""),
             Text(format_duration(run_seconds(doc, now)), end=""),
-            Text(str(doc.get("run_count", 0)), end=""),
+            Text(str(doc.run_count), end=""),
         )
         # Tasks not started yet sort last, in name order.
-        started = doc.get("start_time") is not None
-        return Row(str(doc["id"]), cells, (not started, run_order(doc), str(doc.get("name", ""))))
+        started = doc.start_time is not None
+        return Row(doc.id, cells, (not started, run_order(doc), doc.name))
 
-    def show_task(self, doc: dict[str, Any]) -> None:
+    def show_task(self, doc: TaskRun) -> None:
         self.show_row(self.row_for(doc))

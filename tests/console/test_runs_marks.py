@@ -200,7 +200,7 @@ async def test_bulk_on_a_protected_deployment_is_refused(
     async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         runs = await _runs(pilot, app)
         await wait_for(
-            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+            pilot, lambda: app.store.deployments["ai-inference-prod"].protected, "protected"
         )
         await pilot.press("asterisk", "r")
         assert isinstance(app.screen, MainScreen)

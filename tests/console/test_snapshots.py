@@ -172,7 +172,7 @@ def test_protected_confirm_modal(
         app = pilot.app
         assert isinstance(app, ConsoleApp)
         await wait_for(
-            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+            pilot, lambda: app.store.deployments["ai-inference-prod"].protected, "protected"
         )
         app.screen.query_one(RunsTable).focus()
         await pilot.press("c")

@@ -50,7 +50,7 @@ async def open_form(pilot: Any, app: ConsoleApp) -> TriggerFormScreen:
     await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
     await wait_for(
         pilot,
-        lambda: "parameter_schema" in app.store.deployments.get("ai-inference-prod", {}),
+        lambda: bool((d := app.store.deployments.get("ai-inference-prod")) and d.parameter_schema),
         "the schema",
     )
     app.screen.query_one(DeploymentsTable).focus()

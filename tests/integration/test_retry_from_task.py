@@ -179,7 +179,7 @@ async def test_console_retry_from_task_reruns_from_there(
         await pilot.press("3")  # save_results: both earlier tasks come from the cache
         await wait_pilot(
             pilot,
-            lambda: (app.store.flow_runs.get(run_id) or {}).get("run_count") == 2,
+            lambda: (run := app.store.flow_runs.get(run_id)) is not None and run.run_count == 2,
             "the retry",
             60,
         )
