@@ -169,7 +169,7 @@ def _run_id(app: ConsoleApp, arg: str) -> str:
     selected = getattr(app.screen, "selected_run", None)
     doc = selected() if callable(selected) else None
     if doc is not None:
-        return str(doc["id"])
+        return str(doc.id)
     raise CommandError("No run here: name one (tab completes run names) or select a run first.")
 
 

@@ -12,8 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
+from engine.contract import fire_times
 from engine.contract.documents import FINAL_STATE_TYPES, Deployment, FlowRun, TaskRun
 from engine.contract.times import parse_iso
 
@@ -228,16 +227,8 @@ def next_fire(cron: str | None, zone_name: str | None, now: datetime) -> datetim
 
     None if there is no schedule, the expression is invalid or the zone is unknown.
     """
-    if not cron:
-        return None
-    zone = zone_named(zone_name)
-    if zone is None:
-        return None
-    try:
-        fire = croniter(cron, now.astimezone(zone)).get_next(datetime)
-    except (ValueError, KeyError):
-        return None
-    return fire if isinstance(fire, datetime) else None
+    fires = next_fires(cron, zone_name, now, 1)
+    return fires[0] if fires else None
 
 
 def format_next_run(doc: Deployment, now: datetime) -> str:
@@ -295,11 +286,9 @@ def audit_status_label(status: str | None) -> StateLabel:
 def next_fires(
     cron: str | None, zone_name: str | None, now: datetime, count: int
 ) -> list[datetime]:
-    """The next `count` fire times of `cron`, aware in the cron's own zone.
+    """The next `count` fire times of `cron`, aware in the cron's own zone, DST handled as
+    the engine does (`engine.contract.fire_times.fires_after`).
 
-    croniter is fed an aware time of the zone, so wall-clock fire times stay right across
-    DST changes (a 01:30 fire on a spring-forward day lands on the first valid instant; on
-    a fall-back day the repeated 01:30 fires once).
     Empty when there is no schedule, the cron is invalid or the zone unknown.
     """
     if not cron or count <= 0:
@@ -307,21 +296,10 @@ def next_fires(
     zone = zone_named(zone_name)
     if zone is None:
         return []
-    fires: list[datetime] = []
     try:
-        it = croniter(cron, now.astimezone(zone))
-        while len(fires) < count:
-            fire = it.get_next(datetime)
-            # On a fall-back day croniter yields the repeated wall time twice (BST, then
-            # GMT); cron, and Prefect's schedules, fire it once: keep the first.
-            if not isinstance(fire, datetime) or (
-                fires and fire.replace(tzinfo=None) == fires[-1].replace(tzinfo=None)
-            ):
-                continue
-            fires.append(fire)
+        return fire_times.next_fires(cron, zone, now, count)
     except (ValueError, KeyError):
         return []
-    return fires
 
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"
