@@ -51,7 +51,7 @@ async def _form(pilot: Pilot[Any]) -> TriggerFormScreen:
     await _loaded(pilot)
     await wait_for(
         pilot,
-        lambda: "parameter_schema" in app.store.deployments["ai-inference-prod"],  # type: ignore[attr-defined]
+        lambda: bool(app.store.deployments["ai-inference-prod"].parameter_schema),  # type: ignore[attr-defined]
         "schema",
     )
     app.screen.query_one(DeploymentsTable).focus()
