@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import redis
 
+from engine.contract.command_client import CommandClient
 from engine.contract.commands import CommandResult
 from engine.contract.documents import (
     REJECTED,
@@ -22,6 +24,7 @@ from engine.contract.documents import (
     decode_strict,
     encode,
 )
+from engine.contract.keys import Keys
 
 KEY = "aiwf:flow_runs[run-1]"
 
@@ -109,3 +112,15 @@ def test_encode_writes_the_documented_field_names_sorted() -> None:
 def test_a_command_result_with_a_wrong_type_is_an_error_naming_the_field() -> None:
     with pytest.raises(ValueError, match=r"\$\.message"):
         CommandResult.from_json(b'{"command_id": "c", "status": "ok", "message": 3}')
+
+
+def test_a_bad_result_on_a_command_key_is_skipped_and_counted(
+    redis_client: redis.Redis, keys: Keys
+) -> None:
+    commands = CommandClient(redis_client, keys)
+    key = keys.result("c1")
+    good = CommandResult("c1", "ok", "triggered run witty-fox")
+    redis_client.rpush(key, b"\xff not json", good.to_json())
+    before = REJECTED.count
+    assert commands.latest("c1") == good
+    assert REJECTED.count == before + 1 and f"{key}[0]" in REJECTED.by_key
