@@ -15,12 +15,12 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 import redis
+from msgspec.structs import replace
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
