@@ -49,9 +49,7 @@ def test_flow_run_state_reaches_the_store(
         def write_and_see(doc: dict[str, Any]) -> None:
             assert mirror.upsert_flow_run(doc)
             store = app.store
-            session.run(
-                until(lambda: store.flow_runs["run-0999"].updated == doc["updated"], "it")
-            )
+            session.run(until(lambda: store.flow_runs["run-0999"].updated == doc["updated"], "it"))
 
         benchmark.pedantic(write_and_see, setup=next_state, rounds=100, warmup_rounds=5)
     finally:
