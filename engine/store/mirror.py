@@ -20,10 +20,12 @@ from engine.contract.documents import (
     Deployment,
     FlowRun,
     Heartbeat,
+    Lineage,
     LogLine,
     TaskRun,
     decode,
     decode_doc,
+    decode_strict,
     encode,
     encode_doc,
 )
@@ -144,24 +146,26 @@ class RedisMirror:
     def write_lineage(self, doc: Mapping[str, Any]) -> None:
         """Stores a run's lineage (the latest attempt wins) and announces it.
 
-        Also indexes who wrote what: each output partition's writers ZSET gets this write
-        (the run and its attempt), scored by `recorded_at`, and the deployment's partitions
-        SET gets the partition.
+        The flow run builds the document as a mapping; it is written as is, once it reads
+        back as the contract's `Lineage` (a wrong type raises `BadDocument` naming the field,
+        and nothing is written). Also indexes who wrote what: each output partition's writers
+        ZSET gets this write (the run and its attempt), scored by `recorded_at`, and the
+        deployment's partitions SET gets the partition.
         """
-        run_id = doc["flow_run_id"]
-        attempt = (doc.get("trigger") or {}).get("attempt")
-        member = writer_member(run_id, attempt)
         raw = encode_doc(doc)
+        lineage = decode_strict(raw, Lineage, self.keys.lineage(str(doc.get("flow_run_id"))))
+        run_id, attempt = lineage.flow_run_id, lineage.trigger.attempt
+        member = writer_member(run_id, attempt)
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self.keys.lineage(run_id), raw)
-        if isinstance(attempt, int):
+        if attempt is not None:
             # Every attempt's lineage, so an earlier attempt's write still shows its own.
             pipe.hset(self.keys.lineage_attempts(run_id), str(attempt), raw)
-        deployment = doc.get("deployment_name")
-        moment = parse_iso(doc.get("recorded_at"))
+        deployment = lineage.deployment_name
+        moment = parse_iso(lineage.recorded_at)
         written_at = moment.timestamp() if moment else datetime.now().timestamp()
-        for output in doc.get("outputs") or []:
-            partition = partition_name(output.get("path"))
+        for output in lineage.outputs:
+            partition = partition_name(output.path)
             if deployment and partition:
                 pipe.zadd(self.keys.writers(deployment, partition), {member: written_at})
                 pipe.sadd(self.keys.partitions(deployment), partition)

@@ -25,6 +25,7 @@ from engine.contract.documents import (
     encode,
 )
 from engine.contract.keys import Keys
+from engine.store.mirror import RedisMirror
 
 KEY = "aiwf:flow_runs[run-1]"
 
@@ -124,3 +125,17 @@ def test_a_bad_result_on_a_command_key_is_skipped_and_counted(
     before = REJECTED.count
     assert commands.latest("c1") == good
     assert REJECTED.count == before + 1 and f"{key}[0]" in REJECTED.by_key
+
+
+def test_the_mirror_refuses_lineage_that_breaks_the_contract(
+    redis_client: redis.Redis, keys: Keys
+) -> None:
+    mirror = RedisMirror(redis_client, keys)
+    doc = {"flow_run_id": "run-1", "deployment_name": "prod", "trigger": {"attempt": 1}}
+    bad = doc | {"outputs": [{"path": "/t/date=2026-11-01", "rows": "many"}]}
+    with pytest.raises(BadDocument, match=r"lineage:run-1.*\$\.outputs\[0\]\.rows"):
+        mirror.write_lineage(bad)
+    assert redis_client.exists(keys.lineage("run-1"), keys.partitions("prod")) == 0
+    mirror.write_lineage(doc | {"outputs": [{"path": "/t/date=2026-11-01", "rows": 3}]})
+    assert json.loads(redis_client.get(keys.lineage("run-1")) or b"{}")["outputs"][0]["rows"] == 3
+    assert redis_client.smembers(keys.partitions("prod")) == {b"date=2026-11-01"}
