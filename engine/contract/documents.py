@@ -339,13 +339,6 @@ def encode(document: msgspec.Struct) -> bytes:
     return msgspec.json.encode(document, order="sorted")
 
 
-def to_builtins(document: msgspec.Struct) -> dict[str, Any]:
-    """A document as plain JSON-able values (for code that still builds dicts)."""
-    built = msgspec.to_builtins(document)
-    assert isinstance(built, dict)
-    return built
-
-
 def decode_doc(raw: str | bytes | None) -> dict[str, Any] | None:
     """Decodes an untyped JSON object (e.g. `{p}:engine:info`); corrupt JSON reads as
     missing, never crashes a reader. State documents use `decode` with their struct."""
