@@ -16,7 +16,7 @@ import redis
 
 from benchmarks.support import goal
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import DEFAULT_PREFIX, Keys
+from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.stack.launcher import EmbeddedStack, prefect_env
 
 pytestmark = pytest.mark.bench

@@ -11,7 +11,7 @@ import pytest
 from benchmarks.app_session import AppSession
 from benchmarks.support import fill_console, goal, until
 from console.app import ConsoleApp
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, flow_run_doc
@@ -49,9 +49,7 @@ def test_flow_run_state_reaches_the_store(
         def write_and_see(doc: dict[str, Any]) -> None:
             assert mirror.upsert_flow_run(doc)
             store = app.store
-            session.run(
-                until(lambda: store.flow_runs["run-0999"]["updated"] == doc["updated"], "it")
-            )
+            session.run(until(lambda: store.flow_runs["run-0999"].updated == doc["updated"], "it"))
 
         benchmark.pedantic(write_and_see, setup=next_state, rounds=100, warmup_rounds=5)
     finally:

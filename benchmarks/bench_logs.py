@@ -21,7 +21,7 @@ from console.data.store import RedisReader
 from console.logs.index import LogIndex
 from console.logs.scan import compile_pattern, scan_text
 from console.logs.source import LogSource
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
 from tests.console.test_logs_big import LINES, fill_stream
 

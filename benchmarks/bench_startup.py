@@ -13,7 +13,7 @@ from benchmarks.app_session import AppSession
 from benchmarks.support import fill_console, goal, until
 from console.app import ConsoleApp
 from console.screens.main import MainScreen
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.contract.paths import bundled_config_dir
-from engine.contract.protocol import DEFAULT_PREFIX, Keys
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedRedis, EmbeddedStack
 from engine.store.mirror import RedisMirror

@@ -29,7 +29,7 @@ from console.data.messages import (
 from console.data.state import Store
 from console.screens.live_screens import DATA_MESSAGES, LiveScreens
 from console.screens.main import MainScreen
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from themes import DEFAULT_THEME, register_themes
 
 SERVICES_CHECK_SECONDS = 2.0

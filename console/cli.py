@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from console.settings.console_yaml import SettingsInvalid, load_settings
+from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
-from engine.contract.protocol import Keys
 from engine.stack.demo_lease import DemoLease
 from engine.stack.launcher import (
     LaunchError,

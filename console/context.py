@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from console.data.state import Store
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 
 Clock = Callable[[], datetime]
 """Returns the current time, aware; tests pass a fixed one."""

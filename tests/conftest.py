@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
 
 

@@ -145,8 +145,8 @@ class CommandingApp(App[None]):
         """The deployment under the main screen's cursor, if any."""
         if isinstance(self.screen, MainScreen):
             doc = self.screen.selected_deployment()
-            if doc is not None and isinstance(doc.get("name"), str):
-                return str(doc["name"])
+            if doc is not None:
+                return doc.name
         return None
 
     def lock_read_only(self) -> None:

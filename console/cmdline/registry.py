@@ -74,7 +74,7 @@ def state_words(_app: CommandHost) -> list[str]:
 
 
 def run_words(app: CommandHost) -> list[str]:
-    return [str(d.get("name")) for d in app.store.runs_newest_first()[:RUN_CANDIDATES]]
+    return [d.name for d in app.store.runs_newest_first()[:RUN_CANDIDATES]]
 
 
 def theme_names(app: CommandHost) -> list[str]:
@@ -155,7 +155,7 @@ def _run_id(app: CommandHost, arg: str) -> str:
         runs = app.store.flow_runs
         if arg in runs:
             return arg
-        by_name = {str(d.get("name")): run_id for run_id, d in runs.items()}
+        by_name = {d.name: run_id for run_id, d in runs.items()}
         return by_name[pick(arg, list(by_name), "run")]
     run_id = getattr(app.screen, "flow_run_id", None)
     if isinstance(run_id, str):
@@ -163,7 +163,7 @@ def _run_id(app: CommandHost, arg: str) -> str:
     selected = getattr(app.screen, "selected_run", None)
     doc = selected() if callable(selected) else None
     if doc is not None:
-        return str(doc["id"])
+        return str(doc.id)
     raise CommandError("No run here: name one (tab completes run names) or select a run first.")
 
 

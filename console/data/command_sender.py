@@ -17,7 +17,8 @@ from console.data.connection import RECONNECT_FIRST, describe_error, sync_client
 from console.data.messages import CommandAnswered, CommandFailed, CommandSent
 from console.data.state import Store
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import CommandResult, Keys
+from engine.contract.commands import CommandResult
+from engine.contract.keys import Keys
 from engine.stack.launcher import engine_alive
 
 CANCEL_WATCH_SECONDS = 900.0
@@ -148,7 +149,7 @@ def describe(store: Store, action: str, target: str) -> str:
     """`retry run witty-fox`: names the run instead of its id where it is known."""
     run = store.flow_runs.get(target)
     if run is not None:
-        return f"{action} run {run.get('name', target)}"
+        return f"{action} run {run.name or target}"
     return f"{action} {target}"
 
 

@@ -22,7 +22,9 @@ from console.data.messages import (
     TaskRunsLoaded,
 )
 from console.data.store import RedisReader, Update
-from engine.contract.protocol import Keys, parse_iso
+from engine.contract.documents import Deployment, FlowRun, Lineage, TaskRun
+from engine.contract.keys import Keys
+from engine.contract.times import parse_iso
 
 Post = Callable[[Message], object]
 """Where the feed's messages go (the app's `post_message`, safe from its workers)."""
@@ -77,7 +79,7 @@ class RedisFeed:
             while True:
                 if time.monotonic() >= next_beat:
                     info = await reader.read_heartbeat()
-                    beat_at = parse_iso(info.get("beat_at")) if info else None
+                    beat_at = parse_iso(info.beat_at) if info else None
                     self.post(EngineStatusChanged(info, beat_at))
                     next_beat = time.monotonic() + self.heartbeat_interval
                 for update in await reader.read_updates(last_id):
@@ -92,15 +94,14 @@ class RedisFeed:
     def _post_update(self, update: Update) -> None:
         if update.kind == "deployment_removed":
             self.post(DeploymentRemoved(update.id))
-        elif update.doc is None:
-            return  # corrupt JSON: the next update of the same document repairs it
-        elif update.kind == "deployment":
+        # A bad document reads as None (counted): the next update of it repairs it.
+        elif isinstance(update.doc, Deployment):
             self.post(DeploymentChanged(update.doc))
-        elif update.kind == "flow_run":
+        elif isinstance(update.doc, FlowRun):
             self.post(FlowRunChanged(update.doc))
-        elif update.kind == "task_run":
+        elif isinstance(update.doc, TaskRun):
             self.post(TaskRunChanged(update.doc))
-        elif update.kind == "lineage":
+        elif isinstance(update.doc, Lineage):
             self.post(LineageChanged(update.id, update.doc))
 
     async def read_task_runs(self, flow_run_id: str) -> str:

@@ -11,22 +11,21 @@ from typing import Any, Literal
 
 from textual.message import Message
 
-from engine.contract.protocol import Command, CommandResult
-
-Doc = dict[str, Any]
+from engine.contract.commands import Command, CommandResult
+from engine.contract.documents import Deployment, FlowRun, Heartbeat, Lineage, TaskRun
 
 
 class SnapshotLoaded(Message):
     """A full read of deployments and the newest flow runs (at start or after a gap)."""
 
-    def __init__(self, deployments: list[Doc], flow_runs: list[Doc]) -> None:
+    def __init__(self, deployments: list[Deployment], flow_runs: list[FlowRun]) -> None:
         super().__init__()
         self.deployments = deployments
         self.flow_runs = flow_runs
 
 
 class DeploymentChanged(Message):
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Deployment) -> None:
         super().__init__()
         self.doc = doc
 
@@ -38,13 +37,13 @@ class DeploymentRemoved(Message):
 
 
 class FlowRunChanged(Message):
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: FlowRun) -> None:
         super().__init__()
         self.doc = doc
 
 
 class TaskRunChanged(Message):
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: TaskRun) -> None:
         super().__init__()
         self.doc = doc
 
@@ -52,7 +51,7 @@ class TaskRunChanged(Message):
 class TaskRunsLoaded(Message):
     """Every task run of one flow run, read when a run screen opens."""
 
-    def __init__(self, flow_run_id: str, docs: list[Doc]) -> None:
+    def __init__(self, flow_run_id: str, docs: list[TaskRun]) -> None:
         super().__init__()
         self.flow_run_id = flow_run_id
         self.docs = docs
@@ -62,7 +61,7 @@ class LineageChanged(Message):
     """A run's lineage document (its latest attempt), from the `lineage` update kind or a
     lazy read when a run screen opens."""
 
-    def __init__(self, flow_run_id: str, doc: Doc) -> None:
+    def __init__(self, flow_run_id: str, doc: Lineage) -> None:
         super().__init__()
         self.flow_run_id = flow_run_id
         self.doc = doc
@@ -83,7 +82,7 @@ class ConnectionChanged(Message):
 class EngineStatusChanged(Message):
     """The engine heartbeat as last read: `info` is None when the key is absent."""
 
-    def __init__(self, info: Doc | None, beat_at: datetime | None) -> None:
+    def __init__(self, info: Heartbeat | None, beat_at: datetime | None) -> None:
         super().__init__()
         self.info = info
         self.beat_at = beat_at
@@ -127,7 +126,7 @@ class CommandFailed(Message):
 class CommandRequested(Message):
     """A screen asks the app to send a command (after any confirmation)."""
 
-    def __init__(self, action: str, target: str, params: Doc | None = None) -> None:
+    def __init__(self, action: str, target: str, params: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.action = action
         self.target = target

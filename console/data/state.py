@@ -9,27 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from engine.contract.protocol import RUNS_KEPT, parse_iso
-
-Doc = dict[str, Any]
-
-
-def _older(incoming: Doc, current: Doc | None) -> bool:
-    if current is None:
-        return False
-    a, b = parse_iso(incoming.get("updated")), parse_iso(current.get("updated"))
-    return a is not None and b is not None and a < b
-
-
-def run_order(doc: Doc) -> float:
-    """The index score of a run (start, else expected start, else created): newest first."""
-    for name in ("start_time", "expected_start_time", "created"):
-        moment = parse_iso(doc.get(name))
-        if moment is not None:
-            return moment.timestamp()
-    return 0.0
+from engine.contract.documents import Deployment, FlowRun, Heartbeat, Lineage, RunSummary, TaskRun
+from engine.contract.keys import RUNS_KEPT
+from engine.contract.ordering import is_newer, run_order
+from engine.contract.times import parse_iso
 
 
 @dataclass
@@ -45,54 +29,52 @@ class Store:
     redis_url: str
     prefix: str
     runs_kept: int = RUNS_KEPT
-    deployments: dict[str, Doc] = field(default_factory=dict)
-    flow_runs: dict[str, Doc] = field(default_factory=dict)
-    task_runs: dict[str, dict[str, Doc]] = field(default_factory=dict)
-    lineage: dict[str, Doc] = field(default_factory=dict)
+    deployments: dict[str, Deployment] = field(default_factory=dict)
+    flow_runs: dict[str, FlowRun] = field(default_factory=dict)
+    task_runs: dict[str, dict[str, TaskRun]] = field(default_factory=dict)
+    lineage: dict[str, Lineage] = field(default_factory=dict)
     """Flow run id -> lineage document of its latest attempt (read lazily, kept live)."""
     connected: bool | None = None
     """None until the first connection attempt ends."""
     connection_reason: str = ""
-    engine: Doc | None = None
+    engine: Heartbeat | None = None
     """The heartbeat document; None when the key is absent (engine down)."""
     beat_at: datetime | None = None
     services_note: str = ""
     """With --demo: why the demo services are gone (stopped by another console, exited)."""
 
-    def apply_deployment(self, doc: Doc) -> bool:
-        name = doc.get("name")
-        if not isinstance(name, str) or _older(doc, self.deployments.get(name)):
+    def apply_deployment(self, doc: Deployment) -> bool:
+        current = self.deployments.get(doc.name)
+        if current is not None and is_newer(current, doc):
             return False
-        self.deployments[name] = doc
+        self.deployments[doc.name] = doc
         return True
 
     def remove_deployment(self, name: str) -> bool:
         return self.deployments.pop(name, None) is not None
 
-    def apply_flow_run(self, doc: Doc) -> bool:
-        run_id = doc.get("id")
-        if not isinstance(run_id, str) or _older(doc, self.flow_runs.get(run_id)):
+    def apply_flow_run(self, doc: FlowRun) -> bool:
+        current = self.flow_runs.get(doc.id)
+        if current is not None and is_newer(current, doc):
             return False
-        self.flow_runs[run_id] = doc
+        self.flow_runs[doc.id] = doc
         if len(self.flow_runs) > self.runs_kept:
             self._trim()
         return True
 
-    def apply_task_run(self, doc: Doc) -> bool:
-        task_id, run_id = doc.get("id"), doc.get("flow_run_id")
-        if not isinstance(task_id, str) or not isinstance(run_id, str):
+    def apply_task_run(self, doc: TaskRun) -> bool:
+        tasks = self.task_runs.setdefault(doc.flow_run_id, {})
+        current = tasks.get(doc.id)
+        if current is not None and is_newer(current, doc):
             return False
-        tasks = self.task_runs.setdefault(run_id, {})
-        if _older(doc, tasks.get(task_id)):
-            return False
-        tasks[task_id] = doc
+        tasks[doc.id] = doc
         return True
 
-    def apply_lineage(self, flow_run_id: str, doc: Doc) -> bool:
+    def apply_lineage(self, flow_run_id: str, doc: Lineage) -> bool:
         """Keeps the newer lineage doc (`recorded_at`): a retry's attempt replaces the last."""
         current = self.lineage.get(flow_run_id)
         if current is not None:
-            a, b = parse_iso(doc.get("recorded_at")), parse_iso(current.get("recorded_at"))
+            a, b = parse_iso(doc.recorded_at), parse_iso(current.recorded_at)
             if a is not None and b is not None and a < b:
                 return False
         self.lineage[flow_run_id] = doc
@@ -101,14 +83,14 @@ class Store:
     def _trim(self) -> None:
         excess = sorted(self.flow_runs.values(), key=run_order)[: -self.runs_kept]
         for doc in excess:
-            self.flow_runs.pop(doc["id"], None)
-            self.task_runs.pop(doc["id"], None)
-            self.lineage.pop(doc["id"], None)
+            self.flow_runs.pop(doc.id, None)
+            self.task_runs.pop(doc.id, None)
+            self.lineage.pop(doc.id, None)
 
-    def runs_newest_first(self) -> list[Doc]:
+    def runs_newest_first(self) -> list[FlowRun]:
         return sorted(self.flow_runs.values(), key=run_order, reverse=True)
 
-    def tasks_of(self, flow_run_id: str) -> list[Doc]:
+    def tasks_of(self, flow_run_id: str) -> list[TaskRun]:
         return list(self.task_runs.get(flow_run_id, {}).values())
 
     def task_name(self, flow_run_id: str, task_run_id: str) -> str:
@@ -116,21 +98,21 @@ class Store:
         if not task_run_id:
             return "flow"
         doc = self.task_runs.get(flow_run_id, {}).get(task_run_id)
-        return str(doc.get("name")) if doc else task_run_id[:8]
+        return doc.name if doc else task_run_id[:8]
 
-    def last_run(self, deployment: Doc) -> Doc | None:
+    def last_run(self, deployment: Deployment) -> FlowRun | RunSummary | None:
         """The deployment's newest started run: its `last_run`, unless a fresher one is here.
 
         The engine refreshes `last_run` when it rewrites the deployment; runs arrive more
         often, so the run documents win when they are newer.
         """
-        best: Doc | None = deployment.get("last_run") or None
-        if best is not None and best.get("id") in self.flow_runs:
-            best = self.flow_runs[best["id"]]
+        best: FlowRun | RunSummary | None = deployment.last_run or None
+        if best is not None and best.id in self.flow_runs:
+            best = self.flow_runs[best.id]
         for doc in self.flow_runs.values():
-            if doc.get("deployment_name") != deployment.get("name"):
+            if doc.deployment_name != deployment.name:
                 continue
-            if parse_iso(doc.get("start_time")) is None:
+            if parse_iso(doc.start_time) is None:
                 continue
             if best is None or run_order(doc) > run_order(best):
                 best = doc

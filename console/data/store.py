@@ -13,9 +13,27 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from console.data.connection import async_client
-from engine.contract.protocol import Keys, decode_doc, parse_writer_member, writer_member
+from engine.contract.documents import (
+    AuditRecord,
+    Deployment,
+    FlowRun,
+    Heartbeat,
+    Lineage,
+    TaskRun,
+    convert_fields,
+    decode,
+)
+from engine.contract.keys import Keys
+from engine.contract.partitions import parse_writer_member, writer_member
 
-Doc = dict[str, Any]
+Document = Deployment | FlowRun | TaskRun | Lineage
+UPDATE_KINDS: dict[str, type[Document]] = {
+    "deployment": Deployment,
+    "flow_run": FlowRun,
+    "task_run": TaskRun,
+    "lineage": Lineage,
+}
+"""The `kind` of an updates entry -> the document its `doc` field holds."""
 START_ID = "0-0"
 """Stream position before the first entry."""
 
@@ -27,7 +45,8 @@ class Update:
     entry_id: str
     kind: str
     id: str
-    doc: Doc | None
+    doc: Document | None
+    """None for `deployment_removed`, an unknown kind, or a bad document (counted)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +75,10 @@ class LogEntry:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One entry of `{p}:audit` (fields in docs/redis-keys.md)."""
+    """One entry of `{p}:audit`: its stream id and its typed fields."""
 
     entry_id: str
-    fields: dict[str, str]
+    record: AuditRecord
 
     @property
     def order(self) -> tuple[int, int]:
@@ -81,12 +100,26 @@ class RedisReader:
         self.keys = keys
         self.block_ms = block_ms
         self._client: aioredis.Redis | None = None
+        self._raw_client: aioredis.Redis | None = None
 
     @property
     def client(self) -> aioredis.Redis:
         if self._client is None:
             self._client = async_client(self.url, self.block_ms)
         return self._client
+
+    @property
+    def raw(self) -> aioredis.Redis:
+        """The same server without response decoding: documents are decoded from their bytes
+        by their struct, so a value that is not UTF-8 is one rejected document, not a failed
+        read of the whole hash."""
+        if self._raw_client is None:
+            self._raw_client = aioredis.Redis.from_url(
+                self.url,
+                socket_connect_timeout=3,
+                socket_timeout=self.block_ms / 1000 + 5,
+            )
+        return self._raw_client
 
     async def connect(self) -> None:
         """Opens the connection (PING), raising redis errors if Redis is unreachable."""
@@ -96,6 +129,9 @@ class RedisReader:
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
+        if self._raw_client is not None:
+            raw, self._raw_client = self._raw_client, None
+            await raw.aclose()
 
     async def read_last_update_id(self) -> str:
         entries: Any = await self.client.xrevrange(self.keys.updates, "+", "-", count=1)
@@ -108,27 +144,31 @@ class RedisReader:
         entries: Any = await self.client.xrange(self.keys.updates, "-", "+", count=1)
         return bool(entries) and _id_tuple(str(entries[0][0])) > _id_tuple(last_id)
 
-    async def read_deployments(self) -> list[Doc]:
-        raw = await self.client.hgetall(self.keys.deployments)
-        docs = (decode_doc(value) for value in raw.values())
+    async def read_deployments(self) -> list[Deployment]:
+        key = self.keys.deployments
+        raw: Any = await self.raw.hgetall(key)
+        docs = (decode(value, Deployment, _field(key, name)) for name, value in raw.items())
         return [doc for doc in docs if doc is not None]
 
-    async def read_flow_runs(self, limit: int) -> list[Doc]:
+    async def read_flow_runs(self, limit: int) -> list[FlowRun]:
         """The newest `limit` flow runs of the index, newest first."""
         ids: Any = await self.client.zrevrange(self.keys.flow_runs_index, 0, limit - 1)
         if not ids:
             return []
-        raw = await self.client.hmget(self.keys.flow_runs, ids)
-        docs = (decode_doc(value) for value in raw)
+        key = self.keys.flow_runs
+        raw: Any = await self.raw.hmget(key, ids)
+        docs = (decode(value, FlowRun, _field(key, i)) for i, value in zip(ids, raw, strict=True))
         return [doc for doc in docs if doc is not None]
 
-    async def read_task_runs(self, flow_run_id: str) -> list[Doc]:
-        raw = await self.client.hgetall(self.keys.task_runs(flow_run_id))
-        docs = (decode_doc(value) for value in raw.values())
+    async def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
+        key = self.keys.task_runs(flow_run_id)
+        raw: Any = await self.raw.hgetall(key)
+        docs = (decode(value, TaskRun, _field(key, name)) for name, value in raw.items())
         return [doc for doc in docs if doc is not None]
 
-    async def read_lineage(self, flow_run_id: str) -> Doc | None:
-        return decode_doc(await self.client.get(self.keys.lineage(flow_run_id)))
+    async def read_lineage(self, flow_run_id: str) -> Lineage | None:
+        key = self.keys.lineage(flow_run_id)
+        return decode(await self.raw.get(key), Lineage, key)
 
     async def read_partitions(self, deployment: str) -> list[str]:
         """Output partitions the deployment has written (the engine's index), sorted."""
@@ -147,20 +187,24 @@ class RedisReader:
             writes.append(Write(run_id, attempt, float(score)))
         return writes
 
-    async def read_write_lineages(self, writes: list[Write]) -> dict[str, Doc]:
+    async def read_write_lineages(self, writes: list[Write]) -> dict[str, Lineage]:
         """Write key -> the lineage doc of the attempt that made it. An engine that kept no
         per-attempt lineage leaves the run's latest one, used only if it is that attempt."""
         if not writes:
             return {}
-        pipe = self.client.pipeline(transaction=False)
-        for write in writes:
-            pipe.hget(self.keys.lineage_attempts(write.flow_run_id), str(write.attempt))
-        own = [decode_doc(raw) for raw in await pipe.execute()]
+        pipe = self.raw.pipeline(transaction=False)
+        keys = [(self.keys.lineage_attempts(w.flow_run_id), str(w.attempt)) for w in writes]
+        for key, number in keys:
+            pipe.hget(key, number)
+        own = [
+            decode(raw, Lineage, _field(key, number))
+            for raw, (key, number) in zip(await pipe.execute(), keys, strict=True)
+        ]
         latest = await self.read_lineages(sorted({w.flow_run_id for w in writes}))
-        found: dict[str, Doc] = {}
+        found: dict[str, Lineage] = {}
         for write, doc in zip(writes, own, strict=True):
             fallback = latest.get(write.flow_run_id)
-            attempt = ((fallback or {}).get("trigger") or {}).get("attempt")
+            attempt = fallback.trigger.attempt if fallback is not None else None
             if doc is None and fallback is not None and write.attempt in (None, attempt):
                 doc = fallback
             if doc is not None:
@@ -196,30 +240,37 @@ class RedisReader:
         newest = sorted(latest.items(), key=lambda pair: pair[1], reverse=True)
         return newest[:count]
 
-    async def read_lineages(self, flow_run_ids: list[str]) -> dict[str, Doc]:
+    async def read_lineages(self, flow_run_ids: list[str]) -> dict[str, Lineage]:
         """The lineage docs of those runs that still have one."""
         if not flow_run_ids:
             return {}
-        raw = await self.client.mget([self.keys.lineage(i) for i in flow_run_ids])
-        docs = {i: decode_doc(v) for i, v in zip(flow_run_ids, raw, strict=True)}
+        keys = [self.keys.lineage(i) for i in flow_run_ids]
+        raw: Any = await self.raw.mget(keys)
+        docs = {
+            i: decode(v, Lineage, key) for i, v, key in zip(flow_run_ids, raw, keys, strict=True)
+        }
         return {i: d for i, d in docs.items() if d is not None}
 
     async def read_updates(self, after_id: str, count: int = 500) -> list[Update]:
         """Entries after `after_id`, waiting up to `block_ms` for the first one."""
-        answer: Any = await self.client.xread(
+        answer: Any = await self.raw.xread(
             {self.keys.updates: after_id}, count=count, block=self.block_ms
         )
         updates: list[Update] = []
         for _stream, entries in answer or []:
-            for entry_id, fields in entries:
-                doc = decode_doc(fields.get("doc"))
-                updates.append(
-                    Update(str(entry_id), fields.get("kind", ""), fields.get("id", ""), doc)
-                )
+            for raw_id, fields in entries:
+                entry_id = _text(raw_id)
+                kind = _text(fields.get(b"kind", b""))
+                kind_type = UPDATE_KINDS.get(kind)
+                raw_doc = fields.get(b"doc") if kind_type is not None else None
+                where = f"{self.keys.updates} {entry_id}"
+                doc = decode(raw_doc, kind_type, where) if kind_type is not None else None
+                updates.append(Update(entry_id, kind, _text(fields.get(b"id", b"")), doc))
         return updates
 
-    async def read_heartbeat(self) -> Doc | None:
-        return decode_doc(await self.client.get(self.keys.heartbeat))
+    async def read_heartbeat(self) -> Heartbeat | None:
+        key = self.keys.heartbeat
+        return decode(await self.raw.get(key), Heartbeat, key)
 
     async def read_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
         """Up to `count` log entries after `after_id` (exclusive), oldest first."""
@@ -242,19 +293,35 @@ class RedisReader:
 
     async def read_audit_newest(self, count: int) -> list[AuditEntry]:
         """The newest `count` audit entries, oldest first."""
-        entries: Any = await self.client.xrevrange(self.keys.audit, "+", "-", count=count)
-        return [AuditEntry(str(entry_id), dict(fields)) for entry_id, fields in reversed(entries)]
+        entries: Any = await self.raw.xrevrange(self.keys.audit, "+", "-", count=count)
+        return self._audit_entries(reversed(entries))
 
     async def tail_audit(self, after_id: str, count: int) -> list[AuditEntry]:
         """Audit entries after `after_id`, waiting up to `block_ms` for the first one."""
-        answer: Any = await self.client.xread(
+        answer: Any = await self.raw.xread(
             {self.keys.audit: after_id}, count=count, block=self.block_ms
         )
-        return [
-            AuditEntry(str(entry_id), dict(fields))
-            for _stream, entries in answer or []
-            for entry_id, fields in entries
-        ]
+        return self._audit_entries(pair for _stream, entries in answer or [] for pair in entries)
+
+    def _audit_entries(self, pairs: Any) -> list[AuditEntry]:
+        """Typed audit entries; a bad one is counted and skipped."""
+        found = []
+        for raw_id, fields in pairs:
+            entry_id = _text(raw_id)
+            where = f"{self.keys.audit} {entry_id}"
+            record = convert_fields(fields, AuditRecord, where)
+            if record is not None:
+                found.append(AuditEntry(entry_id, record))
+        return found
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _field(key: str, name: bytes | str) -> str:
+    """Names one field of a hash for an operator: `aiwf:flow_runs[run-id]`."""
+    return f"{key}[{_text(name)}]"
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from engine.contract.protocol import parse_iso
+from engine.contract.times import parse_iso
 
 RETRY_MESSAGE = re.compile(r" - Retry (\d+)/\d+ will start")
 """Prefect 3's task engine log line before a retry (prefect/task_engine.py)."""

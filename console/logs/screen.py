@@ -27,6 +27,7 @@ from console.logs.scan import compile_pattern, default_save_path, scan_text
 from console.logs.view import LogView
 from console.screens.base import LiveScreen
 from console.widgets.status_bar import StatusBar
+from engine.contract.documents import TaskRun
 
 
 def _key(key: str, action: str, label: str, tip: str, show: bool = True) -> Binding:
@@ -99,9 +100,9 @@ class LogScreen(LiveScreen):
     # The title says everything that narrows or moves the view.
 
     def _title(self) -> str:
-        run = self.ctx.store.flow_runs.get(self.flow_run_id, {})
+        run = self.ctx.store.flow_runs.get(self.flow_run_id)
         scope = self._task_name(self.task_run_id) if self.task_run_id else "all tasks"
-        parts = [f"Log: {run.get('name', self.flow_run_id)} / {scope}"]
+        parts = [f"Log: {run.name if run else self.flow_run_id} / {scope}"]
         if not self.is_mounted:
             return parts[0]
         view = self.log_view
@@ -138,8 +139,8 @@ class LogScreen(LiveScreen):
         super().refresh_all()
         self._update_title()
 
-    def show_task_run(self, doc: dict[str, object]) -> None:
-        if doc.get("flow_run_id") == self.flow_run_id:
+    def show_task_run(self, doc: TaskRun) -> None:
+        if doc.flow_run_id == self.flow_run_id:
             self._names_changed()
 
     def show_task_runs(self, flow_run_id: str) -> None:
@@ -269,9 +270,9 @@ class LogScreen(LiveScreen):
         self.query_one(LogPrompt).open("save", "save to", str(self._default_save_path()))
 
     def _default_save_path(self) -> Path:
-        run = self.ctx.store.flow_runs.get(self.flow_run_id, {})
+        run = self.ctx.store.flow_runs.get(self.flow_run_id)
         scope = self._task_name(self.task_run_id) if self.task_run_id else "all"
-        return default_save_path(str(run.get("name", self.flow_run_id)), scope, self.ctx.now())
+        return default_save_path(run.name if run else self.flow_run_id, scope, self.ctx.now())
 
     def on_log_view_paused(self, event: LogView.Paused) -> None:
         self._update_title()

@@ -134,7 +134,7 @@ class AuditScreen(LiveScreen):
         if entry is None:
             return
         zone = self.ctx.now().tzinfo
-        lines = entry_lines(entry.fields, self.ctx.store.flow_runs, zone)
+        lines = entry_lines(entry.record, self.ctx.store.flow_runs, zone)
         self.app.push_screen(AuditEntryScreen(lines))
 
     def action_back(self) -> None:

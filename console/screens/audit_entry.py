@@ -6,7 +6,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from datetime import tzinfo
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,11 +17,12 @@ from textual.widgets import Label, Static
 from console.screens.dialog_css import dialog_css
 from console.text.audit_text import run_id_of, run_name_of, sent_by
 from console.text.formatting import iso_time
-from engine.contract.protocol import RUN_ACTIONS
+from engine.contract.commands import RUN_ACTIONS
+from engine.contract.documents import AuditRecord, FlowRun
 
 
 def entry_lines(
-    fields: Mapping[str, str], runs: Mapping[str, dict[str, Any]], zone: tzinfo | None
+    fields: AuditRecord, runs: Mapping[str, FlowRun], zone: tzinfo | None
 ) -> list[tuple[str, str]]:
     """(label, value) pairs of one audit entry, in reading order."""
     run_id = run_id_of(fields)
@@ -29,22 +30,22 @@ def entry_lines(
     run = "—"
     if run_id:
         run = f"{name} (id {run_id})" if name else f"(name not known) id {run_id}"
-    params = fields.get("params") or "{}"
+    params = fields.params or "{}"
     with contextlib.suppress(json.JSONDecodeError):  # unreadable: shown as written
         params = json.dumps(json.loads(params), sort_keys=True) if params != "{}" else "none"
     about = [("Run", run)]
-    if fields.get("action") not in RUN_ACTIONS:  # the target is a deployment
-        about.insert(0, ("Deployment", fields.get("target", "")))
+    if fields.action not in RUN_ACTIONS:  # the target is a deployment
+        about.insert(0, ("Deployment", fields.target))
     return [
-        ("Status", fields.get("status", "")),
-        ("Action", fields.get("action", "")),
+        ("Status", fields.status),
+        ("Action", fields.action),
         *about,
         ("Parameters", params),
         ("By", sent_by(fields)),
-        ("Sent", iso_time(fields.get("sent_at"), zone)),
-        ("Executed", iso_time(fields.get("executed_at"), zone)),
-        ("Message", fields.get("message", "")),
-        ("Command id", fields.get("command_id", "")),
+        ("Sent", iso_time(fields.sent_at, zone)),
+        ("Executed", iso_time(fields.executed_at, zone)),
+        ("Message", fields.message),
+        ("Command id", fields.command_id),
     ]
 
 

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Label, Static
 from console.context import Context
 from console.screens.base import LiveScreen
 from console.screens.dialog_css import dialog_css
+from engine.contract.documents import Deployment
 from engine.contract.fire_times import (
     BACKFILL_DEFAULT_CONCURRENCY,
     BackfillError,
@@ -27,10 +28,8 @@ from engine.contract.fire_times import (
     zone_of,
 )
 
-Doc = dict[str, Any]
 
-
-class BackfillScreen(ModalScreen[Doc | None]):
+class BackfillScreen(ModalScreen[dict[str, Any] | None]):
     """Dismisses with the backfill command's params (start, end, max_concurrent), or None."""
 
     DEFAULT_CSS = (
@@ -74,7 +73,7 @@ class BackfillScreen(ModalScreen[Doc | None]):
         Binding("escape", "cancel", "Cancel", tooltip="Close without sending"),
     ]
 
-    def __init__(self, ctx: Context, deployment: Doc) -> None:
+    def __init__(self, ctx: Context, deployment: Deployment) -> None:
         super().__init__()
         self.ctx = ctx
         self.deployment = deployment
@@ -83,14 +82,14 @@ class BackfillScreen(ModalScreen[Doc | None]):
 
     @property
     def cron(self) -> str:
-        return str(self.deployment.get("cron") or "")
+        return str(self.deployment.cron or "")
 
     @property
     def zone_name(self) -> str:
-        return str(self.deployment.get("timezone") or "UTC")
+        return str(self.deployment.timezone or "UTC")
 
     def compose(self) -> ComposeResult:
-        name = self.deployment.get("name")
+        name = self.deployment.name
         start, end = self._default_window()
         with Vertical(id="backfill-dialog"):
             yield Label(
@@ -143,7 +142,7 @@ class BackfillScreen(ModalScreen[Doc | None]):
         event.stop()
         self.focus_next()
 
-    def params(self) -> Doc:
+    def params(self) -> dict[str, Any]:
         """The command's params from the fields, as typed (the engine checks them again)."""
         raw_max = self.query_one("#backfill-max", Input).value.strip()
         limit: Any = int(raw_max) if raw_max.lstrip("-").isdigit() else raw_max
@@ -209,11 +208,11 @@ def request_backfill(screen: LiveScreen, name: str) -> None:
     if doc is None:
         screen.notify(f"{name} is no longer deployed.", severity="warning")
         return
-    if not doc.get("cron"):
+    if not doc.cron:
         screen.notify(f"{name} has no schedule: there are no fire times to backfill.")
         return
 
-    def chosen(params: Doc | None) -> None:
+    def chosen(params: dict[str, Any] | None) -> None:
         if params is None:
             screen.not_sent(f"backfill {name}", "declined")
             return

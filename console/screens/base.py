@@ -16,8 +16,7 @@ from console.text.formatting import is_final, state_label
 from console.widgets.filter_bar import FilterBar
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.status_bar import StatusBar
-
-Doc = dict[str, Any]
+from engine.contract.documents import FlowRun, TaskRun
 
 
 class LiveScreen(Screen[None]):
@@ -42,10 +41,10 @@ class LiveScreen(Screen[None]):
     def show_deployment(self, name: str) -> None:
         pass
 
-    def show_flow_run(self, doc: Doc) -> None:
+    def show_flow_run(self, doc: FlowRun) -> None:
         pass
 
-    def show_task_run(self, doc: Doc) -> None:
+    def show_task_run(self, doc: TaskRun) -> None:
         pass
 
     def show_task_runs(self, flow_run_id: str) -> None:
@@ -136,7 +135,7 @@ class LiveScreen(Screen[None]):
         deployment_name: str | None,
         what: str,
         ask: Callable[[Callable[[bool | None], None]], None] | None = None,
-        params: Doc | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         """Sends `action` on `target` once the gate allows it.
 
@@ -153,7 +152,7 @@ class LiveScreen(Screen[None]):
                 self.not_sent(what, "declined")
 
         deployment = self.ctx.store.deployments.get(deployment_name or "")
-        if deployment is not None and deployment.get("protected"):
+        if deployment is not None and deployment.protected:
             name = str(deployment_name)
             sentence = f"{what[:1].upper()}{what[1:]}"
             dialog = ProtectedConfirmScreen(name, f"{sentence}?")
@@ -180,52 +179,46 @@ class LiveScreen(Screen[None]):
 
     # Run actions shared by the main and run screens.
 
-    def request_retry(self, run: Doc | None) -> None:
+    def request_retry(self, run: FlowRun | None) -> None:
         if self.refuse_if_read_only("retry"):
             return
         if run is None:
             self.notify("No run selected.", severity="warning")
             return
-        label = state_label(run.get("state_type"), run.get("state_name"))
-        if not is_final(run.get("state_type")):
-            self.not_sent(f"retry run {run.get('name')}", "ineligible")
+        label = state_label(run.state_type, run.state_name)
+        if not is_final(run.state_type):
+            self.not_sent(f"retry run {run.name}", "ineligible")
             self.notify(
-                f"Run {run.get('name')} is {label.text}: only finished runs (Completed, "
+                f"Run {run.name} is {label.text}: only finished runs (Completed, "
                 "Failed, Cancelled, Crashed) can be retried.",
                 severity="warning",
             )
             return
-        self.send_checked(
-            "retry", str(run["id"]), run.get("deployment_name"), f"retry run {run.get('name')}"
-        )
+        self.send_checked("retry", run.id, run.deployment_name, f"retry run {run.name}")
 
-    def request_cancel(self, run: Doc | None) -> None:
+    def request_cancel(self, run: FlowRun | None) -> None:
         if self.refuse_if_read_only("cancel"):
             return
         if run is None:
             self.notify("No run selected.", severity="warning")
             return
-        label = state_label(run.get("state_type"), run.get("state_name"))
-        if is_final(run.get("state_type")):
-            self.not_sent(f"cancel run {run.get('name')}", "ineligible")
+        label = state_label(run.state_type, run.state_name)
+        if is_final(run.state_type):
+            self.not_sent(f"cancel run {run.name}", "ineligible")
             self.notify(
-                f"Run {run.get('name')} already finished ({label.text}); nothing to cancel.",
+                f"Run {run.name} already finished ({label.text}); nothing to cancel.",
                 severity="warning",
             )
             return
-        question = (
-            f"Cancel run {run.get('name')} of {run.get('deployment_name') or '?'} "
-            f"(now {label.text})?"
-        )
+        question = f"Cancel run {run.name} of {run.deployment_name or '?'} (now {label.text})?"
 
         def ask(then: Callable[[bool | None], None]) -> None:
             self.app.push_screen(ConfirmScreen(question, yes="Cancel the run"), then)
 
         self.send_checked(
             "cancel",
-            str(run["id"]),
-            run.get("deployment_name"),
-            f"cancel run {run.get('name')} of {run.get('deployment_name') or '?'} "
-            f"(now {label.text})",
+            run.id,
+            run.deployment_name,
+            f"cancel run {run.name} of {run.deployment_name or '?'} (now {label.text})",
             ask,
         )

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Label, Static
 
 from console.context import Context
 from console.screens.backfill import request_backfill
-from console.screens.base import Doc, LiveScreen
+from console.screens.base import LiveScreen
 from console.screens.deployment_actions import (
     pause_toggle_binding,
     request_pause_toggle,
@@ -37,6 +37,7 @@ from console.text.pause_text import paused_until
 from console.widgets.deployment_runs_table import DeploymentRunsTable
 from console.widgets.fitting_footer import FittingFooter
 from console.widgets.status_bar import StatusBar
+from engine.contract.documents import Deployment, FlowRun
 
 FIRES_SHOWN = 10
 """Next fire times listed."""
@@ -113,7 +114,7 @@ class DeploymentScreen(LiveScreen):
         yield FittingFooter()
 
     @property
-    def doc(self) -> Doc | None:
+    def doc(self) -> Deployment | None:
         return self.ctx.store.deployments.get(self.deployment_name)
 
     def on_mount(self) -> None:
@@ -126,7 +127,7 @@ class DeploymentScreen(LiveScreen):
         if name == self.deployment_name:
             self._show_details()
 
-    def show_flow_run(self, doc: Doc) -> None:
+    def show_flow_run(self, doc: FlowRun) -> None:
         table = self.query_one(DeploymentRunsTable)
         if table.wants(doc):
             table.show_row(table.row_for(doc))
@@ -150,12 +151,12 @@ class DeploymentScreen(LiveScreen):
         doc = self.doc
         if doc is None:
             return Text(f"{self.deployment_name} is no longer deployed (removed from Redis).")
-        state = deployment_label(bool(doc.get("paused")))
+        state = deployment_label(bool(doc.paused))
         window = paused_until(doc, self.ctx.now())
         lines = [
             f"{state.text}{window.removeprefix('paused') if window else ''}"
-            f"{'  ⚠ protected' if doc.get('protected') else ''}",
-            f"Flow: {doc.get('flow_name') or DASH}   Version: {doc.get('version') or DASH}",
+            f"{'  ⚠ protected' if doc.protected else ''}",
+            f"Flow: {doc.flow_name or DASH}   Version: {doc.version or DASH}",
             f"Schedule: {format_schedule(doc)}",
         ]
         return Text("\n".join(lines))
@@ -165,23 +166,23 @@ class DeploymentScreen(LiveScreen):
         if doc is None:
             return Text()
         lines = [
-            f"Description: {doc.get('description') or DASH}",
-            f"Parameters: {format_params(doc.get('parameters'))}",
+            f"Description: {doc.description or DASH}",
+            f"Parameters: {format_params(doc.parameters)}",
         ]
         return Text("\n".join(lines))
 
     def _fires(self) -> Text:
         doc = self.doc
-        if doc is None or not doc.get("cron"):
+        if doc is None or not doc.cron:
             return Text(f"{DASH} no schedule")
-        zone_name = doc.get("timezone") or "UTC"
+        zone_name = doc.timezone or "UTC"
         if zone_named(zone_name) is None:
             return Text(f"? unknown zone {zone_name}")
         now = self.ctx.now()
-        fires = next_fires(doc.get("cron"), zone_name, now, FIRES_SHOWN)
+        fires = next_fires(doc.cron, zone_name, now, FIRES_SHOWN)
         if not fires:
-            return Text(f"? bad cron {doc.get('cron')}")
-        note = "  (paused: these will not fire until resumed)" if doc.get("paused") else ""
+            return Text(f"? bad cron {doc.cron}")
+        note = "  (paused: these will not fire until resumed)" if doc.paused else ""
         window = paused_until(doc, now)
         if window:
             note = f"  ({window}: none fires before then)"
@@ -199,15 +200,15 @@ class DeploymentScreen(LiveScreen):
         finished = [
             run
             for run in self.ctx.store.runs_newest_first()
-            if run.get("deployment_name") == self.deployment_name
-            and is_final(run.get("state_type"))
+            if run.deployment_name == self.deployment_name
+            and is_final(run.state_type)
             and run_durations(run, now).for_chart is not None
         ][:SPARK_RUNS][::-1]
         if not finished:
             return Text(f"Durations: {DASH} no finished runs yet")
         # The latest attempt of each run: a retry days later is not a days-long run.
         durations = [run_durations(run, now).for_chart or 0.0 for run in finished]
-        glyphs = "".join(state_label(run.get("state_type")).glyph for run in finished)
+        glyphs = "".join(state_label(run.state_type).glyph for run in finished)
         return Text(
             f"Durations, oldest → newest: {sparkline(durations)}\n"
             f"Outcomes,  oldest → newest: {glyphs}"

@@ -9,10 +9,11 @@ from typing import Any
 
 from textual.binding import Binding
 
-from console.screens.base import Doc, LiveScreen
+from console.screens.base import LiveScreen
 from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.trigger_form import TriggerFormScreen
 from console.text.pause_text import scheduled_runs
+from engine.contract.documents import Deployment
 
 
 def pause_toggle_binding(screen_id: str) -> Binding:
@@ -26,7 +27,7 @@ def pause_toggle_binding(screen_id: str) -> Binding:
     )
 
 
-def _selected_name(screen: LiveScreen, doc: Doc | None, what: str) -> str | None:
+def _selected_name(screen: LiveScreen, doc: Deployment | None, what: str) -> str | None:
     """The deployment's name, or None (after saying why) if read-only forbids `what` or no
     deployment is selected."""
     if screen.refuse_if_read_only(what):
@@ -34,15 +35,15 @@ def _selected_name(screen: LiveScreen, doc: Doc | None, what: str) -> str | None
     if doc is None:
         screen.notify("No deployment selected.", severity="warning")
         return None
-    return str(doc["name"])
+    return doc.name
 
 
-def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
+def request_trigger_with_params(screen: LiveScreen, doc: Deployment | None) -> None:
     """Opens the parameter form; its preview's Run sends `trigger` with the overrides."""
     name = _selected_name(screen, doc, "trigger")
     if name is None or doc is None:
         return
-    schema = doc.get("parameter_schema")
+    schema = doc.parameter_schema
     if not (isinstance(schema, dict) and schema.get("properties")):
         screen.not_sent(f"trigger {name} with parameters", "ineligible")
         screen.notify(
@@ -67,17 +68,17 @@ def request_trigger_with_params(screen: LiveScreen, doc: Doc | None) -> None:
     screen.app.push_screen(TriggerFormScreen(doc), then)
 
 
-def request_pause_toggle(screen: LiveScreen, doc: Doc | None) -> None:
+def request_pause_toggle(screen: LiveScreen, doc: Deployment | None) -> None:
     """Paused: resume at once. Active: ask until when (and say what happens to the runs
     already scheduled), then pause."""
     name = _selected_name(screen, doc, "pause/resume")
     if name is None or doc is None:
         return
-    if doc.get("paused"):
+    if doc.paused:
         screen.send_checked("resume", name, name, f"resume {name}")
         return
     runs = scheduled_runs(list(screen.ctx.store.flow_runs.values()), name)
-    dialog = PauseConfirmScreen(name, screen.ctx.now, [str(r.get("name")) for r in runs])
+    dialog = PauseConfirmScreen(name, screen.ctx.now, [r.name for r in runs])
 
     def then(resume_at: str | None) -> None:
         if resume_at is None:

@@ -67,7 +67,7 @@ class LiveScreens:
             self._apply_snapshot(message)
         elif isinstance(message, msg.DeploymentChanged):
             if store.apply_deployment(message.doc):
-                self._each(lambda s: s.show_deployment(str(message.doc["name"])))
+                self._each(lambda s: s.show_deployment(message.doc.name))
         elif isinstance(message, msg.DeploymentRemoved):
             if store.remove_deployment(message.name):
                 self._each(lambda s: s.show_deployment(message.name))
@@ -100,13 +100,13 @@ class LiveScreens:
             self.show_status()
 
     def _apply_snapshot(self, message: msg.SnapshotLoaded) -> None:
-        names = {doc.get("name") for doc in message.deployments}
+        names = {doc.name for doc in message.deployments}
         for name in [n for n in self.store.deployments if n not in names]:
             self.store.remove_deployment(name)
         for doc in message.deployments:
             self.store.apply_deployment(doc)
-        for doc in message.flow_runs:
-            self.store.apply_flow_run(doc)
+        for run in message.flow_runs:
+            self.store.apply_flow_run(run)
         with self.app.batch_update():
             self._each(lambda s: s.show_snapshot())
 

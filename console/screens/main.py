@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
 from console.data.messages import CommandRequested
-from console.screens.base import Doc, LiveScreen
+from console.screens.base import LiveScreen
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
 from console.screens.deployment import DeploymentScreen
 from console.screens.deployment_actions import (
@@ -24,6 +24,7 @@ from console.widgets.filter_bar import FilterBar
 from console.widgets.fitting_footer import FittingFooter
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
+from engine.contract.documents import Deployment, FlowRun
 
 
 class MainScreen(LiveScreen):
@@ -140,9 +141,9 @@ class MainScreen(LiveScreen):
         self.deployments.show_deployment(name)
         self._update_titles()
 
-    def show_flow_run(self, doc: Doc) -> None:
+    def show_flow_run(self, doc: FlowRun) -> None:
         self.runs.show_run(doc)
-        name = doc.get("deployment_name")
+        name = doc.deployment_name
         if isinstance(name, str) and name in self.ctx.store.deployments:
             self.deployments.show_deployment(name)
         self._update_titles()
@@ -193,11 +194,11 @@ class MainScreen(LiveScreen):
 
     # Selection.
 
-    def selected_deployment(self) -> Doc | None:
+    def selected_deployment(self) -> Deployment | None:
         name = self.deployments.selected_key()
         return self.ctx.store.deployments.get(name) if name else None
 
-    def selected_run(self) -> Doc | None:
+    def selected_run(self) -> FlowRun | None:
         run_id = self.runs.selected_key()
         return self.ctx.store.flow_runs.get(run_id) if run_id else None
 
@@ -221,7 +222,7 @@ class MainScreen(LiveScreen):
         if doc is None:
             self.notify("No deployment selected.", severity="warning")
             return
-        name = str(doc["name"])
+        name = doc.name
         self.send_checked("trigger", name, name, f"trigger {name}")
 
     def action_pause_toggle(self) -> None:
@@ -247,7 +248,7 @@ class MainScreen(LiveScreen):
         if doc is None:
             self.notify("No deployment selected.", severity="warning")
             return
-        self.app.push_screen(DeploymentScreen(self.ctx, str(doc["name"])))
+        self.app.push_screen(DeploymentScreen(self.ctx, doc.name))
 
     def request_bulk(self, action: str) -> None:
         """Retries (finished runs) or cancels (unfinished runs) every marked run, after a
@@ -262,7 +263,7 @@ class MainScreen(LiveScreen):
             if retry
             else ("Cancel", "cancelled", "already finished")
         )
-        eligible = [run for run in runs if is_final(run.get("state_type")) == retry]
+        eligible = [run for run in runs if is_final(run.state_type) == retry]
         skipped = len(runs) - len(eligible)
         if not eligible:
             self.not_sent(f"bulk {action}", "ineligible")
@@ -274,9 +275,9 @@ class MainScreen(LiveScreen):
         deployments = self.ctx.store.deployments
         protected = sorted(
             {
-                str(run.get("deployment_name"))
+                run.deployment_name
                 for run in eligible
-                if deployments.get(str(run.get("deployment_name")), {}).get("protected")
+                if (deployment := deployments.get(run.deployment_name)) and deployment.protected
             }
         )
         if protected:
@@ -291,7 +292,7 @@ class MainScreen(LiveScreen):
             )
             return
         question = bulk_question(verb, len(eligible), skipped, why)
-        names = [str(run.get("name", run["id"])) for run in eligible]
+        names = [run.name for run in eligible]
 
         def send(confirmed: bool | None) -> None:
             if not confirmed:
@@ -299,7 +300,7 @@ class MainScreen(LiveScreen):
                 self.notify(f"Bulk {action} was not sent.", title="Not sent")
                 return
             for run in eligible:
-                self.post_message(CommandRequested(action, str(run["id"])))
+                self.post_message(CommandRequested(action, run.id))
             skip = f"; {skipped} skipped ({why})" if skipped else ""
             self.notify(
                 f"Sent {len(eligible)} {action} commands{skip}. Each result follows as the "

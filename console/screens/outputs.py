@@ -3,7 +3,7 @@ its deployment, with changes flagged by glyph and word."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from redis.exceptions import RedisError
 from rich.text import Text
@@ -27,9 +27,8 @@ from console.text.output_compare import (
 from console.widgets.lineage_panel import format_bytes
 from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
-from engine.contract.protocol import parse_iso
-
-Doc = dict[str, Any]
+from engine.contract.documents import Lineage
+from engine.contract.times import parse_iso
 
 CANDIDATES = 100
 """Newest earlier writers in Redis, and newest runs the console holds, whose lineage is
@@ -88,9 +87,9 @@ class OutputsScreen(LiveScreen):
         yield Footer()
 
     def _title(self) -> str:
-        run = self.ctx.store.flow_runs.get(self.flow_run_id, {})
-        name = run.get("name") or self.flow_run_id[:8]
-        deployment = run.get("deployment_name") or "?"
+        run = self.ctx.store.flow_runs.get(self.flow_run_id)
+        name = (run.name if run else "") or self.flow_run_id[:8]
+        deployment = (run.deployment_name if run else "") or "?"
         return f"Outputs of run {name} ({deployment})"
 
     @property
@@ -111,7 +110,7 @@ class OutputsScreen(LiveScreen):
         reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
         try:
             current = await reader.read_lineage(self.flow_run_id)
-            candidates: list[Doc] = []
+            candidates: list[Lineage] = []
             if current is not None:
                 candidates = await self._candidates(reader, current)
         except (RedisError, OSError) as exc:
@@ -130,20 +129,20 @@ class OutputsScreen(LiveScreen):
             return
         self._show(compare_outputs(current, pick_previous(current, candidates)))
 
-    async def _candidates(self, reader: RedisReader, current: Doc) -> list[Doc]:
+    async def _candidates(self, reader: RedisReader, current: Lineage) -> list[Lineage]:
         """Lineage of the deployment's runs that may be the previous one: the newest
         writers before `current` in Redis's writers index (it outlives the console's list
         of runs), plus the runs the console holds (e.g. ones whose outputs were never
         indexed)."""
-        deployment = str(current.get("deployment_name") or "")
-        recorded = parse_iso(current.get("recorded_at"))
+        deployment = str(current.deployment_name or "")
+        recorded = parse_iso(current.recorded_at)
         written = await reader.read_writers_before(
             deployment, recorded.timestamp() if recorded else None, CANDIDATES
         )
         held = [
-            str(run["id"])
+            run.id
             for run in self.ctx.store.runs_newest_first()
-            if run.get("deployment_name") == deployment
+            if run.deployment_name == deployment
         ][:CANDIDATES]
         ids = [
             run_id
@@ -185,8 +184,8 @@ class OutputsScreen(LiveScreen):
             return text
         zone = self.ctx.now().tzinfo
         text.append(
-            f"Previous: run {previous.get('flow_run_name') or '?'} at "
-            f"{iso_time(previous.get('recorded_at'), zone)}, "
+            f"Previous: run {previous.flow_run_name or '?'} at "
+            f"{iso_time(previous.recorded_at, zone)}, "
             f"{comparison.previous_total_rows} rows.\n"
         )
         text.append_text(flag_text(comparison.flags, True))

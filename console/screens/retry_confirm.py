@@ -6,7 +6,7 @@ the mirror knows about the run's attempts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,12 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from engine.contract.documents import FlowRun, Lineage, TaskRun
 from engine.contract.retry_plan import FINISHED_STATE_NAMES, FLOW_TASKS, RetryPlan, plan_retry
 
-Doc = dict[str, Any]
 
-
-def finished_tasks(lineage: Doc | None, task_runs: list[Doc]) -> set[str]:
+def finished_tasks(lineage: Lineage | None, task_runs: list[TaskRun]) -> set[str]:
     """Names of the tasks some attempt of the run finished (Completed or Cached).
 
     Any attempt counts, not only the latest: a stored result serves every later attempt
@@ -27,22 +26,18 @@ def finished_tasks(lineage: Doc | None, task_runs: list[Doc]) -> set[str]:
     doc (the latest attempt that got to record one) covers task runs not mirrored yet.
     """
     names = {
-        str(t.get("name"))
-        for t in (lineage or {}).get("tasks") or []
-        if t.get("state_name") in FINISHED_STATE_NAMES
+        t.name for t in (lineage.tasks if lineage else []) if t.state_name in FINISHED_STATE_NAMES
     }
     names.update(
-        _task_name(str(run.get("name") or ""))
-        for run in task_runs
-        if run.get("state_type") == "COMPLETED"
+        _task_name(str(run.name or "")) for run in task_runs if run.state_type == "COMPLETED"
     )
     return names
 
 
 def preview(
     flow_name: str,
-    lineage: Doc | None,
-    task_runs: list[Doc],
+    lineage: Lineage | None,
+    task_runs: list[TaskRun],
     *,
     refresh_cache: bool = False,
     from_task: str = "",
@@ -76,17 +71,17 @@ FROM_KEYS = 9
 """Tasks offered as retry starting points, on keys 1..9."""
 
 
-def task_order(lineage: Doc | None, task_runs: list[Doc]) -> list[str]:
+def task_order(lineage: Lineage | None, task_runs: list[TaskRun]) -> list[str]:
     """Task names of the run in call order, without the suffix Prefect gives task run
     names (`load_raw_data-c85` -> `load_raw_data`).
 
     The lineage doc's order first (the flow's own); task runs it does not list (an
     attempt still running, or no lineage) follow by start time.
     """
-    names = [str(t.get("name")) for t in (lineage or {}).get("tasks") or [] if t.get("name")]
-    ordered = sorted(task_runs, key=lambda t: str(t.get("start_time") or ""))
+    names = [t.name for t in (lineage.tasks if lineage else []) if t.name]
+    ordered = sorted(task_runs, key=lambda t: str(t.start_time or ""))
     for run in ordered:
-        name = _task_name(str(run.get("name") or ""))
+        name = _task_name(str(run.name or ""))
         if name and name not in names:
             names.append(name)
     return names
@@ -105,9 +100,11 @@ class RetryPreviews:
     """The plan of a retry from each of `tasks` (empty for an undescribed flow)."""
 
 
-def retry_previews(run: Doc, lineage: Doc | None, task_runs: list[Doc]) -> RetryPreviews:
+def retry_previews(
+    run: FlowRun, lineage: Lineage | None, task_runs: list[TaskRun]
+) -> RetryPreviews:
     """The previews of a retry of `run` from its mirrored lineage and task runs."""
-    flow_name = str(run.get("flow_name") or "")
+    flow_name = str(run.flow_name or "")
     described = FLOW_TASKS.get(flow_name)
     if described is None:
         return RetryPreviews(flow_name, None, tuple(task_order(lineage, task_runs)))

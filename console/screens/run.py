@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Label
 
 from console.context import Context
 from console.data.messages import LogWanted, TaskRunsWanted
-from console.screens.base import Doc, LiveScreen
+from console.screens.base import LiveScreen
 from console.screens.retry_confirm import (
     FROM_PREFIX,
     RetryConfirmScreen,
@@ -23,6 +23,7 @@ from console.widgets.lineage_panel import LineagePanel
 from console.widgets.run_header import RunHeader
 from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
+from engine.contract.documents import FlowRun, TaskRun
 
 LINEAGE_MIN_HEIGHT = 30
 """Terminal rows from which the lineage panel starts shown."""
@@ -91,7 +92,7 @@ class RunScreen(LiveScreen):
         yield FittingFooter()
 
     @property
-    def run(self) -> Doc | None:
+    def run(self) -> FlowRun | None:
         return self.ctx.store.flow_runs.get(self.flow_run_id)
 
     @property
@@ -111,13 +112,13 @@ class RunScreen(LiveScreen):
         # After a reconnect with a gap, task runs may have changed unseen: read them again.
         self.post_message(TaskRunsWanted(self.flow_run_id))
 
-    def show_flow_run(self, doc: Doc) -> None:
-        if doc.get("id") == self.flow_run_id:
+    def show_flow_run(self, doc: FlowRun) -> None:
+        if doc.id == self.flow_run_id:
             for header in self.query(RunHeader):
                 header.refresh_run()
 
-    def show_task_run(self, doc: Doc) -> None:
-        if doc.get("flow_run_id") == self.flow_run_id:
+    def show_task_run(self, doc: TaskRun) -> None:
+        if doc.flow_run_id == self.flow_run_id:
             for table in self.query(TaskRunsTable):
                 table.show_task(doc)
             self._update_title()
@@ -167,17 +168,15 @@ class RunScreen(LiveScreen):
     def action_retry(self) -> None:
         """Shows what a retry reuses and reruns, then sends the operator's choice."""
         run = self.run
-        if run is None or not is_final(run.get("state_type")):
+        if run is None or not is_final(run.state_type):
             self.request_retry(run)  # says why not
             return
         if self.refuse_if_read_only("retry"):
             return
         lineage = self.ctx.store.lineage.get(self.flow_run_id)
         task_runs = self.ctx.store.tasks_of(self.flow_run_id)
-        label = state_label(run.get("state_type"), run.get("state_name"))
-        dialog = RetryConfirmScreen(
-            str(run.get("name")), label.text, retry_previews(run, lineage, task_runs)
-        )
+        label = state_label(run.state_type, run.state_name)
+        dialog = RetryConfirmScreen(run.name, label.text, retry_previews(run, lineage, task_runs))
         self.app.push_screen(dialog, self._retry_chosen)
 
     def _retry_chosen(self, choice: str | None) -> None:
@@ -185,22 +184,20 @@ class RunScreen(LiveScreen):
         if run is None:
             return
         if choice is None:
-            self.not_sent(f"retry run {run.get('name')}", "declined")
+            self.not_sent(f"retry run {run.name}", "declined")
             return
-        params: Doc = {}
-        what = f"retry of run {run.get('name')}"
+        params: dict[str, Any] = {}
+        what = f"retry of run {run.name}"
         if choice == "full":
             params = {"refresh_cache": True}
-            what = f"full rerun of run {run.get('name')}"
+            what = f"full rerun of run {run.name}"
         elif choice.startswith(FROM_PREFIX):
             params = {"from_task": choice.removeprefix(FROM_PREFIX)}
-            what = f"retry of run {run.get('name')} from {params['from_task']}"
+            what = f"retry of run {run.name} from {params['from_task']}"
         elif choice != "reuse":
             return
         # The same gate as every action: read-only, then a protected deployment's name typed.
-        deployment_name = run.get("deployment_name")
-        name = deployment_name if isinstance(deployment_name, str) else None
-        self.send_checked("retry", self.flow_run_id, name, what, params=params)
+        self.send_checked("retry", self.flow_run_id, run.deployment_name, what, params=params)
 
     def action_outputs(self) -> None:
         from console.screens.outputs import OutputsScreen

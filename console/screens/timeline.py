@@ -11,10 +11,11 @@ from textual.widgets import Footer, Label
 
 from console.context import Context
 from console.data.messages import LogWanted, TaskRunsWanted
-from console.screens.base import Doc, LiveScreen
+from console.screens.base import LiveScreen
 from console.text.formatting import state_label
 from console.widgets.status_bar import StatusBar
 from console.widgets.timeline import RunTimeline
+from engine.contract.documents import FlowRun, TaskRun
 
 
 class TimelineScreen(LiveScreen):
@@ -47,11 +48,11 @@ class TimelineScreen(LiveScreen):
         yield Footer()
 
     def _title(self) -> str:
-        run: Doc | None = self.ctx.store.flow_runs.get(self.flow_run_id)
+        run: FlowRun | None = self.ctx.store.flow_runs.get(self.flow_run_id)
         if run is None:
             return f"Timeline: run {self.flow_run_id} (not in the newest runs)"
-        label = state_label(run.get("state_type"), run.get("state_name"))
-        return f"Timeline: {run.get('name')} of {run.get('deployment_name') or '?'}  {label.text}"
+        label = state_label(run.state_type, run.state_name)
+        return f"Timeline: {run.name} of {run.deployment_name or '?'}  {label.text}"
 
     def on_mount(self) -> None:
         self.query_one("#timeline-body").focus()
@@ -60,12 +61,12 @@ class TimelineScreen(LiveScreen):
 
     # Live hooks: every change to this run or its tasks redraws the chart.
 
-    def show_flow_run(self, doc: Doc) -> None:
-        if doc.get("id") == self.flow_run_id:
+    def show_flow_run(self, doc: FlowRun) -> None:
+        if doc.id == self.flow_run_id:
             self._redraw()
 
-    def show_task_run(self, doc: Doc) -> None:
-        if doc.get("flow_run_id") == self.flow_run_id:
+    def show_task_run(self, doc: TaskRun) -> None:
+        if doc.flow_run_id == self.flow_run_id:
             self._redraw()
 
     def show_task_runs(self, flow_run_id: str) -> None:

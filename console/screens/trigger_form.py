@@ -23,8 +23,7 @@ from console.text.param_form import (
     parse_value,
     placeholder,
 )
-
-Doc = dict[str, Any]
+from engine.contract.documents import Deployment
 
 
 class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
@@ -74,17 +73,17 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
         Binding("ctrl+s", "review", "Review", tooltip="Check the entries and show what will run"),
     ]
 
-    def __init__(self, deployment: Doc) -> None:
+    def __init__(self, deployment: Deployment) -> None:
         super().__init__()
         self.deployment = deployment
         self.fields: list[ParamField] = fields_from_schema(
-            deployment.get("parameter_schema"), deployment.get("parameters")
+            deployment.parameter_schema, deployment.parameters
         )
         self.last_check: FormCheck | None = None
         """The outcome of the latest review (for tests and the caller)."""
 
     def compose(self) -> ComposeResult:
-        name = self.deployment.get("name")
+        name = self.deployment.name
         with Vertical(id="trigger-dialog"):
             yield Label(f"Trigger {name} with parameters", id="trigger-title")
             with VerticalScroll(id="trigger-fields"):
@@ -96,7 +95,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
                     )
                     yield self._input(param)
                     yield Label("", id=f"error-{param.name}", classes="param-error -ok")
-                hidden = hidden_fields(self.deployment.get("parameter_schema"))
+                hidden = hidden_fields(self.deployment.parameter_schema)
                 if hidden:
                     yield Label(
                         f"Not offered: {', '.join(hidden)} (retry controls: r on a run)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,6 +12,7 @@ from textual.widgets import Button, Label, Static
 
 from console.screens.dialog_css import dialog_css
 from console.text.param_form import FormCheck, ParamField, preview
+from engine.contract.documents import Deployment
 
 
 class TriggerPreviewScreen(ModalScreen[bool]):
@@ -44,9 +45,7 @@ class TriggerPreviewScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Back", tooltip="Back to the form (nothing sent)"),
     ]
 
-    def __init__(
-        self, deployment: dict[str, Any], fields: list[ParamField], check: FormCheck
-    ) -> None:
+    def __init__(self, deployment: Deployment, fields: list[ParamField], check: FormCheck) -> None:
         super().__init__()
         self.deployment = deployment
         self.preview = preview(deployment, fields, check)

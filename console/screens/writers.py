@@ -6,7 +6,7 @@ each with that attempt's own lineage."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from redis.exceptions import RedisError
 from rich.text import Text
@@ -23,9 +23,8 @@ from console.text.formatting import DASH, format_time
 from console.widgets.lineage_panel import describe_trigger, short_hash
 from console.widgets.row_table import RowTable
 from console.widgets.status_bar import StatusBar
-from engine.contract.protocol import parse_writer_member, partition_name
-
-Doc = dict[str, Any]
+from engine.contract.documents import Lineage
+from engine.contract.partitions import parse_writer_member, partition_name
 
 
 class WritersScreen(LiveScreen):
@@ -79,31 +78,31 @@ class WritersScreen(LiveScreen):
             await reader.close()
         self._show(writes, docs)
 
-    def _show(self, writes: list[Write], docs: dict[str, Doc]) -> None:
+    def _show(self, writes: list[Write], docs: dict[str, Lineage]) -> None:
         zone = self.ctx.now().tzinfo
         table = self.table
         # Few rows, and order matters (a rewrite moves a run to the end): rebuild.
         table.clear()
         for number, write in enumerate(writes, start=1):
             run_id, written = write.flow_run_id, write.written_at
-            doc = docs.get(write.key, {})
-            run = self.ctx.store.flow_runs.get(run_id, {})
-            name = str(doc.get("flow_run_name") or run.get("name") or run_id[:8])
+            doc = docs.get(write.key)
+            run = self.ctx.store.flow_runs.get(run_id)
+            name = (doc.flow_run_name if doc else "") or (run.name if run else "") or run_id[:8]
             if write.attempt is not None and write.attempt > 1:
                 name = f"{name}, attempt {write.attempt}"
             rows = DASH
-            for output in doc.get("outputs") or []:
-                if partition_name(output.get("path")) == self.partition:
-                    rows = str(output.get("rows", DASH))
-            source = doc.get("input") or {}
+            for output in doc.outputs if doc else []:
+                if partition_name(output.path) == self.partition:
+                    rows = str(output.rows)
+            source = doc.input if doc else None
             table.add_row(
                 Text(str(number)),
                 Text(format_time(datetime.fromtimestamp(written).astimezone(zone), zone)),
                 Text(name, style="bold"),
-                Text(str(doc.get("status") or "lineage gone")),
-                Text(describe_trigger(doc.get("trigger"), zone)),
-                Text(short_hash(source.get("sha256"))),
-                Text(str(source.get("rows", DASH))),
+                Text((doc.status if doc else "") or "lineage gone"),
+                Text(describe_trigger(doc.trigger if doc else None, zone)),
+                Text(short_hash(source.sha256 if source else None)),
+                Text(str(source.rows) if source else DASH),
                 Text(rows),
                 key=write.key,
             )

@@ -6,39 +6,38 @@ Pure (no Textual, no Redis): the audit table and the entry's detail view share i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from engine.contract.protocol import RUN_ACTIONS, Identity
+from engine.contract.commands import RUN_ACTIONS
+from engine.contract.documents import AuditRecord, FlowRun
+from engine.contract.identity import Identity
 
 
-def sent_by(fields: Mapping[str, str]) -> str:
+def sent_by(entry: AuditRecord) -> str:
     """`ana@ops-1 from 10.0.0.7`: the same words Prefect's tags and messages use."""
-    return Identity.from_fields(fields).describe()
+    return Identity(entry.user or "?", entry.host or "?", entry.ssh_client).describe()
 
 
-def run_id_of(fields: Mapping[str, str]) -> str:
+def run_id_of(entry: AuditRecord) -> str:
     """The run an entry is about: the one it created or acted on, else a run target."""
-    if fields.get("flow_run_id"):
-        return fields["flow_run_id"]
-    return fields.get("target", "") if fields.get("action") in RUN_ACTIONS else ""
+    if entry.flow_run_id:
+        return entry.flow_run_id
+    return entry.target if entry.action in RUN_ACTIONS else ""
 
 
-def run_name_of(fields: Mapping[str, str], runs: Mapping[str, dict[str, Any]]) -> str:
+def run_name_of(entry: AuditRecord, runs: Mapping[str, FlowRun]) -> str:
     """The run's name as the engine recorded it, else as the mirror knows it, else ''.
 
     Entries written before the engine recorded names have none; the mirror still knows
     the runs it keeps.
     """
-    if fields.get("flow_run_name"):
-        return fields["flow_run_name"]
-    doc = runs.get(run_id_of(fields))
-    name = doc.get("name") if doc else None
-    return str(name) if name else ""
+    if entry.flow_run_name:
+        return entry.flow_run_name
+    doc = runs.get(run_id_of(entry))
+    return doc.name if doc else ""
 
 
-def target_label(fields: Mapping[str, str], runs: Mapping[str, dict[str, Any]]) -> str:
+def target_label(entry: AuditRecord, runs: Mapping[str, FlowRun]) -> str:
     """The target as the operator knows it: a run by its name, a deployment by its name."""
-    target = fields.get("target", "")
-    if fields.get("action") in RUN_ACTIONS:
-        return run_name_of(fields, runs) or target
-    return target
+    if entry.action in RUN_ACTIONS:
+        return run_name_of(entry, runs) or entry.target
+    return entry.target

@@ -12,9 +12,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
-from engine.contract.protocol import FINAL_STATE_TYPES, parse_iso
+from engine.contract import fire_times
+from engine.contract.documents import FINAL_STATE_TYPES, Deployment, FlowRun, TaskRun
+from engine.contract.times import parse_iso
 
 _GLYPHS: dict[str, str] = {
     "SCHEDULED": "◷",
@@ -141,16 +141,15 @@ def iso_time(value: str | None, zone: tzinfo | None) -> str:
     return format_time(parse_iso(value), zone)
 
 
-def run_seconds(doc: dict[str, Any], now: datetime) -> float | None:
+def run_seconds(doc: FlowRun | TaskRun, now: datetime) -> float | None:
     """Wall time of a run or task: end - start, or now - start while it is running."""
-    start = parse_iso(doc.get("start_time"))
+    start = parse_iso(doc.start_time)
     if start is None:
         return None
-    end = parse_iso(doc.get("end_time"))
+    end = parse_iso(doc.end_time)
     if end is None:
-        if is_final(doc.get("state_type")):
-            total = doc.get("total_run_time")
-            return float(total) if isinstance(total, (int, float)) else None
+        if is_final(doc.state_type):
+            return doc.total_run_time
         end = now
     return (end - start).total_seconds()
 
@@ -173,27 +172,26 @@ class RunDurations:
         return self.latest if self.latest is not None else self.total
 
 
-def run_durations(doc: dict[str, Any], now: datetime) -> RunDurations:
+def run_durations(doc: FlowRun, now: datetime) -> RunDurations:
     """The latest attempt (from `attempt_start_time`) and the total across attempts.
 
     A first attempt starts at `start_time`, so documents from an engine without
     `attempt_start_time` still get an exact figure for runs that were not retried.
     """
-    start = parse_iso(doc.get("start_time"))
+    start = parse_iso(doc.start_time)
     if start is None:
         return RunDurations(None, None)
-    attempts = int(doc.get("run_count") or 0)
-    attempt = parse_iso(doc.get("attempt_start_time")) or (start if attempts <= 1 else None)
-    state = (doc.get("state_type") or "").upper()
-    before = doc.get("total_run_time")
-    earlier = float(before) if isinstance(before, (int, float)) else 0.0
+    attempts = doc.run_count
+    attempt = parse_iso(doc.attempt_start_time) or (start if attempts <= 1 else None)
+    state = doc.state_type.upper()
+    earlier = doc.total_run_time
     if state in ("RUNNING", "CANCELLING") and attempt is not None:
         latest = max(0.0, (now - attempt).total_seconds())
         # Prefect adds an attempt to total_run_time when it leaves RUNNING: a Cancelling
         # run's total already holds most of it.
         total = earlier + latest if state == "RUNNING" else max(earlier, latest)
         return RunDurations(latest, total)
-    finished = parse_iso(doc.get("end_time"))
+    finished = parse_iso(doc.end_time)
     if state in FINAL_STATE_TYPES and attempt is not None and finished is not None:
         latest = max(0.0, (finished - attempt).total_seconds())
         return RunDurations(latest, max(earlier, latest))
@@ -229,31 +227,23 @@ def next_fire(cron: str | None, zone_name: str | None, now: datetime) -> datetim
 
     None if there is no schedule, the expression is invalid or the zone is unknown.
     """
-    if not cron:
-        return None
-    zone = zone_named(zone_name)
-    if zone is None:
-        return None
-    try:
-        fire = croniter(cron, now.astimezone(zone)).get_next(datetime)
-    except (ValueError, KeyError):
-        return None
-    return fire if isinstance(fire, datetime) else None
+    fires = next_fires(cron, zone_name, now, 1)
+    return fires[0] if fires else None
 
 
-def format_next_run(doc: dict[str, Any], now: datetime) -> str:
+def format_next_run(doc: Deployment, now: datetime) -> str:
     """`14:00 in 3h 12m` (with the date if a day or more away) in the deployment's zone.
 
     When there is no next run, says why.
     """
-    if doc.get("paused"):
+    if doc.paused:
         return f"{DASH} paused"
-    cron = doc.get("cron")
+    cron = doc.cron
     if not cron:
         return f"{DASH} no schedule"
-    if zone_named(doc.get("timezone")) is None:
-        return f"? unknown zone {doc.get('timezone')}"
-    fire = next_fire(cron, doc.get("timezone"), now)
+    if zone_named(doc.timezone) is None:
+        return f"? unknown zone {doc.timezone}"
+    fire = next_fire(cron, doc.timezone, now)
     if fire is None:
         return f"? bad cron {cron}"
     # The date only when it is not within the next day, to keep the column narrow.
@@ -261,11 +251,10 @@ def format_next_run(doc: dict[str, Any], now: datetime) -> str:
     return f"{shown} {format_until(fire, now)}"
 
 
-def format_schedule(doc: dict[str, Any]) -> str:
-    cron = doc.get("cron")
-    if not cron:
+def format_schedule(doc: Deployment) -> str:
+    if not doc.cron:
         return DASH
-    return f"{cron} {doc.get('timezone') or 'UTC'}"
+    return f"{doc.cron} {doc.timezone or 'UTC'}"
 
 
 def format_params(params: Any) -> str:
@@ -297,11 +286,9 @@ def audit_status_label(status: str | None) -> StateLabel:
 def next_fires(
     cron: str | None, zone_name: str | None, now: datetime, count: int
 ) -> list[datetime]:
-    """The next `count` fire times of `cron`, aware in the cron's own zone.
+    """The next `count` fire times of `cron`, aware in the cron's own zone, DST handled as
+    the engine does (`engine.contract.fire_times.fires_after`).
 
-    croniter is fed an aware time of the zone, so wall-clock fire times stay right across
-    DST changes (a 01:30 fire on a spring-forward day lands on the first valid instant; on
-    a fall-back day the repeated 01:30 fires once).
     Empty when there is no schedule, the cron is invalid or the zone unknown.
     """
     if not cron or count <= 0:
@@ -309,21 +296,10 @@ def next_fires(
     zone = zone_named(zone_name)
     if zone is None:
         return []
-    fires: list[datetime] = []
     try:
-        it = croniter(cron, now.astimezone(zone))
-        while len(fires) < count:
-            fire = it.get_next(datetime)
-            # On a fall-back day croniter yields the repeated wall time twice (BST, then
-            # GMT); cron, and Prefect's schedules, fire it once: keep the first.
-            if not isinstance(fire, datetime) or (
-                fires and fire.replace(tzinfo=None) == fires[-1].replace(tzinfo=None)
-            ):
-                continue
-            fires.append(fire)
+        return fire_times.next_fires(cron, zone, now, count)
     except (ValueError, KeyError):
         return []
-    return fires
 
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"

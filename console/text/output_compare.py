@@ -8,11 +8,10 @@ doc's `outputs`, as the flow recorded them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from engine.contract.protocol import parse_iso, partition_name
-
-Doc = dict[str, Any]
+from engine.contract.documents import Lineage, LineageOutput
+from engine.contract.partitions import partition_name
+from engine.contract.times import parse_iso
 
 ROWS_DOWN_FLAG = 0.5
 """Rows falling by more than this fraction against the previous run are flagged."""
@@ -58,26 +57,20 @@ class OutputsComparison:
 
     partitions: tuple[PartitionDiff, ...]
     total_rows: int
-    previous: Doc | None
+    previous: Lineage | None
     previous_total_rows: int | None
     schema_changes: tuple[SchemaChange, ...]
     flags: tuple[str, ...]
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _schema(output: LineageOutput | None) -> dict[str, str] | None:
+    # None: recorded before schemas were, or by another flow.
+    return output.schema if output is not None else None
 
 
-def _schema(output: Doc | None) -> dict[str, str] | None:
-    schema = (output or {}).get("schema")
-    if not isinstance(schema, dict):
-        return None  # recorded before schemas were, or by another flow
-    return {str(k): str(v) for k, v in schema.items()}
-
-
-def run_schema(doc: Doc | None) -> dict[str, str] | None:
+def run_schema(doc: Lineage | None) -> dict[str, str] | None:
     """The schema of the run's first output that has one."""
-    for output in (doc or {}).get("outputs") or []:
+    for output in doc.outputs if doc is not None else []:
         schema = _schema(output)
         if schema is not None:
             return schema
@@ -110,38 +103,38 @@ def _flags(rows: int | None, previous: int | None, changes: list[SchemaChange]) 
     return flags
 
 
-def pick_previous(current: Doc, candidates: list[Doc]) -> Doc | None:
+def pick_previous(current: Lineage, candidates: list[Lineage]) -> Lineage | None:
     """The newest completed lineage of the same deployment recorded before `current`."""
-    deployment = current.get("deployment_name")
-    recorded = parse_iso(current.get("recorded_at"))
+    deployment = current.deployment_name
+    recorded = parse_iso(current.recorded_at)
     earlier = [
         (moment, doc)
         for doc in candidates
-        if doc.get("flow_run_id") != current.get("flow_run_id")
-        and doc.get("deployment_name") == deployment
-        and doc.get("status") == "completed"
-        and (moment := parse_iso(doc.get("recorded_at"))) is not None
+        if doc.flow_run_id != current.flow_run_id
+        and doc.deployment_name == deployment
+        and doc.status == "completed"
+        and (moment := parse_iso(doc.recorded_at)) is not None
         and (recorded is None or moment < recorded)
     ]
     return max(earlier, key=lambda pair: pair[0])[1] if earlier else None
 
 
-def compare_outputs(current: Doc, previous: Doc | None) -> OutputsComparison:
-    before = {partition_name(o.get("path")): o for o in (previous or {}).get("outputs") or []}
+def compare_outputs(current: Lineage, previous: Lineage | None) -> OutputsComparison:
+    before = {partition_name(o.path): o for o in previous.outputs} if previous else {}
     previous_schema = run_schema(previous)
     diffs: list[PartitionDiff] = []
-    for output in current.get("outputs") or []:
-        name = partition_name(output.get("path"))
-        rows, schema = _int(output.get("rows")), _schema(output)
+    for output in current.outputs:
+        name = partition_name(output.path)
+        rows, schema = output.rows, _schema(output)
         old = before.get(name)
-        old_rows = _int(old.get("rows")) if old else None
+        old_rows = old.rows if old else None
         # A partition the previous run did not write is compared on schema only.
         changes = schema_changes(_schema(old) if old else previous_schema, schema)
         diffs.append(
             PartitionDiff(
                 name,
                 rows,
-                _int(output.get("bytes")),
+                output.bytes,
                 schema,
                 old_rows,
                 tuple(changes),
@@ -149,11 +142,9 @@ def compare_outputs(current: Doc, previous: Doc | None) -> OutputsComparison:
             )
         )
     total = sum(d.rows or 0 for d in diffs)
-    previous_total = (
-        sum(_int(o.get("rows")) or 0 for o in before.values()) if previous is not None else None
-    )
+    previous_total = sum(o.rows or 0 for o in before.values()) if previous is not None else None
     changes = schema_changes(previous_schema, run_schema(current))
-    if current.get("status") == "failed" and not diffs:
+    if current.status == "failed" and not diffs:
         flags: tuple[str, ...] = (NOTHING_WRITTEN,)
     else:
         flags = tuple(_flags(total, previous_total, changes))

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.contract.documents import Deployment
 from engine.contract.retry_plan import RETRY_PARAMETERS
 
 Kind = Literal["str", "int", "float", "bool", "enum", "json"]
@@ -259,23 +260,23 @@ class Preview:
     changed: int
 
 
-def preview(deployment: dict[str, Any], fields: list[ParamField], check: FormCheck) -> Preview:
+def preview(deployment: Deployment, fields: list[ParamField], check: FormCheck) -> Preview:
     """Deployment, version, the final parameters (changed ones marked) and the diff."""
     lines = [
-        f"Deployment: {deployment.get('name')}   Version: {deployment.get('version') or '—'}",
-        f"Flow: {deployment.get('flow_name') or '—'}",
+        f"Deployment: {deployment.name}   Version: {deployment.version or '—'}",
+        f"Flow: {deployment.flow_name or '—'}",
         "",
         "Parameters (* changed):",
     ]
     by_name = {param.name: param for param in fields}
     # The engine sends the deployment's parameters with the overrides on top; a parameter
     # the schema does not list (an engine older than its config) still runs, so show it.
-    params = deployment.get("parameters")
+    params = deployment.parameters
     final = dict(check.values)
     if isinstance(params, dict):
         final |= {k: v for k, v in params.items() if k not in final}
     # The retry controls the form does not offer still run, with the flow's defaults.
-    schema = deployment.get("parameter_schema")
+    schema = deployment.parameter_schema
     properties = schema.get("properties") if isinstance(schema, dict) else None
     for name in hidden_fields(schema):
         prop = properties.get(name) if isinstance(properties, dict) else None

@@ -6,10 +6,10 @@ Pure (no Textual, no Redis), so it is tested without an app.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from console.text.formatting import format_until
-from engine.contract.protocol import parse_iso
+from engine.contract.documents import Deployment, FlowRun
+from engine.contract.times import parse_iso
 
 PAUSE_EFFECT = (
     "Pausing stops the schedule from creating runs, and Prefect deletes the runs the "
@@ -20,13 +20,12 @@ PAUSE_EFFECT = (
 """Checked against a real Prefect 3 server (tests/integration/test_trigger_pause.py)."""
 
 
-def resume_at(doc: dict[str, Any]) -> datetime | None:
+def resume_at(doc: Deployment) -> datetime | None:
     """When the engine will resume a paused deployment; None if paused indefinitely."""
-    if not doc.get("paused"):
+    if not doc.paused:
         return None
-    value = doc.get("resume_at")
     try:
-        return parse_iso(value) if isinstance(value, str) else None
+        return parse_iso(doc.resume_at)
     except ValueError:
         return None
 
@@ -38,7 +37,7 @@ def format_moment(moment: datetime, now: datetime) -> str:
     return local.strftime("%H:%M" if near else "%m-%d %H:%M")
 
 
-def paused_until(doc: dict[str, Any], now: datetime) -> str | None:
+def paused_until(doc: Deployment, now: datetime) -> str | None:
     """`paused until 06:00 (in 1h 20m)`, or None when not paused with a window."""
     moment = resume_at(doc)
     if moment is None:
@@ -46,10 +45,8 @@ def paused_until(doc: dict[str, Any], now: datetime) -> str | None:
     return f"paused until {format_moment(moment, now)} ({format_until(moment, now)})"
 
 
-def scheduled_runs(runs: list[dict[str, Any]], deployment: str) -> list[dict[str, Any]]:
+def scheduled_runs(runs: list[FlowRun], deployment: str) -> list[FlowRun]:
     """The deployment's runs that are Scheduled now (as far as the mirror shows them)."""
     return [
-        run
-        for run in runs
-        if run.get("deployment_name") == deployment and run.get("state_type") == "SCHEDULED"
+        run for run in runs if run.deployment_name == deployment and run.state_type == "SCHEDULED"
     ]

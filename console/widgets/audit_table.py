@@ -42,31 +42,29 @@ class AuditTable(KeyedTable):
 
     def add_entries(self, entries: list[AuditEntry]) -> None:
         for entry in entries:
-            key = entry.fields.get("command_id") or entry.entry_id
+            key = entry.record.command_id or entry.entry_id
             known = self.entries.get(key)
             if known is None or known.order < entry.order:
                 self.entries[key] = entry
         if len(self.entries) > AUDIT_SHOWN:
             newest = sorted(self.entries.values(), key=lambda e: e.order)[-AUDIT_SHOWN:]
-            self.entries = {
-                entry.fields.get("command_id") or entry.entry_id: entry for entry in newest
-            }
+            self.entries = {entry.record.command_id or entry.entry_id: entry for entry in newest}
         self.refresh_rows()
 
     def wanted_rows(self) -> Iterable[Row]:
         return [self.row_for(entry) for entry in self.entries.values()]
 
     def row_for(self, entry: AuditEntry) -> Row:
-        fields = entry.fields
+        fields = entry.record
         zone = self.ctx.now().tzinfo
-        label = audit_status_label(fields.get("status"))
-        executed = fields.get("executed_at") or fields.get("sent_at")
+        label = audit_status_label(fields.status)
+        executed = fields.executed_at or fields.sent_at
         cells = (
             Text(iso_time(executed, zone), end=""),
             toned(self.app, label.text, label.tone, bold=True),
-            Text(fields.get("action", ""), style="bold", end=""),
+            Text(fields.action, style="bold", end=""),
             Text(target_label(fields, self.ctx.store.flow_runs), end=""),
             Text(sent_by(fields), end=""),
-            Text(fields.get("message", ""), end=""),
+            Text(fields.message, end=""),
         )
-        return Row(fields.get("command_id") or entry.entry_id, cells, entry.order)
+        return Row(fields.command_id or entry.entry_id, cells, entry.order)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.binding import BindingType
 
 from console.context import Context
-from console.data.state import run_order
 from console.text.formatting import format_run_duration, run_durations
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.run_rows import OPEN_RUN, run_cells, run_columns
+from engine.contract.documents import FlowRun
+from engine.contract.ordering import run_order
 
 RECENT_RUNS = 50
 """Runs of the deployment listed; older ones stay in the main screen's runs table."""
@@ -28,14 +29,14 @@ class DeploymentRunsTable(KeyedTable):
         super().__init__(ctx, id=id)
         self.deployment = deployment
 
-    def wants(self, doc: dict[str, Any]) -> bool:
-        return doc.get("deployment_name") == self.deployment
+    def wants(self, doc: FlowRun) -> bool:
+        return doc.deployment_name == self.deployment
 
     def wanted_rows(self) -> Iterable[Row]:
         runs = [doc for doc in self.ctx.store.runs_newest_first() if self.wants(doc)]
         return [self.row_for(doc) for doc in runs[:RECENT_RUNS]]
 
-    def row_for(self, doc: dict[str, Any]) -> Row:
+    def row_for(self, doc: FlowRun) -> Row:
         now = self.ctx.now()
         cells = run_cells(self.app, doc, now, format_run_duration(run_durations(doc, now)))
-        return Row(str(doc["id"]), cells, (run_order(doc), str(doc["id"])))
+        return Row(doc.id, cells, (run_order(doc), doc.id))

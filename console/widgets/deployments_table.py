@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -19,6 +19,7 @@ from console.text.pause_text import paused_until
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
+from engine.contract.documents import Deployment
 
 
 class DeploymentsTable(KeyedTable):
@@ -49,24 +50,24 @@ class DeploymentsTable(KeyedTable):
     def wanted_rows(self) -> Iterable[Row]:
         return [self.row_for(doc) for doc in self.ctx.store.deployments.values()]
 
-    def row_for(self, doc: dict[str, Any]) -> Row:
+    def row_for(self, doc: Deployment) -> Row:
         now = self.ctx.now()
-        state = deployment_label(bool(doc.get("paused")))
+        state = deployment_label(bool(doc.paused))
         last = self.ctx.store.last_run(doc)
         if last is None:
             last_cell = Text(DASH, end="")
         else:
-            label = state_label(last.get("state_type"), last.get("state_name"))
+            label = state_label(last.state_type, last.state_name)
             last_cell = toned(self.app, label.text, label.tone)
         cells = (
             toned(self.app, state.text, state.tone),
-            Text(str(doc.get("name", "")), style="bold", end=""),
+            Text(doc.name, style="bold", end=""),
             Text(paused_until(doc, now) or format_next_run(doc, now), end=""),
             last_cell,
             Text(format_schedule(doc), end=""),
-            Text(str(doc.get("flow_name", "")), end=""),
+            Text(str(doc.flow_name), end=""),
         )
-        return Row(str(doc["name"]), cells, str(doc["name"]))
+        return Row(doc.name, cells, doc.name)
 
     def show_deployment(self, name: str) -> None:
         doc = self.ctx.store.deployments.get(name)

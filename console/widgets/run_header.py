@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -18,6 +16,7 @@ from console.text.formatting import (
     state_label,
 )
 from console.widgets.tones import tone_style
+from engine.contract.documents import FlowRun
 
 
 class RunHeader(Static):
@@ -35,30 +34,30 @@ class RunHeader(Static):
         doc = self.ctx.store.flow_runs.get(self.flow_run_id)
         self.update(self._render_run(doc) if doc else Text(f"Run {self.flow_run_id}: not found"))
 
-    def _render_run(self, doc: dict[str, Any]) -> Table:
+    def _render_run(self, doc: FlowRun) -> Table:
         now = self.ctx.now()
         zone = now.tzinfo
-        label = state_label(doc.get("state_type"), doc.get("state_name"))
+        label = state_label(doc.state_type, doc.state_name)
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        title = Text(str(doc.get("name", "")), style="bold", end="")
+        title = Text(doc.name, style="bold", end="")
         title.append("   ")
         title.append(label.text, tone_style(self.app, label.tone, bold=True))
         grid.add_row("Run", title)
         grid.add_row(
             "Deployment",
-            f"{doc.get('deployment_name') or DASH}   flow {doc.get('flow_name') or DASH}",
+            f"{doc.deployment_name or DASH}   flow {doc.flow_name or DASH}",
         )
-        grid.add_row("Parameters", Text(format_params(doc.get("parameters")), end=""))
+        grid.add_row("Parameters", Text(format_params(doc.parameters), end=""))
         grid.add_row(
             "Times",
-            f"start {iso_time(doc.get('start_time'), zone)}   "
-            f"end {iso_time(doc.get('end_time'), zone)}   "
+            f"start {iso_time(doc.start_time, zone)}   "
+            f"end {iso_time(doc.end_time, zone)}   "
             f"duration {format_run_duration(run_durations(doc, now))}   "
-            f"attempts {doc.get('run_count', 0)}",
+            f"attempts {doc.run_count}",
         )
-        message = str(doc.get("state_message") or "")
+        message = str(doc.state_message or "")
         if message:
             tone = label.tone if label.tone in ("error", "warning") else "muted"
             grid.add_row("Message", Text(message, style=tone_style(self.app, tone), end=""))

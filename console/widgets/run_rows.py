@@ -12,6 +12,7 @@ from textual.binding import Binding
 from console.text.formatting import iso_time, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.tones import toned
+from engine.contract.documents import FlowRun, TaskRun
 
 OPEN_RUN = Binding(
     "enter",
@@ -35,14 +36,14 @@ def run_columns(name_header: str) -> tuple[TableColumn, ...]:
 
 
 def run_cells(
-    app: App[Any], doc: dict[str, Any], now: datetime, duration: str, name: str | None = None
+    app: App[Any], doc: FlowRun | TaskRun, now: datetime, duration: str, name: str | None = None
 ) -> tuple[Text, Text, Text, Text, Text]:
     """The cells of `run_columns` for a flow or task run `doc`; `name` replaces its name."""
-    label = state_label(doc.get("state_type"), doc.get("state_name"))
+    label = state_label(doc.state_type, doc.state_name)
     return (
-        Text(str(doc.get("name", "")) if name is None else name, style="bold", end=""),
+        Text(doc.name if name is None else name, style="bold", end=""),
         toned(app, label.text, label.tone),
-        Text(iso_time(doc.get("start_time"), now.tzinfo), end=""),
+        Text(iso_time(doc.start_time, now.tzinfo), end=""),
         Text(duration, end=""),
-        Text(str(doc.get("run_count", 0)), end=""),
+        Text(str(doc.run_count), end=""),
     )

@@ -17,12 +17,13 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets.data_table import RowKey
 
-from console.data.state import run_order
 from console.text.formatting import format_run_duration, run_durations, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.run_rows import OPEN_RUN, run_cells
-from engine.contract.protocol import parse_iso
+from engine.contract.documents import FlowRun
+from engine.contract.ordering import run_order
+from engine.contract.times import parse_iso
 
 RUNS_SHOWN = 300
 """Rows in the table at most: the newest runs the filters keep. Counts in the title cover
@@ -152,7 +153,7 @@ class RunsTable(KeyedTable):
         elif doc is not None:
             self.following = None
             self.app.notify(
-                f"The new run {doc.get('name') or run_id} is hidden by the runs filters; "
+                f"The new run {doc.name or run_id} is hidden by the runs filters; "
                 "escape clears them.",
                 title="Triggered",
             )
@@ -222,15 +223,15 @@ class RunsTable(KeyedTable):
         self.sort_reverse = not self.sort_reverse
         self._changed()
 
-    def wants(self, doc: dict[str, Any]) -> bool:
-        if self.deployment_filter not in (None, doc.get("deployment_name")):
+    def wants(self, doc: FlowRun) -> bool:
+        if self.deployment_filter not in (None, doc.deployment_name):
             return False
         states = STATE_FILTERS[self.state_filter][1]
-        if states and str(doc.get("state_type") or "").upper() not in states:
+        if states and str(doc.state_type or "").upper() not in states:
             return False
         window = TIME_RANGES[self.time_range][1]
         if window is not None:
-            moment = parse_iso(doc.get("start_time")) or parse_iso(doc.get("expected_start_time"))
+            moment = parse_iso(doc.start_time) or parse_iso(doc.expected_start_time)
             if moment is None or moment < self.ctx.now() - window:
                 return False
         return True
@@ -260,35 +261,35 @@ class RunsTable(KeyedTable):
             matching = sum(1 for doc in store.flow_runs.values() if self.wants(doc))
         return RunCounts(self.row_count, matching, len(store.flow_runs))
 
-    def row_for(self, doc: dict[str, Any]) -> Row:
+    def row_for(self, doc: FlowRun) -> Row:
         now = self.ctx.now()
-        label = state_label(doc.get("state_type"), doc.get("state_name"))
-        run_id = str(doc["id"])
-        name = str(doc.get("name", ""))
+        label = state_label(doc.state_type, doc.state_name)
+        run_id = doc.id
+        name = doc.name
         durations = run_durations(doc, now)
         seconds = durations.for_chart
         shown_name = f"{MARK}{name}" if run_id in self.marked else name
         first, *rest = run_cells(self.app, doc, now, format_run_duration(durations), shown_name)
-        cells = (first, Text(str(doc.get("deployment_name") or ""), end=""), *rest)
+        cells = (first, Text(str(doc.deployment_name or ""), end=""), *rest)
         keys: dict[str, Any] = {
             "name": name.casefold(),
-            "deployment": str(doc.get("deployment_name") or "").casefold(),
+            "deployment": str(doc.deployment_name or "").casefold(),
             "state": label.word.casefold(),
             "start": run_order(doc),
             "duration": seconds if seconds is not None else -1.0,
-            "attempts": int(doc.get("run_count") or 0),
+            "attempts": int(doc.run_count or 0),
         }
         # Ties fall back to newest first, then the id, so the order is total and stable.
         return Row(run_id, cells, (keys[self.sort_column], run_order(doc), run_id))
 
-    def show_run(self, doc: dict[str, Any]) -> None:
+    def show_run(self, doc: FlowRun) -> None:
         self.show_row(self.row_for(doc), wanted=self.wants(doc))
-        if doc.get("id") == self.following:
+        if doc.id == self.following:
             self._catch_up()
 
     # Marks.
 
-    def marked_runs(self) -> list[dict[str, Any]]:
+    def marked_runs(self) -> list[FlowRun]:
         """The marked runs still known, in display order first, then the hidden ones."""
         runs = self.ctx.store.flow_runs
         shown = [key for key in self.row_keys() if key in self.marked]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
 from console.context import Context
-from console.data.state import run_order
 from console.text.formatting import format_duration, run_seconds
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.run_rows import run_cells, run_columns
+from engine.contract.documents import TaskRun
+from engine.contract.ordering import run_order
 
 
 class TaskRunsTable(KeyedTable):
@@ -31,12 +32,12 @@ class TaskRunsTable(KeyedTable):
     def wanted_rows(self) -> Iterable[Row]:
         return [self.row_for(doc) for doc in self.ctx.store.tasks_of(self.flow_run_id)]
 
-    def row_for(self, doc: dict[str, Any]) -> Row:
+    def row_for(self, doc: TaskRun) -> Row:
         now = self.ctx.now()
         cells = run_cells(self.app, doc, now, format_duration(run_seconds(doc, now)))
         # Tasks not started yet sort last, in name order.
-        started = doc.get("start_time") is not None
-        return Row(str(doc["id"]), cells, (not started, run_order(doc), str(doc.get("name", ""))))
+        started = doc.start_time is not None
+        return Row(doc.id, cells, (not started, run_order(doc), doc.name))
 
-    def show_task(self, doc: dict[str, Any]) -> None:
+    def show_task(self, doc: TaskRun) -> None:
         self.show_row(self.row_for(doc))

@@ -19,12 +19,12 @@ from rich.text import Text
 from textual.widget import Widget
 
 from console.context import Context
-from console.data.state import run_order
 from console.text.formatting import format_duration, is_final, run_seconds, state_label
 from console.widgets.tones import tone_style
-from engine.contract.protocol import parse_iso
+from engine.contract.documents import FlowRun, TaskRun
+from engine.contract.ordering import run_order
+from engine.contract.times import parse_iso
 
-Doc = dict[str, Any]
 StyleOf = Callable[[str], Style]
 """Tone name (`success`, `error`, ...) -> the theme's style for it."""
 
@@ -51,22 +51,23 @@ class Span:
         return (moment - self.start).total_seconds() / self.seconds * width
 
 
-def run_span(run: Doc | None, tasks: Sequence[Doc], now: datetime) -> Span | None:
+def run_span(run: FlowRun | None, tasks: Sequence[TaskRun], now: datetime) -> Span | None:
     """From the earliest start (run or task) to the latest end; `now` while anything runs.
 
     None when nothing has started yet.
     """
-    starts = [parse_iso(d.get("start_time")) for d in (run or {}, *tasks)]
+    everything: list[FlowRun | TaskRun] = [*([run] if run else []), *tasks]
+    starts = [parse_iso(d.start_time) for d in everything]
     begun = [s for s in starts if s is not None]
     if not begun:
         return None
     ends: list[datetime] = []
-    for doc in (*([run] if run else []), *tasks):
-        if parse_iso(doc.get("start_time")) is None:
+    for doc in everything:
+        if parse_iso(doc.start_time) is None:
             continue
-        end = parse_iso(doc.get("end_time"))
+        end = parse_iso(doc.end_time)
         if end is None:  # running: now; finished without an end time: its start
-            end = now if not is_final(doc.get("state_type")) else parse_iso(doc.get("start_time"))
+            end = now if not is_final(doc.state_type) else parse_iso(doc.start_time)
         if end is not None:
             ends.append(end)
     start = min(begun)
@@ -106,17 +107,17 @@ def _ruler(width: int) -> str:
     return "├" + "".join(inner) + "┤"
 
 
-def ordered_tasks(tasks: Sequence[Doc]) -> list[Doc]:
+def ordered_tasks(tasks: Sequence[TaskRun]) -> list[TaskRun]:
     """Start order; tasks not started yet last, by name (as the task runs table)."""
     return sorted(
         tasks,
-        key=lambda d: (d.get("start_time") is None, run_order(d), str(d.get("name", ""))),
+        key=lambda d: (d.start_time is None, run_order(d), d.name),
     )
 
 
 def timeline_lines(
-    run: Doc | None,
-    tasks: Sequence[Doc],
+    run: FlowRun | None,
+    tasks: Sequence[TaskRun],
     now: datetime,
     width: int,
     style_of: StyleOf,
@@ -127,8 +128,8 @@ def timeline_lines(
     if not tasks:
         return [Text("No task runs yet: the chart fills in as tasks start.")]
     ordered = ordered_tasks(tasks)
-    labels = [state_label(d.get("state_type"), d.get("state_name")) for d in ordered]
-    name_w = min(max(len(str(d.get("name", ""))) for d in ordered), 24 if width >= 100 else 14)
+    labels = [state_label(d.state_type, d.state_name) for d in ordered]
+    name_w = min(max(len(d.name) for d in ordered), 24 if width >= 100 else 14)
     name_w = max(name_w, 4)
     dur_w, att_w = 8, 3
     state_w = max(len(label.text) for label in labels)
@@ -160,10 +161,10 @@ def timeline_lines(
         state = Text(label.text if words else label.glyph, style=style)
         bar = _bar(doc, span, now, bar_w, style, muted)
         seconds = run_seconds(doc, now)
-        attempts = str(doc.get("run_count") or 0)
-        lines.append(row(str(doc.get("name", "")), state, bar, format_duration(seconds), attempts))
+        attempts = str(doc.run_count or 0)
+        lines.append(row(doc.name, state, bar, format_duration(seconds), attempts))
     if span is not None:
-        running = any(not is_final(d.get("state_type")) and d.get("start_time") for d in tasks)
+        running = any(not is_final(d.state_type) and d.start_time for d in tasks)
         note = "  ▶ running: the bar grows live" if running else ""
         lines.append(
             Text(
@@ -181,13 +182,13 @@ def timeline_lines(
 
 
 def _bar(
-    doc: Doc, span: Span | None, now: datetime, width: int, style: Style, muted: Style
+    doc: FlowRun | TaskRun, span: Span | None, now: datetime, width: int, style: Style, muted: Style
 ) -> Text:
-    start = parse_iso(doc.get("start_time"))
+    start = parse_iso(doc.start_time)
     if span is None or start is None:
         return Text(f"{NOT_STARTED[:width]:<{width}}", style=muted, end="")
-    end = parse_iso(doc.get("end_time"))
-    running = end is None and not is_final(doc.get("state_type"))
+    end = parse_iso(doc.end_time)
+    running = end is None and not is_final(doc.state_type)
     if end is None:
         end = now if running else start
     # Both ends rounded the same way, so a task that starts as another ends touches it.

@@ -1,4 +1,5 @@
-"""Builds the Redis documents of docs/redis-keys.md from Prefect objects and events."""
+"""Builds the typed Redis documents (engine/contract/documents.py) from Prefect objects and
+events."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from croniter import CroniterBadDateError, croniter
 from prefect.client.schemas.objects import FlowRun, Log, State, StateType, TaskRun
 from prefect.events import Event
 
 from engine.config.loader import DeploymentSpec
-from engine.contract.protocol import FINAL_STATE_TYPES, utc_now_iso
+from engine.contract import documents
+from engine.contract.documents import FINAL_STATE_TYPES, RunSummary
+from engine.contract.fire_times import next_fires
+from engine.contract.times import utc_now_iso
 
 SCHEDULED_HORIZON = timedelta(minutes=10)
 """Scheduled runs further out than this are Prefect's look-ahead, not news: not mirrored.
@@ -35,29 +38,29 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
-def flow_run_doc(run: FlowRun, deployment_name: str, flow_name: str = "") -> dict[str, Any]:
+def flow_run_doc(run: FlowRun, deployment_name: str, flow_name: str = "") -> documents.FlowRun:
     state = run.state
-    return {
-        "id": str(run.id),
-        "name": run.name,
-        "deployment_id": str(run.deployment_id) if run.deployment_id else "",
-        "deployment_name": deployment_name,
-        "flow_name": flow_name,
-        "state_type": state.type.value if state else "",
-        "state_name": state.name if state else "",
-        "state_message": (state.message or "") if state else "",
-        "parameters": run.parameters or {},
-        "run_count": run.run_count,
-        "expected_start_time": iso(run.expected_start_time),
-        "start_time": iso(run.start_time),
-        "end_time": iso(run.end_time),
-        "total_run_time": _seconds(run.total_run_time),
-        "attempt_start_time": attempt_start(run),
-        "tags": list(run.tags or []),
-        "created": iso(run.created),
+    return documents.FlowRun(
+        id=str(run.id),
+        name=run.name,
+        deployment_id=str(run.deployment_id) if run.deployment_id else "",
+        deployment_name=deployment_name,
+        flow_name=flow_name,
+        state_type=state.type.value if state else "",
+        state_name=(state.name or "") if state else "",
+        state_message=(state.message or "") if state else "",
+        parameters=run.parameters or {},
+        run_count=run.run_count,
+        expected_start_time=iso(run.expected_start_time),
+        start_time=iso(run.start_time),
+        end_time=iso(run.end_time),
+        total_run_time=_seconds(run.total_run_time),
+        attempt_start_time=attempt_start(run),
+        tags=list(run.tags or []),
+        created=iso(run.created),
         # Prefect's `updated` moves on every write; the state timestamp orders state changes.
-        "updated": iso(state.timestamp if state else run.updated),
-    }
+        updated=iso(state.timestamp if state else run.updated),
+    )
 
 
 def attempt_start(run: FlowRun) -> str | None:
@@ -90,38 +93,38 @@ def latest_attempt_start(states: Iterable[State]) -> datetime | None:
     return start
 
 
-def worth_mirroring(doc: dict[str, Any], now: datetime | None = None) -> bool:
+def worth_mirroring(doc: documents.FlowRun, now: datetime | None = None) -> bool:
     """False for auto-scheduled runs far in the future (Prefect schedules ~100 ahead)."""
-    if doc["state_type"] != "SCHEDULED":
+    if doc.state_type != "SCHEDULED":
         return True
-    expected = doc.get("expected_start_time")
+    expected = doc.expected_start_time
     if not expected:
         return True
     moment = datetime.fromisoformat(expected)
     return moment <= (now or datetime.now(timezone.utc)) + SCHEDULED_HORIZON
 
 
-def task_run_doc(run: TaskRun) -> dict[str, Any]:
+def task_run_doc(run: TaskRun) -> documents.TaskRun:
     state = run.state
-    return {
-        "id": str(run.id),
-        "flow_run_id": str(run.flow_run_id) if run.flow_run_id else "",
-        "name": run.name,
-        "task_key": run.task_key,
-        "state_type": state.type.value if state else "",
-        "state_name": state.name if state else "",
-        "state_message": (state.message or "") if state else "",
-        "run_count": run.run_count,
+    return documents.TaskRun(
+        id=str(run.id),
+        flow_run_id=str(run.flow_run_id) if run.flow_run_id else "",
+        name=run.name,
+        task_key=run.task_key,
+        state_type=state.type.value if state else "",
+        state_name=(state.name or "") if state else "",
+        state_message=(state.message or "") if state else "",
+        run_count=run.run_count,
         # Which attempt of the flow run this task run belongs to (0 until it starts).
-        "attempt": run.flow_run_run_count,
-        "start_time": iso(run.start_time),
-        "end_time": iso(run.end_time),
-        "total_run_time": _seconds(run.total_run_time),
-        "updated": iso(state.timestamp if state else run.updated),
-    }
+        attempt=run.flow_run_run_count,
+        start_time=iso(run.start_time),
+        end_time=iso(run.end_time),
+        total_run_time=_seconds(run.total_run_time),
+        updated=iso(state.timestamp if state else run.updated),
+    )
 
 
-def task_run_doc_from_event(event: Event) -> dict[str, Any] | None:
+def task_run_doc_from_event(event: Event) -> documents.TaskRun | None:
     """The task run document carried by a `prefect.task-run.*` event.
 
     Task run states are written by the client as events; the server records them
@@ -144,33 +147,33 @@ def task_run_doc_from_event(event: Event) -> dict[str, Any] | None:
     total = _seconds(task_run.get("total_run_time"))
     if start and end and not total:
         total = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    return {
-        "id": event.resource.id.rsplit(".", 1)[-1],
-        "flow_run_id": flow_run_id,
-        "name": task_run.get("name") or event.resource.get("prefect.resource.name") or "",
-        "task_key": task_run.get("task_key", ""),
-        "state_type": state_type,
-        "state_name": str(validated.get("name") or event.resource.get("prefect.state-name")),
-        "state_message": str(validated.get("message") or ""),
-        "run_count": int(task_run.get("run_count") or event.resource.get("prefect.run-count") or 0),
-        "attempt": int(task_run.get("flow_run_run_count") or 0),
-        "start_time": start,
-        "end_time": end,
-        "total_run_time": total,
-        "updated": occurred,
-    }
+    return documents.TaskRun(
+        id=event.resource.id.rsplit(".", 1)[-1],
+        flow_run_id=flow_run_id,
+        name=str(task_run.get("name") or event.resource.get("prefect.resource.name") or ""),
+        task_key=str(task_run.get("task_key", "")),
+        state_type=state_type,
+        state_name=str(validated.get("name") or event.resource.get("prefect.state-name")),
+        state_message=str(validated.get("message") or ""),
+        run_count=int(task_run.get("run_count") or event.resource.get("prefect.run-count") or 0),
+        attempt=int(task_run.get("flow_run_run_count") or 0),
+        start_time=start,
+        end_time=end,
+        total_run_time=total,
+        updated=occurred,
+    )
 
 
-def log_fields(log: Log) -> dict[str, str]:
-    return {
-        "ts": iso(log.timestamp) or "",
-        "level": str(log.level),
-        "level_name": _level_name(log.level),
-        "task_run_id": str(log.task_run_id) if log.task_run_id else "",
-        "logger": log.name,
-        "msg": log.message,
-        "log_id": str(log.id) if log.id else "",
-    }
+def log_fields(log: Log) -> documents.LogLine:
+    return documents.LogLine(
+        ts=iso(log.timestamp) or "",
+        level=str(log.level),
+        level_name=_level_name(log.level),
+        task_run_id=str(log.task_run_id) if log.task_run_id else "",
+        logger=log.name,
+        msg=log.message,
+        log_id=str(log.id) if log.id else "",
+    )
 
 
 def _level_name(level: int) -> str:
@@ -189,20 +192,11 @@ def _level_name(level: int) -> str:
 def next_fire_times(
     cron: str, tz_name: str, count: int = 5, now: datetime | None = None
 ) -> list[str]:
-    """The next `count` fire times; fewer (none) for a cron that stops (never) firing.
-
-    The loader refuses a cron that never fires; this stays safe for one that slips through,
-    since it runs for every deployment document the engine writes."""
-    tz = ZoneInfo(tz_name)
-    start = (now or datetime.now(timezone.utc)).astimezone(tz)
-    it = croniter(cron, start)
-    fires: list[str] = []
-    for _ in range(count):
-        try:
-            fires.append(iso(it.get_next(datetime)) or "")
-        except CroniterBadDateError:
-            break
-    return fires
+    """The next `count` fire times, UTC ISO, DST handled as everywhere (`fires_after`); fewer
+    (none) for a cron that stops (never) firing: the loader refuses one that never fires, and
+    this stays safe for one that slips through, since it runs for every deployment document."""
+    fires = next_fires(cron, ZoneInfo(tz_name), now or datetime.now(timezone.utc), count)
+    return [iso(fire) or "" for fire in fires]
 
 
 def deployment_doc(
@@ -210,41 +204,26 @@ def deployment_doc(
     deployment_id: str,
     paused: bool,
     parameters: dict[str, Any],
-    last_run: dict[str, Any] | None,
+    last_run: RunSummary | None,
     *,
     parameter_schema: dict[str, Any] | None = None,
     resume_at: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": deployment_id,
-        "name": spec.name,
-        "flow_name": spec.flow_name,
-        "version": spec.version,
-        "description": spec.description,
-        "cron": spec.cron,
-        "timezone": spec.timezone,
-        "paused": paused,
-        "protected": spec.protected,
-        "parameters": parameters,
-        "next_fire_times": [] if paused else next_fire_times(spec.cron, spec.timezone),
-        "last_run": last_run,
-        "config_path": str(spec.path),
-        "updated": utc_now_iso(),
-        "parameter_schema": parameter_schema or {},
-        "resume_at": resume_at if paused else None,
-    }
-
-
-def last_run_summary(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: doc.get(k)
-        for k in (
-            "id",
-            "name",
-            "state_type",
-            "state_name",
-            "start_time",
-            "end_time",
-            "expected_start_time",
-        )
-    }
+) -> documents.Deployment:
+    return documents.Deployment(
+        id=deployment_id,
+        name=spec.name,
+        flow_name=spec.flow_name,
+        version=spec.version,
+        description=spec.description,
+        cron=spec.cron,
+        timezone=spec.timezone,
+        paused=paused,
+        protected=spec.protected,
+        parameters=parameters,
+        next_fire_times=[] if paused else next_fire_times(spec.cron, spec.timezone),
+        last_run=last_run,
+        config_path=str(spec.path),
+        updated=utc_now_iso(),
+        parameter_schema=parameter_schema or {},
+        resume_at=resume_at if paused else None,
+    )

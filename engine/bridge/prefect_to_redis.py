@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
+from msgspec.structs import replace
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -47,7 +48,8 @@ from engine.bridge.documents import (
     worth_mirroring,
 )
 from engine.config.registry import Registry
-from engine.contract.protocol import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, parse_iso
+from engine.contract.documents import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, FlowRun
+from engine.contract.times import parse_iso
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.bridge")
@@ -109,7 +111,7 @@ class Bridge:
 
     async def write_flow_run(
         self, client: PrefectClient, run_id: str, with_tasks: bool = False
-    ) -> dict[str, Any] | None:
+    ) -> FlowRun | None:
         try:
             run = await client.read_flow_run(UUID(run_id))
         except Exception as exc:  # a run deleted in Prefect, or a transient API error
@@ -117,40 +119,40 @@ class Bridge:
             return None
         name = self.registry.name_of(doc_id(run.deployment_id))
         doc = flow_run_doc(run, name, self.registry.flow_of(name))
-        if not doc["deployment_name"] and run.deployment_id is None:
+        if not doc.deployment_name and run.deployment_id is None:
             return None  # ad-hoc runs outside our deployments are not ours to show
         if not worth_mirroring(doc):
             return None
-        await self._fill_attempt_start(client, doc)
+        doc = await self._fill_attempt_start(client, doc)
         await self.call(self.mirror.upsert_flow_run, doc)
         if self.registry.note_run(doc):
-            self.on_deployment_changed(doc["deployment_name"])
+            self.on_deployment_changed(doc.deployment_name)
         if with_tasks:
             await self.write_task_runs(client, run_id)
-        if doc["state_type"] in FINAL_STATE_TYPES:
+        if doc.state_type in FINAL_STATE_TYPES:
             # Servers with log streaming off send nothing on the log websocket; reading the
             # finished run's logs once guarantees its log stream is complete either way.
             await self.backfill_logs(client, run_id)
         return doc
 
-    async def _fill_attempt_start(self, client: PrefectClient, doc: dict[str, Any]) -> None:
-        """Sets a retried run's `attempt_start_time` from its state history when neither the
-        run (not RUNNING now) nor Redis (no RUNNING read of this attempt) has it."""
-        if doc.get("attempt_start_time") or int(doc.get("run_count") or 0) <= 1:
-            return
-        current = await self.call(self.mirror.read_flow_run, doc["id"])
+    async def _fill_attempt_start(self, client: PrefectClient, doc: FlowRun) -> FlowRun:
+        """`doc` with a retried run's `attempt_start_time` from its state history when
+        neither the run (not RUNNING now) nor Redis (no RUNNING read of this attempt) has it."""
+        if doc.attempt_start_time or doc.run_count <= 1:
+            return doc
+        current = await self.call(self.mirror.flow_run, doc.id)
         if (
             current is not None
-            and current.get("run_count") == doc["run_count"]
-            and current.get("attempt_start_time")
+            and current.run_count == doc.run_count
+            and current.attempt_start_time
         ):
-            return  # upsert_flow_run keeps it
+            return doc  # upsert_flow_run keeps it
         try:
-            states = await client.read_flow_run_states(UUID(doc["id"]))
+            states = await client.read_flow_run_states(UUID(doc.id))
         except Exception as exc:  # the duration falls back to the total; not worth failing
-            logger.debug("could not read the states of flow run %s: %s", doc["id"], exc)
-            return
-        doc["attempt_start_time"] = iso(latest_attempt_start(states))
+            logger.debug("could not read the states of flow run %s: %s", doc.id, exc)
+            return doc
+        return replace(doc, attempt_start_time=iso(latest_attempt_start(states)))
 
     async def write_task_runs(self, client: PrefectClient, run_id: str) -> None:
         runs = await client.read_task_runs(
@@ -200,23 +202,23 @@ class Bridge:
             if not name:
                 continue
             doc = flow_run_doc(run, name, self.registry.flow_of(name))
-            current = await self.call(self.mirror.read_flow_run, doc["id"])
+            current = await self.call(self.mirror.flow_run, doc.id)
             stale = (
                 current is None
-                or current.get("state_name") != doc["state_name"]
-                or (current.get("end_time") != doc["end_time"])
+                or current.state_name != doc.state_name
+                or (current.end_time != doc.end_time)
             )
             if stale:
-                await self._fill_attempt_start(client, doc)
+                doc = await self._fill_attempt_start(client, doc)
             if stale and await self.call(self.mirror.upsert_flow_run, doc):
                 changed += 1
             if self.registry.note_run(doc):
                 self.on_deployment_changed(name)
-            active = doc["state_type"] in ACTIVE_STATE_TYPES
+            active = doc.state_type in ACTIVE_STATE_TYPES
             if stale or active:
-                await self.write_task_runs(client, doc["id"])
+                await self.write_task_runs(client, doc.id)
             if (with_logs and (stale or active)) or _just_finished(doc):
-                await self.backfill_logs(client, doc["id"])
+                await self.backfill_logs(client, doc.id)
         await self.call(self.mirror.trim_runs)
         return changed
 
@@ -309,9 +311,9 @@ class Bridge:
             await self.append_logs(str(log.flow_run_id), [log])
 
 
-def _just_finished(doc: dict[str, Any]) -> bool:
+def _just_finished(doc: FlowRun) -> bool:
     """A run's last log batch reaches the API after its final state; read it once more."""
-    end = parse_iso(doc.get("end_time"))
+    end = parse_iso(doc.end_time)
     return end is not None and datetime.now(timezone.utc) - end < LATE_LOGS_WINDOW
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from engine.contract.documents import Deployment, decode
 from engine.contract.fire_times import (
     BACKFILL_DEFAULT_CONCURRENCY,
     BACKFILL_MAX_RUNS,
@@ -17,8 +18,8 @@ from engine.contract.fire_times import (
     BackfillPlan,
     plan_backfill,
 )
+from engine.contract.keys import Keys
 from engine.contract.paths import state_dir
-from engine.contract.protocol import Keys, decode_doc
 from engine.stack.launcher import prefix_from_env, redis_url_from_env
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -72,7 +73,7 @@ def dry_run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     finally:
         client.close()
-    doc = decode_doc(raw)
+    doc = decode(raw, Deployment, f"{keys.deployments}[{args.deployment}]")
     if doc is None:
         print(
             f"error: unknown deployment {args.deployment!r} in {keys.deployments} "
@@ -80,9 +81,9 @@ def dry_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    cron = str(doc.get("cron") or "")
+    cron = doc.cron
     try:
-        plan = plan_backfill(cron, doc.get("timezone"), params_of(args), datetime.now(timezone.utc))
+        plan = plan_backfill(cron, doc.timezone, params_of(args), datetime.now(timezone.utc))
     except BackfillError as exc:
         print(f"error: backfill {args.deployment}: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -16,9 +16,9 @@ import yaml
 
 from engine.cli import backfill as backfill_cli
 from engine.contract.command_client import CommandClient
+from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
-from engine.contract.protocol import Keys
 from engine.stack.launcher import (
     EmbeddedRedis,
     LaunchError,

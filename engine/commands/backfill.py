@@ -19,8 +19,10 @@ from uuid import UUID
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+from engine.contract.commands import Command
+from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BACKFILL_TAG_PREFIX, BackfillPlan
-from engine.contract.protocol import FINAL_STATE_TYPES, Command, triggered_by_tag
+from engine.contract.identity import triggered_by_tag
 
 logger = logging.getLogger("aiwf.engine.backfill")
 

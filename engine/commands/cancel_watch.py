@@ -24,15 +24,16 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, Protocol
 from uuid import UUID
 
+from msgspec.structs import replace
 from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Cancelling
 
-from engine.contract.protocol import FINAL_STATE_TYPES, Command, CommandResult
+from engine.contract.commands import Command, CommandResult
+from engine.contract.documents import FINAL_STATE_TYPES
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.cancel")

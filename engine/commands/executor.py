@@ -14,12 +14,12 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 import redis
+from msgspec.structs import replace
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
@@ -35,16 +35,12 @@ from engine.commands.cancel_watch import (
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
+from engine.contract.commands import RUN_ACTIONS, Command, CommandResult
+from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillPlan
+from engine.contract.identity import triggered_by_tag
+from engine.contract.keys import ENGINE_GROUP
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import (
-    ENGINE_GROUP,
-    FINAL_STATE_TYPES,
-    RUN_ACTIONS,
-    Command,
-    CommandResult,
-    triggered_by_tag,
-)
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.commands")

@@ -15,9 +15,9 @@ from typing import Any
 
 from engine.config.parameter_schema import override_errors
 from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
 from engine.contract.pause_window import WindowError, parse_resume_at
-from engine.contract.protocol import FINAL_STATE_TYPES
 from engine.pipeline.flows import FLOW_TASKS, FLOWS
 
 RETRY_PARAMS = frozenset({"refresh_cache", "from_task"})

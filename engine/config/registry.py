@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from engine.bridge.documents import last_run_summary
 from engine.config.loader import DeploymentSpec
-from engine.contract.protocol import parse_iso
+from engine.contract.documents import FlowRun, RunSummary
+from engine.contract.ordering import run_moment
+
+NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -24,7 +26,7 @@ class RegisteredDeployment:
 @dataclass
 class Registry:
     by_name: dict[str, RegisteredDeployment] = field(default_factory=dict)
-    last_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_runs: dict[str, RunSummary] = field(default_factory=dict)
 
     def add(self, deployment: RegisteredDeployment) -> None:
         self.by_name[deployment.spec.name] = deployment
@@ -39,31 +41,23 @@ class Registry:
                 return name
         return ""
 
-    def note_run(self, doc: dict[str, Any]) -> bool:
+    def note_run(self, doc: FlowRun) -> bool:
         """Records `doc` as its deployment's last run if it is the latest. True if changed.
 
         Future scheduled runs do not count; a run waiting to be retried does."""
-        name = doc.get("deployment_name")
-        if not name or (doc["state_type"] == "SCHEDULED" and doc["state_name"] != "AwaitingRetry"):
+        name = doc.deployment_name
+        if not name or (doc.state_type == "SCHEDULED" and doc.state_name != "AwaitingRetry"):
             return False
         current = self.last_runs.get(name)
-        summary = last_run_summary(doc)
+        summary = doc.summary()
         if current == summary:
             return False
         newer_known = (
             current is not None
-            and current["id"] != doc["id"]
-            and (_run_moment(current) > _run_moment(summary))
+            and current.id != doc.id
+            and (run_moment(current) or NEVER) > (run_moment(summary) or NEVER)
         )
         if newer_known:
             return False
         self.last_runs[name] = summary
         return True
-
-
-def _run_moment(summary: dict[str, Any]) -> datetime:
-    return (
-        parse_iso(summary.get("start_time"))
-        or parse_iso(summary.get("expected_start_time"))
-        or datetime.min.replace(tzinfo=timezone.utc)
-    )

@@ -11,7 +11,9 @@ from typing import Any
 
 import redis
 
-from engine.contract.protocol import COMMANDS_MAXLEN, ENGINE_GROUP, Command, CommandResult, Keys
+from engine.contract.commands import Command, CommandResult
+from engine.contract.documents import decode
+from engine.contract.keys import COMMANDS_MAXLEN, ENGINE_GROUP, Keys
 
 
 def ensure_group(client: redis.Redis, keys: Keys) -> None:
@@ -65,8 +67,11 @@ class CommandClient:
         Prefect reports the run's end. Picked by status, not position, so a BLMOVE rotation
         of the list cannot mix them up.
         """
-        raws: Any = self.client.lrange(self.keys.result(command_id), 0, -1)
-        results = [CommandResult.from_json(raw) for raw in raws]
+        key = self.keys.result(command_id)
+        raws: Any = self.client.lrange(key, 0, -1)
+        # A bad result (not JSON, wrong types) is counted and skipped, like any document.
+        decoded = [decode(raw, CommandResult, f"{key}[{n}]") for n, raw in enumerate(raws)]
+        results = [r for r in decoded if r is not None]
         final = [r for r in results if r.final]
         chosen = final or results
         return chosen[0] if chosen else None

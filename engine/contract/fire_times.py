@@ -1,12 +1,14 @@
-"""Backfill windows: the cron fire times in a past window, and the checks on a backfill's
-parameters.
+"""Cron fire times (DST handled here, once) and backfill windows: the fire times in a past
+window, and the checks on a backfill's parameters.
 
-Stdlib + croniter only: the console imports it to show the dry-run list before sending,
-and the engine uses the same code to decide which runs to create, so both always agree.
+Stdlib + croniter only: the console imports it for next runs and the backfill dry-run list,
+and the engine uses the same code for a deployment's `next_fire_times` and to decide which
+backfill runs to create, so both always agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -63,27 +65,56 @@ def parse_when(field: str, value: Any, zone: tzinfo) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
+def fires_after(cron: str, zone: tzinfo, after: datetime) -> Iterator[datetime]:
+    """Fire times of `cron` in `zone` strictly after `after`, aware in `zone`, endless.
+
+    croniter is fed an aware time of the zone, so wall-clock fire times stay right across
+    DST changes: a wall time the spring-forward skips fires at the first valid instant, and
+    one the fall-back repeats fires once (croniter yields it twice, BST then GMT; cron and
+    Prefect's schedules fire it once: the first is kept).
+
+    Raises:
+        ValueError, KeyError: the cron line is not valid (croniter's errors).
+    """
+    it = croniter(cron, after.astimezone(zone))
+    previous: datetime | None = None
+    while True:
+        try:
+            fire = it.get_next(datetime)
+        except CroniterBadDateError:  # no later date matches (30 February)
+            return
+        if not isinstance(fire, datetime):
+            return
+        if previous is not None and fire.replace(tzinfo=None) == previous.replace(tzinfo=None):
+            continue
+        previous = fire
+        yield fire
+
+
+def next_fires(cron: str, zone: tzinfo, now: datetime, count: int) -> list[datetime]:
+    """The next `count` fire times after `now` (see `fires_after` for DST)."""
+    found: list[datetime] = []
+    for fire in fires_after(cron, zone, now):
+        if len(found) >= count:
+            break
+        found.append(fire)
+    return found
+
+
 def fires_between(
     cron: str, zone: tzinfo, start: datetime, end: datetime, cap: int
 ) -> list[datetime]:
     """Fire times of `cron` in `zone` with start <= fire < end, at most `cap + 1` of them
     (one more than the cap, so a caller can tell the window is too big without walking it all).
 
-    Same DST rules as the console's next fire times: a skipped wall time fires at the first
-    valid instant, a repeated one fires once. A cron that never fires (`0 0 30 2 *`) has none.
+    Same DST rules as next fire times (`fires_after`). A cron that never fires (`0 0 30 2 *`)
+    has none.
     """
     fires: list[datetime] = []
-    # croniter yields times strictly after its start; one second back includes `start`.
-    it = croniter(cron, start.astimezone(zone) - timedelta(seconds=1))
-    while len(fires) <= cap:
-        try:
-            fire = it.get_next(datetime)
-        except CroniterBadDateError:  # no later date matches (30 February)
+    # Fire times are strictly after the start given; one second back includes `start`.
+    for fire in fires_after(cron, zone, start - timedelta(seconds=1)):
+        if fire >= end or len(fires) > cap:
             break
-        if not isinstance(fire, datetime) or fire >= end:
-            break
-        if fires and fire.replace(tzinfo=None) == fires[-1].replace(tzinfo=None):
-            continue
         fires.append(fire)
     return fires
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}

@@ -19,7 +19,9 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from engine.contract.protocol import DEFAULT_PREFIX, TRIGGERED_BY, Keys, utc_now_iso
+from engine.contract.identity import TRIGGERED_BY
+from engine.contract.keys import DEFAULT_PREFIX, Keys
+from engine.contract.times import utc_now_iso
 
 logger = logging.getLogger("aiwf.engine.lineage")
 

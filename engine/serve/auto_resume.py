@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from prefect.client.orchestration import PrefectClient, get_client
 
 from engine.config.registry import Registry
+from engine.contract.commands import Command, CommandResult
+from engine.contract.identity import Identity
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import Command, CommandResult, Identity
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.auto_resume")

@@ -27,8 +27,10 @@ from engine.commands.executor import CommandExecutor
 from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
 from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.documents import Heartbeat
+from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import HEARTBEAT_INTERVAL_SECONDS, Keys, utc_now_iso
+from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.store.off_loop import EngineStore
@@ -188,17 +190,17 @@ class Engine:
                     except Exception:
                         logger.exception("could not refresh deployment %s", name)
 
-    def heartbeat_info(self) -> dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started_at": self.started_at,
-            "prefect_api_url": self.settings.api_url,
-            "config_dir": str(self.settings.config_dir),
-            "deployments": len(self.registry.by_name),
-            "config_errors": [str(e) for e in self.loaded.errors],
-            "bridge": self.bridge.mode,
-        }
+    def heartbeat_info(self) -> Heartbeat:
+        return Heartbeat(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started_at=self.started_at,
+            prefect_api_url=self.settings.api_url,
+            config_dir=str(self.settings.config_dir),
+            deployments=len(self.registry.by_name),
+            config_errors=[str(e) for e in self.loaded.errors],
+            bridge=self.bridge.mode,
+        )
 
     async def _heartbeat_loop(self) -> None:
         while True:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from engine.contract.protocol import DEFAULT_PREFIX, Keys
+from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.stack.services import (
     EmbeddedRedis,
     LaunchError,

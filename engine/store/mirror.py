@@ -1,68 +1,89 @@
-"""Writes state documents into Redis: the only writer of the state keys in `protocol.Keys`.
+"""Writes state documents into Redis: the only writer of the state keys in `keys.Keys`.
 
-Stdlib + redis only. Each upsert writes the document and appends a change entry to the
-updates stream in one MULTI/EXEC, so a reader that takes a snapshot and then tails the
-stream from the ID it noted first never misses a change.
+Stdlib + redis + msgspec only. Each upsert writes the typed document (a struct of
+engine/contract/documents.py; a plain mapping is checked into one first) and appends a
+change entry to the updates stream in one MULTI/EXEC, so a reader that takes a snapshot and
+then tails the stream from the ID it noted first never misses a change.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import redis
 
-from engine.contract.protocol import (
+from engine.contract.commands import Command, CommandResult, params_json
+from engine.contract.documents import (
+    Deployment,
+    FlowRun,
+    Heartbeat,
+    Lineage,
+    LogLine,
+    TaskRun,
+    decode,
+    decode_doc,
+    decode_strict,
+    encode,
+    encode_doc,
+)
+from engine.contract.keys import (
     AUDIT_MAXLEN,
     HEARTBEAT_TTL_SECONDS,
     LOG_STREAM_MAXLEN,
     RESULT_TTL_SECONDS,
     RUNS_KEPT,
     UPDATES_MAXLEN,
-    Command,
-    CommandResult,
     Keys,
-    decode_doc,
-    encode_doc,
-    parse_iso,
-    partition_name,
-    utc_now_iso,
-    writer_member,
 )
+from engine.contract.ordering import is_newer, run_moment
+from engine.contract.partitions import partition_name, writer_member
+from engine.contract.times import parse_iso, utc_now_iso
 
-LogLine = Mapping[str, str]
-"""A log entry's fields: ts, level, level_name, task_run_id, logger, msg."""
+D = TypeVar("D", Deployment, FlowRun, TaskRun)
 
 
-def _score(doc: Mapping[str, Any]) -> float:
-    for name in ("start_time", "expected_start_time", "created"):
-        moment = parse_iso(doc.get(name))
-        if moment is not None:
-            return moment.timestamp()
-    return datetime.now().timestamp()
+def typed(doc: D | Mapping[str, Any], kind: type[D]) -> D:
+    """`doc` as its struct: a struct as it is, a mapping checked field by field.
+
+    Raises:
+        msgspec.ValidationError: a field of the wrong type, naming it.
+    """
+    return doc if isinstance(doc, kind) else msgspec.convert(doc, kind)
+
+
+def _score(doc: FlowRun) -> float:
+    moment = run_moment(doc)
+    return (moment or datetime.now()).timestamp()
 
 
 class RedisMirror:
-    """Upserts deployments, flow runs and task runs, and appends log lines."""
+    """Upserts deployments, flow runs and task runs, and appends log lines.
+
+    Upserts take the typed documents (a mapping is converted); the `read_*` methods return
+    plain dicts, for tools and tests that inspect what Redis holds.
+    """
 
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.client = client
         self.keys = keys
 
-    def _publish(self, pipe: Any, kind: str, doc_id: str, doc: Mapping[str, Any]) -> None:
+    def _publish(self, pipe: Any, kind: str, doc_id: str, raw: bytes | str) -> None:
         pipe.xadd(
             self.keys.updates,
-            {"kind": kind, "id": doc_id, "doc": encode_doc(dict(doc))},
+            {"kind": kind, "id": doc_id, "doc": raw},
             maxlen=UPDATES_MAXLEN,
             approximate=True,
         )
 
-    def upsert_deployment(self, doc: Mapping[str, Any]) -> None:
+    def upsert_deployment(self, doc: Deployment | Mapping[str, Any]) -> None:
+        deployment = typed(doc, Deployment)
+        raw = encode(deployment)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.deployments, doc["name"], encode_doc(dict(doc)))
-        self._publish(pipe, "deployment", doc["name"], doc)
+        pipe.hset(self.keys.deployments, deployment.name, raw)
+        self._publish(pipe, "deployment", deployment.name, raw)
         pipe.execute()
 
     def remove_deployment(self, name: str) -> None:
@@ -87,66 +108,81 @@ class RedisMirror:
         docs = {k.decode() if isinstance(k, bytes) else k: decode_doc(v) for k, v in raw.items()}
         return {k: v for k, v in docs.items() if v is not None}
 
-    def upsert_flow_run(self, doc: Mapping[str, Any]) -> bool:
+    def flow_run(self, flow_run_id: str) -> FlowRun | None:
+        """The stored flow run, typed; None if absent or bad (counted)."""
+        key = self.keys.flow_runs
+        raw: Any = self.client.hget(key, flow_run_id)
+        return decode(raw, FlowRun, f"{key}[{flow_run_id}]")
+
+    def upsert_flow_run(self, doc: FlowRun | Mapping[str, Any]) -> bool:
         """Writes a flow run unless Redis already holds a newer version. True if written."""
-        current = self.read_flow_run(doc["id"])
-        if current is not None and _is_newer(current, doc):
+        run = typed(doc, FlowRun)
+        current = self.flow_run(run.id)
+        if current is not None and is_newer(current, run):
             return False
-        doc = _with_attempt_start(doc, current)
+        run = _with_attempt_start(run, current)
+        raw = encode(run)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.flow_runs, doc["id"], encode_doc(dict(doc)))
-        pipe.zadd(self.keys.flow_runs_index, {doc["id"]: _score(doc)})
-        self._publish(pipe, "flow_run", doc["id"], doc)
+        pipe.hset(self.keys.flow_runs, run.id, raw)
+        pipe.zadd(self.keys.flow_runs_index, {run.id: _score(run)})
+        self._publish(pipe, "flow_run", run.id, raw)
         pipe.execute()
         return True
 
-    def upsert_task_run(self, doc: Mapping[str, Any]) -> bool:
-        key = self.keys.task_runs(doc["flow_run_id"])
-        current = decode_doc(self.client.hget(key, doc["id"]))
-        if current is not None and _is_newer(current, doc):
+    def upsert_task_run(self, doc: TaskRun | Mapping[str, Any]) -> bool:
+        task = typed(doc, TaskRun)
+        key = self.keys.task_runs(task.flow_run_id)
+        stored: Any = self.client.hget(key, task.id)
+        current = decode(stored, TaskRun, f"{key}[{task.id}]")
+        if current is not None and is_newer(current, task):
             return False
+        raw = encode(task)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(key, doc["id"], encode_doc(dict(doc)))
-        self._publish(pipe, "task_run", doc["id"], doc)
+        pipe.hset(key, task.id, raw)
+        self._publish(pipe, "task_run", task.id, raw)
         pipe.execute()
         return True
 
     def write_lineage(self, doc: Mapping[str, Any]) -> None:
         """Stores a run's lineage (the latest attempt wins) and announces it.
 
-        Also indexes who wrote what: each output partition's writers ZSET gets this write
-        (the run and its attempt), scored by `recorded_at`, and the deployment's partitions
-        SET gets the partition.
+        The flow run builds the document as a mapping; it is written as is, once it reads
+        back as the contract's `Lineage` (a wrong type raises `BadDocument` naming the field,
+        and nothing is written). Also indexes who wrote what: each output partition's writers
+        ZSET gets this write (the run and its attempt), scored by `recorded_at`, and the
+        deployment's partitions SET gets the partition.
         """
-        run_id = doc["flow_run_id"]
-        attempt = (doc.get("trigger") or {}).get("attempt")
+        raw = encode_doc(doc)
+        lineage = decode_strict(raw, Lineage, self.keys.lineage(str(doc.get("flow_run_id"))))
+        run_id, attempt = lineage.flow_run_id, lineage.trigger.attempt
         member = writer_member(run_id, attempt)
         pipe = self.client.pipeline(transaction=True)
-        pipe.set(self.keys.lineage(run_id), encode_doc(dict(doc)))
-        if isinstance(attempt, int):
+        pipe.set(self.keys.lineage(run_id), raw)
+        if attempt is not None:
             # Every attempt's lineage, so an earlier attempt's write still shows its own.
-            pipe.hset(self.keys.lineage_attempts(run_id), str(attempt), encode_doc(dict(doc)))
-        deployment = doc.get("deployment_name")
-        moment = parse_iso(doc.get("recorded_at"))
+            pipe.hset(self.keys.lineage_attempts(run_id), str(attempt), raw)
+        deployment = lineage.deployment_name
+        moment = parse_iso(lineage.recorded_at)
         written_at = moment.timestamp() if moment else datetime.now().timestamp()
-        for output in doc.get("outputs") or []:
-            partition = partition_name(output.get("path"))
+        for output in lineage.outputs:
+            partition = partition_name(output.path)
             if deployment and partition:
                 pipe.zadd(self.keys.writers(deployment, partition), {member: written_at})
                 pipe.sadd(self.keys.partitions(deployment), partition)
-        self._publish(pipe, "lineage", run_id, doc)
+        self._publish(pipe, "lineage", run_id, raw)
         pipe.execute()
 
     def read_lineage(self, flow_run_id: str) -> dict[str, Any] | None:
         return decode_doc(self.client.get(self.keys.lineage(flow_run_id)))
 
-    def append_logs(self, flow_run_id: str, lines: Iterable[LogLine]) -> int:
+    def append_logs(self, flow_run_id: str, lines: Iterable[LogLine | Mapping[str, str]]) -> int:
         pipe = self.client.pipeline(transaction=False)
         count = 0
         for line in lines:
+            fields = msgspec.structs.asdict(line) if isinstance(line, LogLine) else dict(line)
             pipe.xadd(
                 self.keys.logs(flow_run_id),
-                dict(line),  # type: ignore[arg-type]
+                fields,  # type: ignore[arg-type]
                 maxlen=LOG_STREAM_MAXLEN,
                 approximate=True,
             )
@@ -175,12 +211,10 @@ class RedisMirror:
         pipe.execute()
         return len(old)
 
-    def beat(self, info: Mapping[str, Any]) -> None:
-        self.client.set(
-            self.keys.heartbeat,
-            json.dumps(dict(info) | {"beat_at": utc_now_iso()}),
-            ex=HEARTBEAT_TTL_SECONDS,
-        )
+    def beat(self, info: Heartbeat) -> None:
+        """Writes the heartbeat, stamped now; it expires unless the next beat comes."""
+        beat = msgspec.structs.replace(info, beat_at=utc_now_iso())
+        self.client.set(self.keys.heartbeat, encode(beat), ex=HEARTBEAT_TTL_SECONDS)
 
     def clear_heartbeat(self) -> None:
         self.client.delete(self.keys.heartbeat)
@@ -204,7 +238,7 @@ def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
         "command_id": command.id,
         "action": command.action,
         "target": command.target,
-        "params": json.dumps(command.params, sort_keys=True),
+        "params": params_json(command.params),
         **command.identity.to_fields(),
         "sent_at": command.sent_at,
         "executed_at": result.finished_at,
@@ -215,23 +249,15 @@ def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
     }
 
 
-def _with_attempt_start(
-    doc: Mapping[str, Any], current: Mapping[str, Any] | None
-) -> Mapping[str, Any]:
+def _with_attempt_start(run: FlowRun, current: FlowRun | None) -> FlowRun:
     """Keeps the attempt start already stored for the same attempt (`run_count`).
 
     Only a RUNNING read shows when a retried attempt began; the final state that follows
     does not, and a resume after a pause shows a later RUNNING time for the same attempt.
     """
-    if current is None or current.get("run_count") != doc.get("run_count"):
-        return doc
-    kept = current.get("attempt_start_time")
-    if not kept or kept == doc.get("attempt_start_time"):
-        return doc
-    return {**doc, "attempt_start_time": kept}
-
-
-def _is_newer(current: Mapping[str, Any], incoming: Mapping[str, Any]) -> bool:
-    """True if `current` was updated strictly after `incoming` (events can arrive late)."""
-    a, b = parse_iso(current.get("updated")), parse_iso(incoming.get("updated"))
-    return a is not None and b is not None and a > b
+    if current is None or current.run_count != run.run_count:
+        return run
+    kept = current.attempt_start_time
+    if not kept or kept == run.attempt_start_time:
+        return run
+    return msgspec.structs.replace(run, attempt_start_time=kept)

@@ -22,7 +22,7 @@ from typing import ParamSpec, TypeVar
 
 import redis
 
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 
 P = ParamSpec("P")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
+import msgspec
 import pytest
 import redis
 from textual.command import Command as PaletteHit
@@ -21,13 +22,28 @@ from textual.widgets import DataTable
 
 from console.app import ConsoleApp
 from console.data.messages import CommandNotSent, CommandRequested, CommandSent
-from engine.contract.protocol import Keys
+from engine.contract.documents import FlowRun, Lineage, TaskRun
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone.utc)
 """The fixed clock of every console test."""
 
 Doc = dict[str, Any]
+
+
+def as_run(doc: Mapping[str, Any]) -> FlowRun:
+    """A test's flow run dict as the console holds it (typed, as decoded from Redis)."""
+    return msgspec.convert(doc, FlowRun)
+
+
+def as_task(doc: Mapping[str, Any]) -> TaskRun:
+    """A task run dict as the console holds it; ids default for tests that need none."""
+    return msgspec.convert({"id": "t", "flow_run_id": "r", **doc}, TaskRun)
+
+
+def as_lineage(doc: Mapping[str, Any]) -> Lineage:
+    return msgspec.convert(doc, Lineage)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -389,6 +405,6 @@ async def wait_protected(
     test with `deployment_doc(protected=True)`), so the typed-name gate applies."""
     await wait_for(
         pilot,
-        lambda: bool(app.store.deployments.get(name, {}).get("protected", False)),
+        lambda: (doc := app.store.deployments.get(name)) is not None and doc.protected,
         "protected",
     )

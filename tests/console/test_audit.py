@@ -12,7 +12,9 @@ from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.widgets.audit_table import AuditTable
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Command, CommandResult, Identity, Keys
+from engine.contract.commands import Command, CommandResult
+from engine.contract.identity import Identity
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, wait_for
 

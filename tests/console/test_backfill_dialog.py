@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 import redis
 from textual.widgets import Button, Input, Label, Static
@@ -11,7 +12,8 @@ from textual.widgets import Button, Input, Label, Static
 from console.screens.backfill import BackfillScreen
 from console.screens.deployment import DeploymentScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
-from engine.contract.protocol import Keys
+from engine.contract.documents import LineageTrigger
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
@@ -183,7 +185,7 @@ def test_lineage_panel_describes_a_backfill_trigger() -> None:
         "fire_time": "2026-11-20T02:00:00+08:00",
         "attempt": 1,
     }
-    text = describe_trigger(trigger, timezone.utc)
+    text = describe_trigger(msgspec.convert(trigger, LineageTrigger), timezone.utc)
     assert text.startswith("backfill of fire time 11-19 18:00") and text.endswith("by ana")
 
 

@@ -24,7 +24,7 @@ from console.screens.run import RunScreen
 from console.screens.timeline import TimelineScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

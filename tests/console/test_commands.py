@@ -10,7 +10,8 @@ from console.data.messages import CommandAnswered, CommandSent
 from console.screens.confirm import ConfirmScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Command, CommandResult, Keys
+from engine.contract.commands import Command, CommandResult
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

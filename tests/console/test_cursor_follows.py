@@ -8,7 +8,8 @@ import redis
 from console.data.messages import CommandAnswered
 from console.screens.confirm import ConfirmScreen
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Command, CommandResult, Keys
+from engine.contract.commands import Command, CommandResult
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

@@ -41,7 +41,7 @@ from console.widgets.filter_bar import FilterBar
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

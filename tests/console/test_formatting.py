@@ -15,6 +15,7 @@ from console.text.formatting import (
     run_seconds,
     state_label,
 )
+from engine.contract.documents import Deployment, TaskRun
 from tests.console.conftest import NOW
 
 
@@ -54,17 +55,20 @@ def test_next_fire_across_a_dst_change() -> None:
 
 
 def test_next_run_explains_missing_schedules() -> None:
-    assert format_next_run({"cron": "", "timezone": "UTC"}, NOW) == "— no schedule"
-    assert format_next_run({"cron": "0 1 * * *", "timezone": "Mars/Base"}, NOW).startswith(
-        "? unknown zone"
-    )
-    assert format_next_run({"cron": "99 * * * *", "timezone": "UTC"}, NOW).startswith("? bad")
-    assert format_next_run({"cron": "0 1 * * *", "paused": True}, NOW) == "— paused"
+    assert format_next_run(Deployment(name="d", cron="", timezone="UTC"), NOW) == "— no schedule"
+    assert format_next_run(
+        Deployment(name="d", cron="0 1 * * *", timezone="Mars/Base"), NOW
+    ).startswith("? unknown zone")
+    assert format_next_run(Deployment(name="d", cron="99 * * * *"), NOW).startswith("? bad")
+    assert format_next_run(Deployment(name="d", cron="0 1 * * *", paused=True), NOW) == "— paused"
 
 
 def test_run_seconds_ticks_while_running_and_stops_at_end() -> None:
     start = (NOW - timedelta(minutes=2)).isoformat()
-    assert run_seconds({"start_time": start, "state_type": "RUNNING"}, NOW) == 120
+    assert (
+        run_seconds(TaskRun(id="t", flow_run_id="r", start_time=start, state_type="RUNNING"), NOW)
+        == 120
+    )
     end = (NOW - timedelta(minutes=1)).isoformat()
-    assert run_seconds({"start_time": start, "end_time": end}, NOW) == 60
-    assert run_seconds({"start_time": None}, NOW) is None
+    assert run_seconds(TaskRun(id="t", flow_run_id="r", start_time=start, end_time=end), NOW) == 60
+    assert run_seconds(TaskRun(id="t", flow_run_id="r"), NOW) is None

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from console.text.formatting import RunDurations, format_run_duration, run_durations
-from tests.console.conftest import NOW, at, flow_run_doc
+from tests.console.conftest import NOW, as_run, at, flow_run_doc
 
 
 def test_a_first_attempt_has_one_figure() -> None:
     done = flow_run_doc("r", "n", state="COMPLETED", start=at(-10), end=at(-5))
-    assert run_durations(done, NOW) == RunDurations(300.0, 300.0)
-    assert format_run_duration(run_durations(done, NOW)) == "5m 00s"
+    assert run_durations(as_run(done), NOW) == RunDurations(300.0, 300.0)
+    assert format_run_duration(run_durations(as_run(done), NOW)) == "5m 00s"
     running = flow_run_doc("r", "n", start=at(-2))
-    assert format_run_duration(run_durations(running, NOW)) == "2m 00s"
+    assert format_run_duration(run_durations(as_run(running), NOW)) == "2m 00s"
 
 
 def test_a_retry_shows_the_latest_attempt_and_the_total() -> None:
@@ -26,7 +26,7 @@ def test_a_retry_shows_the_latest_attempt_and_the_total() -> None:
         attempt_start=at(-10),
         total=300.0,
     )
-    durations = run_durations(doc, NOW)
+    durations = run_durations(as_run(doc), NOW)
     assert durations == RunDurations(120.0, 300.0)
     assert durations.for_chart == 120.0  # not the day since the first start
     assert format_run_duration(durations) == "2m 00s (Σ 5m 00s)"
@@ -34,8 +34,8 @@ def test_a_retry_shows_the_latest_attempt_and_the_total() -> None:
 
 def test_a_running_retry_adds_its_time_so_far_to_the_total() -> None:
     doc = flow_run_doc("r", "n", start=at(-60), run_count=2, attempt_start=at(-1), total=180.0)
-    assert run_durations(doc, NOW) == RunDurations(60.0, 240.0)
-    assert format_run_duration(run_durations(doc, NOW)) == "1m 00s (Σ 4m 00s)"
+    assert run_durations(as_run(doc), NOW) == RunDurations(60.0, 240.0)
+    assert format_run_duration(run_durations(as_run(doc), NOW)) == "1m 00s (Σ 4m 00s)"
 
 
 def test_between_attempts_and_unknown_attempts_show_the_total_only() -> None:
@@ -44,16 +44,16 @@ def test_between_attempts_and_unknown_attempts_show_the_total_only() -> None:
     )
     waiting["run_count"] = 2
     waiting["attempt_start_time"] = None
-    assert run_durations(waiting, NOW) == RunDurations(None, 90.0)
-    assert format_run_duration(run_durations(waiting, NOW)) == "— (Σ 1m 30s)"
+    assert run_durations(as_run(waiting), NOW) == RunDurations(None, 90.0)
+    assert format_run_duration(run_durations(as_run(waiting), NOW)) == "— (Σ 1m 30s)"
     # An older engine's retried run: no attempt start, so no claim about the latest attempt.
     old = flow_run_doc("r", "n", state="COMPLETED", start=at(-30), end=at(-1), run_count=3)
     del old["attempt_start_time"]
-    assert run_durations(old, NOW).latest is None
-    assert run_durations(old, NOW).for_chart == 29 * 60.0
+    assert run_durations(as_run(old), NOW).latest is None
+    assert run_durations(as_run(old), NOW).for_chart == 29 * 60.0
 
 
 def test_a_run_that_never_ran_has_no_duration() -> None:
     doc = flow_run_doc("r", "n", state="CANCELLED", start=None)
-    assert run_durations(doc, NOW) == RunDurations(None, None)
-    assert format_run_duration(run_durations(doc, NOW)) == "—"
+    assert run_durations(as_run(doc), NOW) == RunDurations(None, None)
+    assert format_run_duration(run_durations(as_run(doc), NOW)) == "—"

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 import redis
 
 from console.text.audit_text import sent_by
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Command, Identity, Keys, triggered_by_tag
+from engine.contract.commands import Command
+from engine.contract.documents import AuditRecord
+from engine.contract.identity import Identity, triggered_by_tag
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, commands, fill_standard, wait_for
 from tests.console.test_commands import notes
@@ -26,7 +30,7 @@ def test_one_builder_one_description(monkeypatch: pytest.MonkeyPatch) -> None:
     assert command.identity == me  # the default of every command is the one builder
     back = Command.from_fields(command.to_fields()).identity
     assert back == me
-    assert sent_by(command.to_fields()) == me.describe()
+    assert sent_by(msgspec.convert(command.to_fields(), AuditRecord)) == me.describe()
     assert triggered_by_tag(me) == f"triggered-by:{me.describe()}"
     monkeypatch.delenv("SSH_CLIENT")
     monkeypatch.delenv("SSH_CONNECTION", raising=False)

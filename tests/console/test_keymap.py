@@ -13,7 +13,7 @@ from console.screens.help import HelpScreen
 from console.settings.console_yaml import SettingsInvalid, load_settings
 from console.settings.keymap import check_keymap, key_problem, known_bindings
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

@@ -18,11 +18,13 @@ from console.screens.run import RunScreen
 from console.screens.writers import WritersScreen
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,
+    as_lineage,
+    as_task,
     at,
     commands,
     deployment_doc,
@@ -64,7 +66,7 @@ def lineage_doc(
             "operator": "ana",
             "expected_start_time": iso(recorded),
             "attempt": 1,
-            "retry_requested_by": None,
+            "retry_requested_by": "",
         },
         "parameters": {"source": "/data/in.csv", "target": "/data/out", "model": "scorer-v1"},
         "input": {
@@ -252,30 +254,32 @@ async def test_w_is_a_main_screen_key(make_app: AppFactory, mirror: RedisMirror)
 
 def test_finished_tasks_come_from_the_lineage_and_every_attempts_task_runs() -> None:
     doc = lineage_doc("r", "n", recorded=at(0), tasks=FAILED_TASKS)
-    assert finished_tasks(doc, []) == {"load_raw_data"}
+    assert finished_tasks(as_lineage(doc), []) == {"load_raw_data"}
     runs = [
         {"name": "run_inference-1", "state_type": "FAILED", "start_time": iso(at(-1))},
         {"name": "run_inference-0", "state_type": "COMPLETED", "start_time": iso(at(-2))},
         {"name": "load_raw_data-0", "state_type": "COMPLETED", "start_time": iso(at(-3))},
     ]
     # An earlier attempt's finished run_inference left its result in the store.
-    assert finished_tasks(None, runs) == {"load_raw_data", "run_inference"}
+    assert finished_tasks(None, [as_task(r) for r in runs]) == {"load_raw_data", "run_inference"}
 
 
 def test_preview_reruns_save_results_and_what_was_not_reached() -> None:
     doc = lineage_doc("r", "n", recorded=at(0), tasks=FAILED_TASKS)
-    plan = preview("ai-inference-pipeline", doc, [])
+    plan = preview("ai-inference-pipeline", as_lineage(doc), [])
     assert plan is not None
     assert plan.reused == ("load_raw_data",)
     assert plan.rerun == ("run_inference", "save_results")
     completed = [{**t, "state_name": "Completed"} for t in FAILED_TASKS]
     completed.append({"name": "save_results", "state_name": "Completed"})
     done = lineage_doc("r", "n", recorded=at(0), tasks=completed)
-    plan = preview("ai-inference-pipeline", done, [])
+    plan = preview("ai-inference-pipeline", as_lineage(done), [])
     assert plan is not None
     assert plan.reused == ("load_raw_data", "run_inference")
     assert plan.rerun == ("save_results",)
-    assert preview("report-pipeline", done, []) is None  # no rule: the dialog says unknown
+    assert (
+        preview("report-pipeline", as_lineage(done), []) is None
+    )  # no rule: the dialog says unknown
 
 
 async def retry_dialog(pilot: Any, app: ConsoleApp) -> RetryConfirmScreen:

@@ -17,7 +17,7 @@ from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, wait_for, wait_tables_sized
 from tests.console.test_lineage import FAILED_TASKS, lineage_doc, rendered

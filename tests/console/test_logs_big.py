@@ -14,7 +14,7 @@ import redis
 
 from console.logs.screen import LogScreen
 from console.logs.view import LINES_CACHED
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, AppFactory, flow_run_doc, wait_for
 

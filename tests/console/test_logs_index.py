@@ -24,7 +24,7 @@ from console.logs.index import (
 from console.logs.lines import Layout, Styles, entry_rows, plain_line, tag_of
 from console.logs.scan import compile_pattern, default_save_path, save_view, scan_text
 from console.logs.source import LogSource
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, log_line
 

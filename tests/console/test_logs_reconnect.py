@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from console.logs.screen import LogScreen
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, log_line, wait_for

@@ -13,7 +13,7 @@ import redis
 from textual.pilot import Pilot
 
 from console.app import ConsoleApp
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_tables_sized
 from tests.console.test_logs_keys import fetched, open_log, retry_and_ticks

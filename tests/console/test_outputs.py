@@ -8,15 +8,34 @@ import pytest
 
 from console.screens.outputs import OutputsScreen
 from console.screens.run import RunScreen
-from console.text.output_compare import compare_outputs, pick_previous, rows_down, schema_changes
+from console.text.output_compare import (
+    OutputsComparison,
+    compare_outputs,
+    pick_previous,
+    rows_down,
+    schema_changes,
+)
 from console.widgets.runs_table import RunsTable
 from engine.store.mirror import RedisMirror
-from tests.console.conftest import AppFactory, at, fill_standard, flow_run_doc, wait_for
+from tests.console.conftest import (
+    AppFactory,
+    as_lineage,
+    at,
+    fill_standard,
+    flow_run_doc,
+    wait_for,
+)
 from tests.console.test_help import help_rows
 from tests.console.test_lineage import lineage_doc, open_failed_run
 
 Doc = dict[str, Any]
 SCHEMA = {"id": "int64", "timestamp": "timestamp[ns]", "prediction": "double"}
+
+
+def compare(current: Doc, previous: Doc | None) -> OutputsComparison:
+    return compare_outputs(
+        as_lineage(current), as_lineage(previous) if previous is not None else None
+    )
 
 
 def with_outputs(doc: Doc, rows: dict[str, int], schema: dict[str, str] | None) -> Doc:
@@ -48,9 +67,10 @@ def test_previous_is_the_newest_earlier_completed_run_of_the_deployment() -> Non
     other = lineage_doc("oth", "x", recorded=at(-15)) | {"deployment_name": "nightly"}
     later = lineage_doc("later", "l", recorded=at(-5))
     middle = lineage_doc("mid", "m", recorded=at(-50))
-    picked = pick_previous(current, [older, newer_failed, other, later, middle, current])
-    assert picked is not None and picked["flow_run_id"] == "mid"
-    assert pick_previous(current, [later]) is None
+    candidates = [older, newer_failed, other, later, middle, current]
+    picked = pick_previous(as_lineage(current), [as_lineage(d) for d in candidates])
+    assert picked is not None and picked.flow_run_id == "mid"
+    assert pick_previous(as_lineage(current), [as_lineage(later)]) is None
 
 
 def test_compare_flags_by_partition_and_in_total() -> None:
@@ -62,27 +82,27 @@ def test_compare_flags_by_partition_and_in_total() -> None:
         {"2026-11-01": 300, "2026-11-02": 900, "2026-11-03": 50},
         SCHEMA | {"region": "string"},
     )
-    result = compare_outputs(after, before)
+    result = compare(after, before)
     first, second, third = result.partitions
     assert first.flags == ("schema changed", "rows down 70%") and first.previous_rows == 1000
     assert second.flags == ("schema changed",) and second.previous_rows == 900 + 100
     assert third.previous_rows is None and third.flags == ("schema changed",)
     assert result.total_rows == 1250 and result.previous_total_rows == 2000
     assert result.flags == ("schema changed",)  # 37.5% down: not flagged
-    unchanged = compare_outputs(with_outputs(after, {"2026-11-01": 1000}, SCHEMA), before)
+    unchanged = compare(with_outputs(after, {"2026-11-01": 1000}, SCHEMA), before)
     assert unchanged.flags == () and unchanged.partitions[0].flags == ()
-    alone = compare_outputs(after, None)
+    alone = compare(after, None)
     assert alone.previous is None and all(p.flags == () for p in alone.partitions)
-    legacy = compare_outputs(after, with_outputs(before, {"2026-11-01": 1000}, None))
+    legacy = compare(after, with_outputs(before, {"2026-11-01": 1000}, None))
     assert legacy.schema_changes == ()  # no schema recorded then: nothing to compare
 
 
 def test_a_failed_attempt_without_outputs_is_not_a_drop_in_rows() -> None:
     before = with_outputs(lineage_doc("a", "a", recorded=at(-60)), {"2026-11-01": 1000}, SCHEMA)
     failed = lineage_doc("b", "b", recorded=at(-1), status="failed") | {"outputs": []}
-    assert compare_outputs(failed, before).flags == ("attempt failed, nothing written",)
+    assert compare(failed, before).flags == ("attempt failed, nothing written",)
     completed_empty = lineage_doc("c", "c", recorded=at(-1)) | {"outputs": []}
-    assert compare_outputs(completed_empty, before).flags == ("rows down 100%",)
+    assert compare(completed_empty, before).flags == ("rows down 100%",)
 
 
 async def test_o_opens_the_outputs_with_flags_and_schema(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from console.data.store import RedisReader
 from console.screens.outputs import OutputsScreen
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, wait_for
 from tests.console.test_lineage import lineage_doc, open_failed_run
@@ -83,7 +83,7 @@ async def test_previous_run_comes_from_redis_history(
         assert isinstance(screen, OutputsScreen)
         await wait_for(pilot, lambda: screen.comparison is not None, "comparison")
         assert screen.comparison is not None and screen.comparison.previous is not None
-        assert screen.comparison.previous["flow_run_id"] == "run-gone"
+        assert screen.comparison.previous.flow_run_id == "run-gone"
         summary = str(screen.query_one("#outputs-summary").render())
         assert "Previous: run gone-gnu" in summary and "2000 rows" in summary
         first = [str(c) for c in screen.table.get_row_at(0)]

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from console.app import ConsoleApp
 from console.screens.outputs import OutputsScreen
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, flow_run_doc, wait_for, wait_tables_sized
 from tests.console.test_lineage import lineage_doc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from console.text.param_form import (
     check_form,
     fields_from_schema,
@@ -10,6 +12,7 @@ from console.text.param_form import (
     placeholder,
     preview,
 )
+from engine.contract.documents import Deployment
 from tests.console.param_schemas import FLOW_SCHEMA, RICH_SCHEMA
 
 
@@ -92,7 +95,7 @@ def test_preview_shows_version_final_parameters_and_the_diff() -> None:
     check = check_form(
         fields, {"source": "a.csv", "target": "out", "model": "scorer-v2", "refresh_cache": False}
     )
-    shown = preview(doc, fields, check)
+    shown = preview(msgspec.convert(doc, Deployment), fields, check)
     assert shown.changed == 1
     assert shown.lines[0] == "Deployment: ai-inference-prod   Version: 1.0.0"
     assert ' * model         = "scorer-v2"' in shown.lines
@@ -104,7 +107,11 @@ def test_preview_shows_version_final_parameters_and_the_diff() -> None:
         fields, {"source": "a.csv", "target": "out", "model": "scorer-v1", "refresh_cache": False}
     )
     assert same.overrides == {}
-    assert preview(doc, fields, same).lines[-1].startswith("No changes: runs with the deployment")
+    assert (
+        preview(msgspec.convert(doc, Deployment), fields, same)
+        .lines[-1]
+        .startswith("No changes: runs with the deployment")
+    )
 
 
 def test_retry_controls_are_not_trigger_fields() -> None:

@@ -15,7 +15,7 @@ from console.screens.pause_confirm import PauseConfirmScreen
 from console.text.pause_text import PAUSE_EFFECT
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     NOW,

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from console.app import ConsoleApp
 from console.screens.pause_confirm import PauseConfirmScreen
 from console.widgets.deployments_table import DeploymentsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import flow_run_doc, wait_for, wait_tables_sized
 from tests.console.test_snapshots import _loaded, snap_app, snap_keys

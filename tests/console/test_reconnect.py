@@ -9,7 +9,7 @@ import redis
 
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, fill_standard, flow_run_doc, wait_for

@@ -7,11 +7,13 @@ import redis
 
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.retry_confirm import RetryConfirmScreen, task_order
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
     Posted,
+    as_lineage,
+    as_task,
     at,
     deployment_doc,
     fill_standard,
@@ -36,8 +38,12 @@ def test_task_order_follows_the_lineage_then_the_task_runs() -> None:
         {"name": "run_inference-0", "start_time": iso(at(-2))},
         {"name": "load_raw_data-0", "start_time": iso(at(-3))},
     ]
-    assert task_order(doc, runs) == ["load_raw_data", "run_inference", "save_results"]
-    assert task_order(None, runs[:2]) == ["run_inference", "save_results"]
+    assert task_order(as_lineage(doc), [as_task(r) for r in runs]) == [
+        "load_raw_data",
+        "run_inference",
+        "save_results",
+    ]
+    assert task_order(None, [as_task(r) for r in runs[:2]]) == ["run_inference", "save_results"]
     assert task_order(None, []) == []
 
 

@@ -15,7 +15,7 @@ from console.screens.run import RunScreen
 from console.widgets.run_header import RunHeader
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

@@ -12,7 +12,7 @@ from console.app import ConsoleApp
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
 from console.screens.main import MainScreen
 from console.widgets.runs_table import MARK, RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
@@ -200,7 +200,7 @@ async def test_bulk_on_a_protected_deployment_is_refused(
     async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         runs = await _runs(pilot, app)
         await wait_for(
-            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+            pilot, lambda: app.store.deployments["ai-inference-prod"].protected, "protected"
         )
         await pilot.press("asterisk", "r")
         assert isinstance(app.screen, MainScreen)

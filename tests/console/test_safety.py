@@ -16,7 +16,7 @@ from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
@@ -136,7 +136,7 @@ async def test_protected_trigger_needs_the_exact_name(
     async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await _loaded(pilot)
         await wait_for(
-            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+            pilot, lambda: app.store.deployments["ai-inference-prod"].protected, "protected"
         )
         app.screen.query_one(DeploymentsTable).focus()
         await pilot.press("t")
@@ -166,7 +166,7 @@ async def test_protected_run_actions_and_pause_need_the_name(
     async with app.run_test(size=(120, 40)) as pilot:
         await _loaded(pilot)
         await wait_for(
-            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+            pilot, lambda: app.store.deployments["ai-inference-prod"].protected, "protected"
         )
         runs = app.screen.query_one(RunsTable)
         runs.focus()

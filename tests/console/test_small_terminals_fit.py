@@ -28,6 +28,7 @@ from console.screens.writers import WritersScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.keyed_table import KeyedTable
 from console.widgets.runs_table import RunsTable
+from engine.contract.documents import FlowRun
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, AppFactory, at, deployment_doc, fill_standard, wait_for
 from tests.console.param_schemas import FLOW_SCHEMA
@@ -144,7 +145,7 @@ async def test_every_dialog_keeps_its_buttons_reachable_at_40x10(
         await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
         await wait_for(
             pilot,
-            lambda: "parameter_schema" in app.store.deployments["ai-inference-prod"],
+            lambda: bool(app.store.deployments["ai-inference-prod"].parameter_schema),
             "schema",
         )
         question = "Cancel run witty-fox of ai-inference-prod (now ▶ Running)?"
@@ -155,7 +156,7 @@ async def test_every_dialog_keeps_its_buttons_reachable_at_40x10(
             RetryConfirmScreen(
                 "brave-otter",
                 "✖ Failed",
-                retry_previews({"flow_name": "ai-inference-pipeline"}, None, []),
+                retry_previews(FlowRun(id="run-1", flow_name="ai-inference-pipeline"), None, []),
             ),
             PauseConfirmScreen("ai-inference-prod", lambda: NOW, ["early-bird", "late-owl"]),
             ProtectedConfirmScreen("ai-inference-prod", "Trigger ai-inference-prod?"),

@@ -21,7 +21,7 @@ from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     NOW,
@@ -172,7 +172,7 @@ def test_protected_confirm_modal(
         app = pilot.app
         assert isinstance(app, ConsoleApp)
         await wait_for(
-            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+            pilot, lambda: app.store.deployments["ai-inference-prod"].protected, "protected"
         )
         app.screen.query_one(RunsTable).focus()
         await pilot.press("c")

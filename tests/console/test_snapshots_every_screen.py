@@ -34,7 +34,7 @@ from console.screens.writers import WritersScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 from console.widgets.task_runs_table import TaskRunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import NOW, at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.test_audit import audit
@@ -283,7 +283,7 @@ def test_protected_confirm(
         app = pilot.app
         assert isinstance(app, ConsoleApp)
         await wait_for(
-            pilot, lambda: app.store.deployments["ai-inference-prod"]["protected"], "protected"
+            pilot, lambda: app.store.deployments["ai-inference-prod"].protected, "protected"
         )
         app.screen.query_one(RunsTable).focus()
         await pilot.press("c")

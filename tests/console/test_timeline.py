@@ -14,6 +14,8 @@ from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     NOW,
     AppFactory,
+    as_run,
+    as_task,
     at,
     fill_standard,
     flow_run_doc,
@@ -29,7 +31,9 @@ def plain(width: int, now: datetime = NOW, **changes: object) -> list[str]:
         task_run_doc("t2", "run-1", "infer", state="RUNNING", start=at(-5), end=None),
         task_run_doc("t3", "run-1", "save", state="PENDING", start=None, end=None),
     ]
-    lines = timeline_lines(run, tasks, now, width, lambda _tone: Style())
+    lines = timeline_lines(
+        as_run(run), [as_task(t) for t in tasks], now, width, lambda _tone: Style()
+    )
     return [line.plain for line in lines]
 
 
@@ -75,7 +79,7 @@ def test_no_tasks_and_nothing_started() -> None:
     assert [t.plain for t in timeline_lines(None, [], NOW, 80, lambda _t: Style())] == [
         "No task runs yet: the chart fills in as tasks start."
     ]
-    assert run_span(None, [task_run_doc("t", "r", "x", start=None, end=None)], NOW) is None
+    assert run_span(None, [as_task(task_run_doc("t", "r", "x", start=None, end=None))], NOW) is None
 
 
 async def test_g_opens_the_timeline_which_follows_live(

@@ -17,7 +17,7 @@ from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,
@@ -50,7 +50,7 @@ async def open_form(pilot: Any, app: ConsoleApp) -> TriggerFormScreen:
     await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 3, "runs")
     await wait_for(
         pilot,
-        lambda: "parameter_schema" in app.store.deployments.get("ai-inference-prod", {}),
+        lambda: bool((d := app.store.deployments.get("ai-inference-prod")) and d.parameter_schema),
         "the schema",
     )
     app.screen.query_one(DeploymentsTable).focus()

@@ -18,7 +18,7 @@ from console.app import ConsoleApp
 from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, deployment_doc, wait_for, wait_tables_sized
 from tests.console.param_schemas import FLOW_SCHEMA
@@ -51,7 +51,7 @@ async def _form(pilot: Pilot[Any]) -> TriggerFormScreen:
     await _loaded(pilot)
     await wait_for(
         pilot,
-        lambda: "parameter_schema" in app.store.deployments["ai-inference-prod"],  # type: ignore[attr-defined]
+        lambda: bool(app.store.deployments["ai-inference-prod"].parameter_schema),  # type: ignore[attr-defined]
         "schema",
     )
     app.screen.query_one(DeploymentsTable).focus()

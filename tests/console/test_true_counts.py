@@ -23,7 +23,7 @@ from console.widgets.deployment_runs_table import DeploymentRunsTable
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.run_header import RunHeader
 from console.widgets.runs_table import RUNS_SHOWN, RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import (
     AppFactory,

@@ -15,7 +15,7 @@ import redis
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
 from engine.bridge.documents import attempt_start, flow_run_doc, latest_attempt_start
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
@@ -62,7 +62,7 @@ def test_the_document_says_when_it_can_tell() -> None:
     assert attempt_start(_run(StateType.COMPLETED, 5, 1)) == _at(0).isoformat()
     # A finished retry: only the state history knows (the bridge reads it).
     assert attempt_start(_run(StateType.COMPLETED, 612, 2)) is None
-    assert flow_run_doc(_run(StateType.RUNNING, 601, 2), "prod")["attempt_start_time"] == (
+    assert flow_run_doc(_run(StateType.RUNNING, 601, 2), "prod").attempt_start_time == (
         _at(601).isoformat()
     )
 

@@ -9,8 +9,8 @@ from typing import Any
 import redis
 
 from engine.config.registry import Registry
+from engine.contract.keys import Keys
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import Keys
 from engine.serve.auto_resume import AutoResumer
 from engine.store.off_loop import EngineStore
 

@@ -32,16 +32,10 @@ from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.config.spec import DeploymentSpec
 from engine.contract.command_client import ensure_group
-from engine.contract.protocol import (
-    ACTIONS,
-    ENGINE_GROUP,
-    Command,
-    CommandResult,
-    Identity,
-    Keys,
-    decode_doc,
-    encode_doc,
-)
+from engine.contract.commands import ACTIONS, Command, CommandResult
+from engine.contract.documents import decode_doc, encode_doc
+from engine.contract.identity import Identity
+from engine.contract.keys import ENGINE_GROUP, Keys
 from engine.pipeline.flows import FLOW_TASKS, FLOWS
 from engine.store.off_loop import EngineStore
 

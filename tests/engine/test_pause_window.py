@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
+from engine.contract.keys import Keys
 from engine.contract.pause_window import AutoResumeStore, WindowError, parse_resume_at, parse_until
-from engine.contract.protocol import Keys
 
 NOW = datetime(2026, 11, 26, 4, 40, tzinfo=ZoneInfo("Europe/Berlin"))
 

@@ -25,8 +25,10 @@ from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.executor import CommandExecutor
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
+from engine.contract.commands import Command
+from engine.contract.identity import Identity
+from engine.contract.keys import ENGINE_GROUP, Keys
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import ENGINE_GROUP, Command, Identity, Keys
 from engine.serve.auto_resume import AutoResumer
 from engine.store.off_loop import EngineStore
 

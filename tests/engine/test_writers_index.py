@@ -6,7 +6,8 @@ import json
 
 import redis
 
-from engine.contract.protocol import Keys, parse_writer_member, partition_name, writer_member
+from engine.contract.keys import Keys
+from engine.contract.partitions import parse_writer_member, partition_name, writer_member
 from engine.store.mirror import RedisMirror
 
 

@@ -16,8 +16,9 @@ import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
+from engine.contract.commands import CommandResult
+from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.contract.paths import bundled_config_dir
-from engine.contract.protocol import DEFAULT_PREFIX, CommandResult, Keys
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
@@ -106,7 +107,7 @@ def send_and_wait(
 
 
 def wait_run_final(mirror: RedisMirror, run_id: str, timeout: float = 90) -> dict[str, Any]:
-    from engine.contract.protocol import FINAL_STATE_TYPES
+    from engine.contract.documents import FINAL_STATE_TYPES
 
     def final() -> dict[str, Any] | None:
         doc = mirror.read_flow_run(run_id)

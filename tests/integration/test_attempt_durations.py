@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import pytest
 
 from console.text.formatting import run_durations
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import parse_iso
+from engine.contract.documents import FlowRun
+from engine.contract.times import parse_iso
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 
@@ -62,7 +64,7 @@ async def test_a_retried_run_mirrors_its_latest_attempts_start(
     assert len(running) == 2
     assert abs((attempt - max(running)).total_seconds()) < 0.001
 
-    durations = run_durations(done, datetime.now(attempt.tzinfo))
+    durations = run_durations(msgspec.convert(done, FlowRun), datetime.now(attempt.tzinfo))
     assert durations.latest is not None and durations.total is not None
     assert durations.latest == pytest.approx((end - attempt).total_seconds())
     wall = (end - start).total_seconds()

@@ -9,7 +9,9 @@ import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import FINAL_STATE_TYPES, Identity, Keys, triggered_by_tag
+from engine.contract.documents import FINAL_STATE_TYPES
+from engine.contract.identity import Identity, triggered_by_tag
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final

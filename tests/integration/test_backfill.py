@@ -17,7 +17,9 @@ import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import FINAL_STATE_TYPES, Keys, parse_iso
+from engine.contract.documents import FINAL_STATE_TYPES
+from engine.contract.keys import Keys
+from engine.contract.times import parse_iso
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for
@@ -136,7 +138,7 @@ def test_a_backfill_left_unfinished_resumes_when_the_engine_starts(
     stack_redis: redis.Redis,
     stack_keys: Keys,
 ) -> None:
-    from engine.contract.protocol import Command
+    from engine.contract.commands import Command
 
     assert stack.engine is not None
     day = (datetime.now(SHANGHAI) - timedelta(days=30)).date()

@@ -15,7 +15,7 @@ from engine.bridge.prefect_to_redis import Bridge
 from engine.config.loader import load_deployments
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from engine.store.off_loop import EngineStore
 from tests.integration.conftest import send_and_wait, wait_run_final

@@ -26,7 +26,8 @@ import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import CommandResult, Keys
+from engine.contract.commands import CommandResult
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack, EngineProcess
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import wait_for

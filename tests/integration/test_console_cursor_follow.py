@@ -17,7 +17,7 @@ from console.screens.confirm import ConfirmScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for

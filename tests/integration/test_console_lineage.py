@@ -14,7 +14,7 @@ from console.screens.writers import WritersScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.lineage_panel import LineagePanel
 from console.widgets.runs_table import RunsTable
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for

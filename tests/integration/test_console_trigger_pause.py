@@ -16,8 +16,8 @@ from console.screens.trigger_form import TriggerFormScreen
 from console.screens.trigger_preview import TriggerPreviewScreen
 from console.widgets.deployments_table import DeploymentsTable
 from engine.contract.command_client import CommandClient
+from engine.contract.keys import Keys
 from engine.contract.pause_window import AutoResumeStore
-from engine.contract.protocol import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
@@ -59,9 +59,9 @@ async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
         await wait_for(
             pilot,
             lambda: any(
-                run.get("parameters", {}).get("target") == target
+                run.parameters.get("target") == target
                 for run_id, run in app.store.flow_runs.items()
-                if run_id not in before and run.get("deployment_name") == PROD
+                if run_id not in before and run.deployment_name == PROD
             ),
             "the run with the form's target on screen",
             30,
@@ -70,8 +70,8 @@ async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
         run_id
         for run_id, run in app.store.flow_runs.items()
         if run_id not in before
-        and run.get("deployment_name") == PROD
-        and run.get("parameters", {}).get("target") == target
+        and run.deployment_name == PROD
+        and run.parameters.get("target") == target
     )
     done = wait_run_final(mirror, run_id)
     assert done["state_type"] == "COMPLETED"

@@ -20,8 +20,8 @@ from typing import IO
 import pytest
 import redis
 
+from engine.contract.keys import Keys
 from engine.contract.paths import bundled_config_dir
-from engine.contract.protocol import Keys
 from engine.stack.demo_lease import DemoLease, process_alive
 from engine.stack.launcher import EmbeddedStack
 from tests.integration.conftest import wait_for

@@ -11,7 +11,8 @@ import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys, decode_doc
+from engine.contract.documents import decode_doc
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import send_and_wait, wait_for, wait_run_final

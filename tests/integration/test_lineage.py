@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror

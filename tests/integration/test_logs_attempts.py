@@ -16,7 +16,7 @@ import redis
 from console.data.store import RedisReader
 from console.logs.index import LogIndex
 from console.logs.source import LogSource
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 
 pytestmark = pytest.mark.integration

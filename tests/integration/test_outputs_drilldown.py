@@ -13,7 +13,8 @@ import pytest
 from console.app import ConsoleApp
 from console.screens.outputs import OutputsScreen
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys, partition_name
+from engine.contract.keys import Keys
+from engine.contract.partitions import partition_name
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
@@ -75,7 +76,7 @@ async def test_outputs_screen_flags_schema_change_and_row_drop(
         await wait_for(pilot, lambda: screen.comparison is not None, "the comparison", 20)
         comparison = screen.comparison
         assert comparison is not None and comparison.previous is not None
-        assert comparison.previous["flow_run_id"] == before["flow_run_id"]
+        assert comparison.previous.flow_run_id == before["flow_run_id"]
         (diff,) = comparison.partitions
         assert diff.partition == f"date={first_day}" == partition_name(after["outputs"][0]["path"])
         assert diff.rows == 300 and diff.previous_rows == 1000

@@ -15,7 +15,7 @@ from console.app import ConsoleApp
 from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys
+from engine.contract.keys import Keys
 from engine.pipeline.cache_keys import load_cache_key
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack
@@ -179,7 +179,7 @@ async def test_console_retry_from_task_reruns_from_there(
         await pilot.press("3")  # save_results: both earlier tasks come from the cache
         await wait_pilot(
             pilot,
-            lambda: (app.store.flow_runs.get(run_id) or {}).get("run_count") == 2,
+            lambda: (run := app.store.flow_runs.get(run_id)) is not None and run.run_count == 2,
             "the retry",
             60,
         )

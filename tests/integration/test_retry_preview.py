@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from console.app import ConsoleApp
@@ -26,7 +27,8 @@ from console.screens.retry_confirm import (
 )
 from console.screens.run import RunScreen
 from engine.contract.command_client import CommandClient
-from engine.contract.protocol import Keys
+from engine.contract.documents import FlowRun, Lineage, TaskRun
+from engine.contract.keys import Keys
 from engine.contract.retry_plan import INFERENCE_TASKS, RetryPlan
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack
@@ -48,10 +50,14 @@ def write_batch(state: Path, path: Path, offset: int) -> Path:
     return path
 
 
-def docs(mirror: RedisMirror, run_id: str) -> tuple[dict[str, Any], Any, list[dict[str, Any]]]:
+def docs(mirror: RedisMirror, run_id: str) -> tuple[FlowRun, Lineage | None, list[TaskRun]]:
+    """The run, its lineage and task runs, typed as the console decodes them."""
     run = mirror.read_flow_run(run_id)
     assert run is not None
-    return run, mirror.read_lineage(run_id), list(mirror.read_task_runs(run_id).values())
+    lineage = mirror.read_lineage(run_id)
+    tasks = [msgspec.convert(t, TaskRun) for t in mirror.read_task_runs(run_id).values()]
+    typed = msgspec.convert(lineage, Lineage) if lineage is not None else None
+    return msgspec.convert(run, FlowRun), typed, tasks
 
 
 def console_previews(mirror: RedisMirror, run_id: str) -> RetryPreviews:
@@ -224,9 +230,9 @@ async def test_completed_run_then_from_each_task_then_full_rerun(
     retry_and_compare(commands, mirror, run_id, full, {"refresh_cache": True})
 
 
-def _flow_and_docs(mirror: RedisMirror, run_id: str) -> tuple[str, Any, list[dict[str, Any]]]:
+def _flow_and_docs(mirror: RedisMirror, run_id: str) -> tuple[str, Lineage | None, list[TaskRun]]:
     run, lineage, task_runs = docs(mirror, run_id)
-    return str(run["flow_name"]), lineage, task_runs
+    return run.flow_name, lineage, task_runs
 
 
 def _blocked_in_run_inference(

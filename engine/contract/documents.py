@@ -1,0 +1,356 @@
+"""The typed Redis documents (docs/redis-keys.md, "Documents"), decoded straight from bytes.
+
+Every field has a default except the ones that identify a document, so a reader accepts
+documents written by an older engine that lacked a field; fields a newer engine added are
+ignored. A document that is not JSON, not UTF-8 or has a field of the wrong type is
+rejected with its key named, counted in `REJECTED`, and skipped: one bad write never stops
+a reader. docs/redis-keys.md lists the same fields (tests/engine/test_redis_keys_doc.py
+checks both agree).
+
+Times stay ISO-8601 strings with an offset (UTC), or None, exactly as on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+
+logger = logging.getLogger(__name__)
+
+FINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+ACTIVE_STATE_TYPES = frozenset({"PENDING", "RUNNING", "CANCELLING", "PAUSED"})
+
+
+class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A deployment's `last_run`: the few flow run fields the deployment list shows."""
+
+    id: str = ""
+    name: str = ""
+    state_type: str = ""
+    state_name: str = ""
+    start_time: str | None = None
+    end_time: str | None = None
+    expected_start_time: str | None = None
+
+
+class Deployment(msgspec.Struct, frozen=True, kw_only=True):
+    """`{p}:deployments` value: one served deployment, keyed by `name`."""
+
+    name: str
+    id: str = ""
+    flow_name: str = ""
+    version: str = ""
+    description: str = ""
+    cron: str = ""
+    timezone: str = "UTC"
+    paused: bool = False
+    protected: bool = False
+    parameters: dict[str, Any] = {}
+    next_fire_times: list[str] = []
+    """The next five fire times the engine computed (empty while paused)."""
+    last_run: RunSummary | None = None
+    config_path: str = ""
+    updated: str | None = None
+    parameter_schema: dict[str, Any] = {}
+    """The flow's parameter schema (OpenAPI); empty from an older engine."""
+    resume_at: str | None = None
+    """When the engine resumes the paused deployment; None if active or paused until resumed."""
+
+
+class FlowRun(msgspec.Struct, frozen=True, kw_only=True):
+    """`{p}:flow_runs` value: one flow run as Prefect last reported it."""
+
+    id: str
+    name: str = ""
+    deployment_id: str = ""
+    deployment_name: str = ""
+    flow_name: str = ""
+    state_type: str = ""
+    state_name: str = ""
+    state_message: str = ""
+    parameters: dict[str, Any] = {}
+    run_count: int = 0
+    expected_start_time: str | None = None
+    start_time: str | None = None
+    """The first attempt's start."""
+    end_time: str | None = None
+    """The latest attempt's end."""
+    total_run_time: float = 0.0
+    """Running time summed over every finished attempt, seconds."""
+    attempt_start_time: str | None = None
+    """When the latest attempt began; None if it never ran (or from an older engine)."""
+    tags: list[str] = []
+    created: str | None = None
+    updated: str | None = None
+
+    def summary(self) -> RunSummary:
+        """What a deployment document keeps as its `last_run`."""
+        return RunSummary(
+            id=self.id,
+            name=self.name,
+            state_type=self.state_type,
+            state_name=self.state_name,
+            start_time=self.start_time,
+            end_time=self.end_time,
+            expected_start_time=self.expected_start_time,
+        )
+
+
+class TaskRun(msgspec.Struct, frozen=True, kw_only=True):
+    """`{p}:task_runs:{flow_run_id}` value: one task run of a flow run."""
+
+    id: str
+    flow_run_id: str
+    name: str = ""
+    task_key: str = ""
+    state_type: str = ""
+    state_name: str = ""
+    state_message: str = ""
+    run_count: int = 0
+    """Attempts of the task (its own retries included)."""
+    attempt: int = 0
+    """The flow-run attempt this task run belongs to (0 until it starts)."""
+    start_time: str | None = None
+    end_time: str | None = None
+    total_run_time: float = 0.0
+    updated: str | None = None
+
+
+class LogLine(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields of one `{p}:logs:{flow_run_id}` entry (all strings on the stream)."""
+
+    ts: str = ""
+    level: str = ""
+    """Python level number, as a string."""
+    level_name: str = ""
+    task_run_id: str = ""
+    """Empty for flow-level lines."""
+    logger: str = ""
+    msg: str = ""
+    log_id: str = ""
+    """Prefect's log id, so a line read twice (events, then polling) is written once."""
+
+
+class LineageTrigger(msgspec.Struct, frozen=True, kw_only=True):
+    """Why the attempt ran: `kind` is `retry` after the first attempt, else `origin`."""
+
+    kind: str = ""
+    origin: str = ""
+    operator: str = ""
+    expected_start_time: str | None = None
+    attempt: int | None = None
+    """None in lineage written before attempts were recorded."""
+    retry_requested_by: str = ""
+    fire_time: str = ""
+    """Only for a backfill's runs: the ISO fire time in the deployment's zone."""
+
+
+class LineageInput(msgspec.Struct, frozen=True, kw_only=True):
+    path: str = ""
+    size_bytes: int | None = None
+    sha256: str | None = None
+    rows: int | None = None
+    min_timestamp: str | None = None
+    max_timestamp: str | None = None
+
+
+class LineageModel(msgspec.Struct, frozen=True, kw_only=True):
+    requested: str | None = None
+    name: str | None = None
+    version: str | None = None
+    weights_hash: str | None = None
+
+
+class LineageOutput(msgspec.Struct, frozen=True, kw_only=True):
+    path: str = ""
+    rows: int | None = None
+    bytes: int | None = None
+    schema: dict[str, str] | None = None
+    """Column -> arrow type; None in lineage recorded before schemas were."""
+
+
+class LineageTask(msgspec.Struct, frozen=True, kw_only=True):
+    name: str = ""
+    state_name: str = ""
+    cache_hit: bool = False
+    duration_s: float = 0.0
+
+
+class Lineage(msgspec.Struct, frozen=True, kw_only=True):
+    """`{p}:lineage:{flow_run_id}` (and `lineage_attempts`): one attempt's lineage."""
+
+    flow_run_id: str
+    flow_run_name: str = ""
+    deployment_name: str = ""
+    recorded_at: str | None = None
+    status: str = ""
+    """`completed`, `failed` or `cancelled`."""
+    written: str | None = None
+    """`all`, `none` or `unknown`; None in docs from before it was recorded."""
+    error: str | None = None
+    trigger: LineageTrigger = msgspec.field(default_factory=LineageTrigger)
+    parameters: dict[str, Any] = {}
+    input: LineageInput = msgspec.field(default_factory=LineageInput)
+    model: LineageModel = msgspec.field(default_factory=LineageModel)
+    outputs: list[LineageOutput] = []
+    tasks: list[LineageTask] = []
+    tasks_recorded_by: str = ""
+
+
+class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields of one `{p}:audit` entry (all strings on the stream)."""
+
+    command_id: str = ""
+    action: str = ""
+    target: str = ""
+    params: str = ""
+    """The command's params as JSON."""
+    user: str = ""
+    host: str = ""
+    ssh_client: str = ""
+    sent_at: str = ""
+    executed_at: str = ""
+    status: str = ""
+    message: str = ""
+    flow_run_id: str = ""
+    flow_run_name: str = ""
+    """Empty in entries written by an older engine."""
+
+
+class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
+    """`{p}:engine:heartbeat`: the live engine; the key is absent when no engine runs."""
+
+    pid: int = 0
+    host: str = ""
+    started_at: str | None = None
+    beat_at: str | None = None
+    prefect_api_url: str = ""
+    config_dir: str = ""
+    deployments: int = 0
+    """How many deployments the engine serves."""
+    config_errors: list[str] = []
+    bridge: str = ""
+    """`websocket` or `polling`."""
+
+
+STRUCTS: tuple[type[msgspec.Struct], ...] = (
+    Deployment,
+    FlowRun,
+    TaskRun,
+    LogLine,
+    Lineage,
+    AuditRecord,
+    Heartbeat,
+)
+"""The documents of docs/redis-keys.md (CommandResult lives with the commands)."""
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class BadDocument(ValueError):
+    """A Redis document that is not the type its key holds; the message names the key."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"bad document at {key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+@dataclass
+class RejectedDocuments:
+    """How many documents readers in this process skipped as bad, and the latest reason."""
+
+    count: int = 0
+    last: str = ""
+    by_key: dict[str, str] = field(default_factory=dict)
+    """Key -> why its latest bad document was rejected (the newest 100 keys)."""
+
+    def note(self, error: BadDocument) -> None:
+        self.count += 1
+        self.last = str(error)
+        self.by_key.pop(error.key, None)
+        self.by_key[error.key] = error.reason
+        while len(self.by_key) > 100:
+            self.by_key.pop(next(iter(self.by_key)))
+
+
+REJECTED = RejectedDocuments()
+"""This process's count of skipped bad documents (the console can show it, tests read it)."""
+
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
+    found = _decoders.get(kind)
+    if found is None:
+        found = _decoders[kind] = msgspec.json.Decoder(kind)
+    return found
+
+
+def decode_strict(raw: bytes | str, kind: type[T], key: str) -> T:
+    """Decodes one JSON document into `kind`.
+
+    Raises:
+        BadDocument: not UTF-8, not JSON, not an object, a required field missing or a
+            field of the wrong type; the message names `key` and the field.
+    """
+    try:
+        return _decoder(kind).decode(raw)
+    except (msgspec.DecodeError, UnicodeError) as exc:
+        raise BadDocument(key, str(exc)) from exc
+
+
+def decode(raw: bytes | str | None, kind: type[T], key: str) -> T | None:
+    """Like `decode_strict`, but a bad document is logged, counted in `REJECTED` and read
+    as missing (None), so a reader skips it. An absent value (None) is just None."""
+    if raw is None:
+        return None
+    try:
+        return decode_strict(raw, kind, key)
+    except BadDocument as exc:
+        REJECTED.note(exc)
+        logger.warning("%s; skipped", exc)
+        return None
+
+
+def convert_fields(fields: Mapping[Any, Any], kind: type[T], key: str) -> T | None:
+    """A stream entry's fields (str or bytes) as `kind`; a bad entry is counted and None."""
+    try:
+        text = {_text(k): _text(v) for k, v in fields.items()}
+        return msgspec.convert(text, kind)
+    except (msgspec.ValidationError, UnicodeError) as exc:
+        error = BadDocument(key, str(exc))
+        REJECTED.note(error)
+        logger.warning("%s; skipped", error)
+        return None
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def encode(document: msgspec.Struct) -> bytes:
+    """A document as the engine writes it: JSON, keys sorted."""
+    return msgspec.json.encode(document, order="sorted")
+
+
+def decode_doc(raw: str | bytes | None) -> dict[str, Any] | None:
+    """Decodes an untyped JSON object (e.g. `{p}:engine:info`); corrupt JSON reads as
+    missing, never crashes a reader. State documents use `decode` with their struct."""
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def encode_doc(doc: Mapping[str, Any]) -> str:
+    """An untyped document (the lineage the flow run builds) as the engine writes it."""
+    return json.dumps(dict(doc), sort_keys=True, default=str)

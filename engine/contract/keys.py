@@ -1,0 +1,118 @@
+"""Every Redis key name under one prefix, and the limits (stream caps, TTLs) of those keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "aiwf"
+"""Key prefix used when `AIWF_REDIS_PREFIX` is not set."""
+
+ENGINE_GROUP = "engine"
+"""Consumer group through which engines read the command stream."""
+
+HEARTBEAT_TTL_SECONDS = 15
+"""The heartbeat key expires this long after the engine's last beat."""
+
+HEARTBEAT_INTERVAL_SECONDS = 5
+
+UPDATES_MAXLEN = 20_000
+LOG_STREAM_MAXLEN = 200_000
+AUDIT_MAXLEN = 50_000
+COMMANDS_MAXLEN = 10_000
+RESULT_TTL_SECONDS = 7 * 24 * 3600
+RUNS_KEPT = 1_000
+"""Flow runs mirrored into Redis; older ones (and their task runs and logs) are trimmed."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every Redis key the product uses, under one prefix.
+
+    Attributes are full key names; methods build per-object keys.
+    """
+
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def deployments(self) -> str:
+        """HASH: deployment name -> deployment JSON."""
+        return f"{self.prefix}:deployments"
+
+    @property
+    def flow_runs(self) -> str:
+        """HASH: flow run id -> flow run JSON."""
+        return f"{self.prefix}:flow_runs"
+
+    @property
+    def flow_runs_index(self) -> str:
+        """ZSET: flow run id scored by its (expected) start, epoch seconds."""
+        return f"{self.prefix}:flow_runs:index"
+
+    def task_runs(self, flow_run_id: str) -> str:
+        """HASH: task run id -> task run JSON, one hash per flow run."""
+        return f"{self.prefix}:task_runs:{flow_run_id}"
+
+    def logs(self, flow_run_id: str) -> str:
+        """STREAM of log lines of one flow run (flow and task logs)."""
+        return f"{self.prefix}:logs:{flow_run_id}"
+
+    def lineage(self, flow_run_id: str) -> str:
+        """STRING: JSON lineage of the latest attempt of one flow run."""
+        return f"{self.prefix}:lineage:{flow_run_id}"
+
+    def lineage_attempts(self, flow_run_id: str) -> str:
+        """HASH: attempt number -> JSON lineage of that attempt of one flow run."""
+        return f"{self.prefix}:lineage_attempts:{flow_run_id}"
+
+    def writers(self, deployment: str, partition: str) -> str:
+        """ZSET: one member per write of an output partition (`writer_member`), scored by
+        written-at epoch."""
+        return f"{self.prefix}:writers:{deployment}:{partition}"
+
+    def partitions(self, deployment: str) -> str:
+        """SET: output partition names (`date=2026-11-01`) a deployment has written."""
+        return f"{self.prefix}:partitions:{deployment}"
+
+    @property
+    def updates(self) -> str:
+        """STREAM of every state change: fields kind, id, doc."""
+        return f"{self.prefix}:updates"
+
+    @property
+    def commands(self) -> str:
+        """STREAM of operator commands, read by the engine's consumer group."""
+        return f"{self.prefix}:commands"
+
+    def result(self, command_id: str) -> str:
+        """LIST holding one command's result JSON (BLPOP-able, expires)."""
+        return f"{self.prefix}:results:{command_id}"
+
+    @property
+    def audit(self) -> str:
+        """STREAM: one entry per executed command (who, what, when, result)."""
+        return f"{self.prefix}:audit"
+
+    @property
+    def heartbeat(self) -> str:
+        """STRING with TTL: JSON about the live engine; missing means no engine."""
+        return f"{self.prefix}:engine:heartbeat"
+
+    @property
+    def engine_info(self) -> str:
+        """STRING: JSON with the Prefect API URL and config dir of the last engine."""
+        return f"{self.prefix}:engine:info"
+
+    @property
+    def auto_resume(self) -> str:
+        """ZSET: paused deployment name -> when the engine resumes it, epoch seconds."""
+        return f"{self.prefix}:auto_resume"
+
+    @property
+    def backfills(self) -> str:
+        """HASH: command id -> fields of a backfill command whose runs are not all created."""
+        return f"{self.prefix}:backfills"
+
+    @property
+    def cancel_watches(self) -> str:
+        """HASH: command id -> fields of a cancel whose final result is not written yet."""
+        return f"{self.prefix}:cancel_watches"

@@ -1,0 +1,45 @@
+"""Bad documents in Redis (not UTF-8, not JSON, wrong types) are skipped and counted: the
+console shows everything else, and a good version of the same document still arrives."""
+
+from __future__ import annotations
+
+import redis
+
+from console.widgets.runs_table import RunsTable
+from engine.contract.documents import REJECTED
+from engine.contract.keys import Keys
+from engine.store.mirror import RedisMirror
+from tests.console.conftest import AppFactory, at, fill_standard, flow_run_doc, wait_for
+
+
+async def test_bad_documents_are_skipped_counted_and_repaired_by_a_good_one(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_standard(mirror)
+    bad = {
+        "run-not-utf8": b'{"id": "run-not-utf8", "name": "\xff\xfe"}',
+        "run-not-json": b"{this is not json",
+        "run-wrong-type": b'{"id": "run-wrong-type", "run_count": "three"}',
+    }
+    for run_id, raw in bad.items():
+        redis_client.hset(keys.flow_runs, run_id, raw)
+        redis_client.zadd(keys.flow_runs_index, {run_id: at(-1).timestamp()})
+    redis_client.hset(keys.deployments, "broken", b"\x80 not a deployment")
+    before = REJECTED.count
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: runs.row_count == 3, "the three good runs")
+        assert REJECTED.count == before + 4
+        assert f"{keys.flow_runs}[run-not-utf8]" in REJECTED.by_key
+        assert "Expected `int`, got `str`" in REJECTED.by_key[f"{keys.flow_runs}[run-wrong-type]"]
+        assert f"{keys.deployments}[broken]" in REJECTED.by_key
+        assert set(app.store.deployments) == {"ai-inference-prod", "nightly-report"}
+        # A bad update on the tail is skipped too; the good write after it is shown.
+        redis_client.xadd(keys.updates, {"kind": "flow_run", "id": "x", "doc": b"\xff"})
+        # The mirror reads the stored version first: bad, so it is counted and overwritten.
+        mirror.upsert_flow_run(flow_run_doc("run-not-json", "fixed-fox", updated=at(0)))
+        await wait_for(pilot, lambda: runs.row_count == 4, "the repaired run")
+        assert app.store.flow_runs["run-not-json"].name == "fixed-fox"
+        assert any(key.startswith(f"{keys.updates} ") for key in REJECTED.by_key)
+        assert REJECTED.count == before + 6
