@@ -160,15 +160,26 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 def cmd_validate(config_dir: Path) -> int:
     from engine.config.loader import load_deployments
 
+    from engine.commands.permissions import load_operators
+    from engine.contract.checked_yaml import ConfigFileInvalid
+
     result = load_deployments(config_dir)
-    for error in result.errors:
+    errors = [str(error) for error in result.errors]
+    try:
+        operators = load_operators(config_dir)
+    except ConfigFileInvalid as exc:
+        errors += [str(error) for error in exc.errors]
+    else:
+        if operators.path is not None:
+            print(f"ok: {operators.path}: {len(operators.grants)} operator(s)")
+    for error in errors:
         print(f"error: {error}", file=sys.stderr)
     for spec in result.specs:
         print(
             f"ok: {spec.path}: {spec.name} ({spec.flow_name}, cron {spec.cron!r} {spec.timezone})"
         )
-    if result.errors:
-        print(f"{len(result.errors)} error(s) in {config_dir}", file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} error(s) in {config_dir}", file=sys.stderr)
         return EXIT_ERROR
     print(f"{len(result.specs)} deployment file(s) valid in {config_dir}")
     return EXIT_OK
