@@ -158,9 +158,8 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_validate(config_dir: Path) -> int:
-    from engine.config.loader import load_deployments
-
     from engine.commands.permissions import load_operators
+    from engine.config.loader import load_deployments
     from engine.contract.checked_yaml import ConfigFileInvalid
 
     result = load_deployments(config_dir)
