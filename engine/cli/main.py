@@ -19,6 +19,7 @@ from engine.contract.command_client import CommandClient
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
+from engine.contract.redis_url import describe_redis_error
 from engine.stack.launcher import (
     EmbeddedRedis,
     LaunchError,
@@ -213,7 +214,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         commands = CommandClient(client, keys)
         command = commands.send(args.command, target, params)
     except redis.RedisError as exc:
-        print(f"error: cannot reach Redis at {url}: {exc}", file=sys.stderr)
+        print(f"error: {describe_redis_error(url, exc)}", file=sys.stderr)
         return EXIT_ERROR
     if not alive:
         print(
