@@ -229,3 +229,54 @@ def test_a_wrong_ca_fails_with_an_error_naming_the_url_without_its_password(
     assert "CERTIFICATE_VERIFY_FAILED" in sent.stderr
     assert "check ssl_ca_certs" in sent.stderr
     assert not any(secret in sent.stderr + sent.stdout for secret in SECRETS)
+
+
+async def test_a_console_over_tls_shows_the_engines_state_and_sends_as_its_acl_user(
+    engine: EngineProcess, secure: SecureRedis, keys: Keys, admin: redis.Redis
+) -> None:
+    from console.app import ConsoleApp
+    from console.widgets.deployments_table import DeploymentsTable
+    from console.widgets.runs_table import RunsTable
+    from console.widgets.status_bar import StatusBar
+    from tests.console.conftest import wait_for as wait_in_app
+
+    app = ConsoleApp(secure.operator_url("ana"), keys, command_timeout=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        deployments = app.screen.query_one(DeploymentsTable)
+        await wait_in_app(pilot, lambda: NIGHTLY in deployments.row_keys(), "deployments", 30)
+        status = app.screen.query_one(StatusBar)
+        await wait_in_app(pilot, lambda: app.store.engine is not None, "the heartbeat", 30)
+        line = status.render().plain
+        assert "● connected" in line and "♥ engine alive" in line
+        assert OPERATOR_PASSWORD not in line
+
+        deployments.focus()
+        deployments.move_cursor(row=deployments.row_keys().index(NIGHTLY))
+        runs = app.screen.query_one(RunsTable)
+        known = set(runs.row_keys())
+        await pilot.press("t")  # ana's stream, ana's right: the run appears
+        await wait_in_app(pilot, lambda: bool(set(runs.row_keys()) - known), "the new run", 60)
+    entries: Any = admin.xrange(keys.audit)
+    audited = [f for _, f in entries]
+    assert any(
+        f[b"user"] == b"ana" and f[b"action"] == b"trigger" and f[b"status"] == b"ok"
+        for f in audited
+    )
+
+
+async def test_a_console_with_a_wrong_ca_says_disconnected_without_the_password(
+    secure: SecureRedis, keys: Keys, tmp_path: Path
+) -> None:
+    from console.app import ConsoleApp
+    from console.widgets.status_bar import StatusBar
+    from tests.console.conftest import wait_for as wait_in_app
+
+    wrong = secure.url("viewer", VIEWER_PASSWORD, ca=make_ca(tmp_path, "wrong"))
+    app = ConsoleApp(wrong, keys)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_in_app(pilot, lambda: app.store.connected is False, "disconnected", 20)
+        line = app.screen.query_one(StatusBar).render().plain
+    assert "✖ disconnected" in line
+    assert f"rediss://viewer:***@127.0.0.1:{secure.port}/0" in line
+    assert "CERTIFICATE_VERIFY_FAILED" in app.store.connection_reason
+    assert VIEWER_PASSWORD not in line
