@@ -38,3 +38,21 @@ def describe_redis_error(url: str, exc: BaseException) -> str:
             "name the CA that signed the server's certificate)"
         )
     return f"cannot reach Redis at {where}: {text}"
+
+
+def setup_problem(url: str, timeout: float = 10.0) -> str | None:
+    """Why Redis at `url` can never be used as configured (TLS verification, login, ACL
+    rights), or None: reachable, or down for now (which reconnecting can fix)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.exceptions.AuthenticationError, redis.exceptions.NoPermissionError) as exc:
+        return describe_redis_error(url, exc)
+    except redis.RedisError as exc:
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+            return describe_redis_error(url, exc)
+        return None
+    finally:
+        client.close()
+    return None

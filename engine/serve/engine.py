@@ -32,6 +32,7 @@ from engine.contract.checked_yaml import ConfigFileInvalid
 from engine.contract.documents import Heartbeat
 from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
+from engine.contract.redis_url import setup_problem
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
@@ -276,6 +277,10 @@ async def run_engine(settings: EngineSettings) -> int:
     # find the model files, persist cacheable task results under the state dir (so a
     # retried run reuses them), and write their lineage into this Redis.
     os.environ.update(run_environment(settings))
+    problem = setup_problem(settings.redis_url)
+    if problem:  # a wrong CA, password or ACL: say so once, plainly, instead of a traceback
+        logger.error("%s", problem)
+        return 1
     try:
         engine = Engine(settings, loaded)
     except ConfigFileInvalid as exc:  # a broken operators file: never fall back to open mode

@@ -280,3 +280,26 @@ async def test_a_console_with_a_wrong_ca_says_disconnected_without_the_password(
     assert f"rediss://viewer:***@127.0.0.1:{secure.port}/0" in line
     assert "CERTIFICATE_VERIFY_FAILED" in app.store.connection_reason
     assert VIEWER_PASSWORD not in line
+
+
+def test_an_engine_with_a_wrong_ca_stops_with_an_error_naming_the_url(
+    secure: SecureRedis, keys: Keys, tmp_path: Path
+) -> None:
+    from engine.stack.launcher import LaunchError
+    from tests.secure_redis import ENGINE_USER
+
+    (tmp_path / "config" / "deployments").mkdir(parents=True)
+    (tmp_path / "state").mkdir()
+    process = EngineProcess(
+        state_dir=tmp_path / "state",
+        redis_url=secure.url(ENGINE_USER, ENGINE_PASSWORD, ca=make_ca(tmp_path, "wrong")),
+        api_url="http://127.0.0.1:9/api",  # never reached: Redis is checked first
+        config_dir=tmp_path / "config",
+        prefix=keys.prefix,
+    )
+    with pytest.raises(LaunchError, match="engine exited with code 1"):
+        process.start(timeout=60)
+    log = process.log_path.read_text()
+    assert f"TLS to Redis at rediss://engine:***@127.0.0.1:{secure.port}/0" in log
+    assert "CERTIFICATE_VERIFY_FAILED" in log and "Traceback" not in log
+    assert ENGINE_PASSWORD not in log
