@@ -98,6 +98,7 @@ class CommandExecutor:
         await self.call(ensure_group, self.client, self.keys)
         for stream in self.streams[1:]:  # each operator's own stream
             await self.call(ensure_group, self.client, self.keys, stream)
+        logger.info("%s; reading %s", self.operators.describe(), ", ".join(self.streams))
         async with get_client() as prefect:
             await self._resume_backfills(prefect)
             await self.cancels.resume(prefect)

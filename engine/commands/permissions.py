@@ -4,15 +4,8 @@ and the engine's refusal of everything the file does not allow.
 Identity comes from Redis ACLs, not from the command's fields: each operator has a Redis
 ACL user allowed to append only to its own stream `{p}:commands:<user>` (docs/operations.md
 gives the `ACL SETUSER` line), so a command read from that stream was sent by `<user>`,
-whatever its `user` field claims. `config/operators.yaml` names each operator's role per
-deployment name glob:
-
-    operators:
-      ana:
-        - {deployments: "nightly-*", role: operate}
-        - {deployments: "*", role: view}
-      bob:
-        - {deployments: "*", role: admin}
+whatever its `user` field claims. `config/operators.yaml` gives each operator a list of
+`{deployments: GLOB, role: view|operate|admin}` (example in docs/operations.md).
 
 Without that file the engine runs open, as before: the shared stream `{p}:commands` only,
 the local OS user is the one operator and is admin, identities are what senders claim.
@@ -74,6 +67,12 @@ class Operators:
     @property
     def enforced(self) -> bool:
         return self.path is not None
+
+    def describe(self) -> str:
+        """For the engine log: which mode, and who."""
+        if not self.enforced:
+            return f"no {OPERATORS_FILE}: open mode, the local user is the operator (admin)"
+        return f"operators from {self.path}: {', '.join(sorted(self.grants)) or 'none'}"
 
     def streams(self, keys: Keys) -> list[str]:
         """The command streams the engine reads: the shared one, and each operator's."""
