@@ -303,3 +303,14 @@ def test_an_engine_with_a_wrong_ca_stops_with_an_error_naming_the_url(
     assert f"TLS to Redis at rediss://engine:***@127.0.0.1:{secure.port}/0" in log
     assert "CERTIFICATE_VERIFY_FAILED" in log and "Traceback" not in log
     assert ENGINE_PASSWORD not in log
+
+
+def test_a_wrong_password_is_a_refused_login_naming_the_url_not_the_password(
+    secure: SecureRedis, keys: Keys
+) -> None:
+    wrong = secure.url("ana", "not-the-password")
+    sent = cli("trigger", NIGHTLY, "--redis-url", wrong, "--prefix", keys.prefix)
+    assert sent.returncode == 1, sent
+    assert f"Redis at rediss://ana:***@127.0.0.1:{secure.port}/0" in sent.stderr
+    assert "refused the login" in sent.stderr
+    assert "not-the-password" not in sent.stderr + sent.stdout
