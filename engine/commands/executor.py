@@ -32,6 +32,7 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
+from engine.commands.permissions import Operators, Refused, check_command, sender_of
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
@@ -67,11 +68,15 @@ class CommandExecutor:
         on_deployment_changed: Callable[[str], None],
         runner: RunnerView | None = None,
         reader: redis.Redis | None = None,
+        operators: Operators | None = None,
     ) -> None:
         self.store = store
         self.client, self.keys, self.call = store.client, store.keys, store.call
         self.reader = reader or store.client
         self.registry = registry
+        self.operators = operators or Operators.open_mode()
+        """Who may do what (config/operators.yaml); decides which streams are read."""
+        self.streams = self.operators.streams(store.keys)
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
         self.consumer = f"{socket.gethostname()}-engine"
@@ -91,6 +96,9 @@ class CommandExecutor:
 
     async def run(self) -> None:
         await self.call(ensure_group, self.client, self.keys)
+        for stream in self.streams[1:]:  # each operator's own stream
+            await self.call(ensure_group, self.client, self.keys, stream)
+        logger.info("%s; reading %s", self.operators.describe(), ", ".join(self.streams))
         async with get_client() as prefect:
             await self._resume_backfills(prefect)
             await self.cancels.resume(prefect)
@@ -106,26 +114,38 @@ class CommandExecutor:
             self.reader.xreadgroup,
             ENGINE_GROUP,
             self.consumer,
-            {self.keys.commands: start},
+            {stream: start for stream in self.streams},
             count=50,
             block=block,
         )
-        for _stream, entries in reply or []:
+        for stream, entries in reply or []:
             for entry_id, raw in entries:
                 fields = {k.decode(): v.decode() for k, v in raw.items()}
-                await self.handle(prefect, entry_id, fields)
+                await self.handle(prefect, entry_id, fields, stream.decode())
 
-    async def handle(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
+    async def handle(
+        self,
+        prefect: PrefectClient,
+        entry_id: bytes,
+        fields: dict[str, str],
+        stream: str | None = None,
+    ) -> None:
+        stream = stream or self.keys.commands
         try:
             command = Command.from_fields(fields)
         except ValueError as exc:
             logger.error("dropping malformed command %s: %s (%s)", entry_id, exc, fields)
-            await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
+            await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
             return
+        refused: CommandResult | None = None
+        try:
+            command = sender_of(self.operators, self.keys, stream, command)
+        except Refused as exc:
+            refused = CommandResult(command.id, "error", str(exc))
         if await self.call(self.client.exists, self.keys.result(command.id)):
             logger.info("command %s already has a result; not running it again", command.id)
         else:
-            result = await self.execute(prefect, command)
+            result = refused or await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
             await self.call(self.store.mirror.record_result, command, result)
@@ -136,7 +156,7 @@ class CommandExecutor:
                 result.status,
                 result.message,
             )
-        await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
+        await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
 
     async def execute(self, prefect: PrefectClient, command: Command) -> CommandResult:
         handlers: dict[str, Handler] = {
@@ -150,8 +170,9 @@ class CommandExecutor:
         handler = handlers[command.action]
         self.run_names.clear()
         try:
+            await check_command(self.operators, self.registry, prefect, command)
             outcome = await handler(prefect, command)
-        except CommandRejected as exc:
+        except CommandRejected as exc:  # a Refused too: the operators file does not allow it
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
             )

@@ -1,0 +1,58 @@
+"""Redis URLs as the product prints them (password redacted) and errors that name them."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+
+def redacted(url: str) -> str:
+    """`rediss://ana:***@host:6380/0?ssl_ca_certs=...`: the password never shows."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparseable Redis URL)"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def describe_redis_error(url: str, exc: BaseException) -> str:
+    """One line for an operator: what failed, against which Redis (redacted), what to do."""
+    where = redacted(url)
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return (
+            f"Redis at {where} refused the command for this ACL user: {text} (a read-only "
+            "user cannot send commands; see docs/operations.md)"
+        )
+    if isinstance(exc, redis.exceptions.AuthenticationError):
+        return f"Redis at {where} refused the login: {text} (check the user and password)"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+        return (
+            f"TLS to Redis at {where} failed: {text} (check ssl_ca_certs in the URL: it must "
+            "name the CA that signed the server's certificate)"
+        )
+    return f"cannot reach Redis at {where}: {text}"
+
+
+def setup_problem(url: str, timeout: float = 10.0) -> str | None:
+    """Why Redis at `url` can never be used as configured (TLS verification, login, ACL
+    rights), or None: reachable, or down for now (which reconnecting can fix)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.exceptions.AuthenticationError, redis.exceptions.NoPermissionError) as exc:
+        return describe_redis_error(url, exc)
+    except redis.RedisError as exc:
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+            return describe_redis_error(url, exc)
+        return None
+    finally:
+        client.close()
+    return None
