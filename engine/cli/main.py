@@ -202,6 +202,9 @@ def cmd_send(args: argparse.Namespace) -> int:
         alive = engine_alive(client, keys)
         commands = CommandClient(client, keys)
         command = commands.send(args.command, target, params)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except redis.RedisError as exc:
         print(f"error: cannot reach Redis at {url}: {exc}", file=sys.stderr)
         return EXIT_ERROR
