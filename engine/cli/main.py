@@ -19,6 +19,7 @@ from engine.contract.command_client import CommandClient
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
+from engine.contract.redact import RedactingFormatter
 from engine.contract.redis_url import describe_redis_error
 from engine.stack.launcher import (
     EmbeddedRedis,
@@ -213,6 +214,9 @@ def cmd_send(args: argparse.Namespace) -> int:
         alive = engine_alive(client, keys)
         commands = CommandClient(client, keys)
         command = commands.send(args.command, target, params)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except redis.RedisError as exc:
         print(f"error: {describe_redis_error(url, exc)}", file=sys.stderr)
         return EXIT_ERROR
@@ -251,9 +255,10 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # Passwords in URLs never reach the log, even inside a library's traceback.
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # One line per HTTP request to the API drowns what the engine itself says.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     state = state_dir()

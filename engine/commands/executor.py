@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -36,7 +36,7 @@ from engine.commands.permissions import Operators, Refused, check_command, sende
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
-from engine.contract.commands import RUN_ACTIONS, Command, CommandResult
+from engine.contract.commands import RUN_ACTIONS, BadCommand, Command, CommandResult, decode_command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillPlan
 from engine.contract.identity import triggered_by_tag
@@ -120,21 +120,24 @@ class CommandExecutor:
         )
         for stream, entries in reply or []:
             for entry_id, raw in entries:
-                fields = {k.decode(): v.decode() for k, v in raw.items()}
-                await self.handle(prefect, entry_id, fields, stream.decode())
+                await self.handle(prefect, entry_id, raw, stream.decode())
 
     async def handle(
         self,
         prefect: PrefectClient,
         entry_id: bytes,
-        fields: dict[str, str],
+        raw: Mapping[bytes | str, bytes | str],
         stream: str | None = None,
     ) -> None:
         stream = stream or self.keys.commands
         try:
-            command = Command.from_fields(fields)
-        except ValueError as exc:
-            logger.error("dropping malformed command %s: %s (%s)", entry_id, exc, fields)
+            command = decode_command(raw, entry_id.decode())
+        except BadCommand as bad:
+            # A poison pill is answered and acknowledged like any refusal: the sender gets
+            # its result, the audit shows it, and a restarted engine does not meet it again.
+            logger.error("refusing malformed command %s: %s", entry_id.decode(), bad)
+            refusal = CommandResult(bad.command.id, "error", f"malformed command: {bad}")
+            await self.call(self.store.mirror.record_result, bad.command, refusal)
             await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
             return
         refused: CommandResult | None = None
@@ -357,16 +360,23 @@ class CommandExecutor:
         already are found again by their idempotency keys, never created twice."""
         entries: Any = await self.call(self.client.hgetall, self.keys.backfills)
         for raw_id, raw in entries.items():
-            command_id = raw_id.decode()
+            command_id = raw_id.decode(errors="replace")
             try:
-                command = Command.from_fields(json.loads(raw))
+                command = decode_command(json.loads(raw), command_id)
                 deployment = validation.served(self.registry, command.target)
                 plan = validation.backfill_plan(
                     deployment, command.params, datetime.now(timezone.utc)
                 )
-            except (ValueError, CommandRejected) as exc:
-                logger.error("not resuming backfill %s: %s", command_id, exc)
-                await self.call(self.client.hdel, self.keys.backfills, command_id)
+            except (ValueError, TypeError, AttributeError, RecursionError, CommandRejected) as exc:
+                # Garbage in our own key (`[1,2]`, not JSON): skip it, never exit.
+                logger.warning(
+                    "not resuming backfill %s: %s[%s]: %s",
+                    command_id,
+                    self.keys.backfills,
+                    command_id,
+                    exc,
+                )
+                await self.call(self.client.hdel, self.keys.backfills, raw_id)
                 continue
             logger.info("resuming backfill %s of %s", command_id, command.target)
             await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)

@@ -52,7 +52,17 @@ class CommandClient:
         self.keys = keys
 
     def send(self, action: str, target: str, params: dict[str, Any] | None = None) -> Command:
+        """Puts the command on the stream.
+
+        Raises:
+            ValueError: the engine would refuse it unread (a field over the size caps,
+                params nested too deep, an unknown action: docs/redis-keys.md); not sent.
+        """
         command = Command(action=action, target=target, params=params or {})
+        try:
+            Command.from_fields(command.to_fields())
+        except ValueError as exc:
+            raise ValueError(f"not sent: {exc}") from exc
         stream = command_stream(self.client, self.keys)
         ensure_group(self.client, self.keys, stream)
         self.client.xadd(

@@ -1,30 +1,17 @@
-"""Redis URLs as the product prints them (password redacted) and errors that name them."""
+"""Redis errors as the product prints them: what failed, against which Redis (its URL
+redacted by `engine.contract.redact`), and what to do."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 import redis
 
-
-def redacted(url: str) -> str:
-    """`rediss://ana:***@host:6380/0?ssl_ca_certs=...`: the password never shows."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparseable Redis URL)"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+from engine.contract.redact import redact_text, redact_url
 
 
 def describe_redis_error(url: str, exc: BaseException) -> str:
     """One line for an operator: what failed, against which Redis (redacted), what to do."""
-    where = redacted(url)
-    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    where = redact_url(url)
+    text = redact_text((str(exc).strip() or type(exc).__name__).splitlines()[0])
     if isinstance(exc, redis.exceptions.NoPermissionError):
         return (
             f"Redis at {where} refused the command for this ACL user: {text} (a read-only "

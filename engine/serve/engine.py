@@ -32,6 +32,7 @@ from engine.contract.checked_yaml import ConfigFileInvalid
 from engine.contract.documents import Heartbeat
 from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
+from engine.contract.redact import redact_url
 from engine.contract.redis_url import setup_problem
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
@@ -199,7 +200,7 @@ class Engine:
             pid=os.getpid(),
             host=socket.gethostname(),
             started_at=self.started_at,
-            prefect_api_url=self.settings.api_url,
+            prefect_api_url=redact_url(self.settings.api_url),
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
@@ -221,7 +222,10 @@ class Engine:
     async def run(self) -> None:
         async with get_client() as prefect:
             await self.register(prefect)
-        info = {"api_url": self.settings.api_url, "config_dir": str(self.settings.config_dir)}
+        info = {
+            "api_url": redact_url(self.settings.api_url),
+            "config_dir": str(self.settings.config_dir),
+        }
         await self.store.call(self.redis.set, self.keys.engine_info, json.dumps(info))
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._loops().items()]
         stop = asyncio.create_task(self._stopping.wait())
@@ -268,6 +272,12 @@ def run_environment(settings: EngineSettings) -> dict[str, str]:
 
 
 async def run_engine(settings: EngineSettings) -> int:
+    logger.info(
+        "engine starting: Redis %s (prefix %s), Prefect API %s",
+        redact_url(settings.redis_url),
+        settings.prefix,
+        redact_url(settings.api_url),
+    )
     loaded = load_deployments(settings.config_dir)
     for error in loaded.errors:
         logger.error("config: %s", error)
