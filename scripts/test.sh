@@ -12,4 +12,8 @@ bash scripts/secure-redis.sh
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy
 echo "== import contracts"; .venv/bin/lint-imports
-echo "== pytest"; .venv/bin/pytest --durations=25 "$@"
+# Two workers, each taking whole test files (module fixtures such as a Prefect server stay
+# with their tests); AIWF_TEST_WORKERS=0 runs in this process only (for debugging).
+workers="${AIWF_TEST_WORKERS:-2}"
+echo "== pytest ($workers workers)"
+.venv/bin/pytest -n "$workers" --dist loadfile --durations=25 "$@"
