@@ -14,6 +14,7 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -23,6 +24,7 @@ from msgspec.structs import replace
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
+from redis.backoff import ExponentialBackoff
 
 from engine.commands import validation
 from engine.commands.backfill import run_backfill
@@ -32,6 +34,8 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
+from engine.commands.prefect_budget import PREFECT_COMMAND_SECONDS, prefect_unreachable
+from engine.commands.target_queue import TargetQueue
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
@@ -46,6 +50,13 @@ from engine.store.off_loop import EngineStore
 logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
+READ_COUNT = 50
+"""Entries read at once; no more read while this many are queued or running."""
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 5.0
+"""Waits between attempts to reach a lost Redis: 0.5, 1, 2, 4, 5, 5, ... s."""
+
+_RUN_NAMES: ContextVar[dict[str, str]] = ContextVar("run_names")
 
 
 Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | CommandResult]]
@@ -53,7 +64,8 @@ Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | Command
 
 
 class CommandExecutor:
-    """Reads the command stream and carries out its commands one at a time.
+    """Reads the command stream and carries out its commands, a few at once, in order per
+    target (engine/commands/target_queue.py).
 
     Every Redis call goes through `store.call` (off the loop, in order); the blocking
     XREADGROUP uses `reader`, a connection of its own, so the writes never queue behind it.
@@ -78,9 +90,10 @@ class CommandExecutor:
         self.auto_resume = AutoResumeStore(store.client, store.keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
         """Running backfills by command id (kept referenced so they are not collected)."""
-        self.run_names: dict[str, str] = {}
-        """Names of the runs the command being executed read or created, by id: the audit
-        entry names the run (emptied after each command)."""
+        self.queue = TargetQueue()
+        """Commands being carried out, at most a few at once, in order per target."""
+        self.in_flight: set[bytes] = set()
+        """Stream entry ids queued or running (not yet acknowledged)."""
         self.runner: RunnerView = runner or PrefectRunnerView(None)
         self.cancels = CancelWatches(
             store,
@@ -90,30 +103,76 @@ class CommandExecutor:
         )
 
     async def run(self) -> None:
+        """Serves the stream until cancelled; a lost Redis is waited out with backoff (a
+        Redis that came back empty gets the consumer group again), never the engine's end."""
+        backoff = ExponentialBackoff(cap=RECONNECT_MAX_SECONDS, base=RECONNECT_FIRST_SECONDS)
+        failures = 0
+        first = True
+        try:
+            while True:
+                try:
+                    await self._serve(first)
+                except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                    logger.warning("command stream: Redis unreachable (%s); reconnecting", exc)
+                except redis.ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    logger.warning("command stream has no consumer group (Redis emptied?)")
+                else:
+                    return
+                first = False
+                await asyncio.sleep(backoff.compute(failures))
+                failures = min(failures + 1, 10)
+        finally:
+            await self.queue.cancel_all()
+
+    async def _serve(self, first: bool) -> None:
         await self.call(ensure_group, self.client, self.keys)
         async with get_client() as prefect:
-            await self._resume_backfills(prefect)
-            await self.cancels.resume(prefect)
+            if first:
+                await self._resume_backfills(prefect)
+                await self.cancels.resume(prefect)
             # Entries delivered to this consumer but never acknowledged: a previous engine
-            # stopped mid-command. Handle them before new ones.
+            # stopped mid-command, or Redis went away mid-command. Handle them before new ones.
             await self._drain(prefect, "0")
             while True:
                 await self._drain(prefect, ">")
 
     async def _drain(self, prefect: PrefectClient, start: str) -> None:
+        await self.queue.wait_below(READ_COUNT)
         block = None if start == "0" else READ_BLOCK_MS
         reply: Any = await asyncio.to_thread(
             self.reader.xreadgroup,
             ENGINE_GROUP,
             self.consumer,
             {self.keys.commands: start},
-            count=50,
+            count=READ_COUNT,
             block=block,
         )
         for _stream, entries in reply or []:
             for entry_id, raw in entries:
+                if entry_id in self.in_flight:
+                    continue  # redelivered by the "0" read after a reconnect; running already
                 fields = {k.decode(): v.decode() for k, v in raw.items()}
+                self._dispatch(prefect, entry_id, fields)
+
+    def _dispatch(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
+        """Runs the entry beside the others, after the earlier ones for the same target."""
+        self.in_flight.add(entry_id)
+
+        async def job() -> None:
+            try:
                 await self.handle(prefect, entry_id, fields)
+            except (redis.RedisError, OSError) as exc:
+                # Not acknowledged: the "0" read after the reconnect delivers it again, and
+                # a result written before the failure keeps it from running twice.
+                logger.warning("command %s left pending: Redis failed (%s)", entry_id, exc)
+            except Exception:
+                logger.exception("command %s failed unexpectedly; left pending", entry_id)
+            finally:
+                self.in_flight.discard(entry_id)
+
+        self.queue.submit(fields.get("target", ""), job)
 
     async def handle(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
         try:
@@ -128,7 +187,7 @@ class CommandExecutor:
             result = await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
-            await self.call(self.store.mirror.record_result, command, result)
+            await self.call(self.store.record_result, command, result)
             logger.info(
                 "%s by %s: %s %s",
                 command.describe(),
@@ -148,19 +207,26 @@ class CommandExecutor:
             "backfill": self._backfill,
         }
         handler = handlers[command.action]
-        self.run_names.clear()
+        _RUN_NAMES.set({})  # each command runs in a task of its own: a context of its own
         try:
-            outcome = await handler(prefect, command)
+            outcome = await asyncio.wait_for(handler(prefect, command), PREFECT_COMMAND_SECONDS)
         except CommandRejected as exc:
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
             )
         except Exception as exc:  # the API said no, or is unreachable: report, don't die
-            logger.exception("command %s failed", command.id)
+            timed_out = isinstance(exc, asyncio.TimeoutError)
+            reason = prefect_unreachable(
+                str(prefect.api_url), None if timed_out else exc, PREFECT_COMMAND_SECONDS
+            )
+            if reason is None or timed_out:
+                logger.exception("command %s failed", command.id)
+            else:
+                logger.warning("command %s failed: %s", command.id, reason)
             return CommandResult(
                 command.id,
                 "error",
-                f"{type(exc).__name__}: {exc}",
+                reason or f"{type(exc).__name__}: {exc}",
                 flow_run_name=self._run_name(command, ""),
             )
         if isinstance(outcome, CommandResult):
@@ -175,6 +241,12 @@ class CommandExecutor:
             flow_run_id=run_id,
             flow_run_name=self._run_name(command, run_id),
         )
+
+    @property
+    def run_names(self) -> dict[str, str]:
+        """Names of the runs the command being executed read or created, by id: the audit
+        entry names the run (one dict per command, in its task's context)."""
+        return _RUN_NAMES.get()
 
     def _run_name(self, command: Command, run_id: str) -> str:
         """The name of the run a command created or acted on, if the engine read it."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -33,6 +32,8 @@ from engine.contract.pause_window import AutoResumeStore
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
+from engine.serve.refill import Refiller
+from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine")
@@ -63,7 +64,9 @@ class Engine:
         self.redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
         # Blocking XREADGROUP gets a connection of its own so writes never queue behind it.
         self.command_redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
-        self.store = EngineStore.over(self.redis, self.keys)
+        self.store = EngineStore.over(
+            self.redis, self.keys, AuditLog.in_state_dir(settings.state_dir)
+        )
         """Every Redis call from the loop goes through `store.call`: off the loop, in order."""
         self.mirror = self.store.mirror
         self.registry = Registry()
@@ -86,6 +89,12 @@ class Engine:
         )
         self.auto_resume = AutoResumeStore(self.redis, self.keys)
         self.auto_resumer = AutoResumer(self.store, self.registry, self.mark_deployment_dirty)
+        self.refiller = Refiller(
+            self.store,
+            self.bridge,
+            {"api_url": settings.api_url, "config_dir": str(settings.config_dir)},
+            self._write_all_deployments,
+        )
         self.started_at = utc_now_iso()
         self._dirty_deployments: set[str] = set()
         self._deployments_changed = asyncio.Event()
@@ -120,6 +129,9 @@ class Engine:
                     settings.config_dir,
                 )
                 await call(self.mirror.remove_deployment, name)
+        await self._write_all_deployments(prefect)
+
+    async def _write_all_deployments(self, prefect: PrefectClient) -> None:
         for name in self.registry.by_name:
             await self.write_deployment(prefect, name)
 
@@ -217,8 +229,7 @@ class Engine:
     async def run(self) -> None:
         async with get_client() as prefect:
             await self.register(prefect)
-        info = {"api_url": self.settings.api_url, "config_dir": str(self.settings.config_dir)}
-        await self.store.call(self.redis.set, self.keys.engine_info, json.dumps(info))
+        await self.refiller.mark()
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._loops().items()]
         stop = asyncio.create_task(self._stopping.wait())
         try:
@@ -245,6 +256,7 @@ class Engine:
             "deployments": self._deployments_loop(),
             "heartbeat": self._heartbeat_loop(),
             "auto_resume": self.auto_resumer.run(),
+            "refill": self.refiller.run(),
         }
 
 

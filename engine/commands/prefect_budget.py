@@ -1,0 +1,36 @@
+"""How long a command may wait for Prefect, and the reason given when Prefect does not answer."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+PREFECT_COMMAND_SECONDS = float(os.environ.get("AIWF_PREFECT_COMMAND_SECONDS", "8"))
+"""A command's whole time with the Prefect API. Prefect's client retries a lost connection
+for ~75 s (PREFECT_CLIENT_MAX_RETRIES with backoff), which kept the sender waiting and told
+it only `ConnectError`; past this budget the command fails and says Prefect is away.
+`AIWF_PREFECT_COMMAND_SECONDS` changes it."""
+
+
+def redacted(url: str) -> str:
+    """`url` with any password replaced by `***` (user names stay: they help find the URL)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def prefect_unreachable(api_url: str, exc: BaseException | None, seconds: float) -> str | None:
+    """The operator's reason when Prefect did not answer, or None for other errors."""
+    where = f"Prefect API at {redacted(api_url)}"
+    if exc is None:
+        return f"{where} did not answer within {seconds:.0f} s; is the Prefect server running?"
+    if isinstance(exc, httpx.TransportError):
+        return f"{where} unreachable ({type(exc).__name__}: {exc}); is the Prefect server running?"
+    return None
