@@ -214,6 +214,8 @@ class CommandExecutor:
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
             )
+        except (redis.RedisError, OSError):
+            raise  # Redis away mid-command: left pending, run again (idempotently) after
         except Exception as exc:  # the API said no, or is unreachable: report, don't die
             timed_out = isinstance(exc, asyncio.TimeoutError)
             reason = prefect_unreachable(

@@ -46,6 +46,7 @@ class Refiller:
         logger.warning(
             "Redis has no %s: it came back empty; refilling it", self.store.keys.engine_info
         )
+        self.bridge.forget_mirrored()
         await self.write_deployments(prefect)
         count = await self.bridge.reconcile(prefect, with_logs=True)
         restored = 0
