@@ -214,14 +214,15 @@ class CommandExecutor:
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
             )
-        except (redis.RedisError, OSError):
+        except redis.RedisError:
             raise  # Redis away mid-command: left pending, run again (idempotently) after
         except Exception as exc:  # the API said no, or is unreachable: report, don't die
+            # A timeout is the budget running out (asyncio's TimeoutError is an OSError).
             timed_out = isinstance(exc, asyncio.TimeoutError)
             reason = prefect_unreachable(
                 str(prefect.api_url), None if timed_out else exc, PREFECT_COMMAND_SECONDS
             )
-            if reason is None or timed_out:
+            if reason is None:
                 logger.exception("command %s failed", command.id)
             else:
                 logger.warning("command %s failed: %s", command.id, reason)

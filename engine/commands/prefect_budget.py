@@ -28,7 +28,7 @@ def redacted(url: str) -> str:
 
 def prefect_unreachable(api_url: str, exc: BaseException | None, seconds: float) -> str | None:
     """The operator's reason when Prefect did not answer, or None for other errors."""
-    where = f"Prefect API at {redacted(api_url)}"
+    where = f"Prefect API at {redacted(api_url).rstrip('/')}"
     if exc is None:
         return f"{where} did not answer within {seconds:.0f} s; is the Prefect server running?"
     if isinstance(exc, httpx.TransportError):
