@@ -1,20 +1,48 @@
-"""Prefect stopped under a running engine: commands fail fast, naming Prefect (issue 9)."""
+"""Commands side by side: in order per target; with Prefect stopped, they fail fast naming
+it and other targets' commands are not stuck behind them (issue 9, restarts)."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
+from engine.contract.commands import Command, CommandResult
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from tests.integration.conftest import send_and_wait, wait_for
+from tests.integration.test_restarts import paused_in_prefect
 
 pytestmark = pytest.mark.integration
 
 PROD = "ai-inference-prod"
+CANARY = "ai-inference-canary"
+
+
+def test_commands_for_one_target_keep_their_order(
+    stack: EmbeddedStack, stack_redis: redis.Redis, stack_keys: Keys
+) -> None:
+    commands = CommandClient(stack_redis, stack_keys)
+    actions = ["pause", "resume", "pause", "resume", "pause"]
+    sent = [commands.send(action, PROD) for action in actions]
+    canary = commands.send("pause", CANARY)
+
+    def result_of(command: Command) -> CommandResult:
+        return wait_for(lambda: commands.latest(command.id), 60, command.action)
+
+    results = [result_of(c) for c in sent]
+    assert all(r.ok for r in results), [r.message for r in results]
+    entries: Any = stack_redis.xrange(stack_keys.audit)
+    order = [fields[b"command_id"].decode() for _, fields in entries]
+    assert [i for i in order if i in {c.id for c in sent}] == [c.id for c in sent]
+    assert paused_in_prefect(stack, PROD)  # the last one, a pause, ran last
+    assert wait_for(lambda: commands.latest(canary.id), 30, "canary").ok
+    assert send_and_wait(commands, "resume", PROD).ok
+    assert send_and_wait(commands, "resume", CANARY).ok
+    assert not paused_in_prefect(stack, PROD)
 
 
 def test_prefect_down_fails_commands_within_10s_naming_it_and_others_still_complete(
