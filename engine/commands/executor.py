@@ -21,10 +21,9 @@ from uuid import UUID
 
 import redis
 from msgspec.structs import replace
-from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
-from redis.backoff import ExponentialBackoff
 
 from engine.commands import validation
 from engine.commands.backfill import run_backfill
@@ -34,11 +33,10 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
+from engine.commands.consumer import StreamConsumer
 from engine.commands.prefect_budget import PREFECT_COMMAND_SECONDS, prefect_unreachable
-from engine.commands.target_queue import TargetQueue
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
-from engine.contract.command_client import ensure_group
 from engine.contract.commands import RUN_ACTIONS, Command, CommandResult
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillPlan
@@ -49,13 +47,6 @@ from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.commands")
 
-READ_BLOCK_MS = 2_000
-READ_COUNT = 50
-"""Entries read at once; no more read while this many are queued or running."""
-RECONNECT_FIRST_SECONDS = 0.5
-RECONNECT_MAX_SECONDS = 5.0
-"""Waits between attempts to reach a lost Redis: 0.5, 1, 2, 4, 5, 5, ... s."""
-
 _RUN_NAMES: ContextVar[dict[str, str]] = ContextVar("run_names")
 
 
@@ -65,7 +56,7 @@ Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | Command
 
 class CommandExecutor:
     """Reads the command stream and carries out its commands, a few at once, in order per
-    target (engine/commands/target_queue.py).
+    target (engine/commands/consumer.py reads the stream).
 
     Every Redis call goes through `store.call` (off the loop, in order); the blocking
     XREADGROUP uses `reader`, a connection of its own, so the writes never queue behind it.
@@ -90,10 +81,6 @@ class CommandExecutor:
         self.auto_resume = AutoResumeStore(store.client, store.keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
         """Running backfills by command id (kept referenced so they are not collected)."""
-        self.queue = TargetQueue()
-        """Commands being carried out, at most a few at once, in order per target."""
-        self.in_flight: set[bytes] = set()
-        """Stream entry ids queued or running (not yet acknowledged)."""
         self.runner: RunnerView = runner or PrefectRunnerView(None)
         self.cancels = CancelWatches(
             store,
@@ -103,76 +90,14 @@ class CommandExecutor:
         )
 
     async def run(self) -> None:
-        """Serves the stream until cancelled; a lost Redis is waited out with backoff (a
-        Redis that came back empty gets the consumer group again), never the engine's end."""
-        backoff = ExponentialBackoff(cap=RECONNECT_MAX_SECONDS, base=RECONNECT_FIRST_SECONDS)
-        failures = 0
-        first = True
-        try:
-            while True:
-                try:
-                    await self._serve(first)
-                except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                    logger.warning("command stream: Redis unreachable (%s); reconnecting", exc)
-                except redis.ResponseError as exc:
-                    if "NOGROUP" not in str(exc):
-                        raise
-                    logger.warning("command stream has no consumer group (Redis emptied?)")
-                else:
-                    return
-                first = False
-                await asyncio.sleep(backoff.compute(failures))
-                failures = min(failures + 1, 10)
-        finally:
-            await self.queue.cancel_all()
+        await StreamConsumer(
+            self.store, self.reader, self.consumer, self.handle, self._resume_left_over
+        ).run()
 
-    async def _serve(self, first: bool) -> None:
-        await self.call(ensure_group, self.client, self.keys)
-        async with get_client() as prefect:
-            if first:
-                await self._resume_backfills(prefect)
-                await self.cancels.resume(prefect)
-            # Entries delivered to this consumer but never acknowledged: a previous engine
-            # stopped mid-command, or Redis went away mid-command. Handle them before new ones.
-            await self._drain(prefect, "0")
-            while True:
-                await self._drain(prefect, ">")
-
-    async def _drain(self, prefect: PrefectClient, start: str) -> None:
-        await self.queue.wait_below(READ_COUNT)
-        block = None if start == "0" else READ_BLOCK_MS
-        reply: Any = await asyncio.to_thread(
-            self.reader.xreadgroup,
-            ENGINE_GROUP,
-            self.consumer,
-            {self.keys.commands: start},
-            count=READ_COUNT,
-            block=block,
-        )
-        for _stream, entries in reply or []:
-            for entry_id, raw in entries:
-                if entry_id in self.in_flight:
-                    continue  # redelivered by the "0" read after a reconnect; running already
-                fields = {k.decode(): v.decode() for k, v in raw.items()}
-                self._dispatch(prefect, entry_id, fields)
-
-    def _dispatch(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
-        """Runs the entry beside the others, after the earlier ones for the same target."""
-        self.in_flight.add(entry_id)
-
-        async def job() -> None:
-            try:
-                await self.handle(prefect, entry_id, fields)
-            except (redis.RedisError, OSError) as exc:
-                # Not acknowledged: the "0" read after the reconnect delivers it again, and
-                # a result written before the failure keeps it from running twice.
-                logger.warning("command %s left pending: Redis failed (%s)", entry_id, exc)
-            except Exception:
-                logger.exception("command %s failed unexpectedly; left pending", entry_id)
-            finally:
-                self.in_flight.discard(entry_id)
-
-        self.queue.submit(fields.get("target", ""), job)
+    async def _resume_left_over(self, prefect: PrefectClient) -> None:
+        """What a previous engine left running: backfills half created, cancels watched."""
+        await self._resume_backfills(prefect)
+        await self.cancels.resume(prefect)
 
     async def handle(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
         try:

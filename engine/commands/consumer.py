@@ -1,0 +1,120 @@
+"""Reads the command stream for the executor: reconnects after Redis failures, runs entries
+side by side (engine/commands/target_queue.py), and never ends the engine over a lost Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis
+from prefect.client.orchestration import PrefectClient, get_client
+from redis.backoff import ExponentialBackoff
+
+from engine.commands.target_queue import TargetQueue
+from engine.contract.command_client import ensure_group
+from engine.contract.keys import ENGINE_GROUP
+from engine.store.off_loop import EngineStore
+
+logger = logging.getLogger("aiwf.engine.commands")
+
+READ_BLOCK_MS = 2_000
+READ_COUNT = 50
+"""Entries read at once; no more are read while this many are queued or running."""
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 5.0
+"""Waits between attempts to reach a lost Redis: 0.5, 1, 2, 4, 5, 5, ... s."""
+
+EntryHandler = Callable[[PrefectClient, bytes, dict[str, str]], Awaitable[None]]
+"""Executes one stream entry and acknowledges it (CommandExecutor.handle)."""
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        store: EngineStore,
+        reader: redis.Redis,
+        consumer: str,
+        handle: EntryHandler,
+        on_start: Callable[[PrefectClient], Awaitable[None]],
+    ) -> None:
+        self.store, self.reader, self.consumer = store, reader, consumer
+        self.handle = handle
+        self.on_start = on_start
+        """Run once, before the first entry (resumes what a previous engine left)."""
+        self.queue = TargetQueue()
+        """Commands being carried out, at most a few at once, in order per target."""
+        self.in_flight: set[bytes] = set()
+        """Stream entry ids queued or running (not yet acknowledged)."""
+
+    async def run(self) -> None:
+        """Serves the stream until cancelled; a lost Redis is waited out with backoff (a
+        Redis that came back empty gets the consumer group again), never the engine's end."""
+        backoff = ExponentialBackoff(cap=RECONNECT_MAX_SECONDS, base=RECONNECT_FIRST_SECONDS)
+        failures = 0
+        started = False
+        try:
+            # One Prefect client for the whole life: commands still running when Redis
+            # fails keep using it while the reads reconnect.
+            async with get_client() as prefect:
+                while True:
+                    try:
+                        await self.store.call(ensure_group, self.store.client, self.store.keys)
+                        if not started:
+                            await self.on_start(prefect)
+                            started = True
+                        await self._serve(prefect)
+                    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                        logger.warning("command stream: Redis unreachable (%s); retrying", exc)
+                    except redis.ResponseError as exc:
+                        if "NOGROUP" not in str(exc):
+                            raise
+                        logger.warning("command stream has no consumer group (Redis emptied?)")
+                    await asyncio.sleep(backoff.compute(failures))
+                    failures = min(failures + 1, 10)
+        finally:
+            await self.queue.cancel_all()
+
+    async def _serve(self, prefect: PrefectClient) -> None:
+        # Entries delivered to this consumer but never acknowledged: a previous engine
+        # stopped mid-command, or Redis went away mid-command. Handle them before new ones.
+        await self._drain(prefect, "0")
+        while True:
+            await self._drain(prefect, ">")
+
+    async def _drain(self, prefect: PrefectClient, start: str) -> None:
+        await self.queue.wait_below(READ_COUNT)
+        block = None if start == "0" else READ_BLOCK_MS
+        reply: Any = await asyncio.to_thread(
+            self.reader.xreadgroup,
+            ENGINE_GROUP,
+            self.consumer,
+            {self.store.keys.commands: start},
+            count=READ_COUNT,
+            block=block,
+        )
+        for _stream, entries in reply or []:
+            for entry_id, raw in entries:
+                if entry_id in self.in_flight:
+                    continue  # redelivered by the "0" read after a reconnect; running already
+                fields = {k.decode(): v.decode() for k, v in raw.items()}
+                self._dispatch(prefect, entry_id, fields)
+
+    def _dispatch(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
+        """Runs the entry beside the others, after the earlier ones for the same target."""
+        self.in_flight.add(entry_id)
+
+        async def job() -> None:
+            try:
+                await self.handle(prefect, entry_id, fields)
+            except (redis.RedisError, OSError) as exc:
+                # Not acknowledged: the "0" read after the reconnect delivers it again, and
+                # a result written before the failure keeps it from running twice.
+                logger.warning("command %s left pending: Redis failed (%s)", entry_id, exc)
+            except Exception:
+                logger.exception("command %s failed unexpectedly; left pending", entry_id)
+            finally:
+                self.in_flight.discard(entry_id)
+
+        self.queue.submit(fields.get("target", ""), job)
