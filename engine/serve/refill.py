@@ -1,6 +1,6 @@
 """Refills a Redis that came back empty: deployments, recent runs, task runs, logs, audit.
 
-The marker is `{p}:engine` (engine_info), which the engine writes at start and nothing else
+The marker is `{p}:engine:info`, which the engine writes at start and nothing else
 removes: if it is missing while the engine runs, Redis lost its data (a restart without its
 AOF, a FLUSHALL). The mirror is then written again from Prefect (the bridge's reconcile with
 logs) and the audit stream and recent results from the engine's audit file.
@@ -31,7 +31,7 @@ class Refiller:
     store: EngineStore
     bridge: Bridge
     engine_info: dict[str, str]
-    """What `{p}:engine` holds; written last, so a refill cut short is tried again."""
+    """What `{p}:engine:info` holds; written last, so a refill cut short is tried again."""
     write_deployments: Callable[[PrefectClient], Awaitable[None]]
 
     async def mark(self) -> None:
