@@ -22,6 +22,7 @@ from prefect.schedules import Cron
 from engine.bridge.documents import deployment_doc
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
+from engine.commands.consumer import READ_BLOCK_MS
 from engine.commands.executor import CommandExecutor
 from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
 from engine.config.parameter_schema import flow_parameter_schema
@@ -43,6 +44,10 @@ RUNNER_POLL_SECONDS = 2.0
 poll loop) made a keyboard trigger or retry wait 10-30 s before starting; a local API
 answers this query in milliseconds. `PREFECT_RUNNER_POLL_FREQUENCY`, if set, wins."""
 
+REDIS_CONNECT_SECONDS = 3.0
+REDIS_REPLY_SECONDS = 10.0
+"""How long the engine waits for Redis to connect and to answer before calling it away."""
+
 DEPLOYMENT_REFRESH_SECONDS = 60.0
 """Deployments are re-read this often even without events, to roll next fire times on."""
 
@@ -61,9 +66,21 @@ class Engine:
         self.settings = settings
         self.loaded = loaded
         self.keys = Keys(settings.prefix)
-        self.redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+        # Timeouts, so a Redis that hangs (not just one that closes its socket) is noticed
+        # and waited out like a restart instead of blocking the Redis thread for good.
+        self.redis = redis.Redis.from_url(
+            settings.redis_url,
+            health_check_interval=30,
+            socket_connect_timeout=REDIS_CONNECT_SECONDS,
+            socket_timeout=REDIS_REPLY_SECONDS,
+        )
         # Blocking XREADGROUP gets a connection of its own so writes never queue behind it.
-        self.command_redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+        self.command_redis = redis.Redis.from_url(
+            settings.redis_url,
+            health_check_interval=30,
+            socket_connect_timeout=REDIS_CONNECT_SECONDS,
+            socket_timeout=REDIS_REPLY_SECONDS + READ_BLOCK_MS / 1000,
+        )
         self.store = EngineStore.over(
             self.redis, self.keys, AuditLog.in_state_dir(settings.state_dir)
         )
@@ -244,7 +261,10 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
             # After every write the loops queued: the heartbeat goes last.
-            await self.store.call(self.mirror.clear_heartbeat)
+            try:
+                await self.store.call(self.mirror.clear_heartbeat)
+            except redis.RedisError as exc:  # Redis away: the heartbeat's TTL ends it
+                logger.warning("could not clear the heartbeat: %s", exc)
             self.store.call.close()
             logger.info("engine stopped")
 
