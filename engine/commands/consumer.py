@@ -47,6 +47,9 @@ class StreamConsumer:
         """Commands being carried out, at most a few at once, in order per target."""
         self.in_flight: set[bytes] = set()
         """Stream entry ids queued or running (not yet acknowledged)."""
+        self.read_pending_again = False
+        """Set when a command was left pending: this consumer's pending entries are read
+        again (the "0" read after a reconnect may have come before it failed)."""
 
     async def run(self) -> None:
         """Serves the stream until cancelled; a lost Redis is waited out with backoff (a
@@ -79,8 +82,12 @@ class StreamConsumer:
     async def _serve(self, prefect: PrefectClient) -> None:
         # Entries delivered to this consumer but never acknowledged: a previous engine
         # stopped mid-command, or Redis went away mid-command. Handle them before new ones.
+        self.read_pending_again = False
         await self._drain(prefect, "0")
         while True:
+            if self.read_pending_again:  # a command's result write failed after that read
+                self.read_pending_again = False
+                await self._drain(prefect, "0")
             await self._drain(prefect, ">")
 
     async def _drain(self, prefect: PrefectClient, start: str) -> None:
@@ -112,6 +119,7 @@ class StreamConsumer:
                 # Not acknowledged: the "0" read after the reconnect delivers it again, and
                 # a result written before the failure keeps it from running twice.
                 logger.warning("command %s left pending: Redis failed (%s)", entry_id, exc)
+                self.read_pending_again = True
             except Exception:
                 logger.exception("command %s failed unexpectedly; left pending", entry_id)
             finally:
