@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -26,7 +26,9 @@ RECONNECT_FIRST_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 5.0
 """Waits between attempts to reach a lost Redis: 0.5, 1, 2, 4, 5, 5, ... s."""
 
-EntryHandler = Callable[[PrefectClient, bytes, dict[str, str]], Awaitable[None]]
+EntryHandler = Callable[
+    [PrefectClient, bytes, Mapping[bytes | str, bytes | str], str | None], Awaitable[None]
+]
 """Executes one stream entry and acknowledges it (CommandExecutor.handle)."""
 
 
@@ -36,16 +38,19 @@ class StreamConsumer:
         store: EngineStore,
         reader: redis.Redis,
         consumer: str,
+        streams: Sequence[str],
         handle: EntryHandler,
         on_start: Callable[[PrefectClient], Awaitable[None]],
     ) -> None:
         self.store, self.reader, self.consumer = store, reader, consumer
+        self.streams = list(streams)
+        """The shared command stream first, then each operator's own."""
         self.handle = handle
         self.on_start = on_start
         """Run once, before the first entry (resumes what a previous engine left)."""
         self.queue = TargetQueue()
         """Commands being carried out, at most a few at once, in order per target."""
-        self.in_flight: set[bytes] = set()
+        self.in_flight: set[tuple[str, bytes]] = set()
         """Stream entry ids queued or running (not yet acknowledged)."""
         self.read_pending_again = False
         """Set when a command was left pending: this consumer's pending entries are read
@@ -63,7 +68,7 @@ class StreamConsumer:
             async with get_client() as prefect:
                 while True:
                     try:
-                        await self.store.call(ensure_group, self.store.client, self.store.keys)
+                        await self._ensure_groups()
                         if not started:
                             await self.on_start(prefect)
                             started = True
@@ -78,6 +83,12 @@ class StreamConsumer:
                     failures = min(failures + 1, 10)
         finally:
             await self.queue.cancel_all()
+
+    async def _ensure_groups(self) -> None:
+        client, keys = self.store.client, self.store.keys
+        await self.store.call(ensure_group, client, keys)
+        for stream in self.streams[1:]:  # each operator's own stream
+            await self.store.call(ensure_group, client, keys, stream)
 
     async def _serve(self, prefect: PrefectClient) -> None:
         # Entries delivered to this consumer but never acknowledged: a previous engine
@@ -97,24 +108,34 @@ class StreamConsumer:
             self.reader.xreadgroup,
             ENGINE_GROUP,
             self.consumer,
-            {self.store.keys.commands: start},
+            {stream: start for stream in self.streams},
             count=READ_COUNT,
             block=block,
         )
-        for _stream, entries in reply or []:
+        for raw_stream, entries in reply or []:
+            stream = raw_stream.decode()
             for entry_id, raw in entries:
-                if entry_id in self.in_flight:
+                if (stream, entry_id) in self.in_flight:
                     continue  # redelivered by the "0" read after a reconnect; running already
-                fields = {k.decode(): v.decode() for k, v in raw.items()}
-                self._dispatch(prefect, entry_id, fields)
+                self._dispatch(prefect, stream, entry_id, raw)
 
-    def _dispatch(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
-        """Runs the entry beside the others, after the earlier ones for the same target."""
-        self.in_flight.add(entry_id)
+    def _dispatch(
+        self,
+        prefect: PrefectClient,
+        stream: str,
+        entry_id: bytes,
+        raw: Mapping[bytes | str, bytes | str],
+    ) -> None:
+        """Runs the entry beside the others, after the earlier ones for the same target
+        (a malformed entry's target may be anything: it is only refused, never run)."""
+        self.in_flight.add((stream, entry_id))
+        target = raw.get(b"target", b"")
+        if isinstance(target, bytes):
+            target = target.decode(errors="replace")
 
         async def job() -> None:
             try:
-                await self.handle(prefect, entry_id, fields)
+                await self.handle(prefect, entry_id, raw, stream)
             except (redis.RedisError, OSError) as exc:
                 # Not acknowledged: the "0" read after the reconnect delivers it again, and
                 # a result written before the failure keeps it from running twice.
@@ -123,6 +144,6 @@ class StreamConsumer:
             except Exception:
                 logger.exception("command %s failed unexpectedly; left pending", entry_id)
             finally:
-                self.in_flight.discard(entry_id)
+                self.in_flight.discard((stream, entry_id))
 
-        self.queue.submit(fields.get("target", ""), job)
+        self.queue.submit(target, job)

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
@@ -34,10 +34,11 @@ from engine.commands.cancel_watch import (
     finished_before_cancel,
 )
 from engine.commands.consumer import StreamConsumer
+from engine.commands.permissions import Operators, Refused, check_command, sender_of
 from engine.commands.prefect_budget import PREFECT_COMMAND_SECONDS, prefect_unreachable
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
-from engine.contract.commands import RUN_ACTIONS, Command, CommandResult
+from engine.contract.commands import RUN_ACTIONS, BadCommand, Command, CommandResult, decode_command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillPlan
 from engine.contract.identity import triggered_by_tag
@@ -70,11 +71,15 @@ class CommandExecutor:
         on_deployment_changed: Callable[[str], None],
         runner: RunnerView | None = None,
         reader: redis.Redis | None = None,
+        operators: Operators | None = None,
     ) -> None:
         self.store = store
         self.client, self.keys, self.call = store.client, store.keys, store.call
         self.reader = reader or store.client
         self.registry = registry
+        self.operators = operators or Operators.open_mode()
+        """Who may do what (config/operators.yaml); decides which streams are read."""
+        self.streams = self.operators.streams(store.keys)
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
         self.consumer = f"{socket.gethostname()}-engine"
@@ -90,8 +95,14 @@ class CommandExecutor:
         )
 
     async def run(self) -> None:
+        logger.info("%s; reading %s", self.operators.describe(), ", ".join(self.streams))
         await StreamConsumer(
-            self.store, self.reader, self.consumer, self.handle, self._resume_left_over
+            self.store,
+            self.reader,
+            self.consumer,
+            self.streams,
+            self.handle,
+            self._resume_left_over,
         ).run()
 
     async def _resume_left_over(self, prefect: PrefectClient) -> None:
@@ -99,17 +110,33 @@ class CommandExecutor:
         await self._resume_backfills(prefect)
         await self.cancels.resume(prefect)
 
-    async def handle(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
+    async def handle(
+        self,
+        prefect: PrefectClient,
+        entry_id: bytes,
+        raw: Mapping[bytes | str, bytes | str],
+        stream: str | None = None,
+    ) -> None:
+        stream = stream or self.keys.commands
         try:
-            command = Command.from_fields(fields)
-        except ValueError as exc:
-            logger.error("dropping malformed command %s: %s (%s)", entry_id, exc, fields)
-            await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
+            command = decode_command(raw, entry_id.decode())
+        except BadCommand as bad:
+            # A poison pill is answered and acknowledged like any refusal: the sender gets
+            # its result, the audit shows it, and a restarted engine does not meet it again.
+            logger.error("refusing malformed command %s: %s", entry_id.decode(), bad)
+            refusal = CommandResult(bad.command.id, "error", f"malformed command: {bad}")
+            await self.call(self.store.record_result, bad.command, refusal)
+            await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
             return
+        refused: CommandResult | None = None
+        try:
+            command = sender_of(self.operators, self.keys, stream, command)
+        except Refused as exc:
+            refused = CommandResult(command.id, "error", str(exc))
         if await self.call(self.client.exists, self.keys.result(command.id)):
             logger.info("command %s already has a result; not running it again", command.id)
         else:
-            result = await self.execute(prefect, command)
+            result = refused or await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
             await self.call(self.store.record_result, command, result)
@@ -120,7 +147,7 @@ class CommandExecutor:
                 result.status,
                 result.message,
             )
-        await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
+        await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
 
     async def execute(self, prefect: PrefectClient, command: Command) -> CommandResult:
         handlers: dict[str, Handler] = {
@@ -134,8 +161,9 @@ class CommandExecutor:
         handler = handlers[command.action]
         _RUN_NAMES.set({})  # each command runs in a task of its own: a context of its own
         try:
+            await check_command(self.operators, self.registry, prefect, command)
             outcome = await asyncio.wait_for(handler(prefect, command), PREFECT_COMMAND_SECONDS)
-        except CommandRejected as exc:
+        except CommandRejected as exc:  # a Refused too: the operators file does not allow it
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
             )
@@ -336,16 +364,23 @@ class CommandExecutor:
         already are found again by their idempotency keys, never created twice."""
         entries: Any = await self.call(self.client.hgetall, self.keys.backfills)
         for raw_id, raw in entries.items():
-            command_id = raw_id.decode()
+            command_id = raw_id.decode(errors="replace")
             try:
-                command = Command.from_fields(json.loads(raw))
+                command = decode_command(json.loads(raw), command_id)
                 deployment = validation.served(self.registry, command.target)
                 plan = validation.backfill_plan(
                     deployment, command.params, datetime.now(timezone.utc)
                 )
-            except (ValueError, CommandRejected) as exc:
-                logger.error("not resuming backfill %s: %s", command_id, exc)
-                await self.call(self.client.hdel, self.keys.backfills, command_id)
+            except (ValueError, TypeError, AttributeError, RecursionError, CommandRejected) as exc:
+                # Garbage in our own key (`[1,2]`, not JSON): skip it, never exit.
+                logger.warning(
+                    "not resuming backfill %s: %s[%s]: %s",
+                    command_id,
+                    self.keys.backfills,
+                    command_id,
+                    exc,
+                )
+                await self.call(self.client.hdel, self.keys.backfills, raw_id)
                 continue
             logger.info("resuming backfill %s of %s", command_id, command.target)
             await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from engine.contract.redact import redact_url
 
 PREFECT_COMMAND_SECONDS = float(os.environ.get("AIWF_PREFECT_COMMAND_SECONDS", "8"))
 """A command's whole time with the Prefect API. Prefect's client retries a lost connection
@@ -14,21 +15,9 @@ it only `ConnectError`; past this budget the command fails and says Prefect is a
 `AIWF_PREFECT_COMMAND_SECONDS` changes it."""
 
 
-def redacted(url: str) -> str:
-    """`url` with any password replaced by `***` (user names stay: they help find the URL)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
 def prefect_unreachable(api_url: str, exc: BaseException | None, seconds: float) -> str | None:
     """The operator's reason when Prefect did not answer, or None for other errors."""
-    where = f"Prefect API at {redacted(api_url).rstrip('/')}"
+    where = f"Prefect API at {redact_url(api_url).rstrip('/')}"
     if exc is None:
         return f"{where} did not answer within {seconds:.0f} s; is the Prefect server running?"
     if isinstance(exc, httpx.TransportError):
