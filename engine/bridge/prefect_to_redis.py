@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
+import redis
 from msgspec.structs import replace
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.filters import (
@@ -58,6 +59,8 @@ BACKFILL_RUNS = 200
 RECONCILE_SECONDS_HEALTHY = 30.0
 RECONCILE_SECONDS_POLLING = 2.0
 WEBSOCKET_RETRY_SECONDS = 10.0
+REDIS_RETRY_SECONDS = 1.0
+"""Wait before writing a run again after Redis failed (a restart)."""
 RECENT_LOG_IDS = 20_000
 LATE_LOGS_WINDOW = timedelta(minutes=1)
 
@@ -92,6 +95,10 @@ class Bridge:
                     self._recent_log_ids.popitem(last=False)
             fresh.append(log_fields(log))
         return await self.call(self.mirror.append_logs, run_id, fresh)
+
+    def forget_mirrored(self) -> None:
+        """Redis came back empty: the log lines seen so far must be written again."""
+        self._recent_log_ids.clear()
 
     @property
     def websockets_healthy(self) -> bool:
@@ -250,7 +257,13 @@ class Bridge:
                 self._dirty_event.clear()
                 batch, self._dirty_runs = self._dirty_runs, set()
                 for run_id in batch:
-                    await self.write_flow_run(client, run_id)
+                    try:
+                        await self.write_flow_run(client, run_id)
+                    except (redis.RedisError, OSError) as exc:
+                        # Redis away (a restart): keep the run dirty and try again soon.
+                        logger.warning("could not mirror run %s: Redis failed (%s)", run_id, exc)
+                        self.mark_run_dirty(run_id)
+                        await asyncio.sleep(REDIS_RETRY_SECONDS)
 
     def mark_run_dirty(self, run_id: str) -> None:
         self._dirty_runs.add(run_id)

@@ -14,13 +14,14 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 import redis
 from msgspec.structs import replace
-from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
 
@@ -32,10 +33,11 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
+from engine.commands.consumer import StreamConsumer
 from engine.commands.permissions import Operators, Refused, check_command, sender_of
+from engine.commands.prefect_budget import PREFECT_COMMAND_SECONDS, prefect_unreachable
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
-from engine.contract.command_client import ensure_group
 from engine.contract.commands import RUN_ACTIONS, BadCommand, Command, CommandResult, decode_command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillPlan
@@ -46,7 +48,7 @@ from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.commands")
 
-READ_BLOCK_MS = 2_000
+_RUN_NAMES: ContextVar[dict[str, str]] = ContextVar("run_names")
 
 
 Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | CommandResult]]
@@ -54,7 +56,8 @@ Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | Command
 
 
 class CommandExecutor:
-    """Reads the command stream and carries out its commands one at a time.
+    """Reads the command stream and carries out its commands, a few at once, in order per
+    target (engine/commands/consumer.py reads the stream).
 
     Every Redis call goes through `store.call` (off the loop, in order); the blocking
     XREADGROUP uses `reader`, a connection of its own, so the writes never queue behind it.
@@ -83,9 +86,6 @@ class CommandExecutor:
         self.auto_resume = AutoResumeStore(store.client, store.keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
         """Running backfills by command id (kept referenced so they are not collected)."""
-        self.run_names: dict[str, str] = {}
-        """Names of the runs the command being executed read or created, by id: the audit
-        entry names the run (emptied after each command)."""
         self.runner: RunnerView = runner or PrefectRunnerView(None)
         self.cancels = CancelWatches(
             store,
@@ -95,32 +95,20 @@ class CommandExecutor:
         )
 
     async def run(self) -> None:
-        await self.call(ensure_group, self.client, self.keys)
-        for stream in self.streams[1:]:  # each operator's own stream
-            await self.call(ensure_group, self.client, self.keys, stream)
         logger.info("%s; reading %s", self.operators.describe(), ", ".join(self.streams))
-        async with get_client() as prefect:
-            await self._resume_backfills(prefect)
-            await self.cancels.resume(prefect)
-            # Entries delivered to this consumer but never acknowledged: a previous engine
-            # stopped mid-command. Handle them before new ones.
-            await self._drain(prefect, "0")
-            while True:
-                await self._drain(prefect, ">")
-
-    async def _drain(self, prefect: PrefectClient, start: str) -> None:
-        block = None if start == "0" else READ_BLOCK_MS
-        reply: Any = await asyncio.to_thread(
-            self.reader.xreadgroup,
-            ENGINE_GROUP,
+        await StreamConsumer(
+            self.store,
+            self.reader,
             self.consumer,
-            {stream: start for stream in self.streams},
-            count=50,
-            block=block,
-        )
-        for stream, entries in reply or []:
-            for entry_id, raw in entries:
-                await self.handle(prefect, entry_id, raw, stream.decode())
+            self.streams,
+            self.handle,
+            self._resume_left_over,
+        ).run()
+
+    async def _resume_left_over(self, prefect: PrefectClient) -> None:
+        """What a previous engine left running: backfills half created, cancels watched."""
+        await self._resume_backfills(prefect)
+        await self.cancels.resume(prefect)
 
     async def handle(
         self,
@@ -137,7 +125,7 @@ class CommandExecutor:
             # its result, the audit shows it, and a restarted engine does not meet it again.
             logger.error("refusing malformed command %s: %s", entry_id.decode(), bad)
             refusal = CommandResult(bad.command.id, "error", f"malformed command: {bad}")
-            await self.call(self.store.mirror.record_result, bad.command, refusal)
+            await self.call(self.store.record_result, bad.command, refusal)
             await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
             return
         refused: CommandResult | None = None
@@ -151,7 +139,7 @@ class CommandExecutor:
             result = refused or await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
-            await self.call(self.store.mirror.record_result, command, result)
+            await self.call(self.store.record_result, command, result)
             logger.info(
                 "%s by %s: %s %s",
                 command.describe(),
@@ -171,20 +159,30 @@ class CommandExecutor:
             "backfill": self._backfill,
         }
         handler = handlers[command.action]
-        self.run_names.clear()
+        _RUN_NAMES.set({})  # each command runs in a task of its own: a context of its own
         try:
             await check_command(self.operators, self.registry, prefect, command)
-            outcome = await handler(prefect, command)
+            outcome = await asyncio.wait_for(handler(prefect, command), PREFECT_COMMAND_SECONDS)
         except CommandRejected as exc:  # a Refused too: the operators file does not allow it
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
             )
+        except redis.RedisError:
+            raise  # Redis away mid-command: left pending, run again (idempotently) after
         except Exception as exc:  # the API said no, or is unreachable: report, don't die
-            logger.exception("command %s failed", command.id)
+            # A timeout is the budget running out (asyncio's TimeoutError is an OSError).
+            timed_out = isinstance(exc, asyncio.TimeoutError)
+            reason = prefect_unreachable(
+                str(prefect.api_url), None if timed_out else exc, PREFECT_COMMAND_SECONDS
+            )
+            if reason is None:
+                logger.exception("command %s failed", command.id)
+            else:
+                logger.warning("command %s failed: %s", command.id, reason)
             return CommandResult(
                 command.id,
                 "error",
-                f"{type(exc).__name__}: {exc}",
+                reason or f"{type(exc).__name__}: {exc}",
                 flow_run_name=self._run_name(command, ""),
             )
         if isinstance(outcome, CommandResult):
@@ -199,6 +197,12 @@ class CommandExecutor:
             flow_run_id=run_id,
             flow_run_name=self._run_name(command, run_id),
         )
+
+    @property
+    def run_names(self) -> dict[str, str]:
+        """Names of the runs the command being executed read or created, by id: the audit
+        entry names the run (one dict per command, in its task's context)."""
+        return _RUN_NAMES.get()
 
     def _run_name(self, command: Command, run_id: str) -> str:
         """The name of the run a command created or acted on, if the engine read it."""

@@ -89,7 +89,7 @@ class AutoResumer:
                 result = CommandResult(command.id, "ok", f"auto-resume: resumed {name} ({window})")
             self._retry_at.pop(name, None)
             await call(windows.clear, name)
-            await call(self.store.mirror.record_result, command, result)
+            await call(self.store.record_result, command, result)
             logger.info("%s", result.message)
             self.on_deployment_changed(name)
             results.append(result)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -23,6 +22,7 @@ from prefect.schedules import Cron
 from engine.bridge.documents import deployment_doc
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
+from engine.commands.consumer import READ_BLOCK_MS
 from engine.commands.executor import CommandExecutor
 from engine.commands.permissions import load_operators
 from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
@@ -37,6 +37,8 @@ from engine.contract.redis_url import setup_problem
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
+from engine.serve.refill import Refiller
+from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine")
@@ -45,6 +47,10 @@ RUNNER_POLL_SECONDS = 2.0
 """How often the Runner asks Prefect for runs due now. Prefect's default (10 s, plus its
 poll loop) made a keyboard trigger or retry wait 10-30 s before starting; a local API
 answers this query in milliseconds. `PREFECT_RUNNER_POLL_FREQUENCY`, if set, wins."""
+
+REDIS_CONNECT_SECONDS = 3.0
+REDIS_REPLY_SECONDS = 10.0
+"""How long the engine waits for Redis to connect and to answer before calling it away."""
 
 DEPLOYMENT_REFRESH_SECONDS = 60.0
 """Deployments are re-read this often even without events, to roll next fire times on."""
@@ -64,10 +70,24 @@ class Engine:
         self.settings = settings
         self.loaded = loaded
         self.keys = Keys(settings.prefix)
-        self.redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+        # Timeouts, so a Redis that hangs (not just one that closes its socket) is noticed
+        # and waited out like a restart instead of blocking the Redis thread for good.
+        self.redis = redis.Redis.from_url(
+            settings.redis_url,
+            health_check_interval=30,
+            socket_connect_timeout=REDIS_CONNECT_SECONDS,
+            socket_timeout=REDIS_REPLY_SECONDS,
+        )
         # Blocking XREADGROUP gets a connection of its own so writes never queue behind it.
-        self.command_redis = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
-        self.store = EngineStore.over(self.redis, self.keys)
+        self.command_redis = redis.Redis.from_url(
+            settings.redis_url,
+            health_check_interval=30,
+            socket_connect_timeout=REDIS_CONNECT_SECONDS,
+            socket_timeout=REDIS_REPLY_SECONDS + READ_BLOCK_MS / 1000,
+        )
+        self.store = EngineStore.over(
+            self.redis, self.keys, AuditLog.in_state_dir(settings.state_dir)
+        )
         """Every Redis call from the loop goes through `store.call`: off the loop, in order."""
         self.mirror = self.store.mirror
         self.registry = Registry()
@@ -91,6 +111,12 @@ class Engine:
         )
         self.auto_resume = AutoResumeStore(self.redis, self.keys)
         self.auto_resumer = AutoResumer(self.store, self.registry, self.mark_deployment_dirty)
+        self.refiller = Refiller(
+            self.store,
+            self.bridge,
+            {"api_url": redact_url(settings.api_url), "config_dir": str(settings.config_dir)},
+            self._write_all_deployments,
+        )
         self.started_at = utc_now_iso()
         self._dirty_deployments: set[str] = set()
         self._deployments_changed = asyncio.Event()
@@ -125,6 +151,9 @@ class Engine:
                     settings.config_dir,
                 )
                 await call(self.mirror.remove_deployment, name)
+        await self._write_all_deployments(prefect)
+
+    async def _write_all_deployments(self, prefect: PrefectClient) -> None:
         for name in self.registry.by_name:
             await self.write_deployment(prefect, name)
 
@@ -222,11 +251,7 @@ class Engine:
     async def run(self) -> None:
         async with get_client() as prefect:
             await self.register(prefect)
-        info = {
-            "api_url": redact_url(self.settings.api_url),
-            "config_dir": str(self.settings.config_dir),
-        }
-        await self.store.call(self.redis.set, self.keys.engine_info, json.dumps(info))
+        await self.refiller.mark()
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._loops().items()]
         stop = asyncio.create_task(self._stopping.wait())
         try:
@@ -241,7 +266,10 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
             # After every write the loops queued: the heartbeat goes last.
-            await self.store.call(self.mirror.clear_heartbeat)
+            try:
+                await self.store.call(self.mirror.clear_heartbeat)
+            except redis.RedisError as exc:  # Redis away: the heartbeat's TTL ends it
+                logger.warning("could not clear the heartbeat: %s", exc)
             self.store.call.close()
             logger.info("engine stopped")
 
@@ -253,6 +281,7 @@ class Engine:
             "deployments": self._deployments_loop(),
             "heartbeat": self._heartbeat_loop(),
             "auto_resume": self.auto_resumer.run(),
+            "refill": self.refiller.run(),
         }
 
 

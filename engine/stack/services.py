@@ -163,6 +163,17 @@ def _free_port() -> int:
         return port
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # As uvicorn binds: a port left in TIME_WAIT by the stopped server is free to it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -207,12 +218,15 @@ class LocalPrefectServer:
 
     def start(self, progress: Progress = quiet, timeout: float = 120) -> bool:
         """Starts the server unless the recorded one answers. Returns True if started."""
+        previous = self.port
         self.port = self._recorded_port()
         if self.is_up():
             progress(f"Prefect server: reusing {self.api_url}")
             return False
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.port = _free_port()
+        # Started again by the same launcher: the same port if it is free, so an engine
+        # that kept running finds the server where it was.
+        self.port = previous if previous and _port_free(previous) else _free_port()
         progress(f"Prefect server: starting on {self.api_url} (first start takes ~10-30 s)")
         database = self.home / "prefect.db"
         env = prefect_env(self.home) | {

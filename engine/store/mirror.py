@@ -44,6 +44,7 @@ from engine.contract.keys import (
 from engine.contract.ordering import is_newer, run_moment
 from engine.contract.partitions import partition_name, writer_member
 from engine.contract.times import parse_iso, utc_now_iso
+from engine.store.audit_log import AuditRecord, result_still_kept
 
 D = TypeVar("D", Deployment, FlowRun, TaskRun)
 R = TypeVar("R", FlowRun, TaskRun)
@@ -237,6 +238,22 @@ class RedisMirror:
             approximate=True,
         )
         pipe.execute()
+
+    def restore_audit(self, records: Iterable[AuditRecord]) -> int:
+        """Puts the audit stream and the results still within their TTL back into an
+        emptied Redis, from the engine's audit file. Returns how many entries."""
+        count = 0
+        pipe = self.client.pipeline(transaction=True)
+        for record in records:
+            pipe.xadd(self.keys.audit, record.audit, maxlen=AUDIT_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            command_id = record.audit.get("command_id", "")
+            if command_id and result_still_kept(record):
+                pipe.delete(self.keys.result(command_id))
+                pipe.rpush(self.keys.result(command_id), record.result)
+                pipe.expire(self.keys.result(command_id), RESULT_TTL_SECONDS)
+            count += 1
+        pipe.execute()
+        return count
 
 
 def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:

@@ -22,8 +22,10 @@ from typing import ParamSpec, TypeVar
 
 import redis
 
+from engine.contract.commands import Command, CommandResult
 from engine.contract.keys import Keys
-from engine.store.mirror import RedisMirror
+from engine.store.audit_log import AuditLog
+from engine.store.mirror import RedisMirror, audit_fields
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -59,8 +61,19 @@ class EngineStore:
     """The only writer of the state keys."""
     call: RedisCalls = field(default_factory=RedisCalls)
     """Runs each blocking call off the loop (`await store.call(fn, *args)`)."""
+    audit_log: AuditLog | None = None
+    """Where results and audit entries also go, before Redis (None: Redis only)."""
 
     @classmethod
-    def over(cls, client: redis.Redis, keys: Keys) -> EngineStore:
+    def over(
+        cls, client: redis.Redis, keys: Keys, audit_log: AuditLog | None = None
+    ) -> EngineStore:
         """A store with its own mirror and Redis thread over `client`."""
-        return cls(client, keys, RedisMirror(client, keys))
+        return cls(client, keys, RedisMirror(client, keys), audit_log=audit_log)
+
+    def record_result(self, command: Command, result: CommandResult) -> None:
+        """The result and audit entry: to the audit file first (it survives an emptied
+        Redis), then to Redis. Blocking: call it through `call`."""
+        if self.audit_log is not None:
+            self.audit_log.append(audit_fields(command, result), result)
+        self.mirror.record_result(command, result)

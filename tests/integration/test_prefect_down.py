@@ -1,0 +1,76 @@
+"""Commands side by side: in order per target; with Prefect stopped, they fail fast naming
+it and other targets' commands are not stuck behind them (issue 9, restarts)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from engine.contract.command_client import CommandClient
+from engine.contract.commands import Command, CommandResult
+from engine.contract.keys import Keys
+from engine.stack.launcher import EmbeddedStack
+from tests.integration.conftest import send_and_wait, wait_for
+from tests.integration.test_restarts import paused_in_prefect
+
+pytestmark = pytest.mark.integration
+
+PROD = "ai-inference-prod"
+CANARY = "ai-inference-canary"
+
+
+def test_commands_for_one_target_keep_their_order(
+    stack: EmbeddedStack, stack_redis: redis.Redis, stack_keys: Keys
+) -> None:
+    commands = CommandClient(stack_redis, stack_keys)
+    actions = ["pause", "resume", "pause", "resume", "pause"]
+    sent = [commands.send(action, PROD) for action in actions]
+    canary = commands.send("pause", CANARY)
+
+    def result_of(command: Command) -> CommandResult:
+        return wait_for(lambda: commands.latest(command.id), 60, command.action)
+
+    results = [result_of(c) for c in sent]
+    assert all(r.ok for r in results), [r.message for r in results]
+    entries: Any = stack_redis.xrange(stack_keys.audit)
+    order = [fields[b"command_id"].decode() for _, fields in entries]
+    assert [i for i in order if i in {c.id for c in sent}] == [c.id for c in sent]
+    assert paused_in_prefect(stack, PROD)  # the last one, a pause, ran last
+    assert wait_for(lambda: commands.latest(canary.id), 30, "canary").ok
+    assert send_and_wait(commands, "resume", PROD).ok
+    assert send_and_wait(commands, "resume", CANARY).ok
+    assert not paused_in_prefect(stack, PROD)
+
+
+def test_prefect_down_fails_commands_within_10s_naming_it_and_others_still_complete(
+    stack: EmbeddedStack, stack_redis: redis.Redis, stack_keys: Keys
+) -> None:
+    commands = CommandClient(stack_redis, stack_keys)
+    assert send_and_wait(commands, "resume", PROD).ok  # Prefect is up, the engine serves
+    api_url = stack.api_url
+    stack.prefect.stop()
+    try:
+        wait_for(lambda: not stack.prefect.is_up(), 20, "Prefect to stop")
+        sent_at = time.monotonic()
+        stuck = commands.send("pause", PROD)
+        other = commands.send("trigger", "no-such-deployment")
+        # Not queued behind the one waiting for Prefect: answered while it still waits.
+        other_result = wait_for(lambda: commands.latest(other.id), 5, "the other command")
+        assert commands.latest(stuck.id) is None
+        assert other_result.status == "error" and "no-such-deployment" in other_result.message
+
+        result = wait_for(lambda: commands.latest(stuck.id), 12, "a result with Prefect down")
+        took = time.monotonic() - sent_at
+        assert took <= 10, f"the result took {took:.1f}s"
+        assert result.status == "error"
+        assert "Prefect" in result.message and api_url in result.message, result.message
+    finally:
+        stack.prefect.start()
+    # The engine outlived the outage: Prefect back on its port, commands are served again.
+    assert stack.api_url == api_url
+    result = send_and_wait(commands, "pause", PROD, timeout=90)
+    assert result.ok, result.message
+    assert send_and_wait(commands, "resume", PROD).ok
