@@ -5,6 +5,11 @@ result and audit entry are written), made exactly-once in effect: a command whos
 already exists is acknowledged without running again, and a trigger uses the command id
 as Prefect's idempotency key, so a crash between creating the run and writing the result
 cannot create a second run.
+
+Only the engine holding the leader lease runs this (engine/serve/leader.py). When it takes
+over, it claims every pending entry of the group (XAUTOCLAIM from the start, any idle
+time: the former leader stopped before its lease ran out), and afterwards, between reads,
+the entries idle for CLAIM_MIN_IDLE_MS in a consumer that is not reading any more.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from secrets import token_hex
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +53,11 @@ from engine.store.off_loop import EngineStore
 logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
+CLAIM_BATCH = 50
+CLAIM_MIN_IDLE_MS = 15_000
+"""Claimed between reads if idle this long in another consumer (a former leader's reads
+it never handled). Longer than the lease (5 s), so a former leader that has not noticed
+yet is never raced for an entry it is still acting on."""
 
 
 Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | CommandResult]]
@@ -67,6 +79,7 @@ class CommandExecutor:
         on_deployment_changed: Callable[[str], None],
         runner: RunnerView | None = None,
         reader: redis.Redis | None = None,
+        consumer: str = "",
     ) -> None:
         self.store = store
         self.client, self.keys, self.call = store.client, store.keys, store.call
@@ -74,7 +87,8 @@ class CommandExecutor:
         self.registry = registry
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
-        self.consumer = f"{socket.gethostname()}-engine"
+        self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"
+        """Unique per process (host:pid:random): two engines never share pending entries."""
         self.auto_resume = AutoResumeStore(store.client, store.keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
         """Running backfills by command id (kept referenced so they are not collected)."""
@@ -94,21 +108,55 @@ class CommandExecutor:
         async with get_client() as prefect:
             await self._resume_backfills(prefect)
             await self.cancels.resume(prefect)
-            # Entries delivered to this consumer but never acknowledged: a previous engine
-            # stopped mid-command. Handle them before new ones.
-            await self._drain(prefect, "0")
+            # Entries delivered but never acknowledged, to any consumer: a previous leader
+            # stopped mid-command. Every one is handled, before new ones.
+            while await self._claim(prefect, min_idle_ms=0):
+                pass
             while True:
+                await self._claim(prefect, CLAIM_MIN_IDLE_MS)
                 await self._drain(prefect, ">")
 
+    async def stop(self) -> None:
+        """Stops the backfills and cancel watches this executor started (the leader lost
+        its lease: the next leader resumes them from `{p}:backfills` / `{p}:cancel_watches`)."""
+        tasks = [*self.backfills.values(), *self.cancels.tasks.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _claim(self, prefect: PrefectClient, min_idle_ms: int) -> bool:
+        """Claims and handles pending entries idle for `min_idle_ms` (one XAUTOCLAIM scan
+        from the start, in pages); True if it handled any."""
+        cursor, handled = "0-0", False
+        while True:
+            reply: Any = await self.call(
+                self.client.xautoclaim,
+                self.keys.commands,
+                ENGINE_GROUP,
+                self.consumer,
+                min_idle_ms,
+                start_id=cursor,
+                count=CLAIM_BATCH,
+            )
+            cursor = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+            for entry_id, raw in reply[1]:
+                if raw is None:  # trimmed from the stream meanwhile (Redis < 7 lists it)
+                    continue
+                handled = True
+                logger.info("claimed pending command entry %s", entry_id)
+                fields = {k.decode(): v.decode() for k, v in raw.items()}
+                await self.handle(prefect, entry_id, fields)
+            if cursor == "0-0":
+                return handled
+
     async def _drain(self, prefect: PrefectClient, start: str) -> None:
-        block = None if start == "0" else READ_BLOCK_MS
         reply: Any = await asyncio.to_thread(
             self.reader.xreadgroup,
             ENGINE_GROUP,
             self.consumer,
             {self.keys.commands: start},
             count=50,
-            block=block,
+            block=READ_BLOCK_MS,
         )
         for _stream, entries in reply or []:
             for entry_id, raw in entries:
@@ -124,6 +172,10 @@ class CommandExecutor:
             return
         if await self.call(self.client.exists, self.keys.result(command.id)):
             logger.info("command %s already has a result; not running it again", command.id)
+        elif command.expired(datetime.now(timezone.utc)):
+            result = validation.expired_result(command)
+            await self.call(self.store.mirror.record_result, command, result)
+            logger.warning("%s refused: %s", command.describe(), result.message)
         else:
             result = await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart

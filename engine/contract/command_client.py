@@ -11,7 +11,12 @@ from typing import Any
 
 import redis
 
-from engine.contract.commands import Command, CommandResult
+from engine.contract.commands import (
+    DEFAULT_DEADLINE_SECONDS,
+    Command,
+    CommandResult,
+    deadline_after,
+)
 from engine.contract.documents import decode
 from engine.contract.keys import COMMANDS_MAXLEN, ENGINE_GROUP, Keys
 
@@ -36,8 +41,21 @@ class CommandClient:
         self.client = client
         self.keys = keys
 
-    def send(self, action: str, target: str, params: dict[str, Any] | None = None) -> Command:
-        command = Command(action=action, target=target, params=params or {})
+    def send(
+        self,
+        action: str,
+        target: str,
+        params: dict[str, Any] | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> Command:
+        """Appends the command; the engine refuses it if it has not started it within
+        `deadline_seconds`."""
+        command = Command(
+            action=action,
+            target=target,
+            params=params or {},
+            deadline=deadline_after(deadline_seconds),
+        )
         ensure_group(self.client, self.keys)
         self.client.xadd(
             self.keys.commands,
