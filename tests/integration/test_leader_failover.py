@@ -4,6 +4,7 @@ standby takes over, finishing every command exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -33,8 +34,10 @@ pytestmark = pytest.mark.integration
 
 DEPLOYMENT = "leader-failover"
 FLOW = "ai-inference-pipeline"
-CANCELS = 200
-PAUSES = 100
+CANCELS = 30
+PAUSES = 270
+"""Cancels of runs scheduled hours ahead and pauses/resumes: cheap, and each leaves a trace
+in Prefect (the run's state history, the deployment's paused flag)."""
 TAKEOVER_SECONDS = 10.0
 
 
@@ -77,6 +80,11 @@ def heartbeat(client: redis.Redis, keys: Keys) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+def led_with_a_standby(client: redis.Redis, keys: Keys) -> dict[str, Any] | None:
+    beat = heartbeat(client, keys)
+    return beat if beat and len(beat["standbys"]) == 1 else None
+
+
 @pytest.fixture
 def engines(
     stack: EmbeddedStack, tmp_path: Path
@@ -104,11 +112,7 @@ async def test_kill_9_of_the_leader_mid_burst_loses_and_doubles_nothing(
     started = time.monotonic()
     by_pid = {proc.pid: proc for proc in procs}
     # Both up: one leads (the heartbeat names it), the other is listed as its standby.
-    beat = wait_for(
-        lambda: (b := heartbeat(stack_redis, keys)) and len(b["standbys"]) == 1 and b,
-        90,
-        "a leader with one standby",
-    )
+    beat = wait_for(lambda: led_with_a_standby(stack_redis, keys), 90, "a leader with one standby")
     leader, standby = by_pid[beat["pid"]], next(p for p in procs if p.pid != beat["pid"])
     assert stack_redis.get(keys.leader) == beat["name"].encode()
     assert beat["standbys"][0].split(":")[1] == str(standby.pid)
@@ -116,19 +120,20 @@ async def test_kill_9_of_the_leader_mid_burst_loses_and_doubles_nothing(
     print(f"engines up after {time.monotonic() - started:.1f}s")
     deployment = await prefect_client.read_deployment_by_name(f"{FLOW}/{DEPLOYMENT}")
     later = datetime.now(timezone.utc) + timedelta(hours=6)
-    runs = [
-        await prefect_client.create_flow_run_from_deployment(
-            deployment.id, state=Scheduled(scheduled_time=later)
+    runs = await asyncio.gather(
+        *(
+            prefect_client.create_flow_run_from_deployment(
+                deployment.id, state=Scheduled(scheduled_time=later)
+            )
+            for _ in range(CANCELS)
         )
-        for _ in range(CANCELS)
-    ]
+    )
     sender = CommandClient(stack_redis, keys)
     sent: list[Command] = []
     pause_resume = iter(["pause", "resume"] * (PAUSES // 2))
-    for n, run in enumerate(runs):
+    for run in runs:  # a cancel, then nine pauses or resumes, and again
         sent.append(sender.send("cancel", str(run.id)))
-        if n % 2:
-            sent.append(sender.send(next(pause_resume), DEPLOYMENT))
+        sent.extend(sender.send(next(pause_resume), DEPLOYMENT) for _ in range(9))
     assert len(sent) == CANCELS + PAUSES == 300
 
     def answered() -> int:
@@ -138,7 +143,7 @@ async def test_kill_9_of_the_leader_mid_burst_loses_and_doubles_nothing(
         return sum(pipe.execute())
 
     print(f"300 sent after {time.monotonic() - started:.1f}s")
-    wait_for(lambda: answered() >= 40, 60, "the leader to answer 40 commands")
+    wait_for(lambda: answered() >= 30, 60, "the leader to answer 30 commands")
     leader.send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
     leader.wait(10)
@@ -174,4 +179,41 @@ async def test_kill_9_of_the_leader_mid_burst_loses_and_doubles_nothing(
     final = await prefect_client.read_deployment(deployment.id)
     assert final.paused is False
     assert stack_redis.xpending(keys.commands, "engine")["pending"] == 0
-    await prefect_client.delete_deployment(deployment.id)
+
+
+async def test_a_frozen_leader_is_replaced_and_stands_by_when_it_wakes(
+    stack: EmbeddedStack,
+    stack_redis: redis.Redis,
+    prefect_client: Any,
+    engines: tuple[Keys, list[subprocess.Popen[bytes]]],
+) -> None:
+    """SIGSTOP: the leader cannot renew its lease (as if cut off from Redis); the standby
+    takes over; woken up, the old leader finds its lease gone and becomes a standby."""
+    keys, procs = engines
+    beat = wait_for(lambda: led_with_a_standby(stack_redis, keys), 90, "a leader with one standby")
+    old = next(p for p in procs if p.pid == beat["pid"])
+    new = next(p for p in procs if p.pid != beat["pid"])
+    old.send_signal(signal.SIGSTOP)
+    frozen_at = time.monotonic()
+    try:
+        wait_for(lambda: heartbeat(stack_redis, keys).get("pid") == new.pid, 30, "a new leader")
+        took_over = time.monotonic() - frozen_at
+        assert took_over <= TAKEOVER_SECONDS, f"the standby took {took_over:.1f}s"
+        sender = CommandClient(stack_redis, keys)
+        paused = sender.wait_final(sender.send("pause", DEPLOYMENT).id, 60)
+        assert paused is not None and paused.ok, paused
+    finally:
+        old.send_signal(signal.SIGCONT)
+    # Awake, it stops leading at once and waits as the new leader's standby.
+    wait_for(
+        lambda: beat["name"] in heartbeat(stack_redis, keys).get("standbys", []),
+        30,
+        "the old leader to stand by",
+    )
+    assert heartbeat(stack_redis, keys)["pid"] == new.pid
+    resumed = sender.send("resume", DEPLOYMENT)
+    result = sender.wait_final(resumed.id, 60)
+    assert result is not None and result.ok, result
+    assert stack_redis.llen(keys.result(resumed.id)) == 1
+    deployment = await prefect_client.read_deployment_by_name(f"{FLOW}/{DEPLOYMENT}")
+    assert deployment.paused is False
