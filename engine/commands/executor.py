@@ -117,16 +117,14 @@ class CommandExecutor:
                 await self._drain(prefect, ">")
 
     async def stop(self) -> None:
-        """Stops the backfills and cancel watches this executor started (the leader lost
-        its lease: the next leader resumes them from `{p}:backfills` / `{p}:cancel_watches`)."""
+        """Stops its backfills and cancel watches (lease lost: the next leader resumes them)."""
         tasks = [*self.backfills.values(), *self.cancels.tasks.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _claim(self, prefect: PrefectClient, min_idle_ms: int) -> bool:
-        """Claims and handles pending entries idle for `min_idle_ms` (one XAUTOCLAIM scan
-        from the start, in pages); True if it handled any."""
+        """Claims and handles the entries pending for `min_idle_ms`; True if it handled any."""
         cursor, handled = "0-0", False
         while True:
             reply: Any = await self.call(
@@ -138,14 +136,13 @@ class CommandExecutor:
                 start_id=cursor,
                 count=CLAIM_BATCH,
             )
-            cursor = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
             for entry_id, raw in reply[1]:
-                if raw is None:  # trimmed from the stream meanwhile (Redis < 7 lists it)
-                    continue
-                handled = True
-                logger.info("claimed pending command entry %s", entry_id)
-                fields = {k.decode(): v.decode() for k, v in raw.items()}
-                await self.handle(prefect, entry_id, fields)
+                if raw is not None:  # None: trimmed from the stream meanwhile (Redis < 7)
+                    handled = True
+                    await self.handle(
+                        prefect, entry_id, {k.decode(): v.decode() for k, v in raw.items()}
+                    )
+            cursor = reply[0].decode()
             if cursor == "0-0":
                 return handled
 
