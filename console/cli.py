@@ -12,6 +12,7 @@ from pathlib import Path
 from console.settings.console_yaml import SettingsInvalid, load_settings
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
+from engine.contract.redact import redact_text
 from engine.stack.demo_lease import DemoLease
 from engine.stack.launcher import (
     LaunchError,
@@ -103,7 +104,9 @@ def progress_printer(start: float | None = None) -> Callable[[str], None]:
     began = time.monotonic() if start is None else start
 
     def progress(line: str) -> None:
-        print(f"[{time.monotonic() - began:5.1f}s] {line}", file=sys.stderr, flush=True)
+        print(
+            f"[{time.monotonic() - began:5.1f}s] {redact_text(line)}", file=sys.stderr, flush=True
+        )
 
     return progress
 
@@ -169,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             lease = start_demo(config_dir, prefix, progress)
         except LaunchError as exc:
-            print(f"aiwf-console: {exc}", file=sys.stderr)
+            print(f"aiwf-console: {redact_text(str(exc))}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             return 130

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
 .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+# A TLS-capable redis-server >= 7 for the ACL and TLS tests (apt-get, once, if missing).
+bash scripts/secure-redis.sh
 
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy

@@ -72,6 +72,9 @@ class CommandSender:
         except (RedisError, OSError) as exc:
             self.post(CommandFailed(action, target, describe_error(exc)))
             return
+        except ValueError as exc:  # over the command size caps: refused before sending
+            self.post(CommandFailed(action, target, str(exc)))
+            return
         self.post(CommandSent(command, alive))
         deadline = time.monotonic() + self.answer_timeout
         result = None

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from console.data.cancelled import reraise_if_cancelled
+from engine.contract.redact import redact_text
 
 RECONNECT_FIRST = 0.5
 """Seconds before the first reconnect attempt; each failure doubles it."""
@@ -69,7 +70,7 @@ def sync_client(url: str) -> redis.Redis:
 
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for the status bar, without the traceback."""
-    text = str(exc).strip() or type(exc).__name__
+    text = redact_text(str(exc)).strip() or type(exc).__name__
     return text.splitlines()[0]
 
 

@@ -100,7 +100,6 @@ class RedisReader:
         self.keys = keys
         self.block_ms = block_ms
         self._client: aioredis.Redis | None = None
-        self._raw_client: aioredis.Redis | None = None
 
     @property
     def client(self) -> aioredis.Redis:
@@ -108,18 +107,11 @@ class RedisReader:
             self._client = async_client(self.url, self.block_ms)
         return self._client
 
-    @property
-    def raw(self) -> aioredis.Redis:
-        """The same server without response decoding: documents are decoded from their bytes
-        by their struct, so a value that is not UTF-8 is one rejected document, not a failed
-        read of the whole hash."""
-        if self._raw_client is None:
-            self._raw_client = aioredis.Redis.from_url(
-                self.url,
-                socket_connect_timeout=3,
-                socket_timeout=self.block_ms / 1000 + 5,
-            )
-        return self._raw_client
+    async def _bytes(self, *args: Any) -> Any:
+        """A command whose reply is not decoded (same connection): documents are decoded
+        from their bytes by their struct, so a value that is not UTF-8 is one rejected
+        document, not a failed read of the whole hash."""
+        return await self.client.execute_command(*args, NEVER_DECODE=True)
 
     async def connect(self) -> None:
         """Opens the connection (PING), raising redis errors if Redis is unreachable."""
@@ -129,9 +121,6 @@ class RedisReader:
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
-        if self._raw_client is not None:
-            raw, self._raw_client = self._raw_client, None
-            await raw.aclose()
 
     async def read_last_update_id(self) -> str:
         entries: Any = await self.client.xrevrange(self.keys.updates, "+", "-", count=1)
@@ -146,7 +135,7 @@ class RedisReader:
 
     async def read_deployments(self) -> list[Deployment]:
         key = self.keys.deployments
-        raw: Any = await self.raw.hgetall(key)
+        raw: Any = await self._bytes("HGETALL", key)
         docs = (decode(value, Deployment, _field(key, name)) for name, value in raw.items())
         return [doc for doc in docs if doc is not None]
 
@@ -156,19 +145,19 @@ class RedisReader:
         if not ids:
             return []
         key = self.keys.flow_runs
-        raw: Any = await self.raw.hmget(key, ids)
+        raw: Any = await self._bytes("HMGET", key, *ids)
         docs = (decode(value, FlowRun, _field(key, i)) for i, value in zip(ids, raw, strict=True))
         return [doc for doc in docs if doc is not None]
 
     async def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
         key = self.keys.task_runs(flow_run_id)
-        raw: Any = await self.raw.hgetall(key)
+        raw: Any = await self._bytes("HGETALL", key)
         docs = (decode(value, TaskRun, _field(key, name)) for name, value in raw.items())
         return [doc for doc in docs if doc is not None]
 
     async def read_lineage(self, flow_run_id: str) -> Lineage | None:
         key = self.keys.lineage(flow_run_id)
-        return decode(await self.raw.get(key), Lineage, key)
+        return decode(await self._bytes("GET", key), Lineage, key)
 
     async def read_partitions(self, deployment: str) -> list[str]:
         """Output partitions the deployment has written (the engine's index), sorted."""
@@ -192,10 +181,10 @@ class RedisReader:
         per-attempt lineage leaves the run's latest one, used only if it is that attempt."""
         if not writes:
             return {}
-        pipe = self.raw.pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=False)
         keys = [(self.keys.lineage_attempts(w.flow_run_id), str(w.attempt)) for w in writes]
         for key, number in keys:
-            pipe.hget(key, number)
+            pipe.execute_command("HGET", key, number, NEVER_DECODE=True)
         own = [
             decode(raw, Lineage, _field(key, number))
             for raw, (key, number) in zip(await pipe.execute(), keys, strict=True)
@@ -245,7 +234,7 @@ class RedisReader:
         if not flow_run_ids:
             return {}
         keys = [self.keys.lineage(i) for i in flow_run_ids]
-        raw: Any = await self.raw.mget(keys)
+        raw: Any = await self._bytes("MGET", *keys)
         docs = {
             i: decode(v, Lineage, key) for i, v, key in zip(flow_run_ids, raw, keys, strict=True)
         }
@@ -253,8 +242,8 @@ class RedisReader:
 
     async def read_updates(self, after_id: str, count: int = 500) -> list[Update]:
         """Entries after `after_id`, waiting up to `block_ms` for the first one."""
-        answer: Any = await self.raw.xread(
-            {self.keys.updates: after_id}, count=count, block=self.block_ms
+        answer: Any = await self._bytes(
+            "XREAD", "COUNT", count, "BLOCK", self.block_ms, "STREAMS", self.keys.updates, after_id
         )
         updates: list[Update] = []
         for _stream, entries in answer or []:
@@ -270,7 +259,7 @@ class RedisReader:
 
     async def read_heartbeat(self) -> Heartbeat | None:
         key = self.keys.heartbeat
-        return decode(await self.raw.get(key), Heartbeat, key)
+        return decode(await self._bytes("GET", key), Heartbeat, key)
 
     async def read_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
         """Up to `count` log entries after `after_id` (exclusive), oldest first."""
@@ -293,12 +282,12 @@ class RedisReader:
 
     async def read_audit_newest(self, count: int) -> list[AuditEntry]:
         """The newest `count` audit entries, oldest first."""
-        entries: Any = await self.raw.xrevrange(self.keys.audit, "+", "-", count=count)
+        entries: Any = await self.client.xrevrange(self.keys.audit, "+", "-", count=count)
         return self._audit_entries(reversed(entries))
 
     async def tail_audit(self, after_id: str, count: int) -> list[AuditEntry]:
         """Audit entries after `after_id`, waiting up to `block_ms` for the first one."""
-        answer: Any = await self.raw.xread(
+        answer: Any = await self.client.xread(
             {self.keys.audit: after_id}, count=count, block=self.block_ms
         )
         return self._audit_entries(pair for _stream, entries in answer or [] for pair in entries)

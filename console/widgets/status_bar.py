@@ -8,6 +8,7 @@ from textual.widget import Widget
 from console.context import Context
 from console.text.formatting import beat_age
 from console.widgets.tones import tone_style
+from engine.contract.redact import redact_url
 
 SEPARATOR = "  │  "
 
@@ -67,7 +68,7 @@ class StatusBar(Widget):
             line.append(SEPARATOR)
         line.append(f"prefix {store.prefix}")
         line.append(SEPARATOR)
-        line.append(store.redis_url)
+        line.append(redact_url(store.redis_url))  # never the password
         if store.connected is False and store.connection_reason:
             line.append(f": {store.connection_reason}; retrying")
         # The clock stays at the right edge; the URL gives way first when space is short.

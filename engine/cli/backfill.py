@@ -20,6 +20,7 @@ from engine.contract.fire_times import (
 )
 from engine.contract.keys import Keys
 from engine.contract.paths import state_dir
+from engine.contract.redact import redact_text, redact_url
 from engine.stack.launcher import prefix_from_env, redis_url_from_env
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -69,7 +70,10 @@ def dry_run(args: argparse.Namespace) -> int:
         raw = client.hget(keys.deployments, args.deployment)
         known = sorted(k.decode() for k in client.hkeys(keys.deployments))  # type: ignore[union-attr]
     except redis.RedisError as exc:
-        print(f"error: cannot reach Redis at {url}: {exc}", file=sys.stderr)
+        print(
+            f"error: cannot reach Redis at {redact_url(url)}: {redact_text(str(exc))}",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     finally:
         client.close()

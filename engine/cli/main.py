@@ -20,6 +20,8 @@ from engine.contract.commands import DEFAULT_DEADLINE_SECONDS
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
+from engine.contract.redact import RedactingFormatter
+from engine.contract.redis_url import describe_redis_error
 from engine.stack.launcher import (
     EmbeddedRedis,
     LaunchError,
@@ -167,17 +169,27 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_validate(config_dir: Path) -> int:
+    from engine.commands.permissions import load_operators
     from engine.config.loader import load_deployments
+    from engine.contract.checked_yaml import ConfigFileInvalid
 
     result = load_deployments(config_dir)
-    for error in result.errors:
+    errors = [str(error) for error in result.errors]
+    try:
+        operators = load_operators(config_dir)
+    except ConfigFileInvalid as exc:
+        errors += [str(error) for error in exc.errors]
+    else:
+        if operators.path is not None:
+            print(f"ok: {operators.path}: {len(operators.grants)} operator(s)")
+    for error in errors:
         print(f"error: {error}", file=sys.stderr)
     for spec in result.specs:
         print(
             f"ok: {spec.path}: {spec.name} ({spec.flow_name}, cron {spec.cron!r} {spec.timezone})"
         )
-    if result.errors:
-        print(f"{len(result.errors)} error(s) in {config_dir}", file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} error(s) in {config_dir}", file=sys.stderr)
         return EXIT_ERROR
     print(f"{len(result.specs)} deployment file(s) valid in {config_dir}")
     return EXIT_OK
@@ -211,8 +223,11 @@ def cmd_send(args: argparse.Namespace) -> int:
         alive = engine_alive(client, keys)
         commands = CommandClient(client, keys)
         command = commands.send(args.command, target, params, deadline_seconds=args.deadline)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except redis.RedisError as exc:
-        print(f"error: cannot reach Redis at {url}: {exc}", file=sys.stderr)
+        print(f"error: {describe_redis_error(url, exc)}", file=sys.stderr)
         return EXIT_ERROR
     if not alive:
         print(
@@ -249,9 +264,10 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # Passwords in URLs never reach the log, even inside a library's traceback.
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # One line per HTTP request to the API drowns what the engine itself says.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     state = state_dir()

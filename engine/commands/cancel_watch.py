@@ -32,7 +32,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Cancelling
 
-from engine.contract.commands import Command, CommandResult
+from engine.contract.commands import Command, CommandResult, decode_command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.store.off_loop import EngineStore
 
@@ -141,14 +141,16 @@ class CancelWatches:
         store = self.store
         entries: Any = await store.call(store.client.hgetall, store.keys.cancel_watches)
         for raw_id, raw in entries.items():
-            command_id = raw_id.decode()
+            command_id = raw_id.decode(errors="replace")
             try:
                 saved = json.loads(raw)
-                command = Command.from_fields(saved["command"])
+                command = decode_command(saved["command"], command_id)
                 run_id = str(saved["flow_run_id"])
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.error("not resuming cancel watch %s: %s", command_id, exc)
-                await store.call(store.client.hdel, store.keys.cancel_watches, command_id)
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+                # Garbage in our own key: skip it with the key named, never exit.
+                key = store.keys.cancel_watches
+                logger.warning("not resuming cancel watch %s[%s]: %s", key, command_id, exc)
+                await store.call(store.client.hdel, store.keys.cancel_watches, raw_id)
                 continue
             logger.info("resuming the watch of cancel %s (run %s)", command_id, run_id)
             await self.start(prefect, command, run_id)

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from secrets import token_hex
 from typing import Any
@@ -39,10 +39,11 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
+from engine.commands.permissions import Operators, Refused, check_command, sender_of
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
 from engine.contract.command_client import ensure_group
-from engine.contract.commands import RUN_ACTIONS, Command, CommandResult
+from engine.contract.commands import RUN_ACTIONS, BadCommand, Command, CommandResult, decode_command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillPlan
 from engine.contract.identity import triggered_by_tag
@@ -79,12 +80,16 @@ class CommandExecutor:
         on_deployment_changed: Callable[[str], None],
         runner: RunnerView | None = None,
         reader: redis.Redis | None = None,
+        operators: Operators | None = None,
         consumer: str = "",
     ) -> None:
         self.store = store
         self.client, self.keys, self.call = store.client, store.keys, store.call
         self.reader = reader or store.client
         self.registry = registry
+        self.operators = operators or Operators.open_mode()
+        """Who may do what (config/operators.yaml); decides which streams are read."""
+        self.streams = self.operators.streams(store.keys)
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
         self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"
@@ -105,6 +110,9 @@ class CommandExecutor:
 
     async def run(self) -> None:
         await self.call(ensure_group, self.client, self.keys)
+        for stream in self.streams[1:]:  # each operator's own stream
+            await self.call(ensure_group, self.client, self.keys, stream)
+        logger.info("%s; reading %s", self.operators.describe(), ", ".join(self.streams))
         async with get_client() as prefect:
             await self._resume_backfills(prefect)
             await self.cancels.resume(prefect)
@@ -125,56 +133,72 @@ class CommandExecutor:
 
     async def _claim(self, prefect: PrefectClient, min_idle_ms: int) -> bool:
         """Claims and handles the entries pending for `min_idle_ms`; True if it handled any."""
-        cursor, handled = "0-0", False
-        while True:
-            reply: Any = await self.call(
-                self.client.xautoclaim,
-                self.keys.commands,
-                ENGINE_GROUP,
-                self.consumer,
-                min_idle_ms,
-                start_id=cursor,
-                count=CLAIM_BATCH,
-            )
-            for entry_id, raw in reply[1]:
-                if raw is not None:  # None: trimmed from the stream meanwhile (Redis < 7)
-                    handled = True
-                    await self.handle(
-                        prefect, entry_id, {k.decode(): v.decode() for k, v in raw.items()}
-                    )
-            cursor = reply[0].decode()
-            if cursor == "0-0":
-                return handled
+        handled = False
+        for stream in self.streams:
+            cursor = "0-0"
+            while True:
+                reply: Any = await self.call(
+                    self.client.xautoclaim,
+                    stream,
+                    ENGINE_GROUP,
+                    self.consumer,
+                    min_idle_ms,
+                    start_id=cursor,
+                    count=CLAIM_BATCH,
+                )
+                for entry_id, raw in reply[1]:
+                    if raw is not None:  # None: trimmed from the stream meanwhile (Redis < 7)
+                        handled = True
+                        await self.handle(prefect, entry_id, raw, stream)
+                cursor = reply[0].decode()
+                if cursor == "0-0":
+                    break
+        return handled
 
     async def _drain(self, prefect: PrefectClient, start: str) -> None:
         reply: Any = await asyncio.to_thread(
             self.reader.xreadgroup,
             ENGINE_GROUP,
             self.consumer,
-            {self.keys.commands: start},
+            {stream: start for stream in self.streams},
             count=50,
             block=READ_BLOCK_MS,
         )
-        for _stream, entries in reply or []:
+        for stream, entries in reply or []:
             for entry_id, raw in entries:
-                fields = {k.decode(): v.decode() for k, v in raw.items()}
-                await self.handle(prefect, entry_id, fields)
+                await self.handle(prefect, entry_id, raw, stream.decode())
 
-    async def handle(self, prefect: PrefectClient, entry_id: bytes, fields: dict[str, str]) -> None:
+    async def handle(
+        self,
+        prefect: PrefectClient,
+        entry_id: bytes,
+        raw: Mapping[bytes | str, bytes | str],
+        stream: str | None = None,
+    ) -> None:
+        stream = stream or self.keys.commands
         try:
-            command = Command.from_fields(fields)
-        except ValueError as exc:
-            logger.error("dropping malformed command %s: %s (%s)", entry_id, exc, fields)
-            await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
+            command = decode_command(raw, entry_id.decode())
+        except BadCommand as bad:
+            # A poison pill is answered and acknowledged like any refusal: the sender gets
+            # its result, the audit shows it, and a restarted engine does not meet it again.
+            logger.error("refusing malformed command %s: %s", entry_id.decode(), bad)
+            refusal = CommandResult(bad.command.id, "error", f"malformed command: {bad}")
+            await self.call(self.store.mirror.record_result, bad.command, refusal)
+            await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
             return
+        refused: CommandResult | None = None
+        try:
+            command = sender_of(self.operators, self.keys, stream, command)
+        except Refused as exc:
+            refused = CommandResult(command.id, "error", str(exc))
         if await self.call(self.client.exists, self.keys.result(command.id)):
             logger.info("command %s already has a result; not running it again", command.id)
-        elif command.expired(datetime.now(timezone.utc)):
+        elif refused is None and command.expired(datetime.now(timezone.utc)):
             result = validation.expired_result(command)
             await self.call(self.store.mirror.record_result, command, result)
             logger.warning("%s refused: %s", command.describe(), result.message)
         else:
-            result = await self.execute(prefect, command)
+            result = refused or await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
             await self.call(self.store.mirror.record_result, command, result)
@@ -185,7 +209,7 @@ class CommandExecutor:
                 result.status,
                 result.message,
             )
-        await self.call(self.client.xack, self.keys.commands, ENGINE_GROUP, entry_id)
+        await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
 
     async def execute(self, prefect: PrefectClient, command: Command) -> CommandResult:
         handlers: dict[str, Handler] = {
@@ -199,8 +223,9 @@ class CommandExecutor:
         handler = handlers[command.action]
         self.run_names.clear()
         try:
+            await check_command(self.operators, self.registry, prefect, command)
             outcome = await handler(prefect, command)
-        except CommandRejected as exc:
+        except CommandRejected as exc:  # a Refused too: the operators file does not allow it
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")
             )
@@ -385,16 +410,23 @@ class CommandExecutor:
         already are found again by their idempotency keys, never created twice."""
         entries: Any = await self.call(self.client.hgetall, self.keys.backfills)
         for raw_id, raw in entries.items():
-            command_id = raw_id.decode()
+            command_id = raw_id.decode(errors="replace")
             try:
-                command = Command.from_fields(json.loads(raw))
+                command = decode_command(json.loads(raw), command_id)
                 deployment = validation.served(self.registry, command.target)
                 plan = validation.backfill_plan(
                     deployment, command.params, datetime.now(timezone.utc)
                 )
-            except (ValueError, CommandRejected) as exc:
-                logger.error("not resuming backfill %s: %s", command_id, exc)
-                await self.call(self.client.hdel, self.keys.backfills, command_id)
+            except (ValueError, TypeError, AttributeError, RecursionError, CommandRejected) as exc:
+                # Garbage in our own key (`[1,2]`, not JSON): skip it, never exit.
+                logger.warning(
+                    "not resuming backfill %s: %s[%s]: %s",
+                    command_id,
+                    self.keys.backfills,
+                    command_id,
+                    exc,
+                )
+                await self.call(self.client.hdel, self.keys.backfills, raw_id)
                 continue
             logger.info("resuming backfill %s of %s", command_id, command.target)
             await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)

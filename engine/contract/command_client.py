@@ -21,17 +21,32 @@ from engine.contract.documents import decode
 from engine.contract.keys import COMMANDS_MAXLEN, ENGINE_GROUP, Keys
 
 
-def ensure_group(client: redis.Redis, keys: Keys) -> None:
+def ensure_group(client: redis.Redis, keys: Keys, stream: str | None = None) -> None:
     """Creates the engine's consumer group at the stream's start if it does not exist.
 
     Done by senders too, so a command sent before any engine ever ran is still delivered
-    to the first engine (a group created later at `$` would skip it).
+    to the first engine (a group created later at `$` would skip it). An operator's ACL
+    user may not create groups: the engine creates the one on its stream, also at `0`.
     """
     try:
-        client.xgroup_create(keys.commands, ENGINE_GROUP, id="0", mkstream=True)
+        client.xgroup_create(stream or keys.commands, ENGINE_GROUP, id="0", mkstream=True)
+    except redis.exceptions.NoPermissionError:
+        return
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+
+
+def acl_user(client: redis.Redis) -> str:
+    """The Redis ACL user the client logs in as, "" for the `default` user."""
+    user = client.connection_pool.connection_kwargs.get("username") or ""
+    return "" if user == "default" else str(user)
+
+
+def command_stream(client: redis.Redis, keys: Keys) -> str:
+    """Where this client's commands go: its ACL user's own stream, else the shared one."""
+    user = acl_user(client)
+    return keys.operator_commands(user) if user else keys.commands
 
 
 class CommandClient:
@@ -48,17 +63,27 @@ class CommandClient:
         params: dict[str, Any] | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> Command:
-        """Appends the command; the engine refuses it if it has not started it within
-        `deadline_seconds`."""
+        """Puts the command on the stream; the engine refuses it if it has not started it
+        within `deadline_seconds`.
+
+        Raises:
+            ValueError: the engine would refuse it unread (a field over the size caps,
+                params nested too deep, an unknown action: docs/redis-keys.md); not sent.
+        """
         command = Command(
             action=action,
             target=target,
             params=params or {},
             deadline=deadline_after(deadline_seconds),
         )
-        ensure_group(self.client, self.keys)
+        try:
+            Command.from_fields(command.to_fields())
+        except ValueError as exc:
+            raise ValueError(f"not sent: {exc}") from exc
+        stream = command_stream(self.client, self.keys)
+        ensure_group(self.client, self.keys, stream)
         self.client.xadd(
-            self.keys.commands,
+            stream,
             command.to_fields(),  # type: ignore[arg-type]
             maxlen=COMMANDS_MAXLEN,
             approximate=True,
@@ -74,7 +99,14 @@ class CommandClient:
         key = self.keys.result(command_id)
         latest = self.latest(command_id)
         if latest is None:
-            self.client.blmove(key, key, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]
+            try:
+                self.client.blmove(key, key, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]
+            except redis.exceptions.NoPermissionError:
+                # An operator's ACL user reads results but may not write them: poll instead.
+                deadline = time.monotonic() + timeout
+                while latest is None and time.monotonic() < deadline:
+                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+                    latest = self.latest(command_id)
             latest = self.latest(command_id)
         return latest
 

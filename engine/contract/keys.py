@@ -83,6 +83,11 @@ class Keys:
         """STREAM of operator commands, read by the engine's consumer group."""
         return f"{self.prefix}:commands"
 
+    def operator_commands(self, user: str) -> str:
+        """STREAM of one operator's commands: only that operator's Redis ACL user may append
+        to it, so the engine takes the sender from the stream (see docs/operations.md)."""
+        return f"{self.prefix}:commands:{user}"
+
     def result(self, command_id: str) -> str:
         """LIST holding one command's result JSON (BLPOP-able, expires)."""
         return f"{self.prefix}:results:{command_id}"

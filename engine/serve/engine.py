@@ -24,12 +24,16 @@ from engine.bridge.documents import deployment_doc
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
 from engine.commands.executor import CommandExecutor
+from engine.commands.permissions import load_operators
 from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
 from engine.config.parameter_schema import flow_parameter_schema
 from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.checked_yaml import ConfigFileInvalid
 from engine.contract.documents import Heartbeat
 from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
+from engine.contract.redact import redact_url
+from engine.contract.redis_url import setup_problem
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
@@ -80,6 +84,7 @@ class Engine:
                 None if "PREFECT_RUNNER_POLL_FREQUENCY" in os.environ else RUNNER_POLL_SECONDS
             ),
         )
+        self.operators = load_operators(settings.config_dir)
         self.bridge, self.executor = self._leader_parts()
         self.auto_resume = AutoResumeStore(self.redis, self.keys)
         self.auto_resumer = AutoResumer(self.store, self.registry, self.mark_deployment_dirty)
@@ -97,6 +102,7 @@ class Engine:
             on_deployment_changed=self.mark_deployment_dirty,
             runner=PrefectRunnerView(self.runner),
             reader=self.command_redis,
+            operators=self.operators,
             consumer=self.name,
         )
         return Bridge(self.store, self.registry, self.mark_deployment_dirty), executor
@@ -208,7 +214,7 @@ class Engine:
             pid=os.getpid(),
             host=socket.gethostname(),
             started_at=self.started_at,
-            prefect_api_url=self.settings.api_url,
+            prefect_api_url=redact_url(self.settings.api_url),
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
@@ -257,7 +263,10 @@ class Engine:
         self.bridge, self.executor = self._leader_parts()
         await self.store.call(self.mirror.forget_standby, self.name)
         await self.store.call(lambda: self.mirror.beat(self.heartbeat_info()))
-        info = {"api_url": self.settings.api_url, "config_dir": str(self.settings.config_dir)}
+        info = {
+            "api_url": redact_url(self.settings.api_url),
+            "config_dir": str(self.settings.config_dir),
+        }
         await self.store.call(self.redis.set, self.keys.engine_info, json.dumps(info))
         async with get_client() as prefect:
             await self.write_all_deployments(prefect)
@@ -333,6 +342,12 @@ def run_environment(settings: EngineSettings) -> dict[str, str]:
 
 
 async def run_engine(settings: EngineSettings) -> int:
+    logger.info(
+        "engine starting: Redis %s (prefix %s), Prefect API %s",
+        redact_url(settings.redis_url),
+        settings.prefix,
+        redact_url(settings.api_url),
+    )
     loaded = load_deployments(settings.config_dir)
     for error in loaded.errors:
         logger.error("config: %s", error)
@@ -342,7 +357,16 @@ async def run_engine(settings: EngineSettings) -> int:
     # find the model files, persist cacheable task results under the state dir (so a
     # retried run reuses them), and write their lineage into this Redis.
     os.environ.update(run_environment(settings))
-    engine = Engine(settings, loaded)
+    problem = setup_problem(settings.redis_url)
+    if problem:  # a wrong CA, password or ACL: say so once, plainly, instead of a traceback
+        logger.error("%s", problem)
+        return 1
+    try:
+        engine = Engine(settings, loaded)
+    except ConfigFileInvalid as exc:  # a broken operators file: never fall back to open mode
+        for line in str(exc).splitlines():
+            logger.error("config: %s", line)
+        return 1
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, engine.request_stop)

@@ -8,6 +8,7 @@ then tails the stream from the ID it noted first never misses a change.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -18,6 +19,8 @@ import redis
 
 from engine.contract.commands import Command, CommandResult, params_json
 from engine.contract.documents import (
+    REJECTED,
+    BadDocument,
     Deployment,
     FlowRun,
     Heartbeat,
@@ -44,6 +47,9 @@ from engine.contract.partitions import partition_name, writer_member
 from engine.contract.times import parse_iso, utc_now_iso
 
 D = TypeVar("D", Deployment, FlowRun, TaskRun)
+R = TypeVar("R", FlowRun, TaskRun)
+
+logger = logging.getLogger(__name__)
 
 
 def typed(doc: D | Mapping[str, Any], kind: type[D]) -> D:
@@ -118,7 +124,7 @@ class RedisMirror:
     def upsert_flow_run(self, doc: FlowRun | Mapping[str, Any]) -> bool:
         """Writes a flow run unless Redis already holds a newer version. True if written."""
         run = typed(doc, FlowRun)
-        current = self.flow_run(run.id)
+        current = _times_readable(self.flow_run(run.id), f"{self.keys.flow_runs}[{run.id}]")
         if current is not None and is_newer(current, run):
             return False
         run = _with_attempt_start(run, current)
@@ -134,7 +140,7 @@ class RedisMirror:
         task = typed(doc, TaskRun)
         key = self.keys.task_runs(task.flow_run_id)
         stored: Any = self.client.hget(key, task.id)
-        current = decode(stored, TaskRun, f"{key}[{task.id}]")
+        current = _times_readable(decode(stored, TaskRun, f"{key}[{task.id}]"), f"{key}[{task.id}]")
         if current is not None and is_newer(current, task):
             return False
         raw = encode(task)
@@ -261,6 +267,21 @@ def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
         "flow_run_id": result.flow_run_id,
         "flow_run_name": result.flow_run_name,
     }
+
+
+def _times_readable(current: R | None, key: str) -> R | None:
+    """The stored document, or None if its `updated` is not a time (garbage in the key):
+    warned about with its key, counted, and replaced by the incoming version."""
+    if current is None:
+        return None
+    try:
+        parse_iso(current.updated)
+    except ValueError as exc:
+        error = BadDocument(key, f"updated: {exc}")
+        REJECTED.note(error)
+        logger.warning("%s; replaced", error)
+        return None
+    return current
 
 
 def _with_attempt_start(run: FlowRun, current: FlowRun | None) -> FlowRun:

@@ -279,7 +279,7 @@ async def test_backfill_refuses_a_window_it_cannot_plan(executor: CommandExecuto
     assert executor.backfills == {}
 
 
-async def test_a_malformed_entry_is_dropped_and_acknowledged_without_a_result(
+async def test_a_malformed_entry_is_answered_and_acknowledged(
     executor: CommandExecutor, redis_client: redis.Redis, keys: Keys
 ) -> None:
     ensure_group(redis_client, keys)
@@ -292,7 +292,10 @@ async def test_a_malformed_entry_is_dropped_and_acknowledged_without_a_result(
     await executor.handle(NO_PREFECT, entry_id, fields)
 
     assert redis_client.xpending(keys.commands, ENGINE_GROUP)["pending"] == 0
-    assert not redis_client.exists(keys.result("c1"))
+    # Answered, so the sender does not time out (before issue 9: dropped, no result).
+    result: Any = redis_client.lindex(keys.result("c1"), 0)
+    assert CommandResult.from_json(result).status == "error"
+    assert "unknown action 'delete'" in CommandResult.from_json(result).message
 
 
 # -- the checks themselves (engine/commands/validation.py), without an executor ------------
