@@ -5,11 +5,7 @@ result and audit entry are written), made exactly-once in effect: a command whos
 already exists is acknowledged without running again, and a trigger uses the command id
 as Prefect's idempotency key, so a crash between creating the run and writing the result
 cannot create a second run.
-
-Only the engine holding the leader lease runs this (engine/serve/leader.py). When it takes
-over, it claims every pending entry of the group (XAUTOCLAIM from the start, any idle
-time: the former leader stopped before its lease ran out), and afterwards, between reads,
-the entries idle for CLAIM_MIN_IDLE_MS in a consumer that is not reading any more.
+Only the leader runs it; it takes over pending entries as engine/commands/claims.py says.
 """
 
 from __future__ import annotations
@@ -17,11 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
-from secrets import token_hex
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +32,7 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
+from engine.commands.claims import CLAIM_MIN_IDLE_MS, claim_pending, consumer_name
 from engine.commands.permissions import Operators, Refused, check_command, sender_of
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
@@ -54,11 +48,6 @@ from engine.store.off_loop import EngineStore
 logger = logging.getLogger("aiwf.engine.commands")
 
 READ_BLOCK_MS = 2_000
-CLAIM_BATCH = 50
-CLAIM_MIN_IDLE_MS = 15_000
-"""Claimed between reads if idle this long in another consumer (a former leader's reads
-it never handled). Longer than the lease (5 s), so a former leader that has not noticed
-yet is never raced for an entry it is still acting on."""
 
 
 Handler = Callable[[PrefectClient, Command], Awaitable[tuple[str, str] | CommandResult]]
@@ -92,7 +81,7 @@ class CommandExecutor:
         self.streams = self.operators.streams(store.keys)
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
-        self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"
+        self.consumer = consumer or consumer_name()
         """Unique per process (host:pid:random): two engines never share pending entries."""
         self.auto_resume = AutoResumeStore(store.client, store.keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
@@ -133,27 +122,13 @@ class CommandExecutor:
 
     async def _claim(self, prefect: PrefectClient, min_idle_ms: int) -> bool:
         """Claims and handles the entries pending for `min_idle_ms`; True if it handled any."""
-        handled = False
-        for stream in self.streams:
-            cursor = "0-0"
-            while True:
-                reply: Any = await self.call(
-                    self.client.xautoclaim,
-                    stream,
-                    ENGINE_GROUP,
-                    self.consumer,
-                    min_idle_ms,
-                    start_id=cursor,
-                    count=CLAIM_BATCH,
-                )
-                for entry_id, raw in reply[1]:
-                    if raw is not None:  # None: trimmed from the stream meanwhile (Redis < 7)
-                        handled = True
-                        await self.handle(prefect, entry_id, raw, stream)
-                cursor = reply[0].decode()
-                if cursor == "0-0":
-                    break
-        return handled
+
+        async def handle(entry_id: bytes, raw: Any, stream: str) -> None:
+            await self.handle(prefect, entry_id, raw, stream)
+
+        return await claim_pending(
+            self.call, self.client, self.streams, self.consumer, min_idle_ms, handle
+        )
 
     async def _drain(self, prefect: PrefectClient, start: str) -> None:
         reply: Any = await asyncio.to_thread(
@@ -193,12 +168,9 @@ class CommandExecutor:
             refused = CommandResult(command.id, "error", str(exc))
         if await self.call(self.client.exists, self.keys.result(command.id)):
             logger.info("command %s already has a result; not running it again", command.id)
-        elif refused is None and command.expired(datetime.now(timezone.utc)):
-            result = validation.expired_result(command)
-            await self.call(self.store.mirror.record_result, command, result)
-            logger.warning("%s refused: %s", command.describe(), result.message)
         else:
-            result = refused or await self.execute(prefect, command)
+            result = refused or validation.expired_result(command, datetime.now(timezone.utc))
+            result = result or await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
             await self.call(self.store.mirror.record_result, command, result)

@@ -124,8 +124,10 @@ def backfill_plan(
         raise CommandRejected(f"backfill {spec.name}: {exc}") from exc
 
 
-def expired_result(command: Command) -> CommandResult:
-    """The refusal of a command that reached the engine after its deadline."""
+def expired_result(command: Command, now: datetime) -> CommandResult | None:
+    """The refusal of a command that reached the engine after its deadline, else None."""
+    if not command.expired(now):
+        return None
     return CommandResult(
         command.id,
         "error",

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-from secrets import token_hex
 
 import redis
 from redis.exceptions import LockError
+
+from engine.commands.claims import consumer_name
 
 logger = logging.getLogger("aiwf.engine.leader")
 
@@ -35,7 +34,7 @@ REDIS_TIMEOUT_SECONDS = 1.0
 
 def engine_name() -> str:
     """host:pid:random: unique per process, the lease token and the consumer name."""
-    return f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"
+    return consumer_name()
 
 
 class LeaderLease:
