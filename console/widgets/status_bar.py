@@ -57,7 +57,9 @@ class StatusBar(Widget):
             line.append(" (no heartbeat: commands wait)")
         else:
             line.append("♥ engine alive", tone_style(self.app, "success", bold=True))
-            line.append(f" (beat {beat_age(store.beat_at, now)} ago)")
+            standbys = len(store.engine.standbys)
+            spare = f", {standbys} standby" if standbys else ""
+            line.append(f" (beat {beat_age(store.beat_at, now)} ago{spare})")
         line.append(SEPARATOR)
         if store.services_note:
             # After the connection and engine state, which stay readable at 80 columns; the

@@ -16,6 +16,7 @@ import yaml
 
 from engine.cli import backfill as backfill_cli
 from engine.contract.command_client import CommandClient
+from engine.contract.commands import DEFAULT_DEADLINE_SECONDS
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
@@ -142,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         action = sub.choices[name]
         action.add_argument("--wait", type=float, default=30.0, help=wait_help)
         action.add_argument("--json", action="store_true", help="print the result as JSON")
+        action.add_argument(
+            "--deadline",
+            type=float,
+            default=DEFAULT_DEADLINE_SECONDS,
+            metavar="SECONDS",
+            help="the engine refuses the command if it has not started it within SECONDS of "
+            "sending (an engine that was down does not act on it later; default: %(default)s)",
+        )
         _add_connection_args(action)
     return parser
 
@@ -213,7 +222,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     try:
         alive = engine_alive(client, keys)
         commands = CommandClient(client, keys)
-        command = commands.send(args.command, target, params)
+        command = commands.send(args.command, target, params, deadline_seconds=args.deadline)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,6 +12,7 @@ import redis
 from prefect.client.orchestration import PrefectClient, get_client
 from redis.backoff import ExponentialBackoff
 
+from engine.commands.claims import CLAIM_MIN_IDLE_MS, claim_pending
 from engine.commands.target_queue import TargetQueue
 from engine.contract.command_client import ensure_group
 from engine.contract.keys import ENGINE_GROUP
@@ -53,8 +54,8 @@ class StreamConsumer:
         self.in_flight: set[tuple[str, bytes]] = set()
         """Stream entry ids queued or running (not yet acknowledged)."""
         self.read_pending_again = False
-        """Set when a command was left pending: this consumer's pending entries are read
-        again (the "0" read after a reconnect may have come before it failed)."""
+        """Set when a command was left pending: the pending entries are claimed again (the
+        claim after a reconnect may have come before it failed)."""
 
     async def run(self) -> None:
         """Serves the stream until cancelled; a lost Redis is waited out with backoff (a
@@ -91,32 +92,45 @@ class StreamConsumer:
             await self.store.call(ensure_group, client, keys, stream)
 
     async def _serve(self, prefect: PrefectClient) -> None:
-        # Entries delivered to this consumer but never acknowledged: a previous engine
-        # stopped mid-command, or Redis went away mid-command. Handle them before new ones.
+        # Entries delivered but never acknowledged, to any consumer: a previous leader
+        # stopped mid-command (before its lease ran out), or Redis went away mid-command.
+        # Every one is claimed and handled before new ones.
         self.read_pending_again = False
-        await self._drain(prefect, "0")
+        await self._claim(prefect, min_idle_ms=0)
         while True:
-            if self.read_pending_again:  # a command's result write failed after that read
+            if self.read_pending_again:  # a command's result write failed after that claim
                 self.read_pending_again = False
-                await self._drain(prefect, "0")
-            await self._drain(prefect, ">")
+                await self._claim(prefect, min_idle_ms=0)
+            await self._claim(prefect, CLAIM_MIN_IDLE_MS)
+            await self._drain(prefect)
 
-    async def _drain(self, prefect: PrefectClient, start: str) -> None:
+    async def _claim(self, prefect: PrefectClient, min_idle_ms: int) -> None:
+        """Takes over (XAUTOCLAIM) the entries pending for `min_idle_ms`, page by page, and
+        runs those not already running here."""
+
+        async def dispatch(entry_id: bytes, raw: Any, stream: str) -> None:
+            if (stream, entry_id) not in self.in_flight:
+                await self.queue.wait_below(READ_COUNT)
+                self._dispatch(prefect, stream, entry_id, raw)
+
+        await claim_pending(
+            self.store.call, self.store.client, self.streams, self.consumer, min_idle_ms, dispatch
+        )
+
+    async def _drain(self, prefect: PrefectClient) -> None:
+        """Reads the entries no consumer has seen yet and runs them."""
         await self.queue.wait_below(READ_COUNT)
-        block = None if start == "0" else READ_BLOCK_MS
         reply: Any = await asyncio.to_thread(
             self.reader.xreadgroup,
             ENGINE_GROUP,
             self.consumer,
-            {stream: start for stream in self.streams},
+            dict.fromkeys(self.streams, ">"),
             count=READ_COUNT,
-            block=block,
+            block=READ_BLOCK_MS,
         )
         for raw_stream, entries in reply or []:
             stream = raw_stream.decode()
             for entry_id, raw in entries:
-                if (stream, entry_id) in self.in_flight:
-                    continue  # redelivered by the "0" read after a reconnect; running already
                 self._dispatch(prefect, stream, entry_id, raw)
 
     def _dispatch(
@@ -137,7 +151,7 @@ class StreamConsumer:
             try:
                 await self.handle(prefect, entry_id, raw, stream)
             except (redis.RedisError, OSError) as exc:
-                # Not acknowledged: the "0" read after the reconnect delivers it again, and
+                # Not acknowledged: the claim after the reconnect delivers it again, and
                 # a result written before the failure keeps it from running twice.
                 logger.warning("command %s left pending: Redis failed (%s)", entry_id, exc)
                 self.read_pending_again = True

@@ -5,6 +5,7 @@ result and audit entry are written), made exactly-once in effect: a command whos
 already exists is acknowledged without running again, and a trigger uses the command id
 as Prefect's idempotency key, so a crash between creating the run and writing the result
 cannot create a second run.
+Only the leader runs it; it takes over pending entries as engine/commands/claims.py says.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -33,6 +33,7 @@ from engine.commands.cancel_watch import (
     RunnerView,
     finished_before_cancel,
 )
+from engine.commands.claims import consumer_name
 from engine.commands.consumer import StreamConsumer
 from engine.commands.permissions import Operators, Refused, check_command, sender_of
 from engine.commands.prefect_budget import PREFECT_COMMAND_SECONDS, prefect_unreachable
@@ -72,6 +73,7 @@ class CommandExecutor:
         runner: RunnerView | None = None,
         reader: redis.Redis | None = None,
         operators: Operators | None = None,
+        consumer: str = "",
     ) -> None:
         self.store = store
         self.client, self.keys, self.call = store.client, store.keys, store.call
@@ -82,7 +84,8 @@ class CommandExecutor:
         self.streams = self.operators.streams(store.keys)
         self.on_run_changed = on_run_changed
         self.on_deployment_changed = on_deployment_changed
-        self.consumer = f"{socket.gethostname()}-engine"
+        self.consumer = consumer or consumer_name()
+        """Unique per process (host:pid:random): two engines never share pending entries."""
         self.auto_resume = AutoResumeStore(store.client, store.keys)
         self.backfills: dict[str, asyncio.Task[None]] = {}
         """Running backfills by command id (kept referenced so they are not collected)."""
@@ -110,6 +113,13 @@ class CommandExecutor:
         await self._resume_backfills(prefect)
         await self.cancels.resume(prefect)
 
+    async def stop(self) -> None:
+        """Stops its backfills and cancel watches (lease lost: the next leader resumes them)."""
+        tasks = [*self.backfills.values(), *self.cancels.tasks.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def handle(
         self,
         prefect: PrefectClient,
@@ -136,7 +146,8 @@ class CommandExecutor:
         if await self.call(self.client.exists, self.keys.result(command.id)):
             logger.info("command %s already has a result; not running it again", command.id)
         else:
-            result = refused or await self.execute(prefect, command)
+            result = refused or validation.expired_result(command, datetime.now(timezone.utc))
+            result = result or await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
             await self.call(self.store.record_result, command, result)

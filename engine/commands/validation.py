@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.config.parameter_schema import override_errors
 from engine.config.registry import RegisteredDeployment, Registry
+from engine.contract.commands import Command, CommandResult
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
 from engine.contract.pause_window import WindowError, parse_resume_at
@@ -121,3 +122,16 @@ def backfill_plan(
         return plan_backfill(spec.cron, spec.timezone, dict(params), now)
     except BackfillError as exc:
         raise CommandRejected(f"backfill {spec.name}: {exc}") from exc
+
+
+def expired_result(command: Command, now: datetime) -> CommandResult | None:
+    """The refusal of a command that reached the engine after its deadline, else None."""
+    if not command.expired(now):
+        return None
+    return CommandResult(
+        command.id,
+        "error",
+        f"refused, not executed: {command.describe()} expired at {command.deadline} "
+        f"(sent at {command.sent_at}) before the engine could start it; send it again if "
+        "it is still wanted",
+    )

@@ -11,7 +11,12 @@ from typing import Any
 
 import redis
 
-from engine.contract.commands import Command, CommandResult
+from engine.contract.commands import (
+    DEFAULT_DEADLINE_SECONDS,
+    Command,
+    CommandResult,
+    deadline_after,
+)
 from engine.contract.documents import decode
 from engine.contract.keys import COMMANDS_MAXLEN, ENGINE_GROUP, Keys
 
@@ -51,14 +56,26 @@ class CommandClient:
         self.client = client
         self.keys = keys
 
-    def send(self, action: str, target: str, params: dict[str, Any] | None = None) -> Command:
-        """Puts the command on the stream.
+    def send(
+        self,
+        action: str,
+        target: str,
+        params: dict[str, Any] | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> Command:
+        """Puts the command on the stream; the engine refuses it if it has not started it
+        within `deadline_seconds`.
 
         Raises:
             ValueError: the engine would refuse it unread (a field over the size caps,
                 params nested too deep, an unknown action: docs/redis-keys.md); not sent.
         """
-        command = Command(action=action, target=target, params=params or {})
+        command = Command(
+            action=action,
+            target=target,
+            params=params or {},
+            deadline=deadline_after(deadline_seconds),
+        )
         try:
             Command.from_fields(command.to_fields())
         except ValueError as exc:

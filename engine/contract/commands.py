@@ -6,17 +6,28 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import msgspec
 
 from engine.contract.identity import Identity
-from engine.contract.times import utc_now_iso
+from engine.contract.times import parse_iso, utc_now_iso
 
 Action = Literal["trigger", "retry", "cancel", "pause", "resume", "backfill"]
 ACTIONS: tuple[str, ...] = ("trigger", "retry", "cancel", "pause", "resume", "backfill")
 RUN_ACTIONS = frozenset({"retry", "cancel"})
 """Actions whose target is a flow run id (the others name a deployment)."""
+
+DEFAULT_DEADLINE_SECONDS = 300.0
+"""A command the engine has not started within this long after it was sent is refused
+(`aiwf-engine ... --deadline SECONDS` changes it): an engine back after hours must not
+pause or trigger what an operator asked for long ago."""
+
+
+def deadline_after(seconds: float) -> str:
+    """The ISO deadline `seconds` from now (UTC)."""
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
 
 
 MAX_FIELD_BYTES = 16_384
@@ -53,6 +64,8 @@ class Command:
             cancel).
         params: parameter overrides for trigger; retry and backfill options (see
             docs/redis-keys.md); empty otherwise.
+        deadline: ISO time after which the engine refuses to start it; "" (a command from
+            a sender older than deadlines) never expires.
     """
 
     action: str
@@ -61,9 +74,10 @@ class Command:
     identity: Identity = field(default_factory=Identity.current)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     sent_at: str = field(default_factory=utc_now_iso)
+    deadline: str = field(default_factory=lambda: deadline_after(DEFAULT_DEADLINE_SECONDS))
 
     def to_fields(self) -> dict[str, str]:
-        return {
+        fields = {
             "id": self.id,
             "action": self.action,
             "target": self.target,
@@ -71,6 +85,14 @@ class Command:
             **self.identity.to_fields(),
             "sent_at": self.sent_at,
         }
+        if self.deadline:
+            fields["deadline"] = self.deadline
+        return fields
+
+    def expired(self, now: datetime) -> bool:
+        """True once `now` is past the deadline (never for a command without one)."""
+        deadline = parse_iso(self.deadline)
+        return deadline is not None and now > deadline
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Command:
@@ -85,6 +107,13 @@ class Command:
         if fields["action"] not in ACTIONS:
             raise ValueError(f"unknown action {fields['action'][:40]!r}; expected one of {ACTIONS}")
         params = _params(fields.get("params") or "{}")
+        deadline = fields.get("deadline", "")
+        try:
+            moment = parse_iso(deadline)
+        except ValueError as exc:
+            raise ValueError(f"field 'deadline' is not an ISO time: {deadline[:40]!r}") from exc
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError(f"field 'deadline' has no UTC offset: {deadline[:40]!r}")
         return cls(
             action=fields["action"],
             target=fields["target"],
@@ -92,6 +121,7 @@ class Command:
             identity=Identity.from_fields(fields),
             id=fields["id"],
             sent_at=fields.get("sent_at", ""),
+            deadline=deadline,
         )
 
     def describe(self) -> str:
@@ -212,6 +242,7 @@ def _what_was_sent(fields: Mapping[str, str], entry_id: str) -> Command:
         identity=Identity(short("user") or "?", short("host") or "?", short("ssh_client")),
         id=sent_id if usable else f"entry-{entry_id}",
         sent_at=short("sent_at", 40),
+        deadline="",
     )
 
 

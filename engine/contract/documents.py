@@ -236,6 +236,10 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     config_errors: list[str] = []
     bridge: str = ""
     """`websocket` or `polling`."""
+    name: str = ""
+    """The leading engine (host:pid:random), holder of `{p}:engine:leader`."""
+    standbys: list[str] = []
+    """Engines waiting to take over if the leader stops (names, as `name`)."""
 
 
 STRUCTS: tuple[type[msgspec.Struct], ...] = (

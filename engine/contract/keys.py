@@ -103,6 +103,16 @@ class Keys:
         return f"{self.prefix}:engine:heartbeat"
 
     @property
+    def leader(self) -> str:
+        """STRING with TTL: the leader lease; its value is the leading engine's name."""
+        return f"{self.prefix}:engine:leader"
+
+    @property
+    def standbys(self) -> str:
+        """ZSET: standby engine name -> its last beat, epoch seconds."""
+        return f"{self.prefix}:engine:standbys"
+
+    @property
     def engine_info(self) -> str:
         """STRING: JSON with the Prefect API URL and config dir of the last engine."""
         return f"{self.prefix}:engine:info"

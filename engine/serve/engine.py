@@ -37,6 +37,7 @@ from engine.contract.redis_url import setup_problem
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
+from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
@@ -91,6 +92,10 @@ class Engine:
         """Every Redis call from the loop goes through `store.call`: off the loop, in order."""
         self.mirror = self.store.mirror
         self.registry = Registry()
+        self.name = engine_name()
+        """host:pid:random: this engine's lease token and command consumer name."""
+        self.lease = LeaderLease(settings.redis_url, self.keys.leader, self.name)
+        self.leading = False
         self.runner = Runner(
             name=f"aiwf-engine-{socket.gethostname()}",
             pause_on_shutdown=False,
@@ -99,16 +104,8 @@ class Engine:
                 None if "PREFECT_RUNNER_POLL_FREQUENCY" in os.environ else RUNNER_POLL_SECONDS
             ),
         )
-        self.bridge = Bridge(self.store, self.registry, self.mark_deployment_dirty)
-        self.executor = CommandExecutor(
-            self.store,
-            self.registry,
-            on_run_changed=self._on_run_changed,
-            on_deployment_changed=self.mark_deployment_dirty,
-            runner=PrefectRunnerView(self.runner),
-            reader=self.command_redis,
-            operators=load_operators(settings.config_dir),
-        )
+        self.operators = load_operators(settings.config_dir)
+        self.bridge, self.executor = self._leader_parts()
         self.auto_resume = AutoResumeStore(self.redis, self.keys)
         self.auto_resumer = AutoResumer(self.store, self.registry, self.mark_deployment_dirty)
         self.refiller = Refiller(
@@ -122,6 +119,20 @@ class Engine:
         self._deployments_changed = asyncio.Event()
         self._stopping = asyncio.Event()
 
+    def _leader_parts(self) -> tuple[Bridge, CommandExecutor]:
+        """A fresh bridge and command executor, for each time this engine leads."""
+        executor = CommandExecutor(
+            self.store,
+            self.registry,
+            on_run_changed=self._on_run_changed,
+            on_deployment_changed=self.mark_deployment_dirty,
+            runner=PrefectRunnerView(self.runner),
+            reader=self.command_redis,
+            operators=self.operators,
+            consumer=self.name,
+        )
+        return Bridge(self.store, self.registry, self.mark_deployment_dirty), executor
+
     async def _on_run_changed(self, prefect: PrefectClient, run_id: str) -> None:
         await self.bridge.write_flow_run(prefect, run_id, with_tasks=True)
 
@@ -130,7 +141,6 @@ class Engine:
         self._deployments_changed.set()
 
     async def register(self, prefect: PrefectClient) -> None:
-        settings = self.settings
         for spec in list(self.loaded.specs):
             try:
                 await self._register_one(prefect, spec)
@@ -141,6 +151,10 @@ class Engine:
                 logger.error("config: %s", error)
                 self.loaded.specs.remove(spec)
                 self.loaded.errors.append(error)
+
+    async def write_all_deployments(self, prefect: PrefectClient) -> None:
+        """Mirrors every served deployment into Redis and removes the others (as leader)."""
+        settings = self.settings
         call = self.store.call
         for raw_name in await call(self.redis.hkeys, self.keys.deployments):
             name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
@@ -234,15 +248,72 @@ class Engine:
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
             bridge=self.bridge.mode,
+            name=self.name,
+            standbys=self.mirror.standbys(),
         )
 
     async def _heartbeat_loop(self) -> None:
+        """The leader writes the heartbeat; a standby notes itself in `{p}:engine:standbys`."""
         while True:
             try:
-                await self.store.call(self.mirror.beat, self.heartbeat_info())
+                if self.leading:
+                    await self.store.call(lambda: self.mirror.beat(self.heartbeat_info()))
+                else:
+                    await self.store.call(self.mirror.note_standby, self.name)
             except redis.RedisError as exc:
                 logger.warning("heartbeat to Redis failed: %s", exc)
             await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+
+    async def _leadership_loop(self) -> None:
+        """Waits as a standby until it takes the lease, then leads until it loses it."""
+        while True:
+            if not await asyncio.to_thread(self.lease.try_acquire):
+                await asyncio.sleep(ACQUIRE_POLL_SECONDS)
+                continue
+            logger.info("engine %s took the leader lease; leading", self.name)
+            self.leading = True
+            jobs = asyncio.create_task(self._lead(), name="leader jobs")
+            holding = asyncio.create_task(self.lease.hold(), name="leader lease")
+            try:
+                done, _ = await asyncio.wait([jobs, holding], return_when=asyncio.FIRST_COMPLETED)
+                if jobs in done and jobs.exception() is not None:
+                    raise jobs.exception()  # type: ignore[misc]
+            finally:
+                # At once: the next leader may start as soon as the lease expires.
+                self.leading = False
+                for task in (jobs, holding):
+                    task.cancel()
+                await asyncio.gather(jobs, holding, return_exceptions=True)
+                await self.executor.stop()
+            logger.warning("engine %s is no longer the leader; waiting as a standby", self.name)
+
+    async def _lead(self) -> None:
+        """Bridges, consumes commands, resumes schedules: only while holding the lease."""
+        self.bridge, self.executor = self._leader_parts()
+        await self.store.call(self.mirror.forget_standby, self.name)
+        await self.store.call(lambda: self.mirror.beat(self.heartbeat_info()))
+        # The refill marker, written once the new term's bridge is the one that refills.
+        self.refiller.bridge = self.bridge
+        await self.refiller.mark()
+        async with get_client() as prefect:
+            await self.write_all_deployments(prefect)
+        loops = {
+            "bridge": self.bridge.run(),
+            "commands": self.executor.run(),
+            "deployments": self._deployments_loop(),
+            "auto_resume": self.auto_resumer.run(),
+            "refill": self.refiller.run(),
+        }
+        tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def request_stop(self) -> None:
         logger.info("stop requested; shutting down")
@@ -251,7 +322,6 @@ class Engine:
     async def run(self) -> None:
         async with get_client() as prefect:
             await self.register(prefect)
-        await self.refiller.mark()
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._loops().items()]
         stop = asyncio.create_task(self._stopping.wait())
         try:
@@ -265,23 +335,25 @@ class Engine:
             for task in [*tasks, stop]:
                 task.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
-            # After every write the loops queued: the heartbeat goes last.
+            # After every write the loops queued: the heartbeat goes last, and only the
+            # leader's (a standby stopping must not hide the live leader).
             try:
-                await self.store.call(self.mirror.clear_heartbeat)
-            except redis.RedisError as exc:  # Redis away: the heartbeat's TTL ends it
-                logger.warning("could not clear the heartbeat: %s", exc)
+                if await asyncio.to_thread(self.lease.holder) == self.name:
+                    await self.store.call(self.mirror.clear_heartbeat)
+                await self.store.call(self.mirror.forget_standby, self.name)
+                # Released at once, so a standby takes over without waiting for it to expire.
+                await asyncio.to_thread(self.lease.release)
+            except redis.RedisError as exc:  # Redis away: the TTLs end heartbeat and lease
+                logger.warning("could not clear the heartbeat or release the lease: %s", exc)
+            self.lease.close()
             self.store.call.close()
             logger.info("engine stopped")
 
     def _loops(self) -> dict[str, Coroutine[Any, Any, None]]:
         return {
             "runner": self.runner.start(),
-            "bridge": self.bridge.run(),
-            "commands": self.executor.run(),
-            "deployments": self._deployments_loop(),
             "heartbeat": self._heartbeat_loop(),
-            "auto_resume": self.auto_resumer.run(),
-            "refill": self.refiller.run(),
+            "leadership": self._leadership_loop(),
         }
 
 

@@ -9,6 +9,7 @@ then tails the stream from the ID it noted first never misses a change.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -225,6 +226,19 @@ class RedisMirror:
 
     def clear_heartbeat(self) -> None:
         self.client.delete(self.keys.heartbeat)
+
+    def note_standby(self, name: str) -> None:
+        self.client.zadd(self.keys.standbys, {name: time.time()})
+
+    def forget_standby(self, name: str) -> None:
+        self.client.zrem(self.keys.standbys, name)
+
+    def standbys(self) -> list[str]:
+        """Standby engines that beat within the heartbeat's lifetime (older ones dropped)."""
+        stale = time.time() - HEARTBEAT_TTL_SECONDS
+        self.client.zremrangebyscore(self.keys.standbys, "-inf", stale)
+        names: list[bytes] = self.client.zrange(self.keys.standbys, 0, -1)  # type: ignore[assignment]
+        return [name.decode() for name in names]
 
     def record_result(self, command: Command, result: CommandResult) -> None:
         """Stores the result for the sender and appends the audit entry, atomically."""

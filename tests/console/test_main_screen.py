@@ -15,6 +15,7 @@ from tests.console.conftest import (
     at,
     fill_standard,
     flow_run_doc,
+    heartbeat_doc,
     wait_for,
     write_heartbeat,
 )
@@ -158,6 +159,9 @@ async def test_status_line_shows_connection_engine_and_prefix(
         write_heartbeat(redis_client, keys)
         await wait_for(pilot, lambda: "♥ engine alive" in bar.render().plain, "engine alive")
         assert "(beat 3s ago)" in bar.render().plain
+        # A second engine waiting to take over is said too.
+        write_heartbeat(redis_client, keys, heartbeat_doc() | {"standbys": ["ops-2:977:d4e5f6"]})
+        await wait_for(pilot, lambda: "(beat 3s ago, 1 standby)" in bar.render().plain, "standby")
 
 
 async def test_unreachable_redis_shows_disconnected(make_app: AppFactory, tmp_path) -> None:

@@ -55,6 +55,7 @@ def fields_of(**overrides: str) -> dict[str, str]:
         identity=Identity("ana", "ops-1", "10.0.0.7"),
         id="c1",
         sent_at="2026-11-25T08:00:00+00:00",
+        deadline="2026-11-25T08:05:00+00:00",
     )
     return command.to_fields() | overrides
 
@@ -71,6 +72,7 @@ def test_a_command_survives_the_stream_fields_unchanged() -> None:
         identity=Identity("ana", "ops-1", "10.0.0.7"),
         id="c1",
         sent_at="2026-11-25T08:00:00+00:00",
+        deadline="2026-11-25T08:05:00+00:00",
     )
     assert Command.from_fields(command.to_fields()) == command
 
