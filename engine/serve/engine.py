@@ -292,9 +292,12 @@ class Engine:
         self.bridge, self.executor = self._leader_parts()
         await self.store.call(self.mirror.forget_standby, self.name)
         await self.store.call(lambda: self.mirror.beat(self.heartbeat_info()))
-        # The refill marker, written once the new term's bridge is the one that refills.
+        # A term that starts on a Redis without the marker (new, or emptied while no engine
+        # led: a lost lease is how a leader sees an emptied Redis) refills it first.
         self.refiller.bridge = self.bridge
-        await self.refiller.mark()
+        if await self.refiller.emptied():
+            async with get_client() as prefect:
+                await self.refiller.refill(prefect)
         async with get_client() as prefect:
             await self.write_all_deployments(prefect)
         loops = {

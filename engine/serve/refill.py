@@ -44,7 +44,8 @@ class Refiller:
 
     async def refill(self, prefect: PrefectClient) -> None:
         logger.warning(
-            "Redis has no %s: it came back empty; refilling it", self.store.keys.engine_info
+            "Redis has no %s: it is new or came back empty; refilling it",
+            self.store.keys.engine_info,
         )
         self.bridge.forget_mirrored()
         await self.write_deployments(prefect)
