@@ -13,12 +13,13 @@ from redis.exceptions import RedisError
 from textual.message import Message
 from textual.notifications import SeverityLevel
 
-from console.data.connection import RECONNECT_FIRST, describe_error, sync_client
+from console.data.connection import describe_error, sync_client
 from console.data.messages import CommandAnswered, CommandFailed, CommandSent
 from console.data.state import Store
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import CommandResult
 from engine.contract.keys import Keys
+from engine.contract.reconnect import RECONNECT_FIRST
 from engine.stack.launcher import engine_alive
 
 CANCEL_WATCH_SECONDS = 900.0

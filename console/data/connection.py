@@ -3,7 +3,8 @@
 Every reader (the feed, the audit and log followers, one-shot reads of task runs, writers and
 outputs) gets its asyncio client from `async_client`; the command sender gets its blocking
 one from `sync_client`. The waits between reconnect attempts are redis-py's own
-`ExponentialBackoff` with the constants below, for every loop.
+`ExponentialBackoff` with the contract's constants (`engine.contract.reconnect`, which the
+engine's loops use too), for every loop.
 
 redis-py's `Retry` is turned off on purpose (`NO_RETRY`): the follow loops are the retry, and
 they must see each failure, to put it on the status line at once and to stop when their task
@@ -20,17 +21,14 @@ from collections.abc import Awaitable, Callable
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from console.data.cancelled import reraise_if_cancelled
+from engine.contract.reconnect import reconnect_backoff
 from engine.contract.redact import redact_text
 
-RECONNECT_FIRST = 0.5
-"""Seconds before the first reconnect attempt; each failure doubles it."""
-RECONNECT_MAX = 5.0
-"""Longest wait between reconnect attempts, seconds."""
 CONNECT_TIMEOUT = 3.0
 """Seconds to open a connection before calling Redis unreachable."""
 READ_MARGIN = 5.0
@@ -40,11 +38,6 @@ COMMAND_SOCKET_TIMEOUT = 10.0
 
 NO_RETRY = Retry(NoBackoff(), 0)
 """redis-py's own retry, off: see the module docstring."""
-
-
-def reconnect_backoff() -> ExponentialBackoff:
-    """Waits of 0.5, 1, 2, 4, 5, 5, ... seconds by failures so far (redis-py's formula)."""
-    return ExponentialBackoff(cap=RECONNECT_MAX, base=RECONNECT_FIRST)
 
 
 def async_client(url: str, block_ms: int) -> aioredis.Redis:

@@ -10,12 +10,12 @@ from typing import Any
 
 import redis
 from prefect.client.orchestration import PrefectClient, get_client
-from redis.backoff import ExponentialBackoff
 
 from engine.commands.claims import CLAIM_MIN_IDLE_MS, claim_pending
 from engine.commands.target_queue import TargetQueue
 from engine.contract.command_client import ensure_group
 from engine.contract.keys import ENGINE_GROUP
+from engine.contract.reconnect import reconnect_backoff
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.commands")
@@ -23,9 +23,6 @@ logger = logging.getLogger("aiwf.engine.commands")
 READ_BLOCK_MS = 2_000
 READ_COUNT = 50
 """Entries read at once; no more are read while this many are queued or running."""
-RECONNECT_FIRST_SECONDS = 0.5
-RECONNECT_MAX_SECONDS = 5.0
-"""Waits between attempts to reach a lost Redis: 0.5, 1, 2, 4, 5, 5, ... s."""
 
 EntryHandler = Callable[
     [PrefectClient, bytes, Mapping[bytes | str, bytes | str], str | None], Awaitable[None]
@@ -60,7 +57,7 @@ class StreamConsumer:
     async def run(self) -> None:
         """Serves the stream until cancelled; a lost Redis is waited out with backoff (a
         Redis that came back empty gets the consumer group again), never the engine's end."""
-        backoff = ExponentialBackoff(cap=RECONNECT_MAX_SECONDS, base=RECONNECT_FIRST_SECONDS)
+        backoff = reconnect_backoff()
         failures = 0
         started = False
         try:

@@ -12,14 +12,8 @@ from pathlib import Path
 import pytest
 import redis.exceptions
 
-from console.data.connection import (
-    RECONNECT_FIRST,
-    RECONNECT_MAX,
-    Link,
-    async_client,
-    keep_following,
-    reconnect_backoff,
-)
+from console.data.connection import Link, async_client, keep_following
+from engine.contract.reconnect import RECONNECT_FIRST, RECONNECT_MAX, reconnect_backoff
 
 Reports = list[tuple[bool, str]]
 
