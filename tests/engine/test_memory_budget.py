@@ -96,7 +96,7 @@ def test_logs_far_beyond_the_budget_keep_redis_within_it_oldest_runs_first(
     assert lengths[-1] == LINES_PER_RUN, "the newest run's logs are intact"
     kept = [n for n in range(RUNS) if lengths[n]]
     assert kept == list(range(kept[0], RUNS)), f"only the newest runs keep lines: {lengths}"
-    newest = redis_client.xrange(keys.logs(run_id(RUNS - 1)), count=1)
+    newest: Any = redis_client.xrange(keys.logs(run_id(RUNS - 1)), count=1)
     assert newest[0][1][b"msg"].startswith(f"run {RUNS - 1} line 0:".encode())
 
     marks: Any = redis_client.hgetall(keys.log_trimmed)
@@ -119,7 +119,8 @@ def test_a_100kb_log_line_is_kept_truncated_with_a_marker(
     mirror = RedisMirror(redis_client, keys, budget=BUDGET)
     huge = "start " + "y" * 100_000 + " end"
     mirror.append_logs("run-big", [LogLine(ts=START.isoformat(), msg=huge, log_id="1")])
-    (entry,) = redis_client.xrange(keys.logs("run-big"))
+    stored: Any = redis_client.xrange(keys.logs("run-big"))
+    (entry,) = stored
     msg = entry[1][b"msg"].decode()
     assert msg.startswith("start yyy")
     assert msg.endswith("[truncated: 100,010 bytes; the full text is in Prefect]")
@@ -138,7 +139,8 @@ def test_an_audit_entry_is_capped(redis_client: redis.Redis, keys: Keys) -> None
     )
     result = CommandResult(command_id="cmd-big", status="error", message="m" * 50_000)
     mirror.record_result(big, result)
-    ((_id, fields),) = redis_client.xrange(keys.audit)
+    audit: Any = redis_client.xrange(keys.audit)
+    ((_id, fields),) = audit
     assert all(len(v) < AUDIT_FIELD_MAX_BYTES + 100 for v in fields.values())
     assert fields[b"params"].endswith(b"the full text is in Prefect]")
     assert fields[b"command_id"] == b"cmd-big"
