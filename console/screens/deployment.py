@@ -134,7 +134,7 @@ class DeploymentScreen(LiveScreen):
         table = self.query_one(DeploymentRunsTable)
         rows = [(table.row_for(doc), True) for doc in docs if table.wants(doc)]
         if rows:
-            table.show_rows(rows)
+            table.put_rows(rows)
             self._show_details()
 
     def refresh_all(self) -> None:

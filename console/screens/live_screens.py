@@ -72,10 +72,10 @@ class LiveScreens:
             if store.remove_deployment(message.name):
                 self._each(lambda s: s.show_deployment(message.name))
         elif isinstance(message, msg.FlowRunsChanged):
-            changed = [doc for doc in message.docs if store.apply_flow_run(doc)]
-            if changed:
+            taken = [doc for doc in message.docs if store.apply_flow_run(doc)]
+            if taken:
                 with self.app.batch_update():
-                    self._each(lambda s: s.show_flow_runs(changed))
+                    self._each(lambda s: s.show_flow_runs(taken))
         elif isinstance(message, msg.TaskRunChanged):
             if store.apply_task_run(message.doc):
                 self._each(lambda s: s.show_task_run(message.doc))

@@ -108,9 +108,9 @@ class KeyedTable(RowTable):
 
     def show_row(self, row: Row, wanted: bool = True) -> None:
         """Adds or updates one row, or removes it if it is no longer wanted."""
-        self.show_rows([(row, wanted)])
+        self.put_rows([(row, wanted)])
 
-    def show_rows(self, rows: list[tuple[Row, bool]]) -> None:
+    def put_rows(self, rows: list[tuple[Row, bool]]) -> None:
         """`show_row` for each (row, wanted), sorting and fitting the table once."""
         if not self.is_mounted or not rows:
             return

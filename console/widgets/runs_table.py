@@ -301,7 +301,7 @@ class RunsTable(KeyedTable):
             for doc in docs
             if doc.id in shown or floor is None or run_order(doc) >= floor
         ]
-        self.show_rows(rows)
+        self.put_rows(rows)
         if any(doc.id == self.following for doc in docs):
             self._catch_up()
 
