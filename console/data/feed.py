@@ -3,6 +3,7 @@ as typed messages; and the on-demand read of one run's task runs."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -25,6 +26,10 @@ from console.data.store import RedisReader, Update
 from engine.contract.documents import Deployment, FlowRun, Lineage, TaskRun
 from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
+
+BATCHES_PER_SECOND = 4
+"""How often at most the feed posts what the updates stream brought (the app redraws once
+per post); a change waits at most 1/4 s for the ones after it."""
 
 Post = Callable[[Message], object]
 """Where the feed's messages go (the app's `post_message`, safe from its workers)."""
@@ -86,6 +91,9 @@ class RedisFeed:
                 self._post_updates(updates)
                 if updates:
                     last_id = updates[-1].entry_id
+                    # Changes close together go as one batch: at most BATCHES_PER_SECOND
+                    # posts (and redraws) a second however busy the stream, not one each.
+                    await asyncio.sleep(1 / BATCHES_PER_SECOND)
 
         def report(connected: bool, reason: str) -> None:
             self.post(ConnectionChanged(connected, reason))
