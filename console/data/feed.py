@@ -28,8 +28,8 @@ from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
 
 BATCHES_PER_SECOND = 4
-"""How often at most the feed posts what the updates stream brought (the app redraws once
-per post); a change waits at most 1/4 s for the ones after it."""
+"""How often at most the feed posts what a busy updates stream brought (the app redraws
+once per post); a change then waits at most 1/4 s for the ones after it."""
 
 Post = Callable[[Message], object]
 """Where the feed's messages go (the app's `post_message`, safe from its workers)."""
@@ -91,8 +91,10 @@ class RedisFeed:
                 self._post_updates(updates)
                 if updates:
                     last_id = updates[-1].entry_id
-                    # Changes close together go as one batch: at most BATCHES_PER_SECOND
-                    # posts (and redraws) a second however busy the stream, not one each.
+                if len(updates) > 1:
+                    # A busy stream (changes were waiting): let the next ones gather, so
+                    # the app redraws at most BATCHES_PER_SECOND times a second, not once
+                    # per change. A lone change is posted at once.
                     await asyncio.sleep(1 / BATCHES_PER_SECOND)
 
         def report(connected: bool, reason: str) -> None:

@@ -98,12 +98,11 @@ async def read(url: str, prefix: str, readers: int, seconds: float) -> None:
         await asyncio.sleep(0.05)
     print(json.dumps({"ready": readers}), flush=True)
     await asyncio.sleep(seconds)
+    print(json.dumps({"worst": worst, "seen": seen}), flush=True)
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    print(json.dumps({"worst": worst, "seen": seen}), flush=True)
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
 
 
 def main(argv: list[str]) -> None:

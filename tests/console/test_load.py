@@ -47,6 +47,15 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def read_result(pool: subprocess.Popen[str]) -> str:
+    """The pool's result line (it prints it when its time is up, then stops)."""
+    assert pool.stdout is not None
+    line = pool.stdout.readline()
+    pool.kill()
+    pool.wait()
+    return line
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
@@ -83,29 +92,35 @@ def watch_store(app: ConsoleApp, lags: list[float]) -> None:
 async def test_the_console_keeps_up_with_200_changes_a_second(
     make_app: AppFactory, redis_url: str, redis_client: redis.Redis, keys: Keys
 ) -> None:
+    print(await check_load(make_app(), redis_url, redis_client, keys, SECONDS))
+
+
+async def check_load(
+    app: ConsoleApp, redis_url: str, redis_client: redis.Redis, keys: Keys, seconds: float
+) -> str:
+    """Runs the load against `app` for `seconds`, asserts it kept up; returns the figures."""
     seed(RedisMirror(redis_client, keys), RUNS)
-    app = make_app()
     lags: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: len(app.ctx.store.flow_runs) == RUNS, "the snapshot")
         watch_store(app, lags)
         # Several processes, as consoles are: one process's loop would be the bottleneck.
         pools = [
-            spawn("read", redis_url, keys.prefix, str(READERS // POOLS), str(SECONDS + 5))
+            spawn("read", redis_url, keys.prefix, str(READERS // POOLS), str(seconds + 5))
             for _ in range(POOLS)
         ]
         for pool in pools:
             assert pool.stdout is not None
             assert "ready" in pool.stdout.readline()  # every reader has its snapshot
-        writer = spawn("write", redis_url, keys.prefix, str(RATE), str(SECONDS), str(RUNS))
+        writer = spawn("write", redis_url, keys.prefix, str(RATE), str(seconds), str(RUNS))
         try:
-            await wait_for(pilot, lambda: writer.poll() is not None, "the writer", SECONDS + 60)
+            await wait_for(pilot, lambda: writer.poll() is not None, "the writer", seconds + 60)
             assert writer.returncode == 0
             assert writer.stdout is not None
             written = json.loads(writer.stdout.read())
-            assert written["written"] == int(RATE * SECONDS)
+            assert written["written"] == int(RATE * seconds)
             # The writer kept its rate (else the console was not offered the load).
-            assert written["seconds"] < SECONDS * 1.2, written
+            assert written["seconds"] < seconds * 1.2, written
 
             wanted = redis_states(redis_client, keys)
             ended = time.monotonic()
@@ -122,16 +137,16 @@ async def test_the_console_keeps_up_with_200_changes_a_second(
             caught_up = time.monotonic() - ended
         finally:
             writer.kill()
-        outs = [pool.communicate(timeout=SECONDS + 60)[0] for pool in pools]
-    print(f"store: {stats(lags)}; caught up {caught_up:.2f} s after the last write")
+        outs = [read_result(pool) for pool in pools]
     assert caught_up <= 1.0, f"the store matched Redis {caught_up:.2f} s after the last write"
     assert len(app.ctx.store.flow_runs) == RUNS
-    assert len(lags) >= 0.9 * RATE * SECONDS, f"the store took {len(lags)} changes"
+    assert len(lags) >= 0.9 * RATE * seconds, f"the store took {len(lags)} changes"
     assert percentile(lags, 0.95) <= 1.0, stats(lags)
 
     results = [json.loads(out.strip().splitlines()[-1]) for out in outs]
     seen = [count for result in results for count in result["seen"]]
     assert len(seen) == READERS
-    assert all(count >= 0.9 * RATE * SECONDS for count in seen), seen
+    assert all(count >= 0.9 * RATE * seconds for count in seen), seen
     worst = max(lag for result in results for lag in result["worst"])
     assert worst <= 1.0, f"a plain reader fell {worst:.2f} s behind"
+    return f"store: {stats(lags)}; caught up in {caught_up:.2f} s; readers' worst lag {worst:.3f} s"
