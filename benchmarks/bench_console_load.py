@@ -5,6 +5,7 @@ mirror writes 200 flow-run state changes a second over 1,000 runs (issue 9 item 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import redis
@@ -20,10 +21,18 @@ pytestmark = pytest.mark.bench
 MINUTES = 5
 
 
+@pytest.mark.timeout(MINUTES * 60 + 300)  # the suite's per-test timeout is 300 s
 def test_the_console_keeps_up_for_five_minutes(
-    redis_server: EmbeddedRedis, redis_client: redis.Redis, keys: Keys
+    benchmark: Any, redis_server: EmbeddedRedis, redis_client: redis.Redis, keys: Keys
 ) -> None:
-    """Goal: the store matches Redis within 1 s of the last write, the store's lag p95
-    <= 1 s, no plain reader ever more than 1 s behind."""
+    """Goals, asserted by `check_load` (a miss fails this benchmark): the store matches
+    Redis within 1 s of the last write, the store's lag p95 <= 1 s, no plain reader ever
+    more than 1 s behind. One round; the figures go to `extra_info` and stdout."""
     app = ConsoleApp(redis_server.url, keys, now=lambda: NOW, heartbeat_interval=0.2)
-    print(asyncio.run(check_load(app, redis_server.url, redis_client, keys, MINUTES * 60)))
+
+    def once() -> str:
+        return asyncio.run(check_load(app, redis_server.url, redis_client, keys, MINUTES * 60))
+
+    figures = benchmark.pedantic(once, rounds=1, iterations=1)
+    benchmark.extra_info["figures"] = figures
+    print(figures)

@@ -199,9 +199,8 @@ class LogScreen(LiveScreen):
         self._update_title()
 
     def show_trimmed(self, note: str) -> None:
-        if note != self.trimmed:
-            self.trimmed = note
-            self._update_title()
+        self.trimmed = note
+        self._update_title()
 
     # Filters.
 
