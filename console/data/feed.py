@@ -27,9 +27,9 @@ from engine.contract.documents import Deployment, FlowRun, Lineage, TaskRun
 from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
 
-BATCHES_PER_SECOND = 4
+BATCHES_PER_SECOND = 2
 """How often at most the feed posts what a busy updates stream brought (the app redraws
-once per post); a change then waits at most 1/4 s for the ones after it."""
+once per post); a change then waits at most 1/2 s for the ones after it."""
 
 Post = Callable[[Message], object]
 """Where the feed's messages go (the app's `post_message`, safe from its workers)."""
