@@ -25,7 +25,7 @@ def test_flow_run_state_reaches_the_store(
     benchmark: Any, redis_server: EmbeddedRedis, mirror: RedisMirror, keys: Keys
 ) -> None:
     """`RedisMirror.upsert_flow_run` of a new state -> the running console's store holds it
-    (one XREAD BLOCK wake-up, a `FlowRunChanged` message, the store applied). Goal:
+    (one XREAD BLOCK wake-up, a `FlowRunsChanged` message, the store applied). Goal:
     p95 < 100 ms (a state change feels instant), over a Redis with 1,000 runs.
     """
     goal(benchmark, "p95 < 100 ms", "p95_s", 0.1)

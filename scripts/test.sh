@@ -16,4 +16,12 @@ echo "== import contracts"; .venv/bin/lint-imports
 # with their tests); AIWF_TEST_WORKERS=0 runs in this process only (for debugging).
 workers="${AIWF_TEST_WORKERS:-2}"
 echo "== pytest ($workers workers)"
-.venv/bin/pytest -n "$workers" --dist loadfile --durations=25 "$@"
+if [ $# -gt 0 ]; then  # a selection of tests: run just those
+  .venv/bin/pytest -n "$workers" --dist loadfile --durations=25 "$@"
+  exit
+fi
+.venv/bin/pytest -n "$workers" --dist loadfile --durations=25 -m "not bench and not alone"
+# The load tests measure the console keeping up: they run last, with the machine to
+# themselves, as one process (a second worker beside them would be what they measure).
+echo "== pytest: load tests, alone"
+.venv/bin/pytest -m alone

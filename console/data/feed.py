@@ -3,6 +3,7 @@ as typed messages; and the on-demand read of one run's task runs."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -15,7 +16,7 @@ from console.data.messages import (
     DeploymentChanged,
     DeploymentRemoved,
     EngineStatusChanged,
-    FlowRunChanged,
+    FlowRunsChanged,
     LineageChanged,
     SnapshotLoaded,
     TaskRunChanged,
@@ -25,6 +26,10 @@ from console.data.store import RedisReader, Update
 from engine.contract.documents import Deployment, FlowRun, Lineage, TaskRun
 from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
+
+BATCHES_PER_SECOND = 2
+"""How often at most the feed posts what a busy updates stream brought (the app redraws
+once per post); a change then waits at most 1/2 s for the ones after it."""
 
 Post = Callable[[Message], object]
 """Where the feed's messages go (the app's `post_message`, safe from its workers)."""
@@ -82,14 +87,37 @@ class RedisFeed:
                     beat_at = parse_iso(info.beat_at) if info else None
                     self.post(EngineStatusChanged(info, beat_at))
                     next_beat = time.monotonic() + self.heartbeat_interval
-                for update in await reader.read_updates(last_id):
-                    self._post_update(update)
-                    last_id = update.entry_id
+                updates = await reader.read_updates(last_id)
+                self._post_updates(updates)
+                if updates:
+                    last_id = updates[-1].entry_id
+                if len(updates) > 1:
+                    # A busy stream (changes were waiting): let the next ones gather, so
+                    # the app redraws at most BATCHES_PER_SECOND times a second, not once
+                    # per change. A lone change is posted at once.
+                    await asyncio.sleep(1 / BATCHES_PER_SECOND)
 
         def report(connected: bool, reason: str) -> None:
             self.post(ConnectionChanged(connected, reason))
 
         await keep_following(session, reader.close, report)
+
+    def _post_updates(self, updates: list[Update]) -> None:
+        """Posts a batch read from the stream; consecutive flow-run changes go as one
+        message holding the newest read of each run (a console fed 200 changes/s would
+        otherwise redraw its runs table 200 times a second and fall behind)."""
+        runs: dict[str, FlowRun] = {}
+        for update in updates:
+            if isinstance(update.doc, FlowRun):
+                runs.pop(update.doc.id, None)  # the newest read moves to the end
+                runs[update.doc.id] = update.doc
+                continue
+            if runs:
+                self.post(FlowRunsChanged(list(runs.values())))
+                runs = {}
+            self._post_update(update)
+        if runs:
+            self.post(FlowRunsChanged(list(runs.values())))
 
     def _post_update(self, update: Update) -> None:
         if update.kind == "deployment_removed":
@@ -97,8 +125,6 @@ class RedisFeed:
         # A bad document reads as None (counted): the next update of it repairs it.
         elif isinstance(update.doc, Deployment):
             self.post(DeploymentChanged(update.doc))
-        elif isinstance(update.doc, FlowRun):
-            self.post(FlowRunChanged(update.doc))
         elif isinstance(update.doc, TaskRun):
             self.post(TaskRunChanged(update.doc))
         elif isinstance(update.doc, Lineage):

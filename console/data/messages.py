@@ -36,10 +36,13 @@ class DeploymentRemoved(Message):
         self.name = name
 
 
-class FlowRunChanged(Message):
-    def __init__(self, doc: FlowRun) -> None:
+class FlowRunsChanged(Message):
+    """Flow runs changed: one per run, the newest read of each, in stream order (the feed
+    coalesces a batch of updates so the screens redraw once for all of them)."""
+
+    def __init__(self, docs: list[FlowRun]) -> None:
         super().__init__()
-        self.doc = doc
+        self.docs = docs
 
 
 class TaskRunChanged(Message):

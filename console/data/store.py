@@ -19,6 +19,7 @@ from engine.contract.documents import (
     FlowRun,
     Heartbeat,
     Lineage,
+    LogTrim,
     TaskRun,
     convert_fields,
     decode,
@@ -256,6 +257,11 @@ class RedisReader:
                 doc = decode(raw_doc, kind_type, where) if kind_type is not None else None
                 updates.append(Update(entry_id, kind, _text(fields.get(b"id", b"")), doc))
         return updates
+
+    async def read_log_trim(self, flow_run_id: str) -> LogTrim | None:
+        """Whether the engine dropped the run's oldest log lines (they are only in Prefect)."""
+        key = self.keys.log_trimmed
+        return decode(await self._bytes("HGET", key, flow_run_id), LogTrim, f"{key}[{flow_run_id}]")
 
     async def read_heartbeat(self) -> Heartbeat | None:
         key = self.keys.heartbeat

@@ -29,6 +29,10 @@ class LogTarget(Protocol):
     def show_problem(self, problem: str) -> None:
         """Why Redis cannot be read, or '' once it can again."""
 
+    def show_trimmed(self, note: str) -> None:
+        """That the run's older lines are only in Prefect (the engine's memory budget
+        dropped them from Redis), or ''."""
+
 
 class LogFollower:
     """Reads flow run `flow_run_id`'s log stream into `index` for `target`, until cancelled.
@@ -74,8 +78,15 @@ class LogFollower:
                     self.indexed = True
             link.up()
         while True:
+            # Checked each time the tail returns (at least once per block time).
+            await self._show_trim()
             after = index.last_id or START_ID
             target.take_tail(await reader.tail_logs(self.flow_run_id, after, TAIL_PAGE))
+
+    async def _show_trim(self) -> None:
+        trim = await self.reader.read_log_trim(self.flow_run_id)
+        dropped = f"{trim.lines_dropped:,} older lines only in Prefect" if trim else ""
+        self.target.show_trimmed(dropped)
 
     def _report(self, connected: bool, reason: str) -> None:
         self.target.show_problem("" if connected else f"Redis: {reason}; retrying")

@@ -66,6 +66,7 @@ class LogScreen(LiveScreen):
         self.busy = ""
         """What a worker is doing (`reading 45%`), shown in the title."""
         self.problem = ""
+        self.trimmed = ""
         self.search: re.Pattern[str] | None = None
         self.hide: re.Pattern[str] | None = None
         self.matches = array("q")
@@ -125,8 +126,7 @@ class LogScreen(LiveScreen):
         if view.wrap:
             parts.append("wrapped")
         parts.append("following" if view.auto_scroll else "paused")
-        if self.busy:
-            parts.append(self.busy)
+        parts += [part for part in (self.trimmed, self.busy) if part]
         title = " · ".join(parts)
         problem = self.problem or view.fetch_error
         return f"{title}  ✖ {problem}" if problem else title
@@ -198,6 +198,10 @@ class LogScreen(LiveScreen):
         self.problem = problem
         self._update_title()
 
+    def show_trimmed(self, note: str) -> None:
+        self.trimmed = note
+        self._update_title()
+
     # Filters.
 
     def _refilter(self) -> None:
@@ -221,10 +225,8 @@ class LogScreen(LiveScreen):
 
     def action_attempt(self) -> None:
         if self.task_run_id is None:
-            self.notify(
-                "Attempts are per task: open a task's log (enter on the run screen), then A.",
-                severity="warning",
-            )
+            tip = "Attempts are per task: open a task's log (enter on the run screen), then A."
+            self.notify(tip, severity="warning")
             return
         total = self.log_view.index.attempts_of(self.task_run_id)
         attempt = (self.filter.attempt + 1) % (total + 1)

@@ -44,6 +44,11 @@ class LiveScreen(Screen[None]):
     def show_flow_run(self, doc: FlowRun) -> None:
         pass
 
+    def show_flow_runs(self, docs: list[FlowRun]) -> None:
+        """Several runs changed at once (one redraw); by default each in turn."""
+        for doc in docs:
+            self.show_flow_run(doc)
+
     def show_task_run(self, doc: TaskRun) -> None:
         pass
 

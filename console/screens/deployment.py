@@ -128,9 +128,13 @@ class DeploymentScreen(LiveScreen):
             self._show_details()
 
     def show_flow_run(self, doc: FlowRun) -> None:
+        self.show_flow_runs([doc])
+
+    def show_flow_runs(self, docs: list[FlowRun]) -> None:
         table = self.query_one(DeploymentRunsTable)
-        if table.wants(doc):
-            table.show_row(table.row_for(doc))
+        rows = [(table.row_for(doc), True) for doc in docs if table.wants(doc)]
+        if rows:
+            table.put_rows(rows)
             self._show_details()
 
     def refresh_all(self) -> None:

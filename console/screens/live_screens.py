@@ -17,7 +17,7 @@ DATA_MESSAGES = (
     msg.SnapshotLoaded,
     msg.DeploymentChanged,
     msg.DeploymentRemoved,
-    msg.FlowRunChanged,
+    msg.FlowRunsChanged,
     msg.TaskRunChanged,
     msg.TaskRunsLoaded,
     msg.LineageChanged,
@@ -71,9 +71,11 @@ class LiveScreens:
         elif isinstance(message, msg.DeploymentRemoved):
             if store.remove_deployment(message.name):
                 self._each(lambda s: s.show_deployment(message.name))
-        elif isinstance(message, msg.FlowRunChanged):
-            if store.apply_flow_run(message.doc):
-                self._each(lambda s: s.show_flow_run(message.doc))
+        elif isinstance(message, msg.FlowRunsChanged):
+            taken = [doc for doc in message.docs if store.apply_flow_run(doc)]
+            if taken:
+                with self.app.batch_update():
+                    self._each(lambda s: s.show_flow_runs(taken))
         elif isinstance(message, msg.TaskRunChanged):
             if store.apply_task_run(message.doc):
                 self._each(lambda s: s.show_task_run(message.doc))

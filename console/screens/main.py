@@ -142,10 +142,13 @@ class MainScreen(LiveScreen):
         self._update_titles()
 
     def show_flow_run(self, doc: FlowRun) -> None:
-        self.runs.show_run(doc)
-        name = doc.deployment_name
-        if isinstance(name, str) and name in self.ctx.store.deployments:
-            self.deployments.show_deployment(name)
+        self.show_flow_runs([doc])
+
+    def show_flow_runs(self, docs: list[FlowRun]) -> None:
+        self.runs.show_runs(docs)
+        for name in dict.fromkeys(doc.deployment_name for doc in docs):
+            if name in self.ctx.store.deployments:
+                self.deployments.show_deployment(name)
         self._update_titles()
 
     def refresh_all(self) -> None:

@@ -283,8 +283,26 @@ class RunsTable(KeyedTable):
         return Row(run_id, cells, (keys[self.sort_column], run_order(doc), run_id))
 
     def show_run(self, doc: FlowRun) -> None:
-        self.show_row(self.row_for(doc), wanted=self.wants(doc))
-        if doc.id == self.following:
+        self.show_runs([doc])
+
+    def show_runs(self, docs: list[FlowRun]) -> None:
+        """Adds, updates or removes the runs' rows, sorting and fitting the table once.
+
+        A run not in a full table and older than every run in it is left out, as
+        `wanted_rows` would leave it (only the newest `RUNS_SHOWN` are drawn): adding it
+        would make the next tick remove it again, and a row removal costs a redraw.
+        """
+        shown = set(self.row_keys())
+        runs = self.ctx.store.flow_runs
+        orders = [run_order(runs[key]) for key in shown if key in runs]
+        floor = min(orders) if len(orders) >= RUNS_SHOWN else None
+        rows = [
+            (self.row_for(doc), self.wants(doc))
+            for doc in docs
+            if doc.id in shown or floor is None or run_order(doc) >= floor
+        ]
+        self.put_rows(rows)
+        if any(doc.id == self.following for doc in docs):
             self._catch_up()
 
     # Marks.

@@ -136,6 +136,16 @@ class LogLine(msgspec.Struct, frozen=True, kw_only=True):
     """Prefect's log id, so a line read twice (events, then polling) is written once."""
 
 
+class LogTrim(msgspec.Struct, frozen=True, kw_only=True):
+    """`{p}:log_trimmed` value: a run whose older log lines the mirror dropped to stay
+    within its memory budget; the dropped lines are only in Prefect."""
+
+    lines_dropped: int = 0
+    """How many of the run's oldest lines are gone from Redis, in total."""
+    trimmed_at: str = ""
+    """When the mirror last dropped lines of this run (ISO, UTC)."""
+
+
 class LineageTrigger(msgspec.Struct, frozen=True, kw_only=True):
     """Why the attempt ran: `kind` is `retry` after the first attempt, else `origin`."""
 
@@ -247,6 +257,7 @@ STRUCTS: tuple[type[msgspec.Struct], ...] = (
     FlowRun,
     TaskRun,
     LogLine,
+    LogTrim,
     Lineage,
     AuditRecord,
     Heartbeat,

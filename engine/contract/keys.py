@@ -20,6 +20,11 @@ LOG_STREAM_MAXLEN = 200_000
 AUDIT_MAXLEN = 50_000
 COMMANDS_MAXLEN = 10_000
 RESULT_TTL_SECONDS = 7 * 24 * 3600
+LOG_LINE_MAX_BYTES = 8_192
+"""A longer log message is stored truncated, with `TRUNCATED_MARK` and its full size."""
+AUDIT_FIELD_MAX_BYTES = 4_096
+"""A longer audit field (params, message) is stored truncated, with `TRUNCATED_MARK`."""
+TRUNCATED_MARK = " … [truncated: {size:,} bytes; the full text is in Prefect]"
 RUNS_KEPT = 1_000
 """Flow runs mirrored into Redis; older ones (and their task runs and logs) are trimmed."""
 
@@ -55,6 +60,16 @@ class Keys:
     def logs(self, flow_run_id: str) -> str:
         """STREAM of log lines of one flow run (flow and task logs)."""
         return f"{self.prefix}:logs:{flow_run_id}"
+
+    @property
+    def log_bytes(self) -> str:
+        """HASH: flow run id -> bytes its log stream holds, as the mirror counts them."""
+        return f"{self.prefix}:log_bytes"
+
+    @property
+    def log_trimmed(self) -> str:
+        """HASH: flow run id -> `LogTrim` JSON, for runs whose oldest lines were dropped."""
+        return f"{self.prefix}:log_trimmed"
 
     def lineage(self, flow_run_id: str) -> str:
         """STRING: JSON lineage of the latest attempt of one flow run."""

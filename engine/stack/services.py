@@ -22,6 +22,8 @@ from pathlib import Path
 
 import redis
 
+from engine.store.log_budget import BUDGET_ENV, budget_bytes
+
 Progress = Callable[[str], None]
 """Receives one human-readable line per step of a slow start."""
 
@@ -136,6 +138,12 @@ class EmbeddedRedis:
             "everysec",
             "--save",
             "",
+            # Never evict: commands and audit must not vanish. The mirror keeps its own
+            # budget (engine/store/log_budget.py); maxmemory only stops a runaway writer.
+            "--maxmemory",
+            str(maxmemory_bytes()),
+            "--maxmemory-policy",
+            "noeviction",
             "--logfile",
             str(self.log_path),
             "--pidfile",
@@ -154,6 +162,24 @@ class EmbeddedRedis:
             # SHUTDOWN sent to the socket path: another launcher's Redis may be there by now.
             stop_process(self.proc)
             self.proc = None
+
+
+MAXMEMORY_ENV = "AIWF_REDIS_MAXMEMORY_MB"
+"""Environment variable: the embedded Redis's `maxmemory` in MiB."""
+RESERVE_MB = 256
+"""By default `maxmemory` is the mirror's budget plus this, for commands, results, audit."""
+
+
+def maxmemory_bytes() -> int:
+    """`AIWF_REDIS_MAXMEMORY_MB`, else the mirror's budget plus `RESERVE_MB`.
+
+    Raises:
+        BudgetError: a variable is not a positive number (names it).
+    """
+    raw = os.environ.get(MAXMEMORY_ENV, "").strip()
+    if raw:
+        return budget_bytes({BUDGET_ENV: raw}, MAXMEMORY_ENV)
+    return budget_bytes() + RESERVE_MB * 1024 * 1024
 
 
 def _free_port() -> int:

@@ -34,8 +34,10 @@ from engine.contract.documents import (
     encode_doc,
 )
 from engine.contract.keys import (
+    AUDIT_FIELD_MAX_BYTES,
     AUDIT_MAXLEN,
     HEARTBEAT_TTL_SECONDS,
+    LOG_LINE_MAX_BYTES,
     LOG_STREAM_MAXLEN,
     RESULT_TTL_SECONDS,
     RUNS_KEPT,
@@ -46,6 +48,7 @@ from engine.contract.ordering import is_newer, run_moment
 from engine.contract.partitions import partition_name, writer_member
 from engine.contract.times import parse_iso, utc_now_iso
 from engine.store.audit_log import AuditRecord, result_still_kept
+from engine.store.log_budget import LOG_SHARE, LogBudget, budget_bytes, capped, entry_bytes
 
 D = TypeVar("D", Deployment, FlowRun, TaskRun)
 R = TypeVar("R", FlowRun, TaskRun)
@@ -74,9 +77,13 @@ class RedisMirror:
     plain dicts, for tools and tests that inspect what Redis holds.
     """
 
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, budget: int | None = None) -> None:
+        """`budget`: bytes the mirror may hold in Redis (default `AIWF_REDIS_BUDGET_MB`);
+        log streams get `LOG_SHARE` of it."""
         self.client = client
         self.keys = keys
+        self.budget = budget_bytes() if budget is None else budget
+        self.logs_budget = LogBudget(client, keys, int(self.budget * LOG_SHARE))
 
     def _publish(self, pipe: Any, kind: str, doc_id: str, raw: bytes | str) -> None:
         pipe.xadd(
@@ -184,19 +191,23 @@ class RedisMirror:
         return decode_doc(self.client.get(self.keys.lineage(flow_run_id)))
 
     def append_logs(self, flow_run_id: str, lines: Iterable[LogLine | Mapping[str, str]]) -> int:
+        """Appends lines (a message over `LOG_LINE_MAX_BYTES` truncated, with a marker),
+        counts their bytes in `{p}:log_bytes`, then keeps the log budget (oldest runs'
+        lines go first)."""
+        key = self.keys.logs(flow_run_id)
         pipe = self.client.pipeline(transaction=False)
-        count = 0
+        count = size = 0
         for line in lines:
             fields = msgspec.structs.asdict(line) if isinstance(line, LogLine) else dict(line)
-            pipe.xadd(
-                self.keys.logs(flow_run_id),
-                fields,  # type: ignore[arg-type]
-                maxlen=LOG_STREAM_MAXLEN,
-                approximate=True,
-            )
+            fields["msg"] = capped(str(fields.get("msg", "")), LOG_LINE_MAX_BYTES)
+            pipe.xadd(key, fields, maxlen=LOG_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
             count += 1
+            size += entry_bytes(fields)
         if count:
-            pipe.execute()
+            pipe.hincrby(self.keys.log_bytes, flow_run_id, size)
+            pipe.hvals(self.keys.log_bytes)
+            answers = pipe.execute()
+            self.logs_budget.enforce(sum(int(v) for v in answers[-1]))
         return count
 
     def trim_runs(self, keep: int = RUNS_KEPT) -> int:
@@ -215,6 +226,8 @@ class RedisMirror:
                 self.keys.lineage(run_id),
                 self.keys.lineage_attempts(run_id),
             )
+        pipe.hdel(self.keys.log_bytes, *old)
+        pipe.hdel(self.keys.log_trimmed, *old)
         pipe.zrem(self.keys.flow_runs_index, *old)
         pipe.execute()
         return len(old)
@@ -271,7 +284,8 @@ class RedisMirror:
 
 
 def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
-    return {
+    """The audit entry's fields, each capped at `AUDIT_FIELD_MAX_BYTES` (with a marker)."""
+    fields = {
         "command_id": command.id,
         "action": command.action,
         "target": command.target,
@@ -284,6 +298,7 @@ def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
         "flow_run_id": result.flow_run_id,
         "flow_run_name": result.flow_run_name,
     }
+    return {name: capped(value, AUDIT_FIELD_MAX_BYTES) for name, value in fields.items()}
 
 
 def _times_readable(current: R | None, key: str) -> R | None:
