@@ -44,9 +44,13 @@ def acl_user(client: redis.Redis) -> str:
 
 
 def command_stream(client: redis.Redis, keys: Keys) -> str:
-    """Where this client's commands go: its ACL user's own stream, else the shared one."""
+    """Where this client's commands go: its ACL user's own stream when an engine reads it
+    (an engine with an operators file creates each operator's stream and group), else the
+    shared one (an engine without one reads only that; one with one refuses it, audited)."""
     user = acl_user(client)
-    return keys.operator_commands(user) if user else keys.commands
+    if user and client.exists(keys.operator_commands(user)):
+        return keys.operator_commands(user)
+    return keys.commands
 
 
 class CommandClient:
@@ -81,7 +85,8 @@ class CommandClient:
         except ValueError as exc:
             raise ValueError(f"not sent: {exc}") from exc
         stream = command_stream(self.client, self.keys)
-        ensure_group(self.client, self.keys, stream)
+        if stream == self.keys.commands:  # an operator's own stream is the engine's to make
+            ensure_group(self.client, self.keys)
         self.client.xadd(
             stream,
             command.to_fields(),  # type: ignore[arg-type]

@@ -271,7 +271,6 @@ class Engine:
                 await asyncio.sleep(ACQUIRE_POLL_SECONDS)
                 continue
             logger.info("engine %s took the leader lease; leading", self.name)
-            self.leading = True
             jobs = asyncio.create_task(self._lead(), name="leader jobs")
             holding = asyncio.create_task(self.lease.hold(), name="leader lease")
             try:
@@ -290,16 +289,20 @@ class Engine:
     async def _lead(self) -> None:
         """Bridges, consumes commands, resumes schedules: only while holding the lease."""
         self.bridge, self.executor = self._leader_parts()
-        await self.store.call(self.mirror.forget_standby, self.name)
-        await self.store.call(lambda: self.mirror.beat(self.heartbeat_info()))
         # A term that starts on a Redis without the marker (new, or emptied while no engine
         # led: a lost lease is how a leader sees an emptied Redis) refills it first.
         self.refiller.bridge = self.bridge
         if await self.refiller.emptied():
             async with get_client() as prefect:
                 await self.refiller.refill(prefect)
+        await self.refiller.mark()  # this engine's API URL and config dir, for the console
         async with get_client() as prefect:
             await self.write_all_deployments(prefect)
+        # Only now the heartbeat says a leader is alive: whoever waits for it (the launcher,
+        # the tests) finds the deployments written.
+        self.leading = True
+        await self.store.call(self.mirror.forget_standby, self.name)
+        await self.store.call(lambda: self.mirror.beat(self.heartbeat_info()))
         loops = {
             "bridge": self.bridge.run(),
             "commands": self.executor.run(),
