@@ -5,7 +5,9 @@ tests/integration/test_leader_failover.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import redis
 
@@ -36,13 +38,21 @@ def test_one_holder_at_a_time_and_the_next_takes_over_after_release(
         b.close()
 
 
-async def test_a_leader_whose_lease_was_taken_stops_holding_at_once(
-    redis_url: str, keys: Keys, redis_client: redis.Redis
-) -> None:
+@contextlib.asynccontextmanager
+async def holding_lease(redis_url: str, keys: Keys) -> AsyncIterator[asyncio.Task[None]]:
+    """Takes the lease as engine `a:1:x` and holds it; yields the holding task."""
     lease = LeaderLease(redis_url, keys.leader, "a:1:x")
     try:
         assert lease.try_acquire()
-        holding = asyncio.create_task(lease.hold())
+        yield asyncio.create_task(lease.hold())
+    finally:
+        lease.close()
+
+
+async def test_a_leader_whose_lease_was_taken_stops_holding_at_once(
+    redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    async with holding_lease(redis_url, keys) as holding:
         await asyncio.sleep(0.2)
         assert not holding.done()
         # Another engine holds it now (as after an expiry the holder did not notice).
@@ -51,23 +61,18 @@ async def test_a_leader_whose_lease_was_taken_stops_holding_at_once(
         await asyncio.wait_for(holding, LEASE_SECONDS)
         assert time.monotonic() - started < 2.5  # the next renewal, a second later, fails
         assert redis_client.get(keys.leader) == b"b:2:y"  # and it did not take it back
-    finally:
-        lease.close()
 
 
 async def test_a_leader_that_cannot_reach_redis_stops_before_its_lease_expires(
     redis_url: str, keys: Keys, redis_client: redis.Redis
 ) -> None:
-    lease = LeaderLease(redis_url, keys.leader, "a:1:x")
-    try:
-        assert lease.try_acquire()
-        holding = asyncio.create_task(lease.hold())
+    async with holding_lease(redis_url, keys) as holding:
         # Redis answers no one (CLIENT PAUSE), as if cut off from this engine.
         redis_client.execute_command("CLIENT", "PAUSE", int(LEASE_SECONDS * 1000), "ALL")
-        started = time.monotonic()
-        await asyncio.wait_for(holding, LEASE_SECONDS + 2)
-        stopped_after = time.monotonic() - started
-        assert stopped_after <= LEASE_SECONDS - SAFETY_SECONDS + 0.5, stopped_after
-    finally:
-        redis_client.execute_command("CLIENT", "UNPAUSE")
-        lease.close()
+        try:
+            started = time.monotonic()
+            await asyncio.wait_for(holding, LEASE_SECONDS + 2)
+            stopped_after = time.monotonic() - started
+            assert stopped_after <= LEASE_SECONDS - SAFETY_SECONDS + 0.5, stopped_after
+        finally:
+            redis_client.execute_command("CLIENT", "UNPAUSE")
