@@ -65,11 +65,13 @@ def moto_server() -> Iterator[str]:
 
 @dataclass
 class FaultProxy:
-    """Forwards every request to `upstream`, or answers 503 ServiceUnavailable while
-    `failing` is set (counting them in `injected`)."""
+    """Forwards every request to `upstream`; while `failing` is set it answers 503
+    ServiceUnavailable instead, or (with `drop`) closes the connection without an answer,
+    as a store that went away does; `injected` counts them."""
 
     upstream: str
     failing: threading.Event = field(default_factory=threading.Event)
+    drop: bool = False
     injected: int = 0
     url: str = ""
 
@@ -89,6 +91,10 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else b""
                 if proxy.failing.is_set():
                     proxy.injected += 1
+                    if proxy.drop:
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     payload = b"" if self.command == "HEAD" else _UNAVAILABLE
                     self.send_response(503)
                     self.send_header("Content-Type", "application/xml")

@@ -2,7 +2,8 @@
 real engine (`aiwf-engine run` with the S3 endpoint in its environment, the way a deployment
 names one), Prefect and Redis. The batch is read from the bucket, partitions are written to
 it, lineage keeps the URL as written with the object's ETag and size, an unchanged object
-hits the cache and a changed one misses it; a missing key fails at once, a 503 is retried."""
+hits the cache and a changed one misses it; a missing key fails at once; a 503 or a dropped
+connection (injected by a proxy in front of moto) is retried."""
 
 from __future__ import annotations
 
@@ -167,12 +168,14 @@ def test_a_missing_key_fails_at_once_naming_the_url(s3_engine: S3Engine) -> None
     assert load["state_type"] == "FAILED" and load["run_count"] == 1  # no retry
 
 
-def test_a_503_from_the_store_is_retried_by_load_raw_data(
-    s3_engine: S3Engine, stack_dirs: tuple[Path, Path]
+@pytest.mark.parametrize("fault", ["503", "dropped connection"])
+def test_a_transient_store_error_is_retried_by_load_raw_data(
+    s3_engine: S3Engine, stack_dirs: tuple[Path, Path], fault: str
 ) -> None:
     source = f"s3://{BUCKET}/production/retry-{uuid.uuid4().hex[:6]}.csv"
     s3_engine.fs.pipe(source, ensure_demo_input(stack_dirs[0]).read_bytes())
     proxy = s3_engine.proxy
+    proxy.drop = fault == "dropped connection"
     proxy.failing.set()
     try:
         result = send_and_wait(s3_engine.commands, "trigger", DEPLOYMENT, {"source": source})
@@ -182,7 +185,7 @@ def test_a_503_from_the_store_is_retried_by_load_raw_data(
             docs = s3_engine.mirror.read_task_runs(result.flow_run_id).values()
             return any(d["state_name"] == "AwaitingRetry" for d in docs)
 
-        wait_for(awaiting_retry, 90, "load_raw_data to wait for its retry after the 503")
+        wait_for(awaiting_retry, 120, f"load_raw_data to wait for its retry after a {fault}")
         assert proxy.injected > 0
     finally:
         proxy.failing.clear()  # the store is back before the retry (30 s later)
