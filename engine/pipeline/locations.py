@@ -140,14 +140,28 @@ def is_transient_remote_error(exc: BaseException) -> bool | None:
         if status is not None:
             return status >= 500 or status == 429
     for link in _chain(exc):
-        name = type(link).__name__
-        module = type(link).__module__
-        if module.startswith(("botocore", "aiobotocore", "aiohttp", "google")):
-            if name in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound"):
-                return False
-            return name.endswith(
-                ("ConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "TimeoutError")
-            ) or name in ("ClientConnectorError", "ServerDisconnectedError")
+        verdict = _sdk_error_is_transient(link)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+def _sdk_error_is_transient(exc: BaseException) -> bool | None:
+    """botocore's and the HTTP clients' own errors (no HTTP status): a connection refused,
+    closed or timed out is transient; missing credentials or a bad call are not."""
+    module = type(exc).__module__
+    if module.startswith("botocore"):
+        from botocore.exceptions import ConnectionError as SdkConnectionError
+        from botocore.exceptions import HTTPClientError
+
+        # EndpointConnectionError, ConnectTimeoutError (ConnectionError), ConnectionClosedError,
+        # ReadTimeoutError (HTTPClientError). NoCredentialsError, ProfileNotFound,
+        # ParamValidationError and the like are neither, and no retry changes them.
+        return isinstance(exc, (HTTPClientError, SdkConnectionError))
+    if module.startswith(("aiohttp", "google", "requests", "urllib3")):
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        transient = ("ClientConnectionError", "ServerDisconnectedError", "ConnectionError")
+        return bool(names & {*transient, "TimeoutError", "ServerTimeoutError", "Timeout"})
     return None
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from s3fs.errors import translate_boto_error
 
 from engine.lineage import record as lineage
@@ -117,7 +124,11 @@ def test_cloud_errors_as_s3fs_raises_them_are_retried_only_when_transient(
 
 def test_connection_errors_retry_and_missing_credentials_do_not() -> None:
     assert is_transient_error(EndpointConnectionError(endpoint_url="http://127.0.0.1:9"))
+    # What a store that drops the connection gives (found by the end-to-end test).
+    assert is_transient_error(ConnectionClosedError(endpoint_url="http://127.0.0.1:9/b/k"))
+    assert is_transient_error(ReadTimeoutError(endpoint_url="http://127.0.0.1:9/b/k"))
     assert not is_transient_error(NoCredentialsError())
+    assert not is_transient_error(ParamValidationError(report="Bucket: invalid"))
     assert locations.is_transient_remote_error(ValueError("not a store's")) is None
 
 
