@@ -5,6 +5,7 @@ retries are for; moto has no switch for it)."""
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -42,14 +43,17 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 3
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
+def moto_server(authenticated: bool = False) -> Iterator[str]:
     """Starts `moto.server` (installed by the test extra's moto[server]) on a free loopback
-    port; yields its endpoint URL and stops the process afterwards."""
+    port; yields its endpoint URL and stops the process afterwards. `authenticated` makes it
+    check credentials (moto's INITIAL_NO_AUTH_ACTION_COUNT=0): unknown keys get 403."""
     port = free_port()
+    env = os.environ | ({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if authenticated else {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         _wait_listening(port, proc)

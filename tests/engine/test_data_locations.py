@@ -27,6 +27,7 @@ from engine.pipeline import cache_keys, locations
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.pipeline.storage import save_results
 from engine.pipeline.tasks import is_transient_error, load_raw_data, run_inference
+from tests.s3_server import moto_server
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOYMENT = """\
@@ -156,3 +157,29 @@ def test_a_file_url_is_read_and_written_locally_and_kept_as_written(tmp_path: Pa
 def test_a_missing_extra_fails_the_load_with_the_advice(tmp_path: Path) -> None:
     with pytest.raises(ImportError, match=r"needs a package|unknown storage protocol"):
         load_raw_data.fn("nope://bucket/x.csv")
+
+
+def test_access_denied_by_a_real_s3_server_fails_at_once_naming_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import s3fs
+
+    url = "s3://ai-data/production/daily_batch.csv"
+    with moto_server(authenticated=True) as endpoint:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "not-a-known-key",
+            "AWS_SECRET_ACCESS_KEY": "wrong",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_S3": endpoint,
+        }.items():
+            monkeypatch.setenv(name, value)
+        s3fs.S3FileSystem.clear_instance_cache()  # instances made under other credentials
+        try:
+            with pytest.raises(PermissionError) as denied:
+                load_raw_data.fn(url)
+            assert cache_keys.load_cache_key(url) is None  # no key for what it cannot see
+        finally:
+            s3fs.S3FileSystem.clear_instance_cache()
+    assert str(denied.value).startswith(f"access denied reading {url}: ")
+    assert "AWS_PROFILE" in str(denied.value)
+    assert is_transient_error(denied.value) is False
