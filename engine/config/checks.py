@@ -47,8 +47,6 @@ _TOP_KEYS = (
 )
 _SCHEDULE_KEYS = ("cron", "timezone")
 _SIMPLE_TYPES: tuple[type, ...] = (str, int, float, bool)
-_DATA_LOCATIONS = ("source", "target")
-"""Parameters holding a path or fsspec URL: `validate` checks this install can open them."""
 
 
 def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int | None]:
@@ -298,7 +296,7 @@ def _check_parameters(
                         f"unknown placeholder {{{placeholder}}}; known placeholders: {known}",
                     )
 
-    for key in _DATA_LOCATIONS:
+    for key in locations.DATA_PARAMETERS:
         location = entries.get(key)
         if location is not None and isinstance(location.value, str):
             problem = locations.missing_support(location.value)

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+DATA_PARAMETERS = ("source", "target")
+"""Flow parameters holding a path or URL: `validate` and a trigger's overrides check that this
+install can open them."""
 _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _LOCAL_PROTOCOLS = frozenset({"file", "local"})
 
