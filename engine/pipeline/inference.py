@@ -24,6 +24,7 @@ from prefect.states import State
 from engine.contract import retry_plan
 from engine.lineage import record as lineage
 from engine.lineage.table import lineage_dir, write_lineage_parquet
+from engine.pipeline import locations
 from engine.pipeline.model import Model, ModelError, load_model
 from engine.pipeline.storage import COMMITTED, CancelRequested, save_results
 from engine.pipeline.tasks import load_raw_data, run_inference
@@ -159,7 +160,7 @@ def _record_lineage(
                 "refresh_cache": refresh_cache,
                 "from_task": from_task,
             },
-            input=lineage.input_doc(source, raw),
+            input=lineage.input_doc(source, raw, locations.content_facts(source)),
             model=lineage.model_doc(scorer, model),
             outputs=saved.get("outputs", []),
             tasks=[r.to_doc() for r in records],
