@@ -43,6 +43,8 @@ themes (built-in):
   or a user theme from $AIWF_CONFIG_DIR/themes/*.yaml (see docs/console.md)
 
 keys: press ? in the console for every key of the current screen.
+
+browser: aiwf-console serve --help (the same console in a web browser)
 """
 
 
@@ -132,8 +134,13 @@ def attach_url(explicit: str | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["serve"]:
+        from console.serve.command import main as serve  # aiohttp only for the browser
+
+        return serve(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     config_dir: Path = args.config or default_config_dir()
     try:
         settings = load_settings(config_dir)
