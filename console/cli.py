@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from console.settings.console_yaml import SettingsInvalid, load_settings
+from console.settings.console_yaml import settings_or_exit
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.redact import redact_text
@@ -142,12 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(arguments)
     config_dir: Path = args.config or default_config_dir()
-    try:
-        settings = load_settings(config_dir)
-    except SettingsInvalid as exc:
-        for error in exc.errors:
-            print(f"aiwf-console: {error}", file=sys.stderr)
-        parser.exit(EXIT_CONFIG, "aiwf-console: fix the settings file above and start again\n")
+    settings = settings_or_exit(config_dir, parser, EXIT_CONFIG)
     if settings.keymap:
         from console.settings.keymap import (
             check_keymap,  # loads Textual: only when there is a keymap

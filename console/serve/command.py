@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from console.settings.console_yaml import SettingsInvalid, load_settings
+from console.settings.console_yaml import settings_or_exit
 from engine.contract.identity import OPERATOR_ENV
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.redact import redact_text
@@ -138,12 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config_dir: Path = args.config or default_config_dir()
-    try:
-        settings = load_settings(config_dir)
-    except SettingsInvalid as exc:
-        for error in exc.errors:
-            print(f"aiwf-console serve: {error}", file=sys.stderr)
-        parser.exit(EXIT_CONFIG, "aiwf-console serve: fix the settings file above\n")
+    settings = settings_or_exit(config_dir, parser, EXIT_CONFIG)
     theme_error = check_theme(config_dir, args.theme)
     if theme_error:
         parser.exit(EXIT_CONFIG, f"aiwf-console serve: {theme_error}\n")
@@ -201,5 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         allowed=allowed_hosts(args.host, args.port, public_url),
         mode=mode,
     )
-    server.serve()
+    try:
+        server.serve()
+    except OSError as exc:  # the port is taken, or the address is not this host's
+        print(
+            f"aiwf-console serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+        )
+        return 1
     return 0
