@@ -139,6 +139,7 @@ class Page:
 async def headless_chromium(profile: Path) -> AsyncIterator[Page]:
     """A fresh headless Chromium with its own profile dir; yields its first tab."""
     profile.mkdir(parents=True, exist_ok=True)
+    (profile / "DevToolsActivePort").unlink(missing_ok=True)  # a reused profile's old port
     argv = [
         chromium_binary(),
         "--headless=new",

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
@@ -53,6 +53,8 @@ class ConsoleServer(Server):
         super().__init__(command, host=host, port=port, title="aiwf console", public_url=public_url)
         self.allowed = allowed
         self.mode = mode
+        self._sockets: set[web.WebSocketResponse] = set()
+        """The pages connected now: closed on shutdown, which stops their consoles."""
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -82,6 +84,12 @@ class ConsoleServer(Server):
         self.console.print(f"Serving the aiwf console on {self.public_url} ({self.mode})")
         self.console.print("Press Ctrl+C to stop")
 
+    async def on_shutdown(self, app: web.Application) -> None:
+        # aiohttp waits for open handlers (up to a minute) before it stops: a page left open
+        # would hold SIGTERM (systemctl stop) up. Closing its socket ends its console.
+        for websocket in list(self._sockets):
+            await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """textual-serve's handler, with a SessionService that knows the page's address."""
         websocket = web.WebSocketResponse(heartbeat=15)
@@ -89,6 +97,7 @@ class ConsoleServer(Server):
         height = to_int(request.query.get("height", "24"), 24)
         client = f"browser {request.remote or '?'}"
         service: SessionService | None = None
+        self._sockets.add(websocket)
         try:
             await websocket.prepare(request)
             service = SessionService(
@@ -108,6 +117,7 @@ class ConsoleServer(Server):
         except Exception as error:
             log.exception(error)
         finally:
+            self._sockets.discard(websocket)
             if service is not None:
                 await service.stop()
                 log.info("session %s from %s closed", service.app_service_id, client)

@@ -37,9 +37,38 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Serving:
+    """A running `aiwf-console serve`: its URL and process."""
+
+    def __init__(self, url: str, process: subprocess.Popen[bytes]) -> None:
+        self.url = url
+        self.process = process
+
+
 @contextmanager
-def serving(stack: EmbeddedStack, config: Path, state: Path, *options: str) -> Iterator[str]:
-    """`aiwf-console serve` on a free loopback port; yields its URL, stops it on exit."""
+def serving(stack: EmbeddedStack, config: Path, state: Path, *options: str) -> Iterator[Serving]:
+    """`aiwf-console serve` on a free loopback port; stops it on exit."""
     port = free_port()
     argv = [sys.executable, "-m", "console.cli", "serve", "--port", str(port)]
     argv += ["--redis-url", stack.redis_url, "--config", str(config), *options]
@@ -55,9 +84,10 @@ def serving(stack: EmbeddedStack, config: Path, state: Path, *options: str) -> I
 
     try:
         wait_for(listening, 30, "aiwf-console serve to listen")
-        yield f"http://127.0.0.1:{port}/"
+        yield Serving(f"http://127.0.0.1:{port}/", process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:  # SIGTERM stops the server and the consoles it started, promptly
             assert process.wait(20) == 0, (state / "serve.log").read_text()
         finally:
@@ -91,9 +121,9 @@ async def test_browser_shows_the_console_and_t_triggers_a_run_audited_as_the_ser
 ) -> None:
     _, config = stack_dirs
     last = last_command_id(stack_redis, stack_keys)
-    with serving(stack, config, tmp_path, "--operate", "--operator", OPERATOR) as url:
+    with serving(stack, config, tmp_path, "--operate", "--operator", OPERATOR) as served:
         async with headless_chromium(tmp_path / "chromium") as page:
-            await page.open(url)
+            await page.open(served.url)
             await page.wait_for_text(deployments_shown, "the deployments table in the page")
             # The table lists canary first (its runs fail on purpose): down to prod, then t.
             await page.press("ArrowDown")
@@ -135,9 +165,9 @@ async def test_browser_session_is_read_only_without_operate(
 ) -> None:
     _, config = stack_dirs
     last = last_command_id(stack_redis, stack_keys)
-    with serving(stack, config, tmp_path) as url:
+    with serving(stack, config, tmp_path) as served:
         async with headless_chromium(tmp_path / "chromium") as page:
-            await page.open(url)
+            await page.open(served.url)
             shown = await page.wait_for_text(deployments_shown, "the deployments table")
             assert "read-only" in shown and "Trigger" not in shown  # status line; footer
             await page.press("ArrowDown")
@@ -145,6 +175,15 @@ async def test_browser_session_is_read_only_without_operate(
             # Keys are handled in order: once `?` opened the help, `t` was handled before it.
             await page.press("?")
             await page.wait_for_text(lambda text: "Keys: " in text, "the help screen")
+            # SIGTERM (systemctl stop) with the page still open: serve and the page's
+            # console (its Python, and the shell textual-serve starts it with) end at once.
+            shell = children_of(served.process.pid)
+            sessions = shell | {pid for parent in shell for pid in children_of(parent)}
+            commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in sessions]
+            assert any(b"console.cli" in command for command in commands), commands
+            served.process.terminate()
+            assert served.process.wait(20) == 0
+            assert not [pid for pid in sessions if alive(pid)]
     sent = [
         c for c in commands_after(stack_redis, stack_keys, last) if "browser" in c["ssh_client"]
     ]
@@ -158,7 +197,8 @@ def test_serve_refuses_other_sites_and_hosts(
     import urllib.request
 
     _, config = stack_dirs
-    with serving(stack, config, tmp_path) as url:
+    with serving(stack, config, tmp_path) as served:
+        url = served.url
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200 and b"textual-terminal" in response.read()
         for header, value in (("Host", "evil.example:80"), ("Origin", "http://evil.example")):
