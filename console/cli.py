@@ -143,16 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     config_dir: Path = args.config or default_config_dir()
     settings = settings_or_exit(config_dir, parser, EXIT_CONFIG)
-    if settings.keymap:
-        from console.settings.keymap import (
-            check_keymap,  # loads Textual: only when there is a keymap
-        )
-
-        keymap_errors = check_keymap(settings)
-        for error in keymap_errors:
-            print(f"aiwf-console: {error}", file=sys.stderr)
-        if keymap_errors:
-            parser.exit(EXIT_CONFIG, "aiwf-console: fix the keymap above and start again\n")
     user = load_user_themes(config_dir / "themes", taken=THEMES)
     for theme_error in user.errors:
         print(f"aiwf-console: theme skipped: {theme_error}", file=sys.stderr)

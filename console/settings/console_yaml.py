@@ -61,13 +61,23 @@ def settings_path(config_dir: Path) -> Path:
 def settings_or_exit(
     config_dir: Path, parser: argparse.ArgumentParser, status: int
 ) -> ConsoleSettings:
-    """`load_settings`, or every error on stderr under the command's name, then exit."""
+    """`load_settings` with its keymap checked, or every error on stderr under the
+    command's name, then exit with `status`."""
     try:
-        return load_settings(config_dir)
+        settings = load_settings(config_dir)
     except SettingsInvalid as exc:
         for error in exc.errors:
             print(f"{parser.prog}: {error}", file=sys.stderr)
         parser.exit(status, f"{parser.prog}: fix the settings file above and start again\n")
+    if settings.keymap:
+        from console.settings.keymap import check_keymap  # loads Textual: only for a keymap
+
+        keymap_errors = check_keymap(settings)
+        for keymap_error in keymap_errors:
+            print(f"{parser.prog}: {keymap_error}", file=sys.stderr)
+        if keymap_errors:
+            parser.exit(status, f"{parser.prog}: fix the keymap above and start again\n")
+    return settings
 
 
 def load_settings(config_dir: Path) -> ConsoleSettings:

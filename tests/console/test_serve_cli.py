@@ -116,3 +116,21 @@ def test_identity_takes_the_operator_and_client_serve_sets(
     monkeypatch.delenv(CLIENT_ENV)
     plain = Identity.current()
     assert plain.user != "web" and plain.ssh_client == "10.9.9.9"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("read_only: maybe\n", "console.yaml:1"),
+        ("keymap:\n  main.no_such_binding: x\n", "main.no_such_binding"),
+    ],
+)
+def test_a_bad_console_yaml_stops_serve_before_it_listens(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "console.yaml").write_text(text)
+    refused = serve(tmp_path, "--config", str(config))
+    assert refused.returncode == 2 and says in refused.stderr, refused.stderr
+    assert "aiwf-console serve: fix the" in refused.stderr
