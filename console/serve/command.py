@@ -122,7 +122,9 @@ def session_command(config_dir: Path, prefix: str, theme: str, read_only: bool) 
     argv += ["--prefix", prefix, "--theme", theme]
     if read_only:
         argv.append("--read-only")
-    return shlex.join(argv)
+    # textual-serve runs it through a shell: `exec` makes the console that shell's process,
+    # so the server waits for (and if need be kills) the console itself.
+    return "exec " + shlex.join(argv)
 
 
 def check_theme(config_dir: Path, theme: str) -> str | None:

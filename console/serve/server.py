@@ -17,6 +17,8 @@ from engine.contract.identity import CLIENT_ENV
 log = logging.getLogger("textual-serve")
 
 Handler = Any  # aiohttp's request handler type is private
+QUIT_SECONDS = 10.0
+"""How long a page's console may take to quit before it is killed."""
 
 
 class SessionService(AppService):
@@ -30,6 +32,23 @@ class SessionService(AppService):
         environment = super()._build_environment(width=width, height=height)
         environment[CLIENT_ENV] = self.client
         return environment
+
+    async def stop(self) -> None:
+        """Asks the console to quit, and waits until it has (textual-serve stops reading
+        it, not waiting for it): a console that does not quit in time is killed, so none
+        outlives its page or the server."""
+        await super().stop()
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), QUIT_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning(
+                "session %s did not quit in %.0f s: killed", self.app_service_id, QUIT_SECONDS
+            )
+            process.kill()
+            await process.wait()
 
 
 class ConsoleServer(Server):

@@ -89,7 +89,7 @@ def test_pages_run_the_console_read_only_unless_operate_without_the_url_on_the_c
     tmp_path: Path,
 ) -> None:
     read_only = shlex.split(session_command(tmp_path, "aiwf", "aiwf-dark", read_only=True))
-    assert read_only[:3] == [sys.executable, "-m", "console.cli"]
+    assert read_only[:4] == ["exec", sys.executable, "-m", "console.cli"]
     assert read_only[-1] == "--read-only"
     assert not any("redis" in part for part in read_only)
     operating = shlex.split(session_command(tmp_path, "aiwf", "aiwf-dark", read_only=False))
