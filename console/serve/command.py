@@ -83,11 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"colour theme, as for aiwf-console (default: {DEFAULT_THEME})",
     )
     parser.add_argument(
-        "--redis-url", metavar="URL", help="Redis to attach to (default: $AIWF_REDIS_URL)"
+        "--redis-url",
+        metavar="URL",
+        help="Redis to attach to (default: $AIWF_REDIS_URL, else the embedded Redis in the "
+        "state dir, a running --demo's)",
     )
-    parser.add_argument("--prefix", metavar="P", help="Redis key prefix (default: aiwf)")
     parser.add_argument(
-        "--config", metavar="DIR", type=Path, help="config dir (default: $AIWF_CONFIG_DIR)"
+        "--prefix", metavar="P", help="Redis key prefix (default: $AIWF_REDIS_PREFIX, else aiwf)"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="DIR",
+        type=Path,
+        help="config dir: console.yaml, themes/ (default: $AIWF_CONFIG_DIR, else the bundled "
+        "config/)",
     )
     return parser
 
