@@ -134,3 +134,13 @@ def test_a_bad_console_yaml_stops_serve_before_it_listens(
     refused = serve(tmp_path, "--config", str(config))
     assert refused.returncode == 2 and says in refused.stderr, refused.stderr
     assert "aiwf-console serve: fix the" in refused.stderr
+
+
+def test_read_only_in_console_yaml_wins_over_operate(tmp_path: Path, taken_port: int) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "console.yaml").write_text("read_only: true\n")
+    args = ("--config", str(config), "--operate", "--port", str(taken_port))
+    started = serve(tmp_path, *args)  # the taken port ends it once the mode is decided
+    assert "wins over --operate: browser sessions are read-only" in started.stderr
+    assert f"http://127.0.0.1:{taken_port} (read-only;" in started.stderr
