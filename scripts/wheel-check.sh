@@ -8,7 +8,7 @@
 # cache makes a second run fast). Usage: scripts/wheel-check.sh [PYTHON]
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-python="${1:-${PYTHON:-python3}}"
+python="${1:-${PYTHON:-python3}}"  # >= 3.10 (pip refuses the wheel otherwise)
 work="$(mktemp -d /tmp/aiwf-wheel.XXXXXX)"  # short: the embedded Redis socket lives in it
 keep="${AIWF_WHEEL_CHECK_KEEP:-}"
 cleanup() { if [ -z "$keep" ]; then rm -rf "$work"; else echo "kept $work"; fi; }

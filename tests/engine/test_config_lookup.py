@@ -147,3 +147,14 @@ def test_the_console_reads_console_yaml_from_the_user_dir(xdg: Path) -> None:
     )
     assert done.returncode == 2
     assert str(user / "console.yaml") in done.stderr
+
+
+def test_an_empty_user_dir_is_used_and_validate_says_how_to_fill_it(xdg: Path) -> None:
+    """The user dir wins as soon as it exists; an empty one fails `validate` with the path
+    it looked in and the command that writes a config there."""
+    user = xdg / "aiwf-console"
+    user.mkdir()
+    done = run_engine("validate", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert done.returncode == 1
+    assert f"deployments directory not found: {user / 'deployments'}" in done.stderr
+    assert "aiwf-engine init" in done.stderr
