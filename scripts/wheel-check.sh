@@ -8,7 +8,13 @@
 # cache makes a second run fast). Usage: scripts/wheel-check.sh [PYTHON]
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-python="${1:-${PYTHON:-python3}}"  # >= 3.10 (pip refuses the wheel otherwise)
+# Python >= 3.10 with pip: the argument, $PYTHON, the repo's .venv (scripts/test.sh made it;
+# a venv made from it is based on the same interpreter but shares none of its packages),
+# else python3.
+python="${1:-${PYTHON:-}}"
+if [ -z "$python" ]; then
+  if [ -x "$repo/.venv/bin/python" ]; then python="$repo/.venv/bin/python"; else python=python3; fi
+fi
 work="$(mktemp -d /tmp/aiwf-wheel.XXXXXX)"  # short: the embedded Redis socket lives in it
 keep="${AIWF_WHEEL_CHECK_KEEP:-}"
 cleanup() { if [ -z "$keep" ]; then rm -rf "$work"; else echo "kept $work"; fi; }

@@ -15,7 +15,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 from textual.widgets import DataTable, Label
@@ -32,7 +34,7 @@ DEPLOYMENT = "ai-inference-prod"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     print(f"wheel-check: FAIL: {message}", file=sys.stderr, flush=True)
     raise SystemExit(1)
 
@@ -75,13 +77,12 @@ def prefect_final_state(api_url: str, run_id: str, timeout: float) -> str:
                 return state
             time.sleep(1)
     fail(f"flow run {run_id} still {state} in Prefect after {timeout:.0f}s")
-    return state
 
 
-async def wait_for(condition: object, timeout: float, what: str) -> None:
+async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if callable(condition) and condition():
+        if condition():
             return
         await asyncio.sleep(0.25)
     fail(f"the console never showed {what} within {timeout:.0f}s")
