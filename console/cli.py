@@ -35,7 +35,8 @@ environment:
                      (default: $XDG_STATE_HOME/aiwf-console or ~/.local/state/aiwf-console)
   AIWF_CONFIG_DIR    config dir: console.yaml (console settings), themes/*.yaml (user
                      themes) and, with --demo, the engine's deployments
-                     (default: the bundled config/)
+                     (default: the user config dir if it exists, written by
+                     `aiwf-engine init`, else the bundled config)
   PREFECT_API_URL    with --demo: use this Prefect server instead of starting one
 
 themes (built-in):
@@ -96,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         type=Path,
         help="config dir: console.yaml, themes/ and, with --demo, the engine's deployments "
-        "(default: $AIWF_CONFIG_DIR, else the bundled config/)",
+        "(default: $AIWF_CONFIG_DIR, else the user config dir if it exists, else the bundled "
+        "config)",
     )
     return parser
 

@@ -15,6 +15,7 @@ import redis
 import yaml
 
 from engine.cli import backfill as backfill_cli
+from engine.cli import init as init_cli
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import DEFAULT_DEADLINE_SECONDS
 from engine.contract.keys import Keys
@@ -38,7 +39,7 @@ ENV_HELP = """environment:
   AIWF_REDIS_URL      Redis to use (default: the private embedded Redis in the state dir)
   AIWF_REDIS_PREFIX   key prefix in Redis (default: aiwf)
   AIWF_STATE_DIR      state dir (default: $XDG_STATE_HOME/aiwf-console)
-  AIWF_CONFIG_DIR     config dir (default: the bundled config/)
+  AIWF_CONFIG_DIR     config dir (default: the user config dir if it exists, else bundled)
   PREFECT_API_URL     Prefect API (default for `run`: a local server in the state dir)
 """
 
@@ -80,16 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="config dir holding deployments/ and models/ (default: %(default)s "
-        "-> $AIWF_CONFIG_DIR or the bundled config/)",
+        "-> $AIWF_CONFIG_DIR, else the user config dir if it exists, else the bundled config)",
     )
     _add_connection_args(run)
 
+    init_cli.add_arguments(
+        sub.add_parser(
+            "init",
+            help="write an editable copy of the bundled config (default: the user config dir)",
+            description="Copies the bundled deployments, models and console.yaml into DIR. "
+            "Config lookup: $AIWF_CONFIG_DIR, else the user config dir if it exists, else "
+            "the bundled config.",
+        )
+    )
     validate = sub.add_parser("validate", help="check deployment files; exit 1 on any error")
     validate.add_argument(
         "--config",
         type=Path,
         default=None,
-        help="config dir to check (default: $AIWF_CONFIG_DIR or bundled)",
+        help="config dir to check (default: $AIWF_CONFIG_DIR, else the user config dir if "
+        "it exists, else the bundled config)",
     )
 
     wait_help = "seconds to wait for the engine's answer (default: %(default)s; 0: don't wait)"
@@ -317,7 +328,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.command == "validate":
+    if args.command == "init":
+        code = init_cli.cmd_init(args)
+    elif args.command == "validate":
         code = cmd_validate((args.config or default_config_dir()).resolve())
     elif args.command == "run":
         code = cmd_run(args)
