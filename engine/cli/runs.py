@@ -1,8 +1,8 @@
 """`aiwf-engine runs`: flow runs, newest first, filtered by deployment, state and age.
 
 Read from the Redis mirror, as the console shows them. The mirror keeps the newest
-`RUNS_KEPT` runs: when `--since` reaches further back than the oldest one it still holds,
-the answer says so (`complete: false`), and `--from-prefect` asks the Prefect API instead
+`RUNS_KEPT` runs: when `--since` reaches further back than the oldest one it still holds
+and fewer than `--limit` runs matched, the answer says so (`complete: false`), and `--from-prefect` asks the Prefect API instead
 (slower: it imports Prefect), which has every run Prefect kept.
 """
 
@@ -248,9 +248,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
             complete = True
         else:
             rows, oldest, held = read_mirror(conn.client, conn.keys, since, want, args.limit)
-            # The mirror dropped older runs only once it is full; before that it has them all.
-            complete = held < RUNS_KEPT or (
-                since is not None and oldest is not None and since.timestamp() >= oldest
+            # The mirror dropped older runs only once it is full; before that it has them
+            # all. A full page, or a window inside what it holds, needed nothing older.
+            complete = (
+                held < RUNS_KEPT
+                or len(rows) >= args.limit
+                or (since is not None and oldest is not None and since.timestamp() >= oldest)
             )
             source = {"source": "redis", "mirrored_runs": held}
             if not complete:

@@ -18,6 +18,7 @@ from engine.contract.documents import (
     decode,
 )
 from engine.contract.keys import Keys
+from engine.contract.reconnect import reconnect_backoff
 
 EXIT_OF_STATE = {
     "COMPLETED": EXIT_OK,
@@ -97,21 +98,40 @@ class RunWatcher:
             self.engine_warned = True
 
     def follow(self) -> FlowRun:
-        """Blocks until the mirror reports the run in a final state; returns that run."""
-        run: FlowRun | None = None
+        """Blocks until the mirror reports the run in a final state; returns that run.
+
+        A lost Redis (restart, network) does not end the watch: the run goes on without
+        us, so this reconnects with the product's backoff and reads on from the last line.
+        """
+        backoff, failures = reconnect_backoff(), 0
         checked_engine = time.monotonic()
         while True:
-            self.print_new_lines(block_ms=500)
-            run = self.read_run()
-            if run is not None:
-                self.print_state(run)
-                if run.state_type in FINAL_STATE_TYPES:
+            try:
+                run = self.step()
+                if failures:
+                    self.out.info(f"--- Redis is back after {failures} attempt(s)")
+                    failures = 0
+                if run is not None:
                     break
-            if time.monotonic() - checked_engine > 5:
-                self.check_engine()
-                checked_engine = time.monotonic()
+                if time.monotonic() - checked_engine > 5:
+                    self.check_engine()
+                    checked_engine = time.monotonic()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                failures += 1
+                if failures == 1:
+                    self.out.warn(f"warning: lost Redis ({exc}); reconnecting, still watching")
+                time.sleep(backoff.compute(failures))
         self.drain()
         return run
+
+    def step(self) -> FlowRun | None:
+        """Prints what is new; the run once it is final, else None."""
+        self.print_new_lines(block_ms=500)
+        run = self.read_run()
+        if run is None:
+            return None
+        self.print_state(run)
+        return run if run.state_type in FINAL_STATE_TYPES else None
 
     def drain(self) -> None:
         began = quiet_since = time.monotonic()

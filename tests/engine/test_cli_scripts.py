@@ -158,8 +158,12 @@ def test_runs_says_when_the_mirror_no_longer_holds_the_window(
     assert ids == ["run-0", "run-10", "run-20", "run-30", "run-40"]  # newest first, < 48 h old
     assert recent["complete"] is True and recent["source"] == "redis"
 
-    old = one_json(engine(*base, "--since", "60d", "--limit", "3"))
-    assert [r["id"] for r in old["runs"]] == ["run-0", "run-1", "run-2"]
+    newest = one_json(engine(*base, "--limit", "3"))  # a full page needs nothing older
+    assert [r["id"] for r in newest["runs"]] == ["run-0", "run-1", "run-2"]
+    assert newest["complete"] is True and "warnings" not in newest
+
+    old = one_json(engine(*base, "--since", "60d", "--state", "failed", "--limit", "500"))
+    assert len(old["runs"]) == RUNS_KEPT // 10
     assert old["complete"] is False
     assert any("--from-prefect" in w for w in old["warnings"])
 

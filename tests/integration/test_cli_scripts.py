@@ -179,3 +179,40 @@ def test_unknown_deployment_is_one_json_error_from_the_engine(stack: EmbeddedSta
     doc = one_json(done)
     assert doc["status"] == "error" and "unknown deployment 'no-such-deployment'" in doc["message"]
     assert doc["command_id"]
+
+
+def test_watch_goes_on_through_a_redis_restart(
+    stack: EmbeddedStack, stack_dirs: tuple[Path, Path], mirror: RedisMirror
+) -> None:
+    """Redis going away does not end the watch: the run goes on, and so does the watcher."""
+    from tests.integration.test_restarts import restart_redis
+
+    state, _ = stack_dirs
+    fifo = state / "watch-restart.csv"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "engine", "trigger", PROD, "-p", f"source={fifo}", "--watch"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(stack),
+    )  # fmt: skip
+    try:
+
+        def running() -> bool:
+            docs = (json.loads(raw) for raw in mirror.client.hvals(mirror.keys.flow_runs))
+            return any(
+                d["parameters"].get("source") == str(fifo) and d["state_type"] == "RUNNING"
+                for d in docs
+            )
+
+        wait_for(running, 90, "the watched run to be running")
+        restart_redis(stack, empty=False)
+        # The run was blocked reading the FIFO: feed it the demo batch, and it completes.
+        batch = (state / "demo" / "input" / "daily_batch.csv").read_text()
+        with open(fifo, "w") as writer:
+            writer.write(batch)
+        out, err = watcher.communicate(timeout=180)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, out + err
+    assert "lost Redis" in err and "Redis is back" in out
+    assert "Saved 3000 records" in out and out.rstrip().endswith("Completed")
