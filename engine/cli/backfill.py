@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from engine.cli.completion import complete_deployments
-from engine.cli.connection import BadRedisUrl, bad_url, connect, redis_failed
+from engine.cli.connection import connect, redis_failed
 from engine.cli.output import EXIT_ERROR, Output
 from engine.contract.documents import Deployment, decode
 from engine.contract.fire_times import (
@@ -64,10 +64,7 @@ def describe_plan(name: str, cron: str, plan: BackfillPlan) -> list[str]:
 def dry_run(args: argparse.Namespace) -> int:
     """Plans the backfill against the deployment as the engine mirrors it; sends nothing."""
     out = Output(json=args.json)
-    try:
-        conn = connect(args, timeout=10)
-    except BadRedisUrl as exc:
-        return bad_url(out, exc)
+    conn = connect(args, timeout=10)  # a bad URL: BadRedisUrl, reported by main
     keys = conn.keys
     try:
         raw = conn.client.hget(keys.deployments, args.deployment)

@@ -253,11 +253,9 @@ def cmd_send(args: argparse.Namespace) -> int:
         return out.fail(EXIT_USAGE, "usage", "--watch needs the engine's answer: --wait > 0")
     try:
         params = command_params(args)
-        conn = connect(args, timeout=args.wait + 5)
-    except BadRedisUrl as exc:
-        return bad_url(out, exc)
     except ValueError as exc:
         return out.fail(EXIT_USAGE, "usage", str(exc))
+    conn = connect(args, timeout=args.wait + 5)
     try:
         return send_and_report(args, out, conn.client, conn.keys, target, params)
     except redis.RedisError as exc:
@@ -367,6 +365,14 @@ def main(argv: list[str] | None = None) -> None:
     completion.enable(parser)
     Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    try:
+        code = dispatch(args)
+    except BadRedisUrl as exc:
+        code = bad_url(Output(json=getattr(args, "json", False)), exc)
+    sys.exit(code)
+
+
+def dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         code = cmd_validate((args.config or default_config_dir()).resolve(), args.json)
     elif args.command == "run":
@@ -379,7 +385,7 @@ def main(argv: list[str] | None = None) -> None:
         code = backfill_cli.dry_run(args)
     else:
         code = cmd_send(args)
-    sys.exit(code)
+    return code
 
 
 if __name__ == "__main__":

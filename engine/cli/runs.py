@@ -2,8 +2,9 @@
 
 Read from the Redis mirror, as the console shows them. The mirror keeps the newest
 `RUNS_KEPT` runs: when `--since` reaches further back than the oldest one it still holds
-and fewer than `--limit` runs matched, the answer says so (`complete: false`), and `--from-prefect` asks the Prefect API instead
-(slower: it imports Prefect), which has every run Prefect kept.
+and fewer than `--limit` runs matched, the answer says so (`complete: false`), and
+`--from-prefect` asks the Prefect API instead (slower: it imports Prefect), which has every
+run Prefect kept.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import redis
 
-from engine.cli.connection import BadRedisUrl, bad_url, connect, redis_failed
+from engine.cli.connection import connect, redis_failed
 from engine.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Output
 from engine.contract.documents import Deployment, FlowRun, decode, decode_doc
 from engine.contract.keys import RUNS_KEPT, Keys
@@ -219,10 +220,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.limit < 1:
         return out.fail(EXIT_USAGE, "usage", f"--limit {args.limit}: expected 1 or more")
     states = {state_key(s) for value in args.state for s in value.split(",") if s.strip()}
-    try:
-        conn = connect(args, timeout=10)
-    except BadRedisUrl as exc:
-        return bad_url(out, exc)
+    conn = connect(args, timeout=10)  # a bad URL: BadRedisUrl, reported by main
 
     def want(row: RunRow) -> bool:
         return row.matches(args.deployment, states)

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from engine.cli.connection import BadRedisUrl, bad_url, connect, redis_failed
+from engine.cli.connection import connect, redis_failed
 from engine.cli.output import EXIT_DEGRADED, EXIT_OK, Output
 from engine.contract.documents import Deployment, Heartbeat, decode, decode_doc
 from engine.contract.keys import Keys
@@ -194,10 +194,7 @@ def render(report: StatusReport) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     out = Output(json=args.json)
-    try:
-        conn = connect(args, timeout=5)
-    except BadRedisUrl as exc:
-        return bad_url(out, exc)
+    conn = connect(args, timeout=5)  # a bad URL: BadRedisUrl, reported by main
     try:
         red = read_redis(conn.client, conn.shown_url, conn.keys)
         engine = read_engine(conn.client, conn.keys)

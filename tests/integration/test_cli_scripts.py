@@ -17,6 +17,7 @@ from engine.contract.command_client import CommandClient
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.integration.conftest import wait_for
+from tests.integration.test_backfill import cli  # `aiwf-engine ARGS` against the stack
 
 PROD = "ai-inference-prod"
 CANARY = "ai-inference-canary"
@@ -26,20 +27,35 @@ def cli_env(stack: EmbeddedStack) -> dict[str, str]:
     return os.environ | {"AIWF_REDIS_URL": stack.redis_url, "AIWF_REDIS_PREFIX": stack.prefix}
 
 
-def cli(stack: EmbeddedStack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=cli_env(stack),
-    )
-
-
 def one_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     doc = json.loads(done.stdout)
     assert doc["exit_code"] == done.returncode, doc
     return doc
+
+
+def watch_blocked_run(
+    stack: EmbeddedStack, state: Path, name: str, *extra: str
+) -> tuple[subprocess.Popen[str], Path]:
+    """`trigger --watch` of a run reading a FIFO with no writer: it stays Running until
+    cancelled or fed."""
+    fifo = state / name
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "engine", "trigger", PROD, "-p", f"source={fifo}", "--watch",
+         *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(stack),
+    )  # fmt: skip
+    return watcher, fifo
+
+
+def running_run(mirror: RedisMirror, fifo: Path) -> str | None:
+    """The id of the mirrored run reading `fifo`, once it is Running."""
+    for raw in mirror.client.hvals(mirror.keys.flow_runs):
+        doc = json.loads(raw)
+        if doc["parameters"].get("source") == str(fifo) and doc["state_type"] == "RUNNING":
+            return str(doc["id"])
+    return None
 
 
 @dataclass
@@ -95,26 +111,9 @@ async def test_watch_exits_4_when_another_client_cancels_the_run(
     commands: CommandClient,
     prefect_client: Any,
 ) -> None:
-    state, _ = stack_dirs
-    # Reading a FIFO with no writer blocks: the run stays Running until cancelled.
-    fifo = state / "watch-cancel.csv"
-    if not fifo.exists():
-        os.mkfifo(fifo)
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "engine", "trigger", PROD, "-p", f"source={fifo}", "--watch",
-         "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(stack),
-    )  # fmt: skip
+    watcher, fifo = watch_blocked_run(stack, stack_dirs[0], "watch-cancel.csv", "--json")
     try:
-
-        def running_run() -> str | None:
-            for raw in mirror.client.hvals(mirror.keys.flow_runs):
-                doc = json.loads(raw)
-                if doc["parameters"].get("source") == str(fifo) and doc["state_type"] == "RUNNING":
-                    return str(doc["id"])
-            return None
-
-        run_id = wait_for(running_run, 90, "the watched run to be running")
+        run_id = wait_for(lambda: running_run(mirror, fifo), 90, "the watched run to be running")
         cancel = commands.send("cancel", run_id)
         out, err = watcher.communicate(timeout=180)
     finally:
@@ -188,23 +187,9 @@ def test_watch_goes_on_through_a_redis_restart(
     from tests.integration.test_restarts import restart_redis
 
     state, _ = stack_dirs
-    fifo = state / "watch-restart.csv"
-    if not fifo.exists():
-        os.mkfifo(fifo)
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "engine", "trigger", PROD, "-p", f"source={fifo}", "--watch"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(stack),
-    )  # fmt: skip
+    watcher, fifo = watch_blocked_run(stack, state, "watch-restart.csv")
     try:
-
-        def running() -> bool:
-            docs = (json.loads(raw) for raw in mirror.client.hvals(mirror.keys.flow_runs))
-            return any(
-                d["parameters"].get("source") == str(fifo) and d["state_type"] == "RUNNING"
-                for d in docs
-            )
-
-        wait_for(running, 90, "the watched run to be running")
+        wait_for(lambda: running_run(mirror, fifo), 90, "the watched run to be running")
         restart_redis(stack, empty=False)
         # The run was blocked reading the FIFO: feed it the demo batch, and it completes.
         batch = (state / "demo" / "input" / "daily_batch.csv").read_text()
