@@ -9,7 +9,6 @@ from typing import Any
 
 import redis
 
-from engine.cli.completion import complete_deployments
 from engine.cli.connection import connect, redis_failed
 from engine.cli.output import EXIT_ERROR, Output
 from engine.contract.documents import Deployment, decode
@@ -25,9 +24,7 @@ EXIT_OK = 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    complete_deployments(
-        parser.add_argument("deployment", help="deployment name, e.g. ai-inference-prod")
-    )
+    parser.add_argument("deployment", help="deployment name, e.g. ai-inference-prod")
     when = "ISO date or time; without an offset, a wall time in the deployment's zone"
     parser.add_argument("--start", required=True, help=f"window start, included ({when})")
     parser.add_argument("--end", required=True, help=f"window end, excluded ({when})")

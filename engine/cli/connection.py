@@ -31,6 +31,17 @@ class Connection:
         self.client.close()
 
 
+def add_connection_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help="Redis URL (default: $AIWF_REDIS_URL, else the embedded Redis)",
+    )
+    parser.add_argument(
+        "--prefix", default=None, help="Redis key prefix (default: $AIWF_REDIS_PREFIX, else aiwf)"
+    )
+
+
 class BadRedisUrl(ValueError):
     """--redis-url or $AIWF_REDIS_URL is not a URL redis-py can use; names it, redacted."""
 

@@ -20,7 +20,13 @@ from engine.cli import backfill as backfill_cli
 from engine.cli import completion
 from engine.cli import runs as runs_cli
 from engine.cli import status as status_cli
-from engine.cli.connection import BadRedisUrl, bad_url, connect, redis_failed
+from engine.cli.connection import (
+    BadRedisUrl,
+    add_connection_args,
+    bad_url,
+    connect,
+    redis_failed,
+)
 from engine.cli.output import (
     EXIT_ERROR,
     EXIT_HELP,
@@ -30,6 +36,7 @@ from engine.cli.output import (
     Output,
     Parser,
 )
+from engine.cli.surface import add_script_surface
 from engine.cli.validate import cmd_validate
 from engine.cli.watch import watch_run
 from engine.contract.command_client import CommandClient
@@ -64,15 +71,7 @@ MAIN_EPILOG = (
 )
 
 
-def _add_connection_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--redis-url",
-        default=None,
-        help="Redis URL (default: $AIWF_REDIS_URL, else the embedded Redis)",
-    )
-    parser.add_argument(
-        "--prefix", default=None, help="Redis key prefix (default: $AIWF_REDIS_PREFIX, else aiwf)"
-    )
+_add_connection_args = add_connection_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,33 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="config dir to check (default: $AIWF_CONFIG_DIR or bundled)",
     )
-    validate.add_argument("--json", action="store_true", help="print the result as JSON")
-    for name, module, text in (
-        ("status", status_cli, "engine, Redis, Prefect and each deployment's next and last run"),
-        ("runs", runs_cli, "list flow runs, newest first (--deployment, --state, --since)"),
-    ):
-        module.add_arguments(
-            sub.add_parser(
-                name,
-                help=text,
-                description=text,
-                epilog=EXIT_HELP,
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-            )
-        )
-        _add_connection_args(sub.choices[name])
 
     wait_help = "seconds to wait for the engine's answer (default: %(default)s; 0: don't wait)"
     trigger = sub.add_parser("trigger", help="start a run of a deployment now")
-    completion.complete_deployments(
-        trigger.add_argument("deployment", help="deployment name, e.g. ai-inference-prod")
-    )
-    trigger.add_argument(
-        "--watch",
-        action="store_true",
-        help="follow the run to its final state, printing its log lines; exit 0 Completed, "
-        "1 Failed or Crashed, 4 Cancelled (with --json the lines go to stderr)",
-    )
+    trigger.add_argument("deployment", help="deployment name, e.g. ai-inference-prod")
     trigger.add_argument(
         "--param",
         "-p",
@@ -157,11 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("resume", "deployment", "resume a deployment's schedule"),
     ):
         action = sub.add_parser(name, help=text)
-        argument = action.add_argument(
-            target, help="flow run id" if target == "run_id" else "deployment name"
-        )
-        if target == "deployment":
-            completion.complete_deployments(argument)
+        action.add_argument(target, help="flow run id" if target == "run_id" else "deployment name")
     sub.choices["pause"].add_argument(
         "--until",
         default=None,
@@ -192,8 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in ("trigger", "retry", "cancel", "pause", "resume", "backfill"):
         action = sub.choices[name]
-        action.epilog = EXIT_HELP
-        action.formatter_class = argparse.RawDescriptionHelpFormatter
         action.add_argument("--wait", type=float, default=30.0, help=wait_help)
         action.add_argument("--json", action="store_true", help="print the result as JSON")
         action.add_argument(
@@ -205,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
             "sending (an engine that was down does not act on it later; default: %(default)s)",
         )
         _add_connection_args(action)
+    add_script_surface(sub)
     return parser
 
 
