@@ -145,8 +145,11 @@ def read_prefect(
     import os
     from uuid import UUID
 
+    # Before Prefect reads its settings: the API the engine mirrors, unless the environment
+    # names one; and never a throwaway in-process server, whose empty answer would mislead.
     if api_url:
-        os.environ.setdefault("PREFECT_API_URL", api_url)  # before Prefect reads its settings
+        os.environ.setdefault("PREFECT_API_URL", api_url)
+    os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "false")
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         DeploymentFilter,
