@@ -340,6 +340,10 @@ def main(argv: list[str] | None = None) -> None:
         code = dispatch(args)
     except BadRedisUrl as exc:
         code = bad_url(Output(json=getattr(args, "json", False)), exc)
+    except BrokenPipeError:
+        # `aiwf-engine runs | head`: the reader left; no traceback (Python's documented way).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
     sys.exit(code)
 
 
