@@ -30,6 +30,7 @@ from engine.cli.connection import (
 from engine.cli.output import (
     EXIT_ERROR,
     EXIT_HELP,
+    EXIT_INTERRUPTED,
     EXIT_NO_ANSWER,
     EXIT_OK,
     EXIT_USAGE,
@@ -340,6 +341,12 @@ def main(argv: list[str] | None = None) -> None:
         code = dispatch(args)
     except BadRedisUrl as exc:
         code = bad_url(Output(json=getattr(args, "json", False)), exc)
+    except KeyboardInterrupt:
+        # A command already sent stays sent: say where its answer will be, not a traceback.
+        code = Output(json=getattr(args, "json", False)).fail(
+            EXIT_INTERRUPTED, "interrupted", "interrupted; a command already sent still runs "
+            "(its result is in the audit trail: `a` in the console)",
+        )  # fmt: skip
     except BrokenPipeError:
         # `aiwf-engine runs | head`: the reader left; no traceback (Python's documented way).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

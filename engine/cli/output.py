@@ -19,6 +19,7 @@ EXIT_USAGE = 2
 EXIT_NO_ANSWER = 3
 EXIT_CANCELLED = 4
 EXIT_DEGRADED = 5
+EXIT_INTERRUPTED = 130
 
 EXIT_HELP = """exit codes:
   0  done: the engine answered ok; `status`: engine, Redis and Prefect all up;

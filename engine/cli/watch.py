@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from engine.cli.output import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, Output
+from engine.cli.output import EXIT_CANCELLED, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Output
 from engine.contract.documents import (
     FINAL_STATE_TYPES,
     FlowRun,
@@ -153,13 +153,12 @@ def watch_run(
     try:
         run = watcher.follow()
     except KeyboardInterrupt:
-        out.fail(
-            130,
+        return out.fail(
+            EXIT_INTERRUPTED,
             "interrupted",
             f"stopped watching; run {run_id} goes on (aiwf-engine cancel {run_id} stops it)",
             flow_run_id=run_id,
         )
-        return 130
     code = EXIT_OF_STATE.get(run.state_type, EXIT_ERROR)
     payload = {
         **sent,

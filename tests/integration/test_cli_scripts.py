@@ -201,3 +201,28 @@ def test_watch_goes_on_through_a_redis_restart(
     assert watcher.returncode == 0, out + err
     assert "lost Redis" in err and "Redis is back" in out
     assert "Saved 3000 records" in out and out.rstrip().endswith("Completed")
+
+
+def test_ctrl_c_stops_watching_but_not_the_run(
+    stack: EmbeddedStack,
+    stack_dirs: tuple[Path, Path],
+    mirror: RedisMirror,
+    commands: CommandClient,
+) -> None:
+    import signal
+
+    watcher, fifo = watch_blocked_run(stack, stack_dirs[0], "watch-interrupt.csv", "--json")
+    try:
+        run_id = wait_for(lambda: running_run(mirror, fifo), 90, "the watched run to be running")
+        watcher.send_signal(signal.SIGINT)
+        out, err = watcher.communicate(timeout=60)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 130, out + err
+    doc = json.loads(out)
+    assert doc["error"] == "interrupted" and doc["flow_run_id"] == run_id
+    assert f"aiwf-engine cancel {run_id}" in doc["message"]
+    assert running_run(mirror, fifo) == run_id  # the run goes on without its watcher
+    cancel = commands.send("cancel", run_id)
+    final = commands.wait_final(cancel.id, 120)
+    assert final is not None and final.ok, final
