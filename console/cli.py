@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete: this entry point answers completion requests)
 """`aiwf-console`: attach to a running installation, or `--demo` to start one first."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from console.settings.console_yaml import settings_or_exit
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.redact import redact_text
+from engine.contract.version import version_line
 from engine.stack.demo_lease import DemoLease
 from engine.stack.launcher import (
     LaunchError,
@@ -46,6 +48,12 @@ themes (built-in):
 keys: press ? in the console for every key of the current screen.
 
 browser: aiwf-console serve --help (the same console in a web browser)
+
+exit status: 0 on quit, 1 if the demo's services failed to start, 2 for bad arguments or
+a bad settings, keymap or theme file, 130 if interrupted while starting.
+
+shell completion (bash; zsh with bashcompinit):
+  eval "$(register-python-argcomplete aiwf-console)"   # e.g. in ~/.bashrc
 """
 
 
@@ -60,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
+        "--version", action="version", version=version_line("aiwf-console", "textual")
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help=(
@@ -68,13 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
             "them (the last one to quit stops them)"
         ),
     )
-    parser.add_argument(
+    theme = parser.add_argument(
         "--theme",
         default=DEFAULT_THEME,
         metavar="NAME",
         help=f"colour theme: a built-in one (listed below) or a user theme "
         f"(default: {DEFAULT_THEME})",
     )
+    theme.completer = lambda **_: list(THEMES)  # type: ignore[attr-defined]  # argcomplete
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -142,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(arguments[1:])
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer and exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     args = parser.parse_args(arguments)
     config_dir: Path = args.config or default_config_dir()
     settings = settings_or_exit(config_dir, parser, EXIT_CONFIG)
