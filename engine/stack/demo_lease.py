@@ -1,7 +1,7 @@
 """Shared demo services: each `aiwf-console --demo` holds a lease, the last one out stops them.
 
 Stdlib only (the console imports this for `--demo`; POSIX, like the embedded Redis socket).
-Every change happens under an exclusive `flock` of `<state>/demo/lock`, so two consoles
+Every change happens under the state dir's lock (engine/stack/state_lock.py), so two consoles
 starting or quitting at once never both start Redis or both think they are last:
 
 - `demo/leases/<pid>.json`: one per console using the services. A lease whose process is
@@ -19,7 +19,6 @@ starting or quitting at once never both start Redis or both think they are last:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -33,6 +32,7 @@ from typing import Any
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedRedis, EmbeddedStack, EngineProcess, LocalPrefectServer
 from engine.stack.services import Progress, quiet
+from engine.stack.state_lock import state_dir_lock
 
 STOP_ORDER = ("engine", "prefect", "redis")
 """The engine first, so it never sees its Redis or API vanish (as `EmbeddedStack.stop`)."""
@@ -130,17 +130,9 @@ class DemoLease:
 
     @contextlib.contextmanager
     def _locked(self, progress: Progress) -> Iterator[None]:
-        self.lease_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with (self.dir / "lock").open("a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                progress("Waiting for another demo console that is starting or stopping services")
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with state_dir_lock(self.stack.state_dir, progress):
+            self.lease_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            yield
 
     # Files (read and written under the lock; `notice` reads without it).
 

@@ -27,8 +27,13 @@ from engine.stack.services import (
     prefect_env,
     quiet,
     stop_process,
+    stopped_unless_ready,
     wait_until,
 )
+
+EMBEDDED_ENV = "AIWF_PREFECT_EMBEDDED"
+"""Tells `aiwf-engine run` that the PREFECT_API_URL it is given is the launcher's own local
+server (engine/cli/prefect_choice.py reads it; the console must not import that module)."""
 
 __all__ = [
     "EmbeddedRedis",
@@ -65,6 +70,8 @@ class EngineProcess:
     prefix: str = DEFAULT_PREFIX
     extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    prefect_embedded: bool = False
+    """`api_url` is the stack's own local server: the engine's heartbeat says so."""
 
     @property
     def log_path(self) -> Path:
@@ -89,6 +96,7 @@ class EngineProcess:
                 "AIWF_REDIS_PREFIX": self.prefix,
                 "AIWF_STATE_DIR": str(self.state_dir),
                 "PREFECT_API_URL": self.api_url,
+                EMBEDDED_ENV: "1" if self.prefect_embedded else "0",
             }
         )
         with self.log_path.open("ab") as log:
@@ -108,7 +116,8 @@ class EngineProcess:
                 )
             return self.is_up()
 
-        wait_until(ready, timeout, "engine", self.log_path)
+        with stopped_unless_ready(self):
+            wait_until(ready, timeout, "engine", self.log_path)
         return True
 
     def stop(self) -> None:
@@ -163,6 +172,7 @@ class EmbeddedStack:
                     self.config_dir,
                     self.prefix,
                     self.engine_env,
+                    prefect_embedded=not self.external_api_url,
                 )
                 if self.engine.start(progress):
                     self._started.append(self.engine)

@@ -6,6 +6,7 @@ start reuses what is already running, and `stop` only stops a process this objec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,12 +17,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import redis
 
+from engine.stack.stop_signals import die_with_parent
 from engine.store.log_budget import BUDGET_ENV, budget_bytes
 
 Progress = Callable[[str], None]
@@ -84,12 +87,30 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
         proc.wait(5)
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@contextlib.contextmanager
+def stopped_unless_ready(service: Stoppable) -> Iterator[None]:
+    """Around the wait for a service just spawned: if the wait ends any other way than
+    ready (timeout, the service exited, Ctrl-C, a stop signal), the service is stopped, so
+    a start that fails or is interrupted never leaves it running, unowned."""
+    try:
+        yield
+    except BaseException:
+        service.stop()
+        raise
+
+
 @dataclass
 class EmbeddedRedis:
     """A private redis-server on a unix socket in the state dir, with no TCP port."""
 
     state_dir: Path
     proc: subprocess.Popen[bytes] | None = None
+    tied_to_parent: bool = False
+    """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
 
     @property
     def socket_path(self) -> Path:
@@ -150,9 +171,14 @@ class EmbeddedRedis:
             str(data_dir / "redis.pid"),
         ]
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent() if self.tied_to_parent else None,
         )
-        wait_until(self.is_up, 20, "Redis", self.log_path)
+        with stopped_unless_ready(self):
+            wait_until(self.is_up, 20, "Redis", self.log_path)
         return True
 
     def stop(self) -> None:
@@ -215,6 +241,8 @@ class LocalPrefectServer:
     state_dir: Path
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
+    tied_to_parent: bool = False
+    """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
 
     @property
     def home(self) -> Path:
@@ -282,6 +310,7 @@ class LocalPrefectServer:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
+                preexec_fn=die_with_parent() if self.tied_to_parent else None,
             )
         started = time.monotonic()
 
@@ -295,7 +324,8 @@ class LocalPrefectServer:
                 progress(f"Prefect server: waiting for {self.api_url}/health ({elapsed:.0f}s)")
             return self.is_up()
 
-        wait_until(ready, timeout, "Prefect server", self.log_path)
+        with stopped_unless_ready(self):
+            wait_until(ready, timeout, "Prefect server", self.log_path)
         self.info_path.write_text(json.dumps({"port": self.port, "pid": self.proc.pid}))
         return True
 
