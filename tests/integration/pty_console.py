@@ -142,3 +142,19 @@ def processes_with(needle: str) -> list[int]:
         if needle.encode() in blob and process_alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)
+
+
+def processes_in(directory: Path) -> list[int]:
+    """Pids of live processes whose working directory is `directory` (redis-server changes
+    into its `--dir` and rewrites its command line, so this is how to find it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if Path(cwd) == directory and process_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return sorted(found)

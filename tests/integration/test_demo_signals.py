@@ -21,7 +21,13 @@ import pytest
 from engine.contract.paths import bundled_config_dir
 from engine.stack.demo_lease import process_alive
 from tests.integration.conftest import wait_for
-from tests.integration.pty_console import PtyConsole, demo_env, processes_with, recorded_services
+from tests.integration.pty_console import (
+    PtyConsole,
+    demo_env,
+    processes_in,
+    processes_with,
+    recorded_services,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -106,7 +112,7 @@ def test_two_demo_consoles_started_at_once_share_one_stack(
             console.wait_for_text(SCREEN_READY, START_SECONDS)
         pids = all_services(state)
         # One of each: the lock made the second console wait and reuse what the first started.
-        assert processes_with(f"{state}/redis/redis.sock") == [pids["redis"]]
+        assert processes_in(state / "redis") == [pids["redis"]]
         assert processes_with(f"PREFECT_HOME={state}/prefect") == sorted(
             [pids["prefect"], pids["engine"]]
         )
