@@ -171,6 +171,7 @@ class DemoLease:
         The demo deployments read a generated input file; it is written first, once."""
         progress(f"Demo input: {ensure_demo_input(self.stack.state_dir)}")
         with self._locked(progress):
+            self._say_if_adopting(progress)
             self.since = datetime.now(timezone.utc).isoformat()
             self._write(
                 self.lease_path,
@@ -187,6 +188,24 @@ class DemoLease:
                 if proc is not None:
                     services[kind] = {"pid": proc.pid, "tag": process_tag(proc.pid)}
             self._write(self.services_path, services)
+
+    def _say_if_adopting(self, progress: Progress) -> None:
+        """Services recorded but no live console holds a lease: the console(s) using them
+        were killed (SIGKILL, a crash) and could not stop them. This console reuses them and
+        stops them when it quits, like its own; say so once."""
+        alive = [
+            LABELS[kind]
+            for kind, entry in self._services().items()
+            if kind in LABELS
+            and isinstance(entry, dict)
+            and process_alive(int(entry.get("pid", 0)), str(entry.get("tag", "")))
+        ]
+        if alive and not [pid for pid in self.live_leases() if pid != self.pid]:
+            progress(
+                f"Reusing demo services no live console holds ({', '.join(alive)}): the "
+                "console that started them did not quit cleanly (killed?); this one stops "
+                "them when it quits"
+            )
 
     def _started(self) -> list[tuple[str, EmbeddedRedis | LocalPrefectServer | EngineProcess]]:
         kinds: list[tuple[str, EmbeddedRedis | LocalPrefectServer | EngineProcess]] = []

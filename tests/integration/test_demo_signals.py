@@ -132,3 +132,29 @@ def test_two_demo_consoles_started_at_once_share_one_stack(
     finally:
         first.kill()
         second.kill()
+
+
+def test_services_of_a_killed_demo_console_are_reused_and_stopped_by_the_next(
+    demo_dirs: tuple[Path, Path],
+) -> None:
+    state, config = demo_dirs
+    killed = start_console(state, config)
+    try:
+        killed.wait_for_text(SCREEN_READY, START_SECONDS)
+        pids = all_services(state)
+        killed.kill()  # SIGKILL: no handler runs, the services stay up (their own sessions)
+        assert all(process_alive(pid) for pid in pids.values())
+
+        following = start_console(state, config)
+        try:
+            following.wait_for_text(SCREEN_READY, START_SECONDS)
+            assert "Reusing demo services no live console holds" in following.text
+            assert all_services(state) == pids  # reused, not started again
+
+            following.send("q")
+            assert following.wait(STOP_SECONDS) == 0
+            assert_all_gone(state, pids)
+        finally:
+            following.kill()
+    finally:
+        killed.kill()
