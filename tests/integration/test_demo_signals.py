@@ -158,3 +158,38 @@ def test_services_of_a_killed_demo_console_are_reused_and_stopped_by_the_next(
             following.kill()
     finally:
         killed.kill()
+
+
+def test_a_server_left_starting_by_a_killed_demo_console_is_stopped_by_the_next(
+    demo_dirs: tuple[Path, Path],
+) -> None:
+    state, config = demo_dirs
+    killed = start_console(state, config)
+    try:
+
+        def prefect_spawned() -> int | None:
+            entry = recorded_services(state).get("prefect")
+            return int(entry["pid"]) if entry else None
+
+        half_started = wait_for(prefect_spawned, 60, "the Prefect server to be spawned")
+        assert not (state / "prefect" / "server.json").exists()  # not ready yet
+        redis_pid = int(recorded_services(state)["redis"]["pid"])
+        killed.kill()
+        assert process_alive(half_started)
+
+        following = start_console(state, config)
+        try:
+            following.wait_for_text(SCREEN_READY, START_SECONDS)
+            assert f"Stopping the Prefect server (pid {half_started})" in following.text
+            assert not process_alive(half_started)
+            pids = all_services(state)
+            assert pids["redis"] == redis_pid  # ready: reused
+            assert pids["prefect"] != half_started
+
+            following.send("q")
+            assert following.wait(STOP_SECONDS) == 0
+            assert_all_gone(state, pids)
+        finally:
+            following.kill()
+    finally:
+        killed.kill()
