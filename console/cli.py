@@ -45,7 +45,11 @@ environment:
   AIWF_CONFIG_DIR    config dir: console.yaml (console settings), themes/*.yaml (user
                      themes) and, with --demo, the engine's deployments
                      (default: the bundled config/)
-  PREFECT_API_URL    with --demo: use this Prefect server instead of starting one
+  PREFECT_API_URL    with --demo: use this Prefect server instead of starting one (the
+                     environment only: a Prefect profile's URL is not used by the demo)
+
+signals: with --demo, SIGTERM and SIGHUP (terminal closed) quit as q does and stop the
+  demo services unless another demo console uses them.
 
 themes (built-in):
   {themes}

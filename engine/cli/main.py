@@ -46,7 +46,9 @@ ENV_HELP = """environment:
   AIWF_REDIS_PREFIX   key prefix in Redis (default: aiwf)
   AIWF_STATE_DIR      state dir (default: $XDG_STATE_HOME/aiwf-console)
   AIWF_CONFIG_DIR     config dir (default: the bundled config/)
-  PREFECT_API_URL     Prefect API (default for `run`: a local server in the state dir)
+  PREFECT_API_URL     Prefect API; `run` reads it (and every Prefect setting) where Prefect
+                      does: environment, .env, the active profile (`prefect config set`),
+                      and starts a local server in the state dir only if none sets it
 """
 
 
@@ -76,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="register and serve every valid deployment until stopped",
         description="Registers every valid deployment file with the Prefect "
         "API, executes their runs, mirrors state and logs into Redis and "
-        "executes operator commands. Stops cleanly on SIGINT/SIGTERM. "
-        "Starts a private Redis and a local Prefect server if "
-        "AIWF_REDIS_URL / PREFECT_API_URL are not set.",
+        "executes operator commands. Stops cleanly on SIGINT/SIGTERM/SIGHUP, "
+        "also while starting. Starts a private Redis if AIWF_REDIS_URL is not set, and a "
+        "local Prefect server if Prefect's settings (environment, .env, profile) name no "
+        "PREFECT_API_URL; both stop with it.",
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
