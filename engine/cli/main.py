@@ -19,7 +19,7 @@ from engine.cli.prefect_choice import (
     EMBEDDED_ENV,
     apply_environment,
     configured_prefect,
-    run_environment,
+    prefect_environment,
 )
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import DEFAULT_DEADLINE_SECONDS
@@ -296,7 +296,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not redis_url or not api_url:
                 with state_dir_lock(state, print):
                     redis_url, api_url = _start_own_services(state, redis_url, api_url, started)
-            apply_environment(run_environment(choice, api_url))
+            apply_environment(prefect_environment(choice, api_url))
             from engine.serve.engine import EngineSettings, run_engine
 
             settings = EngineSettings(

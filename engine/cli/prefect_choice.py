@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.stack.launcher import EMBEDDED_ENV
 
-__all__ = ["EMBEDDED_ENV", "PrefectChoice", "configured_prefect", "run_environment"]
+__all__ = ["EMBEDDED_ENV", "PrefectChoice", "configured_prefect", "prefect_environment"]
 
 RUN_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -68,7 +68,7 @@ def configured_prefect() -> PrefectChoice:
     return PrefectChoice(url, source, profile_settings)
 
 
-def run_environment(choice: PrefectChoice, api_url: str) -> dict[str, str]:
+def prefect_environment(choice: PrefectChoice, api_url: str) -> dict[str, str]:
     """PREFECT_* variables for the engine and its flow runs: the API URL, and the engine's
     defaults where neither the environment nor the active profile sets a value (a value
     the profile sets is copied, so both this process and its children see the same)."""

@@ -17,10 +17,10 @@ import pytest
 
 PROBE = """
 import json
-from engine.cli.prefect_choice import configured_prefect, run_environment
+from engine.cli.prefect_choice import configured_prefect, prefect_environment
 choice = configured_prefect()
 print(json.dumps({"url": choice.api_url, "source": choice.source,
-                  "env": run_environment(choice, choice.api_url or "http://embedded/api")}))
+                  "env": prefect_environment(choice, choice.api_url or "http://embedded/api")}))
 """
 
 

@@ -17,8 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
+from engine.contract.documents import Heartbeat, decode
+from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.contract.paths import bundled_config_dir
+from engine.stack.launcher import EmbeddedRedis
 from engine.stack.demo_lease import process_alive
 from tests.integration.conftest import wait_for
 from tests.integration.pty_console import (
@@ -76,6 +80,25 @@ def assert_all_gone(state: Path, pids: dict[str, int]) -> None:
     assert processes_with(str(state)) == [], "a process using the state dir is still running"
 
 
+def demo_heartbeat(state: Path) -> Heartbeat:
+    """The demo engine's heartbeat, read from the demo's Redis."""
+    client = redis.Redis.from_url(EmbeddedRedis(state).url)
+    try:
+        key = Keys(DEFAULT_PREFIX).heartbeat
+        beat = decode(client.get(key), Heartbeat, key)
+    finally:
+        client.close()
+    assert beat is not None, "no heartbeat in the demo's Redis"
+    return beat
+
+
+def quit_as_the_last_one(console: PtyConsole, state: Path, pids: dict[str, int]) -> None:
+    """`q` in the last demo console: it exits 0 and every demo service is gone."""
+    console.send("q")
+    assert console.wait(STOP_SECONDS) == 0
+    assert_all_gone(state, pids)
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "closed terminal"])
 def test_a_demo_console_stopped_by_a_signal_stops_its_services(
     demo_dirs: tuple[Path, Path], how: str
@@ -116,6 +139,8 @@ def test_two_demo_consoles_started_at_once_share_one_stack(
         assert processes_with(f"PREFECT_HOME={state}/prefect") == sorted(
             [pids["prefect"], pids["engine"]]
         )
+        beat = demo_heartbeat(state)
+        assert beat.prefect_embedded is True and beat.pid == pids["engine"]
         leases = sorted(path.stem for path in (state / "demo" / "leases").iterdir())
         assert leases == sorted([str(first.proc.pid), str(second.proc.pid)])
         assert "Waiting for another process starting or stopping" in (first.text + second.text)
@@ -126,9 +151,7 @@ def test_two_demo_consoles_started_at_once_share_one_stack(
         assert all(process_alive(pid) for pid in pids.values())
         second.wait_for_text("engine alive", 30)  # still served after the first one quit
 
-        second.send("q")
-        assert second.wait(STOP_SECONDS) == 0
-        assert_all_gone(state, pids)
+        quit_as_the_last_one(second, state, pids)
     finally:
         first.kill()
         second.kill()
@@ -151,9 +174,7 @@ def test_services_of_a_killed_demo_console_are_reused_and_stopped_by_the_next(
             assert "Reusing demo services no live console holds" in following.text
             assert all_services(state) == pids  # reused, not started again
 
-            following.send("q")
-            assert following.wait(STOP_SECONDS) == 0
-            assert_all_gone(state, pids)
+            quit_as_the_last_one(following, state, pids)
         finally:
             following.kill()
     finally:
@@ -186,9 +207,7 @@ def test_a_server_left_starting_by_a_killed_demo_console_is_stopped_by_the_next(
             assert pids["redis"] == redis_pid  # ready: reused
             assert pids["prefect"] != half_started
 
-            following.send("q")
-            assert following.wait(STOP_SECONDS) == 0
-            assert_all_gone(state, pids)
+            quit_as_the_last_one(following, state, pids)
         finally:
             following.kill()
     finally:
