@@ -22,8 +22,8 @@ import redis
 from engine.contract.documents import Heartbeat, decode
 from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.contract.paths import bundled_config_dir
-from engine.stack.launcher import EmbeddedRedis
 from engine.stack.demo_lease import process_alive
+from engine.stack.launcher import EmbeddedRedis
 from tests.integration.conftest import wait_for
 from tests.integration.pty_console import (
     PtyConsole,
