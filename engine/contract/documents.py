@@ -243,6 +243,10 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     started_at: str | None = None
     beat_at: str | None = None
     prefect_api_url: str = ""
+    """The Prefect API the engine mirrors, password redacted."""
+    prefect_embedded: bool = False
+    """True: a local Prefect server the engine (or the demo) started itself, because no
+    PREFECT_API_URL is set in Prefect's settings; False: the one those settings name."""
     config_dir: str = ""
     deployments: int = 0
     """How many deployments the engine serves."""

@@ -64,6 +64,8 @@ class EngineSettings:
     redis_url: str
     prefix: str
     api_url: str
+    prefect_embedded: bool = False
+    """The API is a local server started for this engine (no PREFECT_API_URL configured)."""
 
 
 class Engine:
@@ -244,6 +246,7 @@ class Engine:
             host=socket.gethostname(),
             started_at=self.started_at,
             prefect_api_url=redact_url(self.settings.api_url),
+            prefect_embedded=self.settings.prefect_embedded,
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
@@ -380,10 +383,11 @@ def run_environment(settings: EngineSettings) -> dict[str, str]:
 
 async def run_engine(settings: EngineSettings) -> int:
     logger.info(
-        "engine starting: Redis %s (prefix %s), Prefect API %s",
+        "engine starting: Redis %s (prefix %s), Prefect API %s (%s)",
         redact_url(settings.redis_url),
         settings.prefix,
         redact_url(settings.api_url),
+        "embedded local server" if settings.prefect_embedded else "from Prefect's settings",
     )
     loaded = load_deployments(settings.config_dir)
     for error in loaded.errors:
@@ -405,7 +409,8 @@ async def run_engine(settings: EngineSettings) -> int:
             logger.error("config: %s", line)
         return 1
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: an engine started from a terminal that closes stops cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, engine.request_stop)
     await engine.run()
     return 0
