@@ -34,6 +34,7 @@ from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.redact import redact_url
 from engine.contract.redis_url import setup_problem
+from engine.contract.secrets import SECRET_SCHEMA_MARKS, mark_secret_schema, mask_parameters
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
@@ -187,13 +188,19 @@ class Engine:
             # A module path, not a file path: the run subprocess finds the flow from any cwd.
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        # Prefect keeps the real values (the flow needs them); the marks tell its UI to
+        # mask them and tell the flow, which reads this schema, what to mask in lineage.
+        for name in spec.secret_parameters & set(deployment._parameter_openapi_schema.properties):
+            deployment._parameter_openapi_schema.properties[name].update(SECRET_SCHEMA_MARKS)
         deployment_id = await self.runner.aadd_deployment(deployment)
         self.registry.add(
             RegisteredDeployment(
                 spec,
                 str(deployment_id),
                 parameters,
-                flow_parameter_schema(FLOWS[spec.flow_name]),
+                mark_secret_schema(
+                    flow_parameter_schema(FLOWS[spec.flow_name]), spec.secret_parameters
+                ),
             )
         )
         logger.info("registered deployment %s (%s)", spec.name, deployment_id)
@@ -214,7 +221,7 @@ class Engine:
             registered.spec,
             registered.id,
             bool(api_deployment.paused),
-            registered.parameters,
+            mask_parameters(registered.parameters, registered.spec.secret_parameters),
             self.registry.last_runs.get(name),
             parameter_schema=registered.parameter_schema,
             resume_at=resume_at.isoformat() if resume_at else None,
