@@ -32,7 +32,6 @@ from prefect.client.schemas.filters import (
     LogFilterFlowRunId,
     LogFilterTimestamp,
 )
-from prefect.client.schemas.objects import FlowRun as PrefectFlowRun
 from prefect.client.schemas.objects import Log
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.events.clients import get_events_subscriber
@@ -41,7 +40,6 @@ from prefect.logging.clients import get_logs_subscriber
 
 from engine.bridge.documents import (
     SCHEDULED_HORIZON,
-    flow_run_doc,
     iso,
     latest_attempt_start,
     log_fields,
@@ -49,9 +47,10 @@ from engine.bridge.documents import (
     task_run_doc_from_event,
     worth_mirroring,
 )
+from engine.bridge.secret_runs import SecretRuns
 from engine.config.registry import Registry
 from engine.contract.documents import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, FlowRun, TaskRun
-from engine.contract.secrets import scrub, secret_values
+from engine.contract.secrets import scrub
 from engine.contract.times import parse_iso
 from engine.store.off_loop import EngineStore
 
@@ -64,7 +63,6 @@ WEBSOCKET_RETRY_SECONDS = 10.0
 REDIS_RETRY_SECONDS = 1.0
 """Wait before writing a run again after Redis failed (a restart)."""
 RECENT_LOG_IDS = 20_000
-RECENT_SECRET_RUNS = 2_000
 LATE_LOGS_WINDOW = timedelta(minutes=1)
 
 
@@ -85,25 +83,8 @@ class Bridge:
         self._dirty_event = asyncio.Event()
         # Backfill and the log websocket can both deliver a line; remember recent ids.
         self._recent_log_ids: OrderedDict[str, None] = OrderedDict()
-        self._secrets: OrderedDict[str, list[str]] = OrderedDict()
-        """Secret parameter values of recent runs, by run id: scrubbed from their logs and
-        task-run messages (a flow may print a value it was given)."""
-
-    def _run_doc(self, run: PrefectFlowRun, name: str) -> FlowRun:
-        """The run's document, its secret parameters as fingerprints; notes their values."""
-        secret = self.registry.secret_names(name)
-        values = secret_values(run.parameters or {}, secret)
-        if values:
-            self._secrets[str(run.id)] = values
-            self._secrets.move_to_end(str(run.id))
-            if len(self._secrets) > RECENT_SECRET_RUNS:
-                self._secrets.popitem(last=False)
-        return flow_run_doc(run, name, self.registry.flow_of(name), secret)
-
-    def _hidden(self, run_id: str) -> list[str]:
-        """What to scrub from a run's text: its own secret values and, for a run not read
-        yet, every served deployment's configured ones."""
-        return self._secrets.get(run_id) or self.registry.configured_secret_values()
+        self.secrets = SecretRuns(registry)
+        """Which runs have secret parameters, and their values (scrubbed from logs)."""
 
     async def append_logs(self, run_id: str, logs: Iterable[Log]) -> int:
         fresh = []
@@ -116,7 +97,7 @@ class Bridge:
                 if len(self._recent_log_ids) > RECENT_LOG_IDS:
                     self._recent_log_ids.popitem(last=False)
             fresh.append(log_fields(log))
-        hidden = self._hidden(run_id)
+        hidden = await self.secrets.hidden(run_id) if fresh else []
         if hidden:
             fresh = [replace(line, msg=scrub(line.msg, hidden)) for line in fresh]
         return await self.call(self.mirror.append_logs, run_id, fresh)
@@ -150,7 +131,7 @@ class Bridge:
             logger.debug("could not read flow run %s: %s", run_id, exc)
             return None
         name = self.registry.name_of(doc_id(run.deployment_id))
-        doc = self._run_doc(run, name)
+        doc = await self.secrets.doc(client, run, name)
         if not doc.deployment_name and run.deployment_id is None:
             return None  # ad-hoc runs outside our deployments are not ours to show
         if not worth_mirroring(doc):
@@ -190,11 +171,11 @@ class Bridge:
         runs = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),
         )
-        docs = [self._scrubbed(task_run_doc(task_run)) for task_run in runs]
+        docs = [await self._scrubbed(task_run_doc(task_run)) for task_run in runs]
         await self.call(lambda: [self.mirror.upsert_task_run(doc) for doc in docs])
 
-    def _scrubbed(self, doc: TaskRun) -> TaskRun:
-        hidden = self._hidden(doc.flow_run_id)
+    async def _scrubbed(self, doc: TaskRun) -> TaskRun:
+        hidden = await self.secrets.hidden(doc.flow_run_id)
         return replace(doc, state_message=scrub(doc.state_message, hidden)) if hidden else doc
 
     async def backfill_logs(self, client: PrefectClient, run_id: str) -> int:
@@ -237,7 +218,7 @@ class Bridge:
             name = self.registry.name_of(doc_id(run.deployment_id))
             if not name:
                 continue
-            doc = self._run_doc(run, name)
+            doc = await self.secrets.doc(client, run, name)
             current = await self.call(self.mirror.flow_run, doc.id)
             stale = (
                 current is None
@@ -340,7 +321,7 @@ class Bridge:
         if name.startswith("prefect.task-run."):
             doc = task_run_doc_from_event(event)
             if doc is not None:
-                await self.call(self.mirror.upsert_task_run, self._scrubbed(doc))
+                await self.call(self.mirror.upsert_task_run, await self._scrubbed(doc))
         elif name.startswith("prefect.flow-run."):
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):
