@@ -98,9 +98,7 @@ def test_a_secret_parameter_reaches_the_flow_and_nothing_we_store(
     config = tmp_path / "config"
     (config / "deployments").mkdir(parents=True)
     shutil.copytree(bundled_config_dir() / "models", config / "models")
-    (config / "deployments" / "secret.yaml").write_text(
-        DEPLOYMENT.format(name=name, source=batch)
-    )
+    (config / "deployments" / "secret.yaml").write_text(DEPLOYMENT.format(name=name, source=batch))
     keys = Keys(f"secret-{suffix}")
     engine = EngineProcess(
         state_dir=state,
