@@ -30,9 +30,8 @@ def screen_text(app: ConsoleApp) -> str:
     return app.export_screenshot()
 
 
-async def test_a_secret_parameter_is_masked_in_the_form_preview_and_notices(
-    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
-) -> None:
+def with_secret(mirror: RedisMirror) -> None:
+    """fill_standard, then ai-inference-prod with `source` secret, as the engine writes it."""
     fill_standard(mirror)
     doc: dict[str, Any] = deployment_doc(updated=at(0)) | {
         "parameter_schema": mark_secret_schema(FLOW_SCHEMA, {"source"}),
@@ -40,6 +39,12 @@ async def test_a_secret_parameter_is_masked_in_the_form_preview_and_notices(
         "secret_parameters": ["source"],
     }
     mirror.upsert_deployment(doc)
+
+
+async def test_a_secret_parameter_is_masked_in_the_form_preview_and_notices(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    with_secret(mirror)
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         form = await open_form(pilot, app)
@@ -73,13 +78,7 @@ async def test_a_secret_parameter_is_masked_in_the_form_preview_and_notices(
 async def test_leaving_a_secret_empty_keeps_the_deployment_value(
     make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
 ) -> None:
-    fill_standard(mirror)
-    doc: dict[str, Any] = deployment_doc(updated=at(0)) | {
-        "parameter_schema": mark_secret_schema(FLOW_SCHEMA, {"source"}),
-        "parameters": {"source": fingerprint(CONFIGURED), "target": "s3://out"},
-        "secret_parameters": ["source"],
-    }
-    mirror.upsert_deployment(doc)
+    with_secret(mirror)
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         form = await open_form(pilot, app)
