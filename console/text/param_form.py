@@ -243,7 +243,7 @@ def parse_entry(param: ParamField, raw: Any) -> Any:
     try:
         return parse_value(param, raw)
     except ValueError:
-        raise ValueError(f"must be {param.type_word} (the entry is not shown)") from None
+        raise ValueError(f"expected {param.type_word}; the entry is not shown") from None
 
 
 def shown_value(param: ParamField | None, value: Any) -> str:
@@ -296,7 +296,12 @@ def check_form(fields: list[ParamField], raw: dict[str, Any]) -> FormCheck:
             result.errors[param.name] = str(exc)
             continue
         result.values[param.name] = value
-        if not (param.has_default and same_value(value, param.default)):
+        # A secret's default is the fingerprint: the same value typed again is no change.
+        unchanged = param.has_default and (
+            same_value(value, param.default)
+            or (param.secret and fingerprint(value) == param.default)
+        )
+        if not unchanged:
             result.overrides[param.name] = value
     return result
 

@@ -11,6 +11,7 @@ from textual.widgets import Input, Label
 
 from console.app import ConsoleApp
 from console.screens.trigger_preview import TriggerPreviewScreen
+from console.text.param_form import check_form, fields_from_schema
 from engine.contract.keys import Keys
 from engine.contract.secrets import fingerprint, mark_secret_schema
 from engine.store.mirror import RedisMirror
@@ -92,3 +93,20 @@ async def test_leaving_a_secret_empty_keeps_the_deployment_value(
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
         # Nothing typed: nothing sent for it (never the fingerprint in place of the value).
         assert json.loads(commands(redis_client, keys)[0]["params"]) == {}
+
+
+def test_typing_the_configured_value_again_is_no_change() -> None:
+    fields = fields_from_schema(
+        mark_secret_schema(FLOW_SCHEMA, {"source"}),
+        {"source": fingerprint(CONFIGURED), "target": "s3://out"},
+    )
+    assert [f.name for f in fields if f.secret] == ["source"]
+    same = check_form(fields, {"source": CONFIGURED, "target": "s3://out", "model": "scorer-v1"})
+    assert same.ok and same.overrides == {}
+    other = check_form(fields, {"source": TYPED, "target": "s3://out", "model": "scorer-v1"})
+    assert other.overrides == {"source": TYPED}
+    bad = check_form(
+        fields_from_schema({"properties": {"n": {"type": "integer", "writeOnly": True}}}, {}),
+        {"n": "12x"},
+    )
+    assert bad.errors == {"n": "expected whole number; the entry is not shown"}
