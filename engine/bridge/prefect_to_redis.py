@@ -84,9 +84,13 @@ class Bridge:
         # Backfill and the log websocket can both deliver a line; remember recent ids.
         self._recent_log_ids: OrderedDict[str, None] = OrderedDict()
         self.secrets = SecretRuns(registry)
+        self._api: PrefectClient | None = None
+        """The reconcile loop's client, for the websocket handlers (None until it runs)."""
         """Which runs have secret parameters, and their values (scrubbed from logs)."""
 
-    async def append_logs(self, run_id: str, logs: Iterable[Log]) -> int:
+    async def append_logs(
+        self, run_id: str, logs: Iterable[Log], client: PrefectClient | None = None
+    ) -> int:
         fresh = []
         for log in logs:
             log_id = str(log.id) if log.id else ""
@@ -97,7 +101,7 @@ class Bridge:
                 if len(self._recent_log_ids) > RECENT_LOG_IDS:
                     self._recent_log_ids.popitem(last=False)
             fresh.append(log_fields(log))
-        hidden = await self.secrets.hidden(run_id) if fresh else []
+        hidden = await self.secrets.hidden(run_id, client or self._api) if fresh else []
         if hidden:
             fresh = [replace(line, msg=scrub(line.msg, hidden)) for line in fresh]
         return await self.call(self.mirror.append_logs, run_id, fresh)
@@ -171,11 +175,11 @@ class Bridge:
         runs = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),
         )
-        docs = [await self._scrubbed(task_run_doc(task_run)) for task_run in runs]
+        docs = [await self._scrubbed(task_run_doc(task_run), client) for task_run in runs]
         await self.call(lambda: [self.mirror.upsert_task_run(doc) for doc in docs])
 
-    async def _scrubbed(self, doc: TaskRun) -> TaskRun:
-        hidden = await self.secrets.hidden(doc.flow_run_id)
+    async def _scrubbed(self, doc: TaskRun, client: PrefectClient | None = None) -> TaskRun:
+        hidden = await self.secrets.hidden(doc.flow_run_id, client or self._api)
         return replace(doc, state_message=scrub(doc.state_message, hidden)) if hidden else doc
 
     async def backfill_logs(self, client: PrefectClient, run_id: str) -> int:
@@ -198,7 +202,7 @@ class Bridge:
             )
             if not logs:
                 return written
-            written += await self.append_logs(run_id, logs)
+            written += await self.append_logs(run_id, logs, client)
             since = logs[-1].timestamp
 
     async def reconcile(self, client: PrefectClient, with_logs: bool) -> int:
@@ -244,6 +248,7 @@ class Bridge:
     async def _reconcile_loop(self) -> None:
         first = True
         async with get_client() as client:
+            self._api = client
             while True:
                 try:
                     count = await self.reconcile(

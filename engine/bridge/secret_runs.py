@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from uuid import UUID
 
-from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import FlowRun as PrefectFlowRun
 
 from engine.bridge.documents import flow_run_doc
@@ -69,17 +69,18 @@ class SecretRuns:
         """The run's secret values if it was read (empty: it has none), else None."""
         return self._values.get(run_id)
 
-    async def hidden(self, run_id: str) -> list[str]:
-        """What to scrub from the run's text; a run not read yet is read first (its logs
-        can come before its document). If it cannot be read, every served deployment's own
-        secret values are scrubbed."""
+    async def hidden(self, run_id: str, client: PrefectClient | None) -> list[str]:
+        """What to scrub from the run's text; a run not read yet is read first with
+        `client` (its logs can come before its document). Without a client, or if it
+        cannot be read, every served deployment's own secret values are scrubbed."""
         values = self.known(run_id)
         if values is not None:
             return values
+        if client is None:
+            return self.registry.configured_secret_values()
         try:
-            async with get_client() as client:
-                run = await client.read_flow_run(UUID(run_id))
-                await self.doc(client, run, self.registry.name_of(str(run.deployment_id or "")))
+            run = await client.read_flow_run(UUID(run_id))
+            await self.doc(client, run, self.registry.name_of(str(run.deployment_id or "")))
         except Exception as exc:
             logger.debug("could not read flow run %s for its secret values: %s", run_id, exc)
             return self.registry.configured_secret_values()
