@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from console.settings.console_yaml import SettingsInvalid, load_settings
+from console.settings.console_yaml import settings_or_exit
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.redact import redact_text
@@ -43,6 +43,8 @@ themes (built-in):
   or a user theme from $AIWF_CONFIG_DIR/themes/*.yaml (see docs/console.md)
 
 keys: press ? in the console for every key of the current screen.
+
+browser: aiwf-console serve --help (the same console in a web browser)
 """
 
 
@@ -132,25 +134,15 @@ def attach_url(explicit: str | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    config_dir: Path = args.config or default_config_dir()
-    try:
-        settings = load_settings(config_dir)
-    except SettingsInvalid as exc:
-        for error in exc.errors:
-            print(f"aiwf-console: {error}", file=sys.stderr)
-        parser.exit(EXIT_CONFIG, "aiwf-console: fix the settings file above and start again\n")
-    if settings.keymap:
-        from console.settings.keymap import (
-            check_keymap,  # loads Textual: only when there is a keymap
-        )
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["serve"]:
+        from console.serve.command import main as serve  # aiohttp only for the browser
 
-        keymap_errors = check_keymap(settings)
-        for error in keymap_errors:
-            print(f"aiwf-console: {error}", file=sys.stderr)
-        if keymap_errors:
-            parser.exit(EXIT_CONFIG, "aiwf-console: fix the keymap above and start again\n")
+        return serve(arguments[1:])
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    config_dir: Path = args.config or default_config_dir()
+    settings = settings_or_exit(config_dir, parser, EXIT_CONFIG)
     user = load_user_themes(config_dir / "themes", taken=THEMES)
     for theme_error in user.errors:
         print(f"aiwf-console: theme skipped: {theme_error}", file=sys.stderr)

@@ -31,6 +31,7 @@ from engine.contract.checked_yaml import (
     suggest,
     type_name,
 )
+from engine.pipeline import locations
 from engine.pipeline.flows import FLOWS
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -298,6 +299,13 @@ def _check_parameters(
                         f"parameters.{key}",
                         f"unknown placeholder {{{placeholder}}}; known placeholders: {known}",
                     )
+
+    for key in locations.DATA_PARAMETERS:
+        location = entries.get(key)
+        if location is not None and isinstance(location.value, str):
+            problem = locations.missing_support(location.value)
+            if problem is not None:
+                check.error(location.value_line, f"parameters.{key}", problem)
 
     if flow_name is None:
         # Without a known flow there is no signature to check against; the flow_name

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -112,22 +113,32 @@ def classify_trigger(
     )
 
 
-def input_doc(source: str, df: pd.DataFrame | None) -> LineageInput:
-    path = Path(source).expanduser()
+def input_doc(
+    source: str, df: pd.DataFrame | None, content: Mapping[str, Any] | None = None
+) -> LineageInput:
+    """The input as lineage records it: `path` is the source exactly as written (a URL stays
+    a URL); `content` (size_bytes, sha256 or etag, from engine/pipeline/locations.py) says
+    which bytes it was. Without `content`, `source` is read as a local path."""
     size: int | None = None
     sha256: str | None = None
-    try:
-        size = path.stat().st_size
-        sha256 = file_sha256(path)
-    except OSError:
-        pass
+    etag: str | None = None
+    if content is not None:
+        size, sha256, etag = content.get("size_bytes"), content.get("sha256"), content.get("etag")
+    else:
+        path = Path(source).expanduser()
+        try:
+            size = path.stat().st_size
+            sha256 = file_sha256(path)
+        except OSError:
+            pass
     if df is None:
-        return LineageInput(path=str(path), size_bytes=size, sha256=sha256)
+        return LineageInput(path=source, size_bytes=size, sha256=sha256, etag=etag)
     ts = pd.to_datetime(df["timestamp"])
     return LineageInput(
-        path=str(path),
+        path=source,
         size_bytes=size,
         sha256=sha256,
+        etag=etag,
         rows=len(df),
         min_timestamp=ts.min().isoformat(),
         max_timestamp=ts.max().isoformat(),

@@ -28,6 +28,7 @@ from engine.contract.secrets import secret_names_in_schema
 from engine.contract.times import utc_now_iso
 from engine.lineage import record as lineage
 from engine.lineage.table import lineage_dir, write_lineage_parquet
+from engine.pipeline import locations
 from engine.pipeline.model import Model, ModelError, load_model
 from engine.pipeline.storage import COMMITTED, CancelRequested, save_results
 from engine.pipeline.tasks import load_raw_data, run_inference
@@ -164,7 +165,7 @@ def _record_lineage(
                 "refresh_cache": refresh_cache,
                 "from_task": from_task,
             },
-            input=lineage.input_doc(source, raw),
+            input=lineage.input_doc(source, raw, locations.content_facts(source)),
             model=lineage.model_doc(scorer, model),
             outputs=msgspec.convert(saved.get("outputs", []), list[LineageOutput]),
             tasks=[r.to_doc() for r in records],
