@@ -22,6 +22,7 @@ from croniter import CroniterBadDateError, croniter
 from prefect.client.schemas.schedules import CronSchedule
 from pydantic import ValidationError
 
+from engine.config.secret_checks import check_secret_parameters
 from engine.config.spec import PLACEHOLDER_RE, PLACEHOLDERS, ConfigError, DeploymentSpec
 from engine.contract.checked_yaml import (
     CheckedFile,
@@ -91,7 +92,7 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
         else:
             check.error(entry.value_line, "tags", "must be a list of strings, e.g. [nightly, ml]")
 
-    secret = _check_secret_parameters(check, top.get("secret_parameters"), parameters, flow_name)
+    secret = check_secret_parameters(check, top.get("secret_parameters"), parameters, flow_name)
 
     name_line = top["name"].value_line if "name" in top else None
     if (
@@ -356,42 +357,6 @@ def _check_parameters(
             "add them under `parameters:`",
         )
     return {key: e.value for key, e in entries.items()}
-
-
-def _check_secret_parameters(
-    check: CheckedFile,
-    entry: Entry | None,
-    parameters: dict[str, Any] | None,
-    flow_name: str | None,
-) -> frozenset[str]:
-    """`secret_parameters: [name, ...]`: each a parameter of the flow (set here or not)."""
-    if entry is None:
-        return frozenset()
-    value = entry.value
-    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
-        check.error(
-            entry.value_line,
-            "secret_parameters",
-            "must be a list of parameter names, e.g. [api_token]",
-        )
-        return frozenset()
-    if flow_name is not None:
-        named = [
-            n
-            for n, p in inspect.signature(FLOWS[flow_name].fn).parameters.items()
-            if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-        ]
-        known = set(named) | set(parameters or {})
-        items = entry.node.value if isinstance(entry.node, yaml.SequenceNode) else []
-        lines = [item.start_mark.line + 1 for item in items] or [entry.value_line] * len(value)
-        for name, line in zip(value, lines, strict=False):
-            if name not in known:
-                check.error(
-                    line,
-                    "secret_parameters",
-                    f"flow {flow_name} has no parameter {name!r}; {suggest(name, named)}",
-                )
-    return frozenset(value)
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -26,7 +26,7 @@ from engine.commands.consumer import READ_BLOCK_MS
 from engine.commands.executor import CommandExecutor
 from engine.commands.permissions import load_operators
 from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
-from engine.config.parameter_schema import flow_parameter_schema
+from engine.config.parameter_schema import flow_parameter_schema, mark_secret_properties
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.checked_yaml import ConfigFileInvalid
 from engine.contract.documents import Heartbeat
@@ -34,7 +34,7 @@ from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.redact import redact_url
 from engine.contract.redis_url import setup_problem
-from engine.contract.secrets import SECRET_SCHEMA_MARKS, mark_secret_schema, mask_parameters
+from engine.contract.secrets import mark_secret_schema, mask_parameters
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
@@ -188,10 +188,7 @@ class Engine:
             # A module path, not a file path: the run subprocess finds the flow from any cwd.
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
-        # Prefect keeps the real values (the flow needs them); the marks tell its UI to
-        # mask them and tell the flow, which reads this schema, what to mask in lineage.
-        for name in spec.secret_parameters & set(deployment._parameter_openapi_schema.properties):
-            deployment._parameter_openapi_schema.properties[name].update(SECRET_SCHEMA_MARKS)
+        mark_secret_properties(deployment, spec.secret_parameters)
         deployment_id = await self.runner.aadd_deployment(deployment)
         self.registry.add(
             RegisteredDeployment(
