@@ -60,6 +60,9 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     """The flow's parameter schema (OpenAPI); empty from an older engine."""
     resume_at: str | None = None
     """When the engine resumes the paused deployment; None if active or paused until resumed."""
+    secret_parameters: list[str] = []
+    """Parameters marked secret in the deployment file: `parameters` holds their
+    fingerprints (engine/contract/secrets.py), never their values."""
 
 
 class FlowRun(msgspec.Struct, frozen=True, kw_only=True):
