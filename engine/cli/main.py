@@ -303,6 +303,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             redis_url=redis_url,
             prefix=args.prefix or prefix_from_env(),
             api_url=api_url,
+            # Also when a --demo launcher started that server and passed its URL on.
+            prefect_embedded=api_url == LocalPrefectServer(state).recorded_api_url(),
         )
         return asyncio.run(run_engine(settings))
     except LaunchError as exc:

@@ -232,6 +232,11 @@ class LocalPrefectServer:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
+    def recorded_api_url(self) -> str:
+        """The API URL of the server this state dir last started ('' if none)."""
+        port = self._recorded_port()
+        return f"http://127.0.0.1:{port}/api" if port else ""
+
     def _recorded_port(self) -> int:
         try:
             info = json.loads(self.info_path.read_text())
