@@ -80,14 +80,15 @@ class StatusBar(Widget):
             line.append(SEPARATOR)
         line.append(f"prefix {store.prefix}")
         line.append(SEPARATOR)
+        if store.connected and store.engine is not None and store.engine.prefect_api_url:
+            # Which Prefect the engine mirrors (issue 10), as its heartbeat names it; before
+            # the Redis URL, which this console was given and which is often long.
+            embedded = " (embedded)" if store.engine.prefect_embedded else ""
+            line.append(f"Prefect {redact_url(store.engine.prefect_api_url)}{embedded}")
+            line.append(SEPARATOR)
         line.append(redact_url(store.redis_url))  # never the password
         if store.connected is False and store.connection_reason:
             line.append(f": {store.connection_reason}; retrying")
-        if store.engine is not None and store.engine.prefect_api_url:
-            # Which Prefect the engine mirrors (issue 10): the one its heartbeat names.
-            embedded = " (embedded)" if store.engine.prefect_embedded else ""
-            line.append(SEPARATOR)
-            line.append(f"Prefect {redact_url(store.engine.prefect_api_url)}{embedded}")
         # The clock stays at the right edge; the URL gives way first when space is short.
         clock = now.strftime("%H:%M:%S")
         room = self.content_size.width - len(clock) - 2
