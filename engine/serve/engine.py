@@ -38,7 +38,7 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
-from engine.serve.prefect_health import prefect_problem
+from engine.serve.prefect_health import PrefectHealth
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
@@ -118,8 +118,8 @@ class Engine:
             self._write_all_deployments,
         )
         self.started_at = utc_now_iso()
-        self.prefect_error = ""
-        """Why the last health check of the Prefect API failed ('' if it answered)."""
+        self.prefect_health = PrefectHealth(redact_url(settings.api_url))
+        """The heartbeat's `prefect_error`: the last health check of the Prefect API."""
         self._dirty_deployments: set[str] = set()
         self._deployments_changed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -253,7 +253,7 @@ class Engine:
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
             bridge=self.bridge.mode,
-            prefect_error=self.prefect_error,
+            prefect_error=self.prefect_health.problem,
             prefect_embedded=self.settings.prefect_embedded,
             name=self.name,
             standbys=self.mirror.standbys(),
@@ -270,18 +270,6 @@ class Engine:
             except redis.RedisError as exc:
                 logger.warning("heartbeat to Redis failed: %s", exc)
             await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
-
-    async def _prefect_health_loop(self) -> None:
-        """Checks the Prefect API between heartbeats; the heartbeat carries the answer."""
-        async with get_client() as prefect:
-            while True:
-                problem = await prefect_problem(prefect, redact_url(self.settings.api_url))
-                if problem and problem != self.prefect_error:
-                    logger.warning("Prefect API unreachable: %s", problem)
-                elif self.prefect_error and not problem:
-                    logger.info("Prefect API answers again")
-                self.prefect_error = problem
-                await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
 
     async def _leadership_loop(self) -> None:
         """Waits as a standby until it takes the lease, then leads until it loses it."""
@@ -378,7 +366,7 @@ class Engine:
         return {
             "runner": self.runner.start(),
             "heartbeat": self._heartbeat_loop(),
-            "prefect_health": self._prefect_health_loop(),
+            "prefect_health": self.prefect_health.run(),
             "leadership": self._leadership_loop(),
         }
 
