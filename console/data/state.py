@@ -40,6 +40,10 @@ class Store:
     engine: Heartbeat | None = None
     """The heartbeat document; None when the key is absent (engine down)."""
     beat_at: datetime | None = None
+    heartbeat_read: bool = False
+    """True once the heartbeat key was read (so an absent one means the engine is down)."""
+    bad_documents: int = 0
+    """Documents this console skipped as bad since it started (shown in the status line)."""
     services_note: str = ""
     """With --demo: why the demo services are gone (stopped by another console, exited)."""
 

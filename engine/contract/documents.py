@@ -256,6 +256,9 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     config_errors: list[str] = []
     bridge: str = ""
     """`websocket` or `polling`."""
+    prefect_error: str = ""
+    """Why the engine cannot reach the Prefect API (its last health check failed, password
+    redacted); empty while the API answers."""
     name: str = ""
     """The leading engine (host:pid:random), holder of `{p}:engine:leader`."""
     standbys: list[str] = []
@@ -294,14 +297,26 @@ class RejectedDocuments:
     last: str = ""
     by_key: dict[str, str] = field(default_factory=dict)
     """Key -> why its latest bad document was rejected (the newest 100 keys)."""
+    noted_at: dict[str, int] = field(default_factory=dict)
+    """Key -> `count` just after its latest rejection (same keys as `by_key`): a reader
+    that noted `count` earlier finds the keys rejected since (the console's warnings)."""
 
     def note(self, error: BadDocument) -> None:
         self.count += 1
         self.last = str(error)
         self.by_key.pop(error.key, None)
         self.by_key[error.key] = error.reason
+        self.noted_at.pop(error.key, None)
+        self.noted_at[error.key] = self.count
         while len(self.by_key) > 100:
-            self.by_key.pop(next(iter(self.by_key)))
+            oldest = next(iter(self.by_key))
+            self.by_key.pop(oldest)
+            self.noted_at.pop(oldest, None)
+
+    def since(self, count: int) -> list[tuple[str, str]]:
+        """(key, reason) of the keys rejected after `count` was reached, oldest first."""
+        newer = [key for key, at in list(self.noted_at.items()) if at > count]
+        return [(key, self.by_key.get(key, "")) for key in newer]
 
 
 REJECTED = RejectedDocuments()

@@ -39,6 +39,7 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
+from engine.serve.prefect_health import PrefectHealth
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
@@ -118,6 +119,8 @@ class Engine:
             self._write_all_deployments,
         )
         self.started_at = utc_now_iso()
+        self.prefect_health = PrefectHealth(redact_url(settings.api_url))
+        """The heartbeat's `prefect_error`: the last health check of the Prefect API."""
         self._dirty_deployments: set[str] = set()
         self._deployments_changed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -255,6 +258,7 @@ class Engine:
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
             bridge=self.bridge.mode,
+            prefect_error=self.prefect_health.problem,
             name=self.name,
             standbys=self.mirror.standbys(),
         )
@@ -366,6 +370,7 @@ class Engine:
         return {
             "runner": self.runner.start(),
             "heartbeat": self._heartbeat_loop(),
+            "prefect_health": self.prefect_health.run(),
             "leadership": self._leadership_loop(),
         }
 
