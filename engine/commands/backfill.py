@@ -25,6 +25,7 @@ from engine.contract.commands import Command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BACKFILL_TAG_PREFIX, BackfillPlan
 from engine.contract.identity import triggered_by_tag
+from engine.contract.logical_date import LOGICAL_DATE_PARAM
 
 logger = logging.getLogger("aiwf.engine.backfill")
 
@@ -76,7 +77,7 @@ async def run_backfill(
         run = await prefect.create_flow_run_from_deployment(
             UUID(deployment_id),
             # The run computes its fire time's date (engine/pipeline/run_date.py).
-            parameters=parameters | {"logical_date": fire.isoformat()},
+            parameters=parameters | {LOGICAL_DATE_PARAM: fire.isoformat()},
             # Redelivered commands, or a retried create, must not start a fire time twice.
             idempotency_key=f"aiwf-backfill-{command.id}-{fire.isoformat()}",
             tags=[

@@ -14,6 +14,8 @@ import zoneinfo
 from datetime import date, datetime, time, timezone
 from typing import Any
 
+LOGICAL_DATE_PARAM = "logical_date"
+"""The flow parameter that carries a run's logical date (empty: its expected start time)."""
 DEFAULT_FORMAT = "%Y-%m-%d"
 """What a bare `{date}` becomes."""
 DATE_TEMPLATE_RE = re.compile(r"\{date(?::(?P<format>[^{}]*))?\}")
