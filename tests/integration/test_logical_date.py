@@ -127,9 +127,8 @@ def test_a_three_day_backfill_writes_three_dates_from_three_inputs(dated: Dated)
     assert result.ok and "3 run(s)" in result.message, result.message
 
     def finished() -> list[dict[str, Any]] | None:
-        runs = [
-            dated.mirror.read_flow_run(i.decode()) for i in dated.client.hkeys(dated.keys.flow_runs)
-        ]
+        ids: list[bytes] = dated.client.hkeys(dated.keys.flow_runs)  # type: ignore[assignment]
+        runs = [dated.mirror.read_flow_run(i.decode()) for i in ids]
         mine = [r for r in runs if r and any(t.startswith("backfill:") for t in r["tags"])]
         done = [r for r in mine if r["state_type"] in FINAL_STATE_TYPES]
         return done if len(done) == 3 else None
