@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete: this entry point answers completion requests)
 """`aiwf-console`: attach to a running installation, or `--demo` to start one first."""
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from console.settings.console_yaml import SettingsInvalid, load_settings
+from console.settings.console_yaml import settings_or_exit
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.redact import redact_text
+from engine.contract.version import version_line
 from engine.stack.demo_lease import DemoLease
 from engine.stack.launcher import (
     LaunchError,
@@ -35,7 +37,8 @@ environment:
                      (default: $XDG_STATE_HOME/aiwf-console or ~/.local/state/aiwf-console)
   AIWF_CONFIG_DIR    config dir: console.yaml (console settings), themes/*.yaml (user
                      themes) and, with --demo, the engine's deployments
-                     (default: the bundled config/)
+                     (default: the user config dir if it exists, written by
+                     `aiwf-engine init`, else the bundled config)
   PREFECT_API_URL    with --demo: use this Prefect server instead of starting one
 
 themes (built-in):
@@ -43,6 +46,14 @@ themes (built-in):
   or a user theme from $AIWF_CONFIG_DIR/themes/*.yaml (see docs/console.md)
 
 keys: press ? in the console for every key of the current screen.
+
+browser: aiwf-console serve --help (the same console in a web browser)
+
+exit status: 0 on quit, 1 if the demo's services failed to start, 2 for bad arguments or
+a bad settings, keymap or theme file, 130 if interrupted while starting.
+
+shell completion (bash; zsh with bashcompinit):
+  eval "$(register-python-argcomplete aiwf-console)"   # e.g. in ~/.bashrc
 """
 
 
@@ -57,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
+        "--version", action="version", version=version_line("aiwf-console", "textual")
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help=(
@@ -65,13 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
             "them (the last one to quit stops them)"
         ),
     )
-    parser.add_argument(
+    theme = parser.add_argument(
         "--theme",
         default=DEFAULT_THEME,
         metavar="NAME",
         help=f"colour theme: a built-in one (listed below) or a user theme "
         f"(default: {DEFAULT_THEME})",
     )
+    theme.completer = lambda **_: list(THEMES)  # type: ignore[attr-defined]  # argcomplete
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -94,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         type=Path,
         help="config dir: console.yaml, themes/ and, with --demo, the engine's deployments "
-        "(default: $AIWF_CONFIG_DIR, else the bundled config/)",
+        "(default: $AIWF_CONFIG_DIR, else the user config dir if it exists, else the bundled "
+        "config)",
     )
     return parser
 
@@ -132,25 +148,19 @@ def attach_url(explicit: str | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    config_dir: Path = args.config or default_config_dir()
-    try:
-        settings = load_settings(config_dir)
-    except SettingsInvalid as exc:
-        for error in exc.errors:
-            print(f"aiwf-console: {error}", file=sys.stderr)
-        parser.exit(EXIT_CONFIG, "aiwf-console: fix the settings file above and start again\n")
-    if settings.keymap:
-        from console.settings.keymap import (
-            check_keymap,  # loads Textual: only when there is a keymap
-        )
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["serve"]:
+        from console.serve.command import main as serve  # aiohttp only for the browser
 
-        keymap_errors = check_keymap(settings)
-        for error in keymap_errors:
-            print(f"aiwf-console: {error}", file=sys.stderr)
-        if keymap_errors:
-            parser.exit(EXIT_CONFIG, "aiwf-console: fix the keymap above and start again\n")
+        return serve(arguments[1:])
+    parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer and exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(arguments)
+    config_dir: Path = args.config or default_config_dir()
+    settings = settings_or_exit(config_dir, parser, EXIT_CONFIG)
     user = load_user_themes(config_dir / "themes", taken=THEMES)
     for theme_error in user.errors:
         print(f"aiwf-console: theme skipped: {theme_error}", file=sys.stderr)

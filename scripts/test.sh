@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
-.venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+.venv/bin/pip install --quiet --disable-pip-version-check -e ".[test,s3]"
 # A TLS-capable redis-server >= 7 for the ACL and TLS tests (apt-get, once, if missing).
 bash scripts/secure-redis.sh
+# Headless Chromium and systemd-analyze for the browser-access and systemd unit tests.
+bash scripts/browser-deps.sh
 
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy

@@ -5,6 +5,8 @@ The Prefect server and engine fixtures live in tests/integration/conftest.py.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,11 @@ import redis
 
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
+
+# The config lookup prefers the user config dir (`aiwf-engine init`) over the bundled one:
+# a developer's own ~/.config/aiwf-console must not change what the tests load. An empty
+# XDG config home (for this process and the engines it starts) keeps them on the bundle.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="aiwf-test-xdg-config-")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ default.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +56,28 @@ class ConsoleSettings:
 
 def settings_path(config_dir: Path) -> Path:
     return config_dir / FILE_NAME
+
+
+def settings_or_exit(
+    config_dir: Path, parser: argparse.ArgumentParser, status: int
+) -> ConsoleSettings:
+    """`load_settings` with its keymap checked, or every error on stderr under the
+    command's name, then exit with `status`."""
+    try:
+        settings = load_settings(config_dir)
+    except SettingsInvalid as exc:
+        for error in exc.errors:
+            print(f"{parser.prog}: {error}", file=sys.stderr)
+        parser.exit(status, f"{parser.prog}: fix the settings file above and start again\n")
+    if settings.keymap:
+        from console.settings.keymap import check_keymap  # loads Textual: only for a keymap
+
+        keymap_errors = check_keymap(settings)
+        for keymap_error in keymap_errors:
+            print(f"{parser.prog}: {keymap_error}", file=sys.stderr)
+        if keymap_errors:
+            parser.exit(status, f"{parser.prog}: fix the keymap above and start again\n")
+    return settings
 
 
 def load_settings(config_dir: Path) -> ConsoleSettings:

@@ -107,10 +107,14 @@ class LineagePanel(Static):
         grid.add_row("Tasks", self._tasks(doc.tasks or []))
         return grid
 
-    def _input(self, data: LineageInput) -> Text:
+    @staticmethod
+    def _input(data: LineageInput) -> Text:
         text = Text(str(data.path or DASH), end="")
-        text.append(f"\n{format_bytes(data.size_bytes)}   sha256 ")
-        text.append(short_hash(data.sha256), style="bold")
+        # A remote object (s3://, gs://) is identified by the store's ETag, a local file by
+        # the sha256 of its bytes.
+        label, digest = ("etag", data.etag) if data.etag else ("sha256", data.sha256)
+        text.append(f"\n{format_bytes(data.size_bytes)}   {label} ")
+        text.append(short_hash(digest), style="bold")
         rows = data.rows
         text.append(f"   rows {rows if rows is not None else DASH}")
         if data.min_timestamp or data.max_timestamp:

@@ -20,6 +20,7 @@ from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
 from engine.contract.logical_date import LOGICAL_DATE_PARAM, in_zone, parse_logical_date
 from engine.contract.pause_window import WindowError, parse_resume_at
+from engine.pipeline import locations
 from engine.pipeline.flows import FLOW_TASKS, FLOWS
 
 RETRY_PARAMS = frozenset({"refresh_cache", "from_task"})
@@ -52,10 +53,16 @@ def _only(action: str, params: Mapping[str, Any], accepted: frozenset[str]) -> N
 
 
 def check_trigger(deployment: RegisteredDeployment, params: Mapping[str, Any]) -> None:
-    """A trigger's overrides must be parameters of the deployment's flow, of their types."""
+    """A trigger's overrides must be parameters of the deployment's flow, of their types; a
+    `source` or `target` URL one this install can open (else the extra it needs is named)."""
     flow_name = deployment.spec.flow_name
     _only(flow_name, params, frozenset(inspect.signature(FLOWS[flow_name].fn).parameters))
     problems = override_errors(deployment.parameter_schema, dict(params))
+    for key in locations.DATA_PARAMETERS:
+        value = params.get(key)
+        problem = locations.missing_support(value) if isinstance(value, str) else None
+        if problem is not None:
+            problems.append(f"parameter {key}: {problem}")
     if problems:
         raise CommandRejected(f"{'; '.join(problems)}; nothing was started")
 

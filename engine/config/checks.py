@@ -32,6 +32,7 @@ from engine.contract.checked_yaml import (
     type_name,
 )
 from engine.contract.logical_date import template_errors
+from engine.pipeline import locations
 from engine.pipeline.flows import FLOWS
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -296,8 +297,8 @@ def _check_parameters(
                         f"unknown placeholder {{{placeholder}}}; known placeholders: {known}, "
                         "{date} and {date:FORMAT} (the run's logical date)",
                     )
-            for problem in template_errors(text):
-                check.error(param.value_line, f"parameters.{key}", problem)
+            for bad_template in template_errors(text):
+                check.error(param.value_line, f"parameters.{key}", bad_template)
     if "logical_date" in entries:
         check.error(
             entries["logical_date"].key_line,
@@ -305,6 +306,13 @@ def _check_parameters(
             "is set per run (its fire time, or a trigger's --date), not in the deployment "
             "file; remove it and write {date:%Y-%m-%d} in the parameters that depend on it",
         )
+
+    for key in locations.DATA_PARAMETERS:
+        location = entries.get(key)
+        if location is not None and isinstance(location.value, str):
+            problem = locations.missing_support(location.value)
+            if problem is not None:
+                check.error(location.value_line, f"parameters.{key}", problem)
 
     if flow_name is None:
         # Without a known flow there is no signature to check against; the flow_name

@@ -41,7 +41,8 @@ def load_deployments(config_dir: Path) -> LoadResult:
                     deployments_dir,
                     None,
                     "",
-                    f"deployments directory not found: {deployments_dir}; create it, or point "
+                    f"deployments directory not found: {deployments_dir}; create it "
+                    "(`aiwf-engine init DIR` writes the bundled config to DIR), or point "
                     "AIWF_CONFIG_DIR at a config dir that has one",
                 )
             ]

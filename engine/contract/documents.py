@@ -167,6 +167,9 @@ class LineageInput(msgspec.Struct, frozen=True, kw_only=True):
     path: str = ""
     size_bytes: int | None = None
     sha256: str | None = None
+    """Of a local file's bytes; None for a remote object (see etag)."""
+    etag: str | None = None
+    """A remote object's ETag (s3://, gs://) as the store reported it; None for a local file."""
     rows: int | None = None
     min_timestamp: str | None = None
     max_timestamp: str | None = None

@@ -8,10 +8,18 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+OPERATOR_ENV = "AIWF_OPERATOR"
+"""The name to send commands under instead of the OS user: `aiwf-console serve` sets it
+(`--operator`) for its browser sessions, whose person the OS does not know."""
+CLIENT_ENV = "AIWF_CLIENT"
+"""Where the operator is connected from when it is not SSH: `aiwf-console serve` sets
+`browser <address>` for each browser session."""
+
 
 @dataclass(frozen=True)
 class Identity:
-    """Who sent a command: OS user, host, and the SSH client address if any.
+    """Who sent a command: OS user, host, and the SSH client address if any (for a browser
+    session of `aiwf-console serve`: its `--operator` name and `browser <address>`).
 
     Built by `current()` (an operator: console key, `:` command, palette, bulk action or
     the `aiwf-engine` CLI) or `engine()` (the engine's own auto-resume), read back by
@@ -25,14 +33,18 @@ class Identity:
 
     @classmethod
     def current(cls) -> Identity:
-        """The operator running this process."""
-        try:
-            user = getpass.getuser()
-        except Exception:  # no passwd entry in some containers
-            user = str(os.getuid())
+        """The operator running this process: `AIWF_OPERATOR`, else the OS user; from
+        `AIWF_CLIENT`, else the SSH client's address."""
+        user = os.environ.get(OPERATOR_ENV, "").strip()
+        if not user:
+            try:
+                user = getpass.getuser()
+            except Exception:  # no passwd entry in some containers
+                user = str(os.getuid())
         # SSH_CLIENT is "addr port localport"; only the address identifies the operator.
         ssh = os.environ.get("SSH_CLIENT") or os.environ.get("SSH_CONNECTION") or ""
-        return cls(user=user, host=socket.gethostname(), ssh_client=ssh.split(" ")[0])
+        client = os.environ.get(CLIENT_ENV, "").strip() or ssh.split(" ")[0]
+        return cls(user=user, host=socket.gethostname(), ssh_client=client)
 
     @classmethod
     def engine(cls) -> Identity:

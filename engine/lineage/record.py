@@ -107,14 +107,22 @@ def classify_trigger(
     return doc
 
 
-def input_doc(source: str, df: pd.DataFrame | None) -> dict[str, Any]:
-    path = Path(source).expanduser()
-    doc: dict[str, Any] = {"path": str(path), "size_bytes": None, "sha256": None}
-    try:
-        doc["size_bytes"] = path.stat().st_size
-        doc["sha256"] = file_sha256(path)
-    except OSError:
-        pass
+def input_doc(
+    source: str, df: pd.DataFrame | None, content: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The input as lineage records it: `path` is the source exactly as written (a URL stays
+    a URL); `content` (size_bytes, sha256 or etag, from engine/pipeline/locations.py) says
+    which bytes it was. Without `content`, `source` is read as a local path."""
+    doc: dict[str, Any] = {"path": source, "size_bytes": None, "sha256": None, "etag": None}
+    if content is not None:
+        doc |= {k: content.get(k) for k in ("size_bytes", "sha256", "etag")}
+    else:
+        path = Path(source).expanduser()
+        try:
+            doc["size_bytes"] = path.stat().st_size
+            doc["sha256"] = file_sha256(path)
+        except OSError:
+            pass
     if df is not None:
         ts = pd.to_datetime(df["timestamp"])
         doc |= {

@@ -35,6 +35,7 @@ LINEAGE_SCHEMA = pa.schema(
         ("input_path", pa.string()),
         ("input_size_bytes", pa.int64()),
         ("input_sha256", pa.string()),
+        ("input_etag", pa.string()),
         ("input_rows", pa.int64()),
         ("input_min_timestamp", pa.string()),
         ("input_max_timestamp", pa.string()),
@@ -53,6 +54,9 @@ with null output columns. `status` is completed, failed or cancelled; `written` 
 whether the attempt's partitions were all written (`all`) or none (`none`): a local
 target never gets some of them; `unknown` for a remote target stopped mid-write (null
 in files written before it was recorded).
+`input_path` is the source as written (`s3://...` stays a URL); a remote input has
+`input_etag` (the store's ETag) and no `input_sha256`, a local one the reverse (`input_etag`
+null in files written before it was recorded).
 `output_schema_json` is the partition's schema as JSON
 (`{"column": "arrow type"}`), null in files written before it was recorded."""
 _UPGRADED_MARKER = f".upgraded-to-{len(LINEAGE_SCHEMA)}-columns"
@@ -79,6 +83,7 @@ def lineage_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         "input_path": inp["path"],
         "input_size_bytes": inp["size_bytes"],
         "input_sha256": inp["sha256"],
+        "input_etag": inp.get("etag"),
         "input_rows": inp["rows"],
         "input_min_timestamp": inp["min_timestamp"],
         "input_max_timestamp": inp["max_timestamp"],

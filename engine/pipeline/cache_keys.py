@@ -1,10 +1,11 @@
 """Honest cache keys for the inference pipeline's tasks.
 
-Keys are built only from what changes a task's output: the bytes of the input file
-(load_raw_data) and the scored rows plus the model's name, version and weights hash
-(run_inference), never a constant. Persisted results are stored under these keys, so
-changing how one is computed invalidates every operator's cache: bump CACHE_KEY_VERSION
-on purpose, never by accident (tests/engine/test_lineage.py pins them).
+Keys are built only from what changes a task's output: the bytes of the input file, or a
+remote object's ETag, size and modification time (load_raw_data), and the scored rows plus
+the model's name, version and weights hash (run_inference), never a constant. Persisted
+results are stored under these keys, so changing how one is computed invalidates every
+operator's cache: bump CACHE_KEY_VERSION on purpose, never by accident
+(tests/engine/test_lineage.py pins them).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from engine.lineage.record import file_sha256
+from engine.pipeline import locations
 from engine.pipeline.model import Model, ModelError, load_model
 
 CACHE_KEY_VERSION = "1"
@@ -38,11 +39,15 @@ def _key(kind: str, parts: Mapping[str, Any]) -> str:
 
 
 def load_cache_key(source: str) -> str | None:
-    """Key for load_raw_data: resolved path, size, mtime and sha256 of the file's bytes.
+    """Key for load_raw_data: resolved path, size, mtime and sha256 of the file's bytes; for a
+    remote object (s3://, gs://) its URL as written, size, ETag, modification time and
+    version, read from the store's listing (the ETag changes whenever the bytes do).
 
     None (no caching) when the file cannot be read: the task then fails on its own terms.
     """
-    path = Path(source).expanduser()
+    path = locations.local_path(source)
+    if path is None:
+        return _remote_cache_key(source)
     try:
         info = path.stat()
         sha = file_sha256(path)
@@ -56,6 +61,28 @@ def load_cache_key(source: str) -> str | None:
             "size": info.st_size,
             "mtime_ns": info.st_mtime_ns,
             "sha256": sha,
+        },
+    )
+
+
+def _remote_cache_key(url: str) -> str | None:
+    try:
+        identity = locations.remote_identity(url)
+    except Exception:
+        # Missing object, store down, no credentials, no s3fs: no caching; the task itself
+        # then fails and says which (or retries, if it was transient).
+        return None
+    if identity.etag is None and identity.modified is None:
+        return None  # nothing that would change with the content: never reuse
+    return _key(
+        "load_raw_data",
+        {
+            "v": CACHE_KEY_VERSION,
+            "url": url,
+            "size": identity.size,
+            "etag": identity.etag,
+            "modified": identity.modified,
+            "version_id": identity.version_id,
         },
     )
 

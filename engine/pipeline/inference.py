@@ -25,6 +25,7 @@ from engine.contract import retry_plan
 from engine.contract.logical_date import PARTITION_FORMAT, render, uses_logical_date
 from engine.lineage import record as lineage
 from engine.lineage.table import lineage_dir, write_lineage_parquet
+from engine.pipeline import locations
 from engine.pipeline.model import Model, ModelError, load_model
 from engine.pipeline.run_date import run_logical_date
 from engine.pipeline.storage import COMMITTED, CancelRequested, save_results
@@ -178,7 +179,7 @@ def _record_lineage(
                 "from_task": from_task,
                 "logical_date": logical_date,
             },
-            input=lineage.input_doc(source, raw),
+            input=lineage.input_doc(source, raw, locations.content_facts(source)),
             model=lineage.model_doc(scorer, model),
             outputs=saved.get("outputs", []),
             tasks=[r.to_doc() for r in records],

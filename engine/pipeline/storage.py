@@ -2,7 +2,8 @@
 
 A local target gets every partition of a run or none of them: files are staged under a
 hidden directory, then renamed into place with SIGTERM and SIGINT held, and undone from
-hard links if a rename fails. A remote target is written by pyarrow (not all-or-none).
+hard links if a rename fails (a plain path or a file:// URL). A remote target (s3://, gs://:
+any fsspec URL) is written by pyarrow's dataset writer through fsspec (not all-or-none).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+
+from engine.pipeline import locations
 
 
 class CancelRequested(Exception):
@@ -52,7 +55,8 @@ def save_results(df: pd.DataFrame, target: str, partition_date: str = "") -> dic
         NotADirectoryError: `target` exists and is a file (not retried).
         CancelRequested: the run is being cancelled; nothing was written.
     """
-    if "://" not in target and Path(target).exists() and not Path(target).is_dir():
+    local = locations.local_path(target)
+    if local is not None and local.exists() and not local.is_dir():
         raise NotADirectoryError(
             f"target {target} is a file, not a directory: save_results writes date=... "
             "partition directories under it; move the file away (or fix the deployment's "
@@ -77,21 +81,23 @@ def save_results(df: pd.DataFrame, target: str, partition_date: str = "") -> dic
         ]
         return {"rows": len(out), "partitions": partitions, "outputs": outputs, "written": "all"}
 
-    if "://" in target:
+    if local is None:
         # A remote dataset write is not all-or-none: if it stops halfway, the lineage
         # says `unknown` rather than `none`.
         COMMITTED[target] = {"outputs": [], "written": "unknown"}
-        pq.write_to_dataset(
-            table, target, partition_cols=["date"], existing_data_behavior="delete_matching"
-        )
-        saved = COMMITTED[target] = summary(dict.fromkeys(partitions))
+        saved = COMMITTED[target] = summary(_write_remote(table, target, partitions))
     else:
-        by_path = dict(zip(partitions, dates, strict=True))
+        # Partitions keep the target's spelling (file://... stays a URL in the lineage);
+        # the files are written at the local paths it names.
+        on_disk = [str(local / f"date={d}") for d in dates]
+        by_path = dict(zip(on_disk, dates, strict=True))
+        as_written = dict(zip(on_disk, partitions, strict=True))
         saved = _write_partitions(
-            partitions,
+            on_disk,
             lambda path: table.filter(pc.equal(table["date"], by_path[path])),
-            Path(target),
-            summary,
+            local,
+            lambda sizes: summary({as_written[p]: n for p, n in sizes.items()}),
+            committed_as=target,
         )
     listed = ", ".join(f"date={d}" for d in dates)
     print(f"Saved {len(out)} records to {target} ({len(dates)} partitions: {listed})")
@@ -108,11 +114,48 @@ before it returns); `written: unknown` while a remote write is under way. One fl
 process, so no other run reads it."""
 
 
+def _write_remote(table: pa.Table, target: str, partitions: list[str]) -> dict[str, int | None]:
+    """Writes `table` under the remote `target` (one directory per date, replacing what
+    those partitions held); returns each partition's bytes as the store lists them.
+
+    Raises:
+        ImportError: the protocol's filesystem package (extra) is not installed.
+        OSError: the store refused or failed the write; the message names the target.
+    """
+    fs, root = locations.filesystem(target)
+    root = root.rstrip("/")
+    try:
+        pq.write_to_dataset(
+            table,
+            root,
+            filesystem=fs,
+            partition_cols=["date"],
+            existing_data_behavior="delete_matching",
+            basename_template="part-{i}.parquet",
+        )
+    except Exception as exc:
+        if locations.is_transient_remote_error(exc) is None and not isinstance(exc, OSError):
+            raise
+        raise OSError(
+            f"cannot write partitions under {target}: {exc}; check that the bucket exists and "
+            "the engine's credentials may write to it (config/README.md), then retry the run"
+        ) from exc
+    fs.invalidate_cache()
+    sizes: dict[str, int | None] = {}
+    for url in partitions:
+        try:
+            sizes[url] = int(fs.du(f"{root}/{url.rsplit('/', 1)[1]}"))
+        except Exception:
+            sizes[url] = None  # written; only its size is unknown
+    return sizes
+
+
 def _write_partitions(
     paths: list[str],
     rows_of: Callable[[str], pa.Table],
     target: Path,
     summary: Callable[[Mapping[str, int | None]], dict[str, Any]],
+    committed_as: str | None = None,
 ) -> dict[str, Any]:
     """Makes each `rows_of(path)` (minus its `date` column) the whole content of partition
     directory `path` for every one of `paths`, all of them or none; returns `summary` of
@@ -148,7 +191,7 @@ def _write_partitions(
                 _undo(done)
                 raise
             saved = summary(sizes)
-            COMMITTED[str(target)] = saved
+            COMMITTED[committed_as or str(target)] = saved
     except OSError as exc:
         # Named by partition, not by the hidden staging file the OS error mentions. Same
         # exception class, so is_transient_error still tells what is worth a retry.

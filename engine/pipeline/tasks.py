@@ -15,7 +15,7 @@ from prefect import Task, task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from engine.pipeline import cache_keys
+from engine.pipeline import cache_keys, locations
 from engine.pipeline.model import load_model
 
 REQUIRED_COLUMNS = ("timestamp", "feature_a", "feature_b")
@@ -26,13 +26,23 @@ class InputDataError(ValueError):
     """The batch itself is wrong (missing columns, unparsable values). Retrying cannot help."""
 
 
+class StoreRefused(ValueError):
+    """A cloud store answered the request with a lasting no (a 4xx other than 404, 403 and
+    429: a bad bucket name, a bad request). Retrying cannot help."""
+
+
 def is_transient_error(exc: BaseException) -> bool:
     """Whether `exc` may go away if the same call is retried in a little while.
 
     Missing files, permission problems and bad data fail the same way on every attempt,
     so retrying them only delays the alert by a minute; network and I/O hiccups are worth
-    another try.
+    another try. A cloud store's error is judged by its HTTP status or connection error
+    (engine/pipeline/locations.py): 5xx and throttling are retried, no such key or access
+    denied are not.
     """
+    remote = locations.is_transient_remote_error(exc)
+    if remote is not None:
+        return remote
     if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
         return False
     if isinstance(exc, NotADirectoryError):
@@ -56,6 +66,35 @@ def retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any
     return isinstance(exc, BaseException) and is_transient_error(exc)
 
 
+def _read_csv(source: str) -> pd.DataFrame:
+    """The CSV at `source`; a cloud store's errors become ones that name the URL."""
+    local = locations.local_path(source)
+    if local is not None:
+        return pd.read_csv(local if locations.protocol(source) else source)
+    fs, path = locations.filesystem(source)
+    try:
+        with fs.open(path, "rb") as handle:
+            return pd.read_csv(handle)
+    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError):
+        raise
+    except PermissionError as exc:
+        raise PermissionError(
+            f"access denied reading {source}: {exc}; check the credentials the engine runs "
+            "with (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, see "
+            "config/README.md) and the bucket's policy, then retry the run"
+        ) from exc
+    except Exception as exc:
+        transient = locations.is_transient_remote_error(exc)
+        if transient is None:
+            raise
+        if transient:
+            raise ConnectionError(
+                f"the store holding {source} did not answer ({type(exc).__name__}: {exc}); "
+                "load_raw_data retries this"
+            ) from exc
+        raise StoreRefused(f"the store refused reading {source}: {exc}") from exc
+
+
 def _rows_text(labels: list[Any]) -> str:
     shown = ", ".join(str(label) for label in labels[:_MAX_ROWS_IN_MESSAGE])
     more = len(labels) - _MAX_ROWS_IN_MESSAGE
@@ -73,15 +112,19 @@ def _rows_text(labels: list[Any]) -> str:
     persist_result=True,
 )
 def load_raw_data(source: str) -> pd.DataFrame:
-    """Read the batch CSV and parse its `timestamp` column.
+    """Read the batch CSV (a path, or an fsspec URL such as s3://bucket/key.csv) and parse its
+    `timestamp` column.
 
     Raises:
         FileNotFoundError: `source` does not exist (not retried).
+        PermissionError: the store or the file system refuses access (not retried).
+        ImportError: the URL's protocol needs an extra that is not installed (not retried).
+        ConnectionError: the store did not answer or answered 5xx/429 (retried).
         InputDataError: the file is empty, malformed, lacks required columns, or has
             timestamps that do not parse (not retried).
     """
     try:
-        df = pd.read_csv(source)
+        df = _read_csv(source)
     except FileNotFoundError as exc:
         raise FileNotFoundError(
             f"source file not found: {source} (the upstream batch may not have landed yet; "

@@ -369,3 +369,17 @@ async def test_lineage_panel_starts_hidden_on_a_short_terminal(
         await pilot.press("i")
         assert panel.display
         await wait_for(pilot, lambda: "a1b2c3d4e5f6" in rendered(panel), "lineage")
+
+
+def test_a_remote_input_shows_its_url_and_etag_a_local_one_its_sha256() -> None:
+    from engine.contract.documents import LineageInput
+
+    remote = LineagePanel._input(
+        LineageInput(
+            path="s3://ai-data/production/daily_batch.csv", size_bytes=2048, etag="9f1c" * 8
+        )
+    ).plain
+    assert remote.startswith("s3://ai-data/production/daily_batch.csv\n")
+    assert "etag 9f1c9f1c9f1c" in remote and "sha256" not in remote
+    local = LineagePanel._input(LineageInput(path="/data/in.csv", sha256=SHA_A)).plain
+    assert f"sha256 {SHA_A[:12]}" in local and "etag" not in local

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from console.app import ConsoleApp
 from engine.contract.documents import FlowRun, decode
 from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
+from engine.store.log_budget import budget_bytes
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, wait_for
 from tests.console.load_procs import seed
@@ -78,6 +80,32 @@ def redis_states(client: redis.Redis, keys: Keys) -> dict[str, str]:
     return {run_id: doc.state_name for run_id, doc in docs.items() if doc is not None}
 
 
+class MemoryWatch:
+    """Samples Redis's `used_memory` on its own thread (twice a second) while the load runs,
+    so the peak is what Redis held at its worst, not after the load ended."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="redis-memory", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            used = int(self.client.info("memory")["used_memory"])
+            self.peak, self.samples = max(self.peak, used), self.samples + 1
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def watch_store(app: ConsoleApp, lags: list[float]) -> None:
     """Notes, for each change the store takes, how long after its write that was."""
     store = app.ctx.store
@@ -105,6 +133,40 @@ async def check_load(
     """Runs the load against `app` for `seconds`, asserts it kept up; returns the figures."""
     seed(RedisMirror(redis_client, keys), RUNS)
     lags: list[float] = []
+    with MemoryWatch(redis_client) as memory:
+        caught_up, outs = await _follow_load(app, redis_url, redis_client, keys, seconds, lags)
+    # The mirror's budget (AIWF_REDIS_BUDGET_MB) bounds everything the mirror writes; the
+    # load writes only run documents and the updates stream, so Redis as a whole must stay
+    # inside it (a leak in either, or an unbounded stream, would show here).
+    assert memory.samples >= seconds, f"only {memory.samples} memory samples"
+    assert memory.peak <= budget_bytes(), f"Redis peaked at {memory.peak:,} bytes"
+    assert caught_up <= 1.0, f"the store matched Redis {caught_up:.2f} s after the last write"
+    assert len(app.ctx.store.flow_runs) == RUNS
+    assert len(lags) >= 0.9 * RATE * seconds, f"the store took {len(lags)} changes"
+    assert percentile(lags, 0.95) <= 1.0, stats(lags)
+
+    results = [json.loads(out.strip().splitlines()[-1]) for out in outs]
+    seen = [count for result in results for count in result["seen"]]
+    assert len(seen) == READERS
+    assert all(count >= 0.9 * RATE * seconds for count in seen), seen
+    worst = max(lag for result in results for lag in result["worst"])
+    assert worst <= 1.0, f"a plain reader fell {worst:.2f} s behind"
+    return (
+        f"store: {stats(lags)}; caught up in {caught_up:.2f} s; readers' worst lag {worst:.3f} s;"
+        f" Redis peak {memory.peak / 2**20:.1f} MiB of a {budget_bytes() / 2**20:.0f} MiB budget"
+    )
+
+
+async def _follow_load(
+    app: ConsoleApp,
+    redis_url: str,
+    redis_client: redis.Redis,
+    keys: Keys,
+    seconds: float,
+    lags: list[float],
+) -> tuple[float, list[str]]:
+    """Runs the readers and the writer against `app`; returns how long after the last write
+    the store matched Redis, and each reader pool's result line."""
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: len(app.ctx.store.flow_runs) == RUNS, "the snapshot")
         watch_store(app, lags)
@@ -142,15 +204,4 @@ async def check_load(
         finally:
             writer.kill()
         outs = [read_result(pool) for pool in pools]
-    assert caught_up <= 1.0, f"the store matched Redis {caught_up:.2f} s after the last write"
-    assert len(app.ctx.store.flow_runs) == RUNS
-    assert len(lags) >= 0.9 * RATE * seconds, f"the store took {len(lags)} changes"
-    assert percentile(lags, 0.95) <= 1.0, stats(lags)
-
-    results = [json.loads(out.strip().splitlines()[-1]) for out in outs]
-    seen = [count for result in results for count in result["seen"]]
-    assert len(seen) == READERS
-    assert all(count >= 0.9 * RATE * seconds for count in seen), seen
-    worst = max(lag for result in results for lag in result["worst"])
-    assert worst <= 1.0, f"a plain reader fell {worst:.2f} s behind"
-    return f"store: {stats(lags)}; caught up in {caught_up:.2f} s; readers' worst lag {worst:.3f} s"
+    return caught_up, outs

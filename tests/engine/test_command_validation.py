@@ -212,6 +212,16 @@ async def test_trigger_refuses_values_of_the_wrong_type_and_starts_nothing(
     assert message.endswith("; nothing was started")
 
 
+async def test_trigger_refuses_a_source_url_this_install_cannot_open(
+    executor: CommandExecutor,
+) -> None:
+    message = await refusal(executor, "trigger", DEPLOYMENT, source="nope://bucket/batch.csv")
+    assert message == (
+        "parameter source: unknown storage protocol nope://; use a plain path, file://, s3:// "
+        "or gs:// (or another protocol fsspec knows); nothing was started"
+    )
+
+
 @pytest.mark.parametrize(
     ("params", "why"),
     [
