@@ -38,6 +38,12 @@ from engine.cli.output import (
     Output,
     Parser,
 )
+from engine.cli.prefect_choice import (
+    EMBEDDED_ENV,
+    apply_environment,
+    configured_prefect,
+    prefect_environment,
+)
 from engine.cli.surface import add_script_surface
 from engine.cli.validate import cmd_validate
 from engine.cli.watch import watch_run
@@ -46,16 +52,17 @@ from engine.contract.commands import DEFAULT_DEADLINE_SECONDS
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
-from engine.contract.redact import RedactingFormatter
+from engine.contract.redact import RedactingFormatter, redact_url
 from engine.contract.version import version_line
 from engine.stack.launcher import (
     EmbeddedRedis,
     LaunchError,
     LocalPrefectServer,
     engine_alive,
-    prefect_env,
     prefix_from_env,
 )
+from engine.stack.state_lock import state_dir_lock
+from engine.stack.stop_signals import StopSignal, cleanup_uninterrupted, stop_signals_handled
 
 __all__ = [
     "EXIT_ERROR", "EXIT_NO_ANSWER", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_validate", "main",
@@ -66,7 +73,9 @@ ENV_HELP = """environment:
   AIWF_REDIS_PREFIX   key prefix in Redis (default: aiwf)
   AIWF_STATE_DIR      state dir (default: $XDG_STATE_HOME/aiwf-console)
   AIWF_CONFIG_DIR     config dir (default: the user config dir if it exists, else bundled)
-  PREFECT_API_URL     Prefect API (default for `run`: a local server in the state dir)
+  PREFECT_API_URL     Prefect API; `run` reads it (and every Prefect setting) where Prefect
+                      does: environment, .env, the active profile (`prefect config set`),
+                      and starts a local server in the state dir only if none sets it
 """
 MAIN_EPILOG = (
     ENV_HELP + "\n" + EXIT_HELP + "\n" + completion.COMPLETION_HELP.format(prog="aiwf-engine")
@@ -94,9 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="register and serve every valid deployment until stopped",
         description="Registers every valid deployment file with the Prefect "
         "API, executes their runs, mirrors state and logs into Redis and "
-        "executes operator commands. Stops cleanly on SIGINT/SIGTERM. "
-        "Starts a private Redis and a local Prefect server if "
-        "AIWF_REDIS_URL / PREFECT_API_URL are not set.",
+        "executes operator commands. Stops cleanly on SIGINT/SIGTERM/SIGHUP, "
+        "also while starting. Starts a private Redis if AIWF_REDIS_URL is not set, and a "
+        "local Prefect server if Prefect's settings (environment, .env, profile) name no "
+        "PREFECT_API_URL; both stop with it.",
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -312,45 +322,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     config_dir = (args.config or default_config_dir()).resolve()
     started: list[EmbeddedRedis | LocalPrefectServer] = []
     redis_url = args.redis_url or os.environ.get("AIWF_REDIS_URL", "")
-    api_url = os.environ.get("PREFECT_API_URL", "")
+    # SIGTERM/SIGHUP before the engine's loop runs (while its Redis or Prefect server
+    # starts) raise StopSignal, so `finally` stops what was started; the loop then takes
+    # them over (run_engine), and the cleanup below runs with them ignored.
     try:
-        if not redis_url:
-            embedded = EmbeddedRedis(state)
-            if embedded.start(print):
-                started.append(embedded)
-            redis_url = embedded.url
-        if not api_url:
-            server = LocalPrefectServer(state)
-            if server.start(print):
-                started.append(server)
-            api_url = server.api_url
-        # Prefect reads its settings when first imported: set them before importing it.
-        os.environ.update(
-            prefect_env(state / "prefect", inherit=False)
-            | {
-                "PREFECT_API_URL": api_url,
-                # Never fall back to a throwaway in-process server: runs would vanish.
-                "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
-            }
-        )
-        from engine.serve.engine import EngineSettings, run_engine
+        with stop_signals_handled():
+            choice = configured_prefect()
+            api_url = choice.api_url
+            if choice.configured:
+                print(f"Prefect: using {redact_url(api_url)} from {choice.source}")
+            if not redis_url or not api_url:
+                with state_dir_lock(state, print):
+                    redis_url, api_url = _start_own_services(state, redis_url, api_url, started)
+            apply_environment(prefect_environment(choice, api_url))
+            from engine.serve.engine import EngineSettings, run_engine
 
-        settings = EngineSettings(
-            config_dir=config_dir,
-            state_dir=state,
-            redis_url=redis_url,
-            prefix=args.prefix or prefix_from_env(),
-            api_url=api_url,
-        )
-        return asyncio.run(run_engine(settings))
+            settings = EngineSettings(
+                config_dir=config_dir,
+                state_dir=state,
+                redis_url=redis_url,
+                prefix=args.prefix or prefix_from_env(),
+                api_url=api_url,
+                # Its own server, or the demo launcher's (which passes the URL in the env).
+                prefect_embedded=not choice.configured or os.environ.get(EMBEDDED_ENV) == "1",
+            )
+            return asyncio.run(run_engine(settings))
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_OK
+    except StopSignal as stop:
+        print(f"{stop}: stopping what this engine started", file=sys.stderr)
+        return stop.exit_code
     finally:
-        for service in reversed(started):
-            service.stop()
+        with cleanup_uninterrupted():
+            for service in reversed(started):
+                service.stop()
+
+
+def _start_own_services(
+    state: Path,
+    redis_url: str,
+    api_url: str,
+    started: list[EmbeddedRedis | LocalPrefectServer],
+) -> tuple[str, str]:
+    """Starts (or reuses) the embedded Redis and Prefect server where no URL is set; what
+    it starts goes into `started` and dies with this process even if it is SIGKILLed."""
+    if not redis_url:
+        embedded = EmbeddedRedis(state, tied_to_parent=True)
+        if embedded.start(print):
+            started.append(embedded)
+        redis_url = embedded.url
+    if not api_url:
+        server = LocalPrefectServer(state, tied_to_parent=True)
+        if server.start(print):
+            started.append(server)
+        api_url = server.api_url
+    return redis_url, api_url
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ from croniter import CroniterBadDateError, croniter
 from prefect.client.schemas.schedules import CronSchedule
 from pydantic import ValidationError
 
+from engine.config.secret_checks import check_secret_parameters
 from engine.config.spec import PLACEHOLDER_RE, PLACEHOLDERS, ConfigError, DeploymentSpec
 from engine.contract.checked_yaml import (
     CheckedFile,
@@ -45,6 +46,7 @@ _TOP_KEYS = (
     "description",
     "protected",
     "tags",
+    "secret_parameters",
 )
 _SCHEDULE_KEYS = ("cron", "timezone")
 _SIMPLE_TYPES: tuple[type, ...] = (str, int, float, bool)
@@ -91,6 +93,8 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
         else:
             check.error(entry.value_line, "tags", "must be a list of strings, e.g. [nightly, ml]")
 
+    secret = check_secret_parameters(check, top.get("secret_parameters"), parameters, flow_name)
+
     name_line = top["name"].value_line if "name" in top else None
     if (
         check.errors
@@ -113,6 +117,7 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
         description=description,
         protected=protected,
         tags=tags,
+        secret_parameters=secret,
     )
     return spec, [], name_line
 

@@ -36,6 +36,8 @@ class DeploymentSpec:
     protected: bool = False
     """A hint to the console to ask for confirmation before destructive actions."""
     tags: tuple[str, ...] = ()
+    secret_parameters: frozenset[str] = frozenset()
+    """Parameters whose values are stored and shown as fingerprints (engine/contract/secrets.py)."""
 
     def resolved_parameters(self, state_dir: Path, config_dir: Path) -> dict[str, Any]:
         """String values with the placeholders {state_dir} and {config_dir} expanded.

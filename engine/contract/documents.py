@@ -60,6 +60,9 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     """The flow's parameter schema (OpenAPI); empty from an older engine."""
     resume_at: str | None = None
     """When the engine resumes the paused deployment; None if active or paused until resumed."""
+    secret_parameters: list[str] = []
+    """Parameters marked secret in the deployment file: `parameters` holds their
+    fingerprints (engine/contract/secrets.py), never their values."""
 
 
 class FlowRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -246,6 +249,10 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     started_at: str | None = None
     beat_at: str | None = None
     prefect_api_url: str = ""
+    """The Prefect API the engine mirrors, password redacted."""
+    prefect_embedded: bool = False
+    """True: a local Prefect server the engine (or the demo) started itself, because no
+    PREFECT_API_URL is set in Prefect's settings; False: the one those settings name."""
     config_dir: str = ""
     deployments: int = 0
     """How many deployments the engine serves."""

@@ -17,12 +17,16 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pandas as pd
 from prefect import flow
 from prefect.states import State
 
 from engine.contract import retry_plan
+from engine.contract.documents import Lineage, LineageOutput
 from engine.contract.logical_date import PARTITION_FORMAT, render, uses_logical_date
+from engine.contract.secrets import secret_names_in_schema
+from engine.contract.times import utc_now_iso
 from engine.lineage import record as lineage
 from engine.lineage.table import lineage_dir, write_lineage_parquet
 from engine.pipeline import locations
@@ -156,21 +160,24 @@ def _record_lineage(
         scorer = None
     try:
         run = _flow_run_facts()
-        doc = lineage.new_doc(
+        record = Lineage(
             flow_run_id=run["id"],
             flow_run_name=run["name"],
             deployment_name=run["deployment_name"],
+            recorded_at=utc_now_iso(),
             status=_attempt_status(error),
             written=saved.get("written", "none"),
             error="".join(traceback.format_exception_only(error)).strip() if error else None,
-            trigger=lineage.classify_trigger(
-                run["tags"],
-                run["run_count"],
-                run["auto_scheduled"],
-                run["expected_start_time"],
-                run["retry_message"],
-            )
-            | {"logical_date": logical_date},
+            trigger=msgspec.structs.replace(
+                lineage.classify_trigger(
+                    run["tags"],
+                    run["run_count"],
+                    run["auto_scheduled"],
+                    run["expected_start_time"],
+                    run["retry_message"],
+                ),
+                logical_date=logical_date,
+            ),
             parameters={
                 "source": source,
                 "target": target,
@@ -181,10 +188,13 @@ def _record_lineage(
             },
             input=lineage.input_doc(source, raw, locations.content_facts(source)),
             model=lineage.model_doc(scorer, model),
-            outputs=saved.get("outputs", []),
+            outputs=msgspec.convert(saved.get("outputs", []), list[LineageOutput]),
             tasks=[r.to_doc() for r in records],
             tasks_recorded_by="flow",
         )
+        # The parameters the deployment marks secret, as fingerprints: lineage is read by
+        # anyone who may read Redis or the state dir, the values are Prefect's to keep.
+        doc = lineage.masked(record, run["secret_parameters"])
         path = write_lineage_parquet(doc, lineage_dir())
         in_redis = lineage.write_lineage_redis(doc)
         log.info(
@@ -223,6 +233,7 @@ def _flow_run_facts() -> dict[str, Any]:
         "auto_scheduled": bool(flow_run.auto_scheduled) if flow_run else False,
         "expected_start_time": None,
         "retry_message": "",
+        "secret_parameters": frozenset(),
     }
     if flow_run is None:
         return facts
@@ -230,7 +241,11 @@ def _flow_run_facts() -> dict[str, Any]:
         facts["expected_start_time"] = flow_run.expected_start_time.isoformat()
     with get_client(sync_client=True) as client:
         if flow_run.deployment_id is not None:
-            facts["deployment_name"] = client.read_deployment(flow_run.deployment_id).name
+            deployment = client.read_deployment(flow_run.deployment_id)
+            facts["deployment_name"] = deployment.name
+            facts["secret_parameters"] = secret_names_in_schema(
+                deployment.parameter_openapi_schema or {}
+            )
         states = client.read_flow_run_states(flow_run.id)
     retries = [s for s in states if s.name == "AwaitingRetry"]
     if retries:

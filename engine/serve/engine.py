@@ -26,7 +26,7 @@ from engine.commands.consumer import READ_BLOCK_MS
 from engine.commands.executor import CommandExecutor
 from engine.commands.permissions import load_operators
 from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
-from engine.config.parameter_schema import flow_parameter_schema
+from engine.config.parameter_schema import flow_parameter_schema, mark_secret_properties
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.checked_yaml import ConfigFileInvalid
 from engine.contract.documents import Heartbeat
@@ -34,6 +34,7 @@ from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.redact import redact_url
 from engine.contract.redis_url import setup_problem
+from engine.contract.secrets import mark_secret_schema, mask_parameters
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
@@ -64,6 +65,8 @@ class EngineSettings:
     redis_url: str
     prefix: str
     api_url: str
+    prefect_embedded: bool = False
+    """The API is a local server started for this engine (no PREFECT_API_URL configured)."""
 
 
 class Engine:
@@ -187,13 +190,16 @@ class Engine:
             # A module path, not a file path: the run subprocess finds the flow from any cwd.
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        mark_secret_properties(deployment, spec.secret_parameters)
         deployment_id = await self.runner.aadd_deployment(deployment)
         self.registry.add(
             RegisteredDeployment(
                 spec,
                 str(deployment_id),
                 parameters,
-                flow_parameter_schema(FLOWS[spec.flow_name]),
+                mark_secret_schema(
+                    flow_parameter_schema(FLOWS[spec.flow_name]), spec.secret_parameters
+                ),
             )
         )
         logger.info("registered deployment %s (%s)", spec.name, deployment_id)
@@ -214,7 +220,7 @@ class Engine:
             registered.spec,
             registered.id,
             bool(api_deployment.paused),
-            registered.parameters,
+            mask_parameters(registered.parameters, registered.spec.secret_parameters),
             self.registry.last_runs.get(name),
             parameter_schema=registered.parameter_schema,
             resume_at=resume_at.isoformat() if resume_at else None,
@@ -244,6 +250,7 @@ class Engine:
             host=socket.gethostname(),
             started_at=self.started_at,
             prefect_api_url=redact_url(self.settings.api_url),
+            prefect_embedded=self.settings.prefect_embedded,
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
@@ -380,10 +387,11 @@ def run_environment(settings: EngineSettings) -> dict[str, str]:
 
 async def run_engine(settings: EngineSettings) -> int:
     logger.info(
-        "engine starting: Redis %s (prefix %s), Prefect API %s",
+        "engine starting: Redis %s (prefix %s), Prefect API %s (%s)",
         redact_url(settings.redis_url),
         settings.prefix,
         redact_url(settings.api_url),
+        "embedded local server" if settings.prefect_embedded else "from Prefect's settings",
     )
     loaded = load_deployments(settings.config_dir)
     for error in loaded.errors:
@@ -405,7 +413,8 @@ async def run_engine(settings: EngineSettings) -> int:
             logger.error("config: %s", line)
         return 1
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: an engine started from a terminal that closes stops cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, engine.request_stop)
     await engine.run()
     return 0
