@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from engine.contract.documents import Deployment
+from engine.contract.logical_date import (
+    LOGICAL_DATE_PARAM,
+    in_zone,
+    parse_logical_date,
+    render,
+    uses_logical_date,
+)
 from engine.contract.retry_plan import RETRY_PARAMETERS
 from engine.contract.secrets import fingerprint
 
@@ -176,6 +184,8 @@ def placeholder(param: ParamField) -> str:
         return f"empty: required, type {wanted}"
     if param.nullable:
         return "empty: sends null"
+    if param.name == LOGICAL_DATE_PARAM:
+        return "empty: now; or a date, YYYY-MM-DD"
     if param.kind == "str":
         return "empty: sends empty text"
     return f"empty: type {wanted}"
@@ -206,6 +216,9 @@ def parse_value(param: ParamField, raw: Any) -> Any:
         if param.kind == "str":
             return ""
         raise ValueError(f"type a {_KIND_WORDS[param.kind]}")
+    if param.name == LOGICAL_DATE_PARAM:
+        # Checked here so a typo is named in the form; the engine reads it in the zone.
+        parse_logical_date(text, "UTC")
     if param.kind == "str":
         return text
     if param.kind == "int":
@@ -339,9 +352,17 @@ def preview(deployment: Deployment, fields: list[ParamField], check: FormCheck) 
     width = max((len(name) for name in final), default=0)
     secret = {name for name in deployment.secret_parameters if name not in by_name}
     by_name |= {name: ParamField(name, "json", False, True, secret=True) for name in secret}
+    logical = _logical_date(final.get(LOGICAL_DATE_PARAM), deployment.timezone)
     for name, value in final.items():
         mark = "*" if name in check.overrides else " "
-        lines.append(f" {mark} {name:<{width}} = {shown_value(by_name.get(name), value)}")
+        param = by_name.get(name)
+        line = f" {mark} {name:<{width}} = {shown_value(param, value)}"
+        if name == LOGICAL_DATE_PARAM and not value:
+            line += f"  (now, in {deployment.timezone})"
+        elif uses_logical_date(value) and not (param and param.secret):
+            # A secret's value is never shown, resolved or not.
+            line += f"  → {json.dumps(render(value, logical))}"
+        lines.append(line)
     lines.append("")
     if check.overrides:
         lines.append("Sent as overrides (the rest are the deployment's defaults):")
@@ -352,3 +373,13 @@ def preview(deployment: Deployment, fields: list[ParamField], check: FormCheck) 
     else:
         lines.append("No changes: runs with the deployment's defaults (like t).")
     return Preview(lines, len(check.overrides))
+
+
+def _logical_date(value: Any, zone: str) -> datetime:
+    """The date the run will compute, as the engine will read it (`{date:FMT}` preview)."""
+    if isinstance(value, str) and value.strip():
+        try:
+            return parse_logical_date(value, zone)
+        except ValueError:
+            pass  # named on the field already
+    return in_zone(datetime.now(timezone.utc), zone)

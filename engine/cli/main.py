@@ -148,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="parameter override (VALUE parsed as YAML); repeatable",
     )
+    trigger.add_argument(
+        "--date",
+        default=None,
+        metavar="DATE",
+        help="the logical date the run computes: YYYY-MM-DD (midnight in the deployment's "
+        "zone) or an ISO datetime; fills the deployment's {date:FMT} templates "
+        "(default: now)",
+    )
     for name, target, text in (
         ("retry", "run_id", "run a finished flow run again (AwaitingRetry)"),
         ("cancel", "run_id", "cancel a scheduled or running flow run"),
@@ -225,6 +233,8 @@ def command_params(args: argparse.Namespace) -> dict[str, Any]:
         params["refresh_cache"] = True
     if getattr(args, "from_task", ""):
         params["from_task"] = args.from_task
+    if getattr(args, "date", None):
+        params["logical_date"] = args.date
     if args.command == "backfill":
         params = backfill_cli.params_of(args)
     until = getattr(args, "until", None)

@@ -226,10 +226,12 @@ class CommandExecutor:
 
     async def _trigger(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         deployment = validation.served(self.registry, command.target)
-        validation.check_trigger(deployment, command.params)
+        params = validation.trigger_parameters(
+            deployment, command.params, datetime.now(timezone.utc)
+        )
         run = await prefect.create_flow_run_from_deployment(
             UUID(deployment.id),
-            parameters=deployment.parameters | command.params,
+            parameters=deployment.parameters | params,
             idempotency_key=f"aiwf-command-{command.id}",
             tags=[triggered_by_tag(command.identity)],
         )

@@ -32,6 +32,7 @@ from engine.contract.checked_yaml import (
     suggest,
     type_name,
 )
+from engine.contract.logical_date import template_errors
 from engine.pipeline import locations
 from engine.pipeline.flows import FLOWS
 
@@ -293,13 +294,23 @@ def _check_parameters(
     for key, param in entries.items():
         for text in _strings(param.value):
             for placeholder in PLACEHOLDER_RE.findall(text):
-                if placeholder not in PLACEHOLDERS:
+                if placeholder not in PLACEHOLDERS and placeholder != "date":
                     known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
                     check.error(
                         param.value_line,
                         f"parameters.{key}",
-                        f"unknown placeholder {{{placeholder}}}; known placeholders: {known}",
+                        f"unknown placeholder {{{placeholder}}}; known placeholders: {known}, "
+                        "{date} and {date:FORMAT} (the run's logical date)",
                     )
+            for bad_template in template_errors(text):
+                check.error(param.value_line, f"parameters.{key}", bad_template)
+    if "logical_date" in entries:
+        check.error(
+            entries["logical_date"].key_line,
+            "parameters.logical_date",
+            "is set per run (its fire time, or a trigger's --date), not in the deployment "
+            "file; remove it and write {date:%Y-%m-%d} in the parameters that depend on it",
+        )
 
     for key in locations.DATA_PARAMETERS:
         location = entries.get(key)

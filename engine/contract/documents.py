@@ -161,6 +161,9 @@ class LineageTrigger(msgspec.Struct, frozen=True, kw_only=True):
     retry_requested_by: str = ""
     fire_time: str = ""
     """Only for a backfill's runs: the ISO fire time in the deployment's zone."""
+    logical_date: str = ""
+    """The date the run computed: ISO datetime in the deployment's zone, the same for every
+    attempt (engine/pipeline/run_date.py); empty in lineage from before it was recorded."""
 
 
 class LineageInput(msgspec.Struct, frozen=True, kw_only=True):

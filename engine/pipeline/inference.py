@@ -24,12 +24,14 @@ from prefect.states import State
 
 from engine.contract import retry_plan
 from engine.contract.documents import Lineage, LineageOutput
+from engine.contract.logical_date import PARTITION_FORMAT, render, uses_logical_date
 from engine.contract.secrets import secret_names_in_schema
 from engine.contract.times import utc_now_iso
 from engine.lineage import record as lineage
 from engine.lineage.table import lineage_dir, write_lineage_parquet
 from engine.pipeline import locations
 from engine.pipeline.model import Model, ModelError, load_model
+from engine.pipeline.run_date import run_logical_date
 from engine.pipeline.storage import COMMITTED, CancelRequested, save_results
 from engine.pipeline.tasks import load_raw_data, run_inference
 
@@ -66,8 +68,14 @@ def ai_inference_pipeline(
     model: str = "scorer-v1",
     refresh_cache: bool = False,
     from_task: str = "",
+    logical_date: str = "",
 ) -> dict[str, Any]:
     """Score one batch: `source` CSV -> `model` -> parquet partitions under `target`.
+
+    `logical_date` is the date the run computes (YYYY-MM-DD or ISO; empty: the run's
+    scheduled fire time, see engine/pipeline/run_date.py). `{date:FMT}` in `source`,
+    `target` and `model` is resolved with it, and a run whose parameters use it writes one
+    partition, `date=` its logical date, instead of one per day of the rows' timestamps.
 
     `refresh_cache` reruns every task even when a cached result exists (`aiwf-engine retry
     --full`). `from_task` reruns that task and every task after it, reusing cached results
@@ -80,6 +88,11 @@ def ai_inference_pipeline(
     records: list[lineage.TaskRecord] = []
     raw: pd.DataFrame | None = None
     saved: dict[str, Any] = {}
+    when = run_logical_date(logical_date)
+    dated = uses_logical_date([source, target, model])
+    source, target, model = render([source, target, model], when)
+    partition_date = when.strftime(PARTITION_FORMAT) if dated else ""
+    facts = (when.isoformat(), from_task)
     try:
         refresh = tasks_to_refresh(from_task, refresh_cache)
         raw = _timed(
@@ -100,17 +113,17 @@ def ai_inference_pipeline(
             )(raw, model, return_state=True),
         )
         saved = _timed(
-            records, "save_results", lambda: save_results(scored, target, return_state=True)
+            records,
+            "save_results",
+            lambda: save_results(scored, target, partition_date, return_state=True),
         )
     except BaseException as exc:
         # A cancel's signal held through the commit lands after it: the partitions are
         # written even though save_results did not return.
         saved = saved or COMMITTED.get(target, {})
-        _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc, from_task)
+        _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc, facts)
         raise
-    scorer = _record_lineage(
-        source, target, model, refresh_cache, raw, records, saved, None, from_task
-    )
+    scorer = _record_lineage(source, target, model, refresh_cache, raw, records, saved, None, facts)
     assert scorer is not None  # run_inference loaded the same file a moment ago
     return {
         "rows": saved["rows"],
@@ -130,10 +143,14 @@ def _record_lineage(
     records: list[lineage.TaskRecord],
     saved: dict[str, Any],
     error: BaseException | None,
-    from_task: str = "",
+    facts: tuple[str, str],
 ) -> Model | None:
     """Builds and writes this attempt's lineage. A lineage write that fails is logged,
-    never turned into a failed run: the data was written either way."""
+    never turned into a failed run: the data was written either way.
+
+    `facts` is (logical date as ISO, from_task); `source`, `target` and `model` are the
+    values the run used (templates resolved)."""
+    logical_date, from_task = facts
     from prefect.logging import get_run_logger
 
     log = get_run_logger()
@@ -151,12 +168,15 @@ def _record_lineage(
             status=_attempt_status(error),
             written=saved.get("written", "none"),
             error="".join(traceback.format_exception_only(error)).strip() if error else None,
-            trigger=lineage.classify_trigger(
-                run["tags"],
-                run["run_count"],
-                run["auto_scheduled"],
-                run["expected_start_time"],
-                run["retry_message"],
+            trigger=msgspec.structs.replace(
+                lineage.classify_trigger(
+                    run["tags"],
+                    run["run_count"],
+                    run["auto_scheduled"],
+                    run["expected_start_time"],
+                    run["retry_message"],
+                ),
+                logical_date=logical_date,
             ),
             parameters={
                 "source": source,
@@ -164,6 +184,7 @@ def _record_lineage(
                 "model": model,
                 "refresh_cache": refresh_cache,
                 "from_task": from_task,
+                "logical_date": logical_date,
             },
             input=lineage.input_doc(source, raw, locations.content_facts(source)),
             model=lineage.model_doc(scorer, model),
