@@ -101,7 +101,9 @@ class PostgresCluster:
 
     def start(self, timeout: float = 60) -> None:
         bin_dir, user = server_bin_dir(), run_as()
-        self.root = Path(tempfile.mkdtemp(prefix="aiwf-pg-"))
+        # Under /tmp when run as `postgres`: it must traverse every parent, and a private
+        # TMPDIR (mode 0700) would stop it.
+        self.root = Path(tempfile.mkdtemp(prefix="aiwf-pg-", dir="/tmp" if user else None))
         if user:
             os.chown(self.root, user.pw_uid, user.pw_gid)
         password_file = self.root / "password"
