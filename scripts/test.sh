@@ -10,6 +10,8 @@ source scripts/venv.sh
 bash scripts/secure-redis.sh
 # Headless Chromium and systemd-analyze for the browser-access and systemd unit tests.
 bash scripts/browser-deps.sh
+# Debian's PostgreSQL for the Prefect-on-Postgres test (it starts a private cluster).
+bash scripts/postgres.sh
 
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy

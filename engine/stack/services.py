@@ -252,6 +252,9 @@ class LocalPrefectServer:
     """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
     on_spawn: Callable[[int], None] = ignore_pid
     """Called with the pid as soon as the process exists, before it is ready."""
+    database_url: str = ""
+    """A SQLAlchemy URL for the server's database (`postgresql+asyncpg://...`, see
+    docs/operations.md "Many hosts"); empty: SQLite in the state dir."""
 
     @property
     def home(self) -> Path:
@@ -303,9 +306,9 @@ class LocalPrefectServer:
         # that kept running finds the server where it was.
         self.port = previous if previous and _port_free(previous) else _free_port()
         progress(f"Prefect server: starting on {self.api_url} (first start takes ~10-30 s)")
-        database = self.home / "prefect.db"
+        database = self.database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
         env = prefect_env(self.home) | {
-            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}",
+            "PREFECT_API_DATABASE_CONNECTION_URL": database,
             "PREFECT_SERVER_UI_ENABLED": "false",
             # Off by default in Prefect; the engine tails run logs through this websocket.
             "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
