@@ -1,0 +1,157 @@
+"""Full history, paged (issue 11 item 1): a query's page and total end to end through Redis
+(XADD on `{p}:queries` -> the engine asks Prefect -> XREAD on the result key), with 100,000
+flow runs in Prefect.
+
+Setup writes the runs straight into the local Prefect server's SQLite database (copies of
+one run made through the API, ~10-30 s), so no engine mirrors them: every page comes from
+Prefect. The first start of the stack and this fill take a minute or two on a busy machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import redis
+
+from benchmarks.support import goal
+from engine.contract.history import HistoryClient, RunQuery, new_query
+from engine.contract.keys import DEFAULT_PREFIX, Keys
+from engine.stack.launcher import EmbeddedStack
+
+pytestmark = pytest.mark.bench
+
+RUNS = 100_000
+SPACING = timedelta(seconds=30)
+"""Run i is expected at `now - i * SPACING`: 100,000 runs span about 35 days."""
+KINDS = (("COMPLETED", "Completed"), ("FAILED", "Failed"), ("CRASHED", "Crashed"),
+         ("CANCELLED", "Cancelled"), ("COMPLETED", "Completed"))  # fmt: skip
+TIMEOUT = 30.0
+ROUNDS = 40
+
+
+def _stamp(template: str, moment: datetime) -> str:
+    """`moment` written the way the database wrote the template's time."""
+    text = moment.isoformat() if "T" in template else str(moment)
+    return text if "+" in template or template.endswith("Z") else text.split("+")[0]
+
+
+def fill(database: str, template_run_id: str, deployment_id: str, runs: int) -> None:
+    """`runs` copies of the template run (and its state row), each its own id, name, state
+    and expected start, in one transaction."""
+    db = sqlite3.connect(database, timeout=60)
+    db.row_factory = sqlite3.Row
+    run = dict(db.execute("SELECT * FROM flow_run WHERE id = ?", (template_run_id,)).fetchone())
+    state_id = run["state_id"]
+    state = dict(db.execute("SELECT * FROM flow_run_state WHERE id = ?", (state_id,)).fetchone())
+    now = datetime.now(timezone.utc)
+    run_rows, state_rows = [], []
+    for i in range(runs):
+        state_type, state_name = KINDS[i % len(KINDS)]
+        when = _stamp(run["created"], now - i * SPACING)
+        run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
+        run_rows.append(run | {
+            "id": run_id, "name": f"bench-run-{i:06d}", "deployment_id": deployment_id,
+            "state_id": state_id, "state_type": state_type, "state_name": state_name,
+            "expected_start_time": when, "start_time": when, "end_time": when,
+            "created": when, "updated": when, "idempotency_key": None,
+        })  # fmt: skip
+        state_rows.append(state | {
+            "id": state_id, "flow_run_id": run_id, "type": state_type, "name": state_name,
+            "timestamp": when, "created": when, "updated": when,
+        })  # fmt: skip
+    with db:
+        for table, rows in (("flow_run_state", state_rows), ("flow_run", run_rows)):
+            columns = list(rows[0])
+            db.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)})",
+                [tuple(row[c] for c in columns) for row in rows],
+            )
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def history_of(stack: EmbeddedStack) -> Iterator[tuple[HistoryClient, str]]:
+    """A Prefect holding RUNS flow runs of one deployment nobody serves, and a client."""
+    from prefect.client.orchestration import PrefectClient
+
+    token = uuid.uuid4().hex[:6]
+
+    async def template() -> tuple[str, str]:
+        async with PrefectClient(api=stack.api_url) as prefect:
+            http = prefect._client
+            flow = (await http.post("/flows/", json={"name": f"bench-{token}"})).json()
+            body = {"name": f"bench-{token}", "flow_id": flow["id"]}
+            deployment = (await http.post("/deployments/", json=body)).json()
+            body = {"flow_id": flow["id"], "deployment_id": deployment["id"], "name": "template",
+                    "state": {"type": "COMPLETED", "name": "Completed"}}  # fmt: skip
+            run = (await http.post("/flow_runs/", json=body)).json()
+            return str(run["id"]), str(deployment["id"])
+
+    run_id, deployment_id = asyncio.run(template())
+    fill(str(stack.prefect.home / "prefect.db"), run_id, deployment_id, RUNS)
+    client = redis.Redis.from_url(stack.redis_url)
+    yield HistoryClient(client, Keys(DEFAULT_PREFIX)), deployment_id
+    client.close()
+
+
+def filters(deployment_id: str) -> list[dict[str, Any]]:
+    """One of each filter kind the console sends, and combinations."""
+    week = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat()
+    day = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
+    failed = ["CRASHED", "FAILED"]
+    return [
+        {"deployment_id": deployment_id},
+        {"state_types": failed},
+        {"since": week},
+        {"text": "bench-run-0123"},
+        {"deployment_id": deployment_id, "state_types": failed, "since": week},
+        {"state_types": ["COMPLETED"], "since": day},
+        {"deployment_id": deployment_id, "sort": "NAME_ASC"},
+        {"text": "bench-run", "state_types": failed},
+    ]
+
+
+def asker(history: HistoryClient, queries: Iterator[RunQuery]) -> Callable[[], None]:
+    def ask() -> None:
+        page = history.ask(next(queries), TIMEOUT)
+        assert page is not None and page.ok, page
+        assert page.runs or page.total == 0
+
+    return ask
+
+
+def fresh(deployment_id: str, offset: int) -> Iterator[RunQuery]:
+    """Each round a new query (its `until` moves on, so the engine's cache never answers)."""
+    for fields in itertools.cycle(filters(deployment_id)):
+        until = datetime.now(timezone.utc).isoformat()
+        yield new_query(**fields, until=until, offset=offset, limit=100)
+
+
+def load_note(benchmark: Any) -> None:
+    benchmark.extra_info["load_average"] = " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+def test_history_first_page(benchmark: Any, history_of: tuple[HistoryClient, str]) -> None:
+    """First page (100 runs) and total of a filter over 100,000 runs, cycling through every
+    filter kind, asked as the console asks. Goal: p95 <= 300 ms."""
+    history, deployment_id = history_of
+    goal(benchmark, "p95 <= 300 ms", "p95_s", 0.3)
+    load_note(benchmark)
+    benchmark.pedantic(asker(history, fresh(deployment_id, 0)), rounds=ROUNDS, warmup_rounds=2)
+
+
+def test_history_next_page(benchmark: Any, history_of: tuple[HistoryClient, str]) -> None:
+    """The page after the first (offset 100) of the same filters. Goal: p95 <= 150 ms."""
+    history, deployment_id = history_of
+    goal(benchmark, "p95 <= 150 ms", "p95_s", 0.15)
+    load_note(benchmark)
+    benchmark.pedantic(asker(history, fresh(deployment_id, 100)), rounds=ROUNDS, warmup_rounds=2)
