@@ -76,9 +76,7 @@ def prefect_filter(query: RunQuery) -> FlowRunFilter:
         except ValueError as exc:
             raise BadQuery(f"state_types: {exc}") from exc
         filters["state"] = FlowRunFilterState(type=FlowRunFilterStateType(any_=types))
-    since, until = parse_iso(query.since), parse_iso(query.until)
-    if (query.since and since is None) or (query.until and until is None):
-        raise BadQuery(f"since/until must be ISO times, got {query.since!r}, {query.until!r}")
+    since, until = _time(query.since), _time(query.until)
     if since is not None or until is not None:
         filters["expected_start_time"] = FlowRunFilterExpectedStartTime(
             after_=since,  # type: ignore[arg-type]  # pendulum's DateTime is a datetime
@@ -87,6 +85,13 @@ def prefect_filter(query: RunQuery) -> FlowRunFilter:
     if query.text:
         filters["name"] = FlowRunFilterName(like_=query.text)
     return FlowRunFilter(**filters)
+
+
+def _time(value: str | None) -> datetime | None:
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise BadQuery(f"since/until must be ISO times, got {value!r}") from exc
 
 
 async def answer(prefect: PrefectClient, registry: Registry, query: RunQuery) -> RunPage:
@@ -217,7 +222,10 @@ class QueryServer:
         except ValueError as exc:
             logger.warning("%s skipped: %s", where, exc)
             return
-        deadline = parse_iso(query.deadline)
+        try:
+            deadline = parse_iso(query.deadline)
+        except ValueError:
+            deadline = None  # answered: a bad deadline is no reason to leave a console waiting
         if not query.id or (deadline is not None and deadline < datetime.now(timezone.utc)):
             return  # nobody waits for it any more
         try:
