@@ -112,7 +112,7 @@ def filters(deployment_id: str) -> list[dict[str, Any]]:
         {"deployment_id": deployment_id},
         {"state_types": failed},
         {"since": week},
-        {"text": "bench-run-0123"},
+        {"text": "bench-run-012"},
         {"deployment_id": deployment_id, "state_types": failed, "since": week},
         {"state_types": ["COMPLETED"], "since": day},
         {"deployment_id": deployment_id, "sort": "NAME_ASC"},
@@ -124,7 +124,7 @@ def asker(history: HistoryClient, queries: Iterator[RunQuery]) -> Callable[[], N
     def ask() -> None:
         page = history.ask(next(queries), TIMEOUT)
         assert page is not None and page.ok, page
-        assert page.runs or page.total == 0
+        assert page.runs, "every benchmarked filter matches more than two pages"
 
     return ask
 
@@ -133,7 +133,8 @@ def fresh(deployment_id: str, offset: int) -> Iterator[RunQuery]:
     """Each round a new query (its `until` moves on, so the engine's cache never answers)."""
     for fields in itertools.cycle(filters(deployment_id)):
         until = datetime.now(timezone.utc).isoformat()
-        yield new_query(**fields, until=until, offset=offset, limit=100)
+        # As the console asks: the pages after the first without a count.
+        yield new_query(**fields, until=until, offset=offset, limit=100, counted=offset == 0)
 
 
 def load_note(benchmark: Any) -> None:
@@ -150,7 +151,8 @@ def test_history_first_page(benchmark: Any, history_of: tuple[HistoryClient, str
 
 
 def test_history_next_page(benchmark: Any, history_of: tuple[HistoryClient, str]) -> None:
-    """The page after the first (offset 100) of the same filters. Goal: p95 <= 150 ms."""
+    """The page after the first (offset 100) of the same filters, without the count (the
+    console has the total from the first page). Goal: p95 <= 150 ms."""
     history, deployment_id = history_of
     goal(benchmark, "p95 <= 150 ms", "p95_s", 0.15)
     load_note(benchmark)

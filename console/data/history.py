@@ -66,8 +66,10 @@ class HistoryView:
             return
         for doc in page.runs:
             self.runs.setdefault(doc.id, doc)
-        self.total, self.status, self.error = page.total, "ok", ""
-        self.exhausted = not page.runs or len(self.runs) >= page.total
+        if page.total >= 0:  # a next page is asked without a count (`counted: false`)
+            self.total = page.total
+        self.status, self.error = "ok", ""
+        self.exhausted = not page.runs or len(self.runs) >= (self.total or 0)
 
 
 class HistoryAnswered(Message):

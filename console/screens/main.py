@@ -207,7 +207,8 @@ class MainScreen(LiveScreen):
         if view is None or not view.wants_more():
             return
         view.loading = True
-        self._fetch_page(view.key, msgspec.structs.replace(view.base, offset=view.next_offset))
+        older = msgspec.structs.replace(view.base, offset=view.next_offset, counted=False)
+        self._fetch_page(view.key, older)
         self._update_titles()
 
     @work(thread=True, group="history", exit_on_error=False)

@@ -94,6 +94,10 @@ def _time(value: str | None) -> datetime | None:
         raise BadQuery(f"since/until must be ISO times, got {value!r}") from exc
 
 
+async def _count(prefect: PrefectClient, flow_run_filter: FlowRunFilter, wanted: bool) -> int:
+    return await prefect.count_flow_runs(flow_run_filter=flow_run_filter) if wanted else -1
+
+
 async def answer(prefect: PrefectClient, registry: Registry, query: RunQuery) -> RunPage:
     """One page and the total, both from Prefect; `ok: false` with the reason otherwise."""
     asked = query.normalized()
@@ -107,7 +111,7 @@ async def answer(prefect: PrefectClient, registry: Registry, query: RunQuery) ->
                     limit=asked.limit,
                     offset=asked.offset,
                 ),
-                prefect.count_flow_runs(flow_run_filter=flow_run_filter),
+                _count(prefect, flow_run_filter, asked.counted),
             ),
             QUERY_SECONDS,
         )

@@ -55,6 +55,8 @@ class RunQuery(msgspec.Struct, frozen=True, kw_only=True):
     sort: str = "START_TIME_DESC"
     offset: int = 0
     limit: int = QUERY_PAGE_DEFAULT
+    counted: bool = True
+    """False for the pages after the first: the asker has the total; no count is made."""
     deadline: str = ""
     """ISO time; the engine drops the query unanswered after it (the asker has gone)."""
 
@@ -82,7 +84,8 @@ class RunPage(msgspec.Struct, frozen=True, kw_only=True):
     error: str = ""
     """Why there is no page (Prefect unreachable, timed out, bad query), for the operator."""
     total: int = 0
-    """`count_flow_runs` with the same filters: every run Prefect holds, not the mirror's."""
+    """`count_flow_runs` with the same filters: every run Prefect holds, not the mirror's;
+    -1 when the query asked for no count (`counted: false`)."""
     offset: int = 0
     runs: list[FlowRun] = []
     """Built as the bridge builds the mirror's documents (engine/bridge/documents.py)."""

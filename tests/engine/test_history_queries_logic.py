@@ -83,6 +83,8 @@ def test_the_view_keeps_pages_in_order_and_knows_when_all_are_loaded() -> None:
     view.apply(None, "the engine did not answer within 6 s")
     assert view.status == "failed" and view.error.startswith("the engine did not")
     assert list(view.runs) == ["run-1", "run-2"]  # what was loaded stays
-    view.apply(RunPage(query_id="q", ok=True, total=3, runs=[_run(2), _run(3)]), "")
+    # A next page comes without a count (`counted: false`): the first page's total stays.
+    view.apply(RunPage(query_id="q", ok=True, total=-1, runs=[_run(2), _run(3)]), "")
+    assert view.total == 3
     assert list(view.runs) == ["run-1", "run-2", "run-3"] and view.exhausted
     assert not view.wants_more()

@@ -45,7 +45,7 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
     assert expected == AD_HOC // 2
     failed_ids = {
         str(run.id)
-        for run in await prefect_client.read_flow_runs(flow_run_filter=failed, limit=AD_HOC)
+        for run in await prefect_client.read_flow_runs(flow_run_filter=failed, limit=200)
     }
 
     app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
