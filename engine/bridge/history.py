@@ -181,11 +181,11 @@ class QueryServer:
                     try:
                         await asyncio.to_thread(self._ensure_group)
                         await self._serve(prefect)
-                    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                        logger.warning("query stream: Redis unreachable (%s); retrying", exc)
-                    except redis.ResponseError as exc:
-                        if "NOGROUP" not in str(exc):
+                    except (redis.RedisError, OSError) as exc:
+                        # Waited out: a lost Redis, or one emptied (its group gone: NOGROUP).
+                        if isinstance(exc, redis.ResponseError) and "NOGROUP" not in str(exc):
                             raise
+                        logger.warning("query stream: %s; retrying", exc)
                     await asyncio.sleep(backoff.compute(failures))
                     failures = min(failures + 1, 10)
             finally:
