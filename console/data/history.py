@@ -26,6 +26,9 @@ HISTORY_PAGE = 100
 ANSWER_TIMEOUT = QUERY_SECONDS + 1.0
 """Seconds the console waits for a page before saying the engine did not answer."""
 
+TOTAL_REFRESH_SECONDS = 10.0
+"""How often a shown total is counted again (runs keep arriving while the view is open)."""
+
 HistoryStatus = Literal["loading", "ok", "failed"]
 
 
@@ -49,6 +52,8 @@ class HistoryView:
     """A page is on its way: no second ask for the next one meanwhile."""
     exhausted: bool = False
     """Every run the total counts is loaded."""
+    counted_at: float = 0.0
+    """`time.monotonic()` of the last count asked (first page or refresh)."""
 
     @property
     def next_offset(self) -> int:
@@ -56,6 +61,19 @@ class HistoryView:
 
     def wants_more(self) -> bool:
         return self.status == "ok" and not self.loading and not self.exhausted
+
+    def count_due(self, now: float) -> bool:
+        return self.status == "ok" and now - self.counted_at >= TOTAL_REFRESH_SECONDS
+
+    def count_query(self) -> RunQuery:
+        """The view's count up to now (no `until`: new runs count), one run, no page."""
+        return msgspec.structs.replace(self.base, until=None, limit=1, offset=0)
+
+    def apply_count(self, page: RunPage | None) -> None:
+        """A refreshed total; a failed count keeps the last one (the next tick asks again)."""
+        if page is not None and page.ok and page.total >= 0:
+            self.total = page.total
+            self.exhausted = len(self.runs) >= page.total
 
     def apply(self, page: RunPage | None, reason: str) -> None:
         """Takes one page in; None (no answer) or a failed page keeps what was loaded."""
@@ -76,10 +94,17 @@ class HistoryAnswered(Message):
     """A page (or why there is none) for the view `key` at `offset`."""
 
     def __init__(
-        self, key: tuple[object, ...], offset: int, page: RunPage | None, reason: str
+        self,
+        key: tuple[object, ...],
+        offset: int,
+        page: RunPage | None,
+        reason: str,
+        count_only: bool = False,
     ) -> None:
         super().__init__()
         self.key, self.offset, self.page, self.reason = key, offset, page, reason
+        self.count_only = count_only
+        """The answer to a total's refresh, not a page."""
 
 
 class HistoryAsker:

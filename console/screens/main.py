@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 import msgspec
@@ -196,7 +197,7 @@ class MainScreen(LiveScreen):
         key = view_key(runs)
         if runs.history is not None and runs.history.key == key:
             return
-        runs.history = view = HistoryView(key, query)
+        runs.history = view = HistoryView(key, query, counted_at=time.monotonic())
         if self.ctx.store.engine is None:
             view.apply(None, "no engine")
             return
@@ -212,16 +213,28 @@ class MainScreen(LiveScreen):
         self._update_titles()
 
     @work(thread=True, group="history", exit_on_error=False)
-    def _fetch_page(self, key: tuple[object, ...], query: RunQuery) -> None:
+    def _fetch_page(
+        self, key: tuple[object, ...], query: RunQuery, count_only: bool = False
+    ) -> None:
         page, reason = self._history.ask(query)
-        self.post_message(HistoryAnswered(key, query.offset, page, reason))
+        self.post_message(HistoryAnswered(key, query.offset, page, reason, count_only))
+
+    def tick(self) -> None:
+        super().tick()
+        view = self.runs.history
+        if view is not None and view.count_due(time.monotonic()):
+            view.counted_at = time.monotonic()
+            self._fetch_page(view.key, view.count_query(), count_only=True)
 
     def on_history_answered(self, message: HistoryAnswered) -> None:
         view = self.runs.history
         if view is None or view.key != message.key:
             return  # the filters changed meanwhile: a page of another view
-        view.apply(message.page, message.reason)
-        self.runs.refresh_rows()
+        if message.count_only:
+            view.apply_count(message.page)
+        else:
+            view.apply(message.page, message.reason)
+            self.runs.refresh_rows()
         self._update_titles()
 
     # Set from outside (the `:` commands).

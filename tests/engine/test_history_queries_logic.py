@@ -88,3 +88,18 @@ def test_the_view_keeps_pages_in_order_and_knows_when_all_are_loaded() -> None:
     assert view.total == 3
     assert list(view.runs) == ["run-1", "run-2", "run-3"] and view.exhausted
     assert not view.wants_more()
+
+
+def test_the_total_is_counted_again_over_runs_newer_than_the_pages() -> None:
+    base = RunQuery(state_types=["FAILED"], until="2026-12-02T09:00:00+00:00", limit=100)
+    view = HistoryView(("k",), base, counted_at=100.0)
+    assert not view.count_due(200.0)  # loading: nothing to refresh yet
+    view.apply(RunPage(query_id="q", ok=True, total=2, runs=[_run(1), _run(2)]), "")
+    assert view.exhausted and not view.count_due(105.0) and view.count_due(110.0)
+    count = view.count_query()
+    assert (count.until, count.limit, count.offset) == (None, 1, 0)
+    assert count.state_types == ["FAILED"]
+    view.apply_count(None)
+    assert view.total == 2
+    view.apply_count(RunPage(query_id="c", ok=True, total=3, runs=[_run(9)]))
+    assert view.total == 3 and not view.exhausted and view.wants_more()

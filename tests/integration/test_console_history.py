@@ -71,3 +71,8 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
         assert set(runs.row_keys()) == failed_ids
         assert f"; {expected:,} shown" in title_text()
         assert set(runs.row_keys()) <= set(seeded.ids)
+
+        # A failed run arriving later is counted at the next refresh of the total (10 s).
+        await seed(prefect_client, token, 0, 2)  # runs 0 (scheduled) and 1 (failed) again
+        more = f"Failed, any time: {expected + 1:,} in Prefect"
+        await wait_for(pilot, lambda: more in title_text(), f"{more!r} in the title", 40)
