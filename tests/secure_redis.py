@@ -78,10 +78,10 @@ def _free_port() -> int:
 
 def operator_acl(prefix: str, user: str, password: str) -> str:
     """The ACL rule docs/operations.md gives an operator: read everything under the prefix,
-    append only to its own command stream."""
+    append only to its own command stream and to the read-only query stream."""
     return (
         f"user {user} on >{password} resetkeys resetchannels -@all +@read +@connection "
-        f"+xadd %R~{prefix}:* %W~{prefix}:commands:{user}"
+        f"+xadd %R~{prefix}:* %W~{prefix}:commands:{user} %W~{prefix}:queries"
     )
 
 
@@ -121,8 +121,9 @@ class SecureRedis:
         cert, key = make_server_cert(self.directory, "ca")
         acl = [
             f"user {ENGINE_USER} on >{ENGINE_PASSWORD} ~* &* +@all",
+            # Reads, and appends to the query stream only (history queries change nothing).
             f"user {VIEWER} on >{VIEWER_PASSWORD} resetkeys -@all +@read +@connection "
-            f"%R~{self.prefix}:*",
+            f"+xadd %R~{self.prefix}:* %W~{self.prefix}:queries",
             "user default off",
             *(operator_acl(self.prefix, name, OPERATOR_PASSWORD) for name in self.operators),
         ]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
+import msgspec
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
+from console.data.history import HistoryAnswered, HistoryAsker, HistoryView
 from console.data.messages import CommandRequested
 from console.screens.base import LiveScreen
 from console.screens.bulk_confirm import BulkConfirmScreen, bulk_question
@@ -23,9 +27,11 @@ from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
 from console.widgets.fitting_footer import FittingFooter
 from console.widgets.health_panel import HealthPanel
+from console.widgets.runs_history import history_query, title_counts, view_key
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 from engine.contract.documents import Deployment, FlowRun
+from engine.contract.history import RunQuery
 
 
 class MainScreen(LiveScreen):
@@ -92,6 +98,8 @@ class MainScreen(LiveScreen):
         super().__init__(*args, **kwargs)
         self._triggers_unanswered = 0
         """Triggers sent from here whose new run id has not come back yet."""
+        self._history = HistoryAsker(self.ctx.redis_url, self.ctx.keys)
+        """Asks the engine for pages of the whole history (allowed read-only too)."""
 
     def compose(self) -> ComposeResult:
         yield Label("Deployments", id="deployments-title", classes="title")
@@ -113,6 +121,9 @@ class MainScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.deployments.focus()
+
+    def on_unmount(self) -> None:
+        self._history.close()
 
     # After `t`, the runs cursor goes to the new run, so `c` cancels that one.
 
@@ -172,12 +183,64 @@ class MainScreen(LiveScreen):
         if not runs.default_view:
             view = f"  {runs.state_filter_label}, {runs.time_range_label}, by {runs.sort_label}"
         marks = f"  ◆ {len(runs.marked)} marked" if runs.marked else ""
-        counts = runs.counts().note()
+        counts = title_counts(runs)
         self.query_one("#runs-title", Label).update(
             f"Runs: {scope} ({counts}){view}{marks}{_filter_note(runs.filter_text)}{hint}"
         )
 
     def on_runs_table_view_changed(self, _event: RunsTable.ViewChanged) -> None:
+        self._ask_history()
+        self._update_titles()
+
+    # The whole history: with a filter set, Prefect's total and older pages, from the engine.
+
+    def _ask_history(self) -> None:
+        runs = self.runs
+        query = history_query(runs)
+        if query is None:
+            runs.history = None
+            return
+        key = view_key(runs)
+        if runs.history is not None and runs.history.key == key:
+            return
+        runs.history = view = HistoryView(key, query, counted_at=time.monotonic())
+        if self.ctx.store.engine is None:
+            view.apply(None, "no engine")
+            return
+        self._fetch_page(key, query)
+
+    def on_runs_table_older_wanted(self, _event: RunsTable.OlderWanted) -> None:
+        view = self.runs.history
+        if view is None or not view.wants_more():
+            return
+        view.loading = True
+        older = msgspec.structs.replace(view.base, offset=view.next_offset, counted=False)
+        self._fetch_page(view.key, older)
+        self._update_titles()
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _fetch_page(
+        self, key: tuple[object, ...], query: RunQuery, count_only: bool = False
+    ) -> None:
+        page, reason = self._history.ask(query)
+        self.post_message(HistoryAnswered(key, query.offset, page, reason, count_only))
+
+    def tick(self) -> None:
+        super().tick()
+        view = self.runs.history
+        if view is not None and view.count_due(time.monotonic()):
+            view.counted_at = time.monotonic()
+            self._fetch_page(view.key, view.count_query(), count_only=True)
+
+    def on_history_answered(self, message: HistoryAnswered) -> None:
+        view = self.runs.history
+        if view is None or view.key != message.key:
+            return  # the filters changed meanwhile: a page of another view
+        if message.count_only:
+            view.apply_count(message.page)
+        else:
+            view.apply(message.page, message.reason)
+            self.runs.refresh_rows()
         self._update_titles()
 
     # Set from outside (the `:` commands).
@@ -209,7 +272,7 @@ class MainScreen(LiveScreen):
 
     def selected_run(self) -> FlowRun | None:
         run_id = self.runs.selected_key()
-        return self.ctx.store.flow_runs.get(run_id) if run_id else None
+        return self.runs.run_doc(run_id) if run_id else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value

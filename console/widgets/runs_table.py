@@ -17,17 +17,19 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets.data_table import RowKey
 
+from console.data.history import HistoryView
 from console.text.formatting import format_run_duration, run_durations, state_label
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.run_rows import OPEN_RUN, run_cells
+from console.widgets.runs_history import with_history
 from engine.contract.documents import FlowRun
 from engine.contract.ordering import run_order
 from engine.contract.times import parse_iso
 
 RUNS_SHOWN = 300
-"""Rows in the table at most: the newest runs the filters keep. Counts in the title cover
-every run the console holds (the newest `Store.runs_kept` of Redis); Prefect keeps the rest."""
+"""Live rows in the table at most: the newest held runs the filters keep. With a filter set,
+older pages from Prefect come on top (`history`) and the title gives Prefect's total."""
 
 FOLLOW_SECONDS = 15.0
 """How long the cursor waits for a triggered run to reach the table before giving up."""
@@ -117,6 +119,9 @@ class RunsTable(KeyedTable):
     class ViewChanged(Message):
         """Filters, sort or marks changed: the screen updates its title."""
 
+    class OlderWanted(Message):
+        """The cursor reached the last row: the screen asks for the next page."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deployment_filter: str | None = None
@@ -133,6 +138,8 @@ class RunsTable(KeyedTable):
         self.following: str | None = None
         """A just-triggered run the cursor moves to as soon as it is a row."""
         self._follow_until = 0.0
+        self.history: HistoryView | None = None
+        """With a filter set: Prefect's total and the older pages loaded for this view."""
 
     # The cursor follows a triggered run.
 
@@ -237,7 +244,27 @@ class RunsTable(KeyedTable):
         return True
 
     def wanted_rows(self) -> Iterable[Row]:
-        return self._matching_rows(RUNS_SHOWN)
+        if self.history is None or not self.history.runs:
+            return self._matching_rows(RUNS_SHOWN)
+        live = [doc for doc in self.ctx.store.runs_newest_first() if self.wants(doc)]
+        docs = with_history(self, live if self.filter_text else live[:RUNS_SHOWN])
+        return [self.row_for(doc) for doc in docs]
+
+    def set_filter(self, text: str) -> None:
+        super().set_filter(text)
+        self.post_message(self.ViewChanged())  # the text is part of the history query
+
+    def on_data_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        history = self.history
+        if history is not None and history.wants_more() and event.cursor_row >= self.row_count - 1:
+            self.post_message(self.OlderWanted())
+
+    def run_doc(self, run_id: str) -> FlowRun | None:
+        """The held run, else the one an older page brought."""
+        doc = self.ctx.store.flow_runs.get(run_id)
+        if doc is None and self.history is not None:
+            doc = self.history.runs.get(run_id)
+        return doc
 
     def _matching_rows(self, limit: int | None) -> list[Row]:
         """Rows of the held runs the filters keep, the `/` text too, newest first.

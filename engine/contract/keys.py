@@ -108,6 +108,16 @@ class Keys:
         return f"{self.prefix}:results:{command_id}"
 
     @property
+    def queries(self) -> str:
+        """STREAM of read-only flow-run queries (`RunQuery`), read by the engine's consumer
+        group; the one key a read-only console's ACL user may write."""
+        return f"{self.prefix}:queries"
+
+    def query_result(self, query_id: str) -> str:
+        """STREAM with one entry: the `RunPage` answering one query (XREAD-able, expires)."""
+        return f"{self.prefix}:query_results:{query_id}"
+
+    @property
     def audit(self) -> str:
         """STREAM: one entry per executed command (who, what, when, result)."""
         return f"{self.prefix}:audit"

@@ -20,6 +20,7 @@ from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from engine.bridge.documents import deployment_doc
+from engine.bridge.history import QueryServer
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
 from engine.commands.consumer import READ_BLOCK_MS
@@ -320,6 +321,9 @@ class Engine:
             "deployments": self._deployments_loop(),
             "auto_resume": self.auto_resumer.run(),
             "refill": self.refiller.run(),
+            "queries": QueryServer(
+                self.settings.redis_url, self.keys, self.registry, self.name
+            ).run(),
         }
         tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
         try:

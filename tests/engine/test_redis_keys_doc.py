@@ -17,10 +17,11 @@ import pytest
 
 from engine.contract.commands import CommandResult
 from engine.contract.documents import STRUCTS, Lineage, TaskRun, decode_strict
+from engine.contract.history import RunPage, RunQuery
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "redis-keys.md"
 EXAMPLE = re.compile(r"<!-- struct: (\w+) -->\s*```json\n(.*?)\n```", re.S)
-DOCUMENTED: tuple[type[msgspec.Struct], ...] = (*STRUCTS, CommandResult)
+DOCUMENTED: tuple[type[msgspec.Struct], ...] = (*STRUCTS, CommandResult, RunQuery, RunPage)
 
 
 def examples(text: str) -> dict[str, Any]:

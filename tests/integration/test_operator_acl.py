@@ -9,6 +9,7 @@ the other one; `viewer` is a read-only console's user.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,9 +21,11 @@ from uuid import UUID
 
 import pytest
 import redis
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
 
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import Command, CommandResult
+from engine.contract.history import HistoryClient, new_query
 from engine.contract.identity import Identity
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack, EngineProcess
@@ -192,6 +195,23 @@ def test_a_read_only_users_command_is_refused_by_redis(
     assert "refused the command for this ACL user" in sent.stderr
     assert f"rediss://viewer:***@127.0.0.1:{secure.port}/0" in sent.stderr
     assert VIEWER_PASSWORD not in sent.stderr + sent.stdout
+
+
+async def test_a_read_only_user_asks_history_queries_and_gets_prefects_totals(
+    engine: EngineProcess, secure: SecureRedis, keys: Keys, admin: redis.Redis, prefect_client: Any
+) -> None:
+    """Queries change nothing, so a read-only console (which may not send commands) asks
+    them; the page comes back on a key it reads with XREAD BLOCK."""
+    doc = json.loads(admin.hget(keys.deployments, NIGHTLY))  # type: ignore[arg-type]
+    viewer = redis.Redis.from_url(secure.viewer_url)
+    page = HistoryClient(viewer, keys).ask(new_query(deployment_id=doc["id"]), timeout=30)
+    viewer.close()
+    assert page is not None and page.ok, page
+    expected = FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[UUID(doc["id"])]))
+    assert page.total == await prefect_client.count_flow_runs(flow_run_filter=expected)
+    assert {run.id for run in page.runs} == {
+        str(run.id) for run in await prefect_client.read_flow_runs(flow_run_filter=expected)
+    }
 
 
 def test_the_shared_stream_is_refused_while_an_operators_file_exists(

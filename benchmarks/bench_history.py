@@ -1,0 +1,242 @@
+"""Full history, paged (issue 11 item 1): a query's page and total end to end through Redis
+(XADD on `{p}:queries` -> the engine asks Prefect -> XREAD on the result key), with 100,000
+flow runs in Prefect.
+
+Setup writes the runs straight into the local Prefect server's SQLite database (copies of
+one run made through the API, ~10-30 s), so no engine mirrors them: every page comes from
+Prefect. The first start of the stack and this fill take a minute or two on a busy machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import redis
+
+from benchmarks.support import goal, percentile
+from engine.contract.history import HistoryClient, RunQuery, new_query
+from engine.contract.keys import DEFAULT_PREFIX, Keys
+from engine.stack.launcher import EmbeddedStack
+
+pytestmark = pytest.mark.bench
+
+RUNS = 100_000
+SPACING = timedelta(seconds=30)
+"""Run i is expected at `now - i * SPACING`: 100,000 runs span about 35 days."""
+KINDS = (("COMPLETED", "Completed"), ("FAILED", "Failed"), ("CRASHED", "Crashed"),
+         ("CANCELLED", "Cancelled"), ("COMPLETED", "Completed"))  # fmt: skip
+TIMEOUT = 30.0
+ROUNDS = 40
+
+
+def _stamp(template: str, moment: datetime) -> str:
+    """`moment` written the way the database wrote the template's time."""
+    text = moment.isoformat() if "T" in template else str(moment)
+    return text if "+" in template or template.endswith("Z") else text.split("+")[0]
+
+
+def fill(database: str, template_run_id: str, deployment_id: str, runs: int) -> None:
+    """`runs` copies of the template run (and its state row), each its own id, name, state
+    and expected start, in one transaction."""
+    db = sqlite3.connect(database, timeout=60)
+    db.row_factory = sqlite3.Row
+    run = dict(db.execute("SELECT * FROM flow_run WHERE id = ?", (template_run_id,)).fetchone())
+    state_id = run["state_id"]
+    state = dict(db.execute("SELECT * FROM flow_run_state WHERE id = ?", (state_id,)).fetchone())
+    now = datetime.now(timezone.utc)
+    run_rows, state_rows = [], []
+    for i in range(runs):
+        state_type, state_name = KINDS[i % len(KINDS)]
+        when = _stamp(run["created"], now - i * SPACING)
+        run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
+        run_rows.append(run | {
+            "id": run_id, "name": f"bench-run-{i:06d}", "deployment_id": deployment_id,
+            "state_id": state_id, "state_type": state_type, "state_name": state_name,
+            "expected_start_time": when, "start_time": when, "end_time": when,
+            "created": when, "updated": when, "idempotency_key": None,
+        })  # fmt: skip
+        state_rows.append(state | {
+            "id": state_id, "flow_run_id": run_id, "type": state_type, "name": state_name,
+            "timestamp": when, "created": when, "updated": when,
+        })  # fmt: skip
+    with db:
+        for table, rows in (("flow_run_state", state_rows), ("flow_run", run_rows)):
+            columns = list(rows[0])
+            db.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)})",
+                [tuple(row[c] for c in columns) for row in rows],
+            )
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def history_of(stack: EmbeddedStack) -> Iterator[tuple[HistoryClient, str]]:
+    """A Prefect holding RUNS flow runs of one deployment nobody serves, and a client."""
+    from prefect.client.orchestration import PrefectClient
+
+    token = uuid.uuid4().hex[:6]
+
+    async def template() -> tuple[str, str]:
+        async with PrefectClient(api=stack.api_url) as prefect:
+            http = prefect._client
+            flow = (await http.post("/flows/", json={"name": f"bench-{token}"})).json()
+            body = {"name": f"bench-{token}", "flow_id": flow["id"]}
+            deployment = (await http.post("/deployments/", json=body)).json()
+            body = {"flow_id": flow["id"], "deployment_id": deployment["id"], "name": "template",
+                    "state": {"type": "COMPLETED", "name": "Completed"}}  # fmt: skip
+            run = (await http.post("/flow_runs/", json=body)).json()
+            return str(run["id"]), str(deployment["id"])
+
+    run_id, deployment_id = asyncio.run(template())
+    fill(str(stack.prefect.home / "prefect.db"), run_id, deployment_id, RUNS)
+    client = redis.Redis.from_url(stack.redis_url)
+    yield HistoryClient(client, Keys(DEFAULT_PREFIX)), deployment_id
+    client.close()
+
+
+FILTER_KINDS = (
+    "deployment",
+    "state",
+    "last 7d",
+    "text",
+    "deployment+state+7d",
+    "state+24h",
+    "deployment by name",
+    "text+state",
+)
+
+
+def filters(deployment_id: str) -> list[dict[str, Any]]:
+    """One of each filter kind the console sends, and combinations."""
+    week = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat()
+    day = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
+    failed = ["CRASHED", "FAILED"]
+    return [
+        {"deployment_id": deployment_id},
+        {"state_types": failed},
+        {"since": week},
+        {"text": "bench-run-012"},
+        {"deployment_id": deployment_id, "state_types": failed, "since": week},
+        {"state_types": ["COMPLETED"], "since": day},
+        {"deployment_id": deployment_id, "sort": "NAME_ASC"},
+        {"text": "bench-run", "state_types": failed},
+    ]
+
+
+def asker(
+    history: HistoryClient, queries: Iterator[RunQuery], by_filter: dict[int, list[float]]
+) -> Callable[[], None]:
+    """One ask per round; each round's time also noted under its filter's index."""
+    rounds = itertools.count()
+
+    def ask() -> None:
+        started = time.perf_counter()
+        page = history.ask(next(queries), TIMEOUT)
+        by_filter.setdefault(next(rounds) % len(FILTER_KINDS), []).append(
+            time.perf_counter() - started
+        )
+        assert page is not None and page.ok, page
+        assert page.runs, "every benchmarked filter matches more than two pages"
+
+    return ask
+
+
+def prefect_alone(stack: EmbeddedStack, queries: list[RunQuery]) -> list[float]:
+    """The same queries put to Prefect's API directly (what the engine asks, no Redis, no
+    engine): the difference to the end-to-end figure is what the transport costs."""
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    from engine.bridge.history import prefect_filter
+
+    async def run() -> list[float]:
+        times = []
+        async with PrefectClient(api=stack.api_url) as prefect:
+            for query in queries:
+                flow_run_filter = prefect_filter(query)
+                started = time.perf_counter()
+                await asyncio.gather(
+                    prefect.read_flow_runs(
+                        flow_run_filter=flow_run_filter,
+                        sort=FlowRunSort(query.sort),
+                        limit=query.limit,
+                        offset=query.offset,
+                    ),
+                    *(
+                        [prefect.count_flow_runs(flow_run_filter=flow_run_filter)]
+                        if query.counted
+                        else []
+                    ),
+                )
+                times.append(time.perf_counter() - started)
+        return times
+
+    return asyncio.run(run())
+
+
+def breakdown(
+    benchmark: Any,
+    stack: EmbeddedStack,
+    deployment_id: str,
+    offset: int,
+    by: dict[int, list[float]],
+) -> None:
+    """Per filter kind (p50 ms end to end), and Prefect alone for the same queries."""
+    benchmark.extra_info["p50_ms_by_filter"] = {
+        FILTER_KINDS[i]: round(percentile(times, 0.5) * 1000, 1) for i, times in sorted(by.items())
+    }
+    direct = prefect_alone(stack, list(itertools.islice(fresh(deployment_id, offset), 16)))
+    benchmark.extra_info["prefect_alone_ms"] = {
+        "p50": round(percentile(direct, 0.5) * 1000, 1),
+        "p95": round(percentile(direct, 0.95) * 1000, 1),
+    }
+
+
+def fresh(deployment_id: str, offset: int) -> Iterator[RunQuery]:
+    """Each round a new query (its `until` moves on, so the engine's cache never answers)."""
+    for fields in itertools.cycle(filters(deployment_id)):
+        until = datetime.now(timezone.utc).isoformat()
+        # As the console asks: the pages after the first without a count.
+        yield new_query(**fields, until=until, offset=offset, limit=100, counted=offset == 0)
+
+
+def load_note(benchmark: Any) -> None:
+    benchmark.extra_info["load_average"] = " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+def test_history_first_page(
+    benchmark: Any, stack: EmbeddedStack, history_of: tuple[HistoryClient, str]
+) -> None:
+    """First page (100 runs) and total of a filter over 100,000 runs, cycling through every
+    filter kind, asked as the console asks. Goal: p95 <= 300 ms."""
+    history, deployment_id = history_of
+    goal(benchmark, "p95 <= 300 ms", "p95_s", 0.3)
+    load_note(benchmark)
+    by: dict[int, list[float]] = {}
+    ask = asker(history, fresh(deployment_id, 0), by)
+    benchmark.pedantic(ask, rounds=ROUNDS, warmup_rounds=2)
+    breakdown(benchmark, stack, deployment_id, 0, by)
+
+
+def test_history_next_page(
+    benchmark: Any, stack: EmbeddedStack, history_of: tuple[HistoryClient, str]
+) -> None:
+    """The page after the first (offset 100) of the same filters, without the count (the
+    console has the total from the first page). Goal: p95 <= 150 ms."""
+    history, deployment_id = history_of
+    goal(benchmark, "p95 <= 150 ms", "p95_s", 0.15)
+    load_note(benchmark)
+    by: dict[int, list[float]] = {}
+    ask = asker(history, fresh(deployment_id, 100), by)
+    benchmark.pedantic(ask, rounds=ROUNDS, warmup_rounds=2)
+    breakdown(benchmark, stack, deployment_id, 100, by)

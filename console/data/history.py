@@ -1,0 +1,135 @@
+"""The runs table's window into the whole history in Prefect, asked of the engine.
+
+The console stays Redis-only: a `RunQuery` goes on `{p}:queries` and the engine answers it
+from Prefect (engine/bridge/history.py). `HistoryView` is what one view of the table (its
+filters and sort) has learned so far: the true total and the pages loaded, oldest last.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+import redis
+from textual.message import Message
+
+from console.data.connection import describe_error, sync_client
+from engine.contract.commands import deadline_after
+from engine.contract.documents import FlowRun
+from engine.contract.history import QUERY_SECONDS, HistoryClient, RunPage, RunQuery
+from engine.contract.keys import Keys
+
+HISTORY_PAGE = 100
+"""Runs asked per page (the engine allows up to QUERY_PAGE_MAX)."""
+ANSWER_TIMEOUT = QUERY_SECONDS + 1.0
+"""Seconds the console waits for a page before saying the engine did not answer."""
+
+TOTAL_REFRESH_SECONDS = 10.0
+"""How often a shown total is counted again (runs keep arriving while the view is open)."""
+
+HistoryStatus = Literal["loading", "ok", "failed"]
+
+
+@dataclass
+class HistoryView:
+    """Pages of one view (`key`: its filters and sort) and Prefect's total for it.
+
+    Attributes:
+        base: the view's query at offset 0, its `until` pinned when the view was set, so
+            later pages are slices of the same list even as new runs arrive.
+    """
+
+    key: tuple[object, ...]
+    base: RunQuery
+    runs: dict[str, FlowRun] = field(default_factory=dict)
+    """Flow run id -> document as Prefect reported it, in page order."""
+    total: int | None = None
+    status: HistoryStatus = "loading"
+    error: str = ""
+    loading: bool = True
+    """A page is on its way: no second ask for the next one meanwhile."""
+    exhausted: bool = False
+    """Every run the total counts is loaded."""
+    counted_at: float = 0.0
+    """`time.monotonic()` of the last count asked (first page or refresh)."""
+
+    @property
+    def next_offset(self) -> int:
+        return len(self.runs)
+
+    def wants_more(self) -> bool:
+        return self.status == "ok" and not self.loading and not self.exhausted
+
+    def count_due(self, now: float) -> bool:
+        return self.status == "ok" and now - self.counted_at >= TOTAL_REFRESH_SECONDS
+
+    def count_query(self) -> RunQuery:
+        """The view's count up to now (no `until`: new runs count), one run, no page."""
+        return msgspec.structs.replace(self.base, until=None, limit=1, offset=0)
+
+    def apply_count(self, page: RunPage | None) -> None:
+        """A refreshed total; a failed count keeps the last one (the next tick asks again)."""
+        if page is not None and page.ok and page.total >= 0:
+            self.total = page.total
+            self.exhausted = len(self.runs) >= page.total
+
+    def apply(self, page: RunPage | None, reason: str) -> None:
+        """Takes one page in; None (no answer) or a failed page keeps what was loaded."""
+        self.loading = False
+        if page is None or not page.ok:
+            self.status = "failed"
+            self.error = page.error if page is not None else reason
+            return
+        for doc in page.runs:
+            self.runs.setdefault(doc.id, doc)
+        if page.total >= 0:  # a next page is asked without a count (`counted: false`)
+            self.total = page.total
+        self.status, self.error = "ok", ""
+        self.exhausted = not page.runs or len(self.runs) >= (self.total or 0)
+
+
+class HistoryAnswered(Message):
+    """A page (or why there is none) for the view `key` at `offset`."""
+
+    def __init__(
+        self,
+        key: tuple[object, ...],
+        offset: int,
+        page: RunPage | None,
+        reason: str,
+        count_only: bool = False,
+    ) -> None:
+        super().__init__()
+        self.key, self.offset, self.page, self.reason = key, offset, page, reason
+        self.count_only = count_only
+        """The answer to a total's refresh, not a page."""
+
+
+class HistoryAsker:
+    """Asks one query and waits for its page: blocking, for a thread worker."""
+
+    def __init__(self, redis_url: str, keys: Keys) -> None:
+        self.redis_url, self.keys = redis_url, keys
+        self._client: redis.Redis | None = None
+
+    def ask(self, query: RunQuery) -> tuple[RunPage | None, str]:
+        """The page, or None and why (Redis refused or unreachable, no answer in time)."""
+        # A fresh id (its result key) and deadline per ask: a page asked again is a new query.
+        query = msgspec.structs.replace(
+            query, id=uuid.uuid4().hex, deadline=deadline_after(ANSWER_TIMEOUT)
+        )
+        try:
+            if self._client is None:
+                self._client = sync_client(self.redis_url)
+            page = HistoryClient(self._client, self.keys).ask(query, ANSWER_TIMEOUT)
+        except redis.RedisError as exc:
+            return None, f"query not sent ({describe_error(exc)})"
+        if page is None:
+            return None, f"the engine did not answer within {ANSWER_TIMEOUT:.0f} s"
+        return page, ""
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

@@ -1,0 +1,252 @@
+"""Answers the console's read-only flow-run queries (`{p}:queries`) from the Prefect API.
+
+Every filter, sort, count and page is Prefect's (`read_flow_runs`, `count_flow_runs`), so
+the console's totals cover everything Prefect holds, not the runs Redis mirrors. Queries run
+side by side (a few at once), each bounded in page size and time, and a page is reused for
+QUERY_CACHE_SECONDS. Not audited: a query changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import redis
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.sorting import FlowRunSort
+
+from engine.bridge.documents import flow_run_doc
+from engine.config.registry import Registry
+from engine.contract.documents import decode_strict, encode
+from engine.contract.history import (
+    PAGE_FIELD,
+    QUERY_CACHE_SECONDS,
+    QUERY_FIELD,
+    QUERY_RESULT_TTL_SECONDS,
+    QUERY_SECONDS,
+    RunPage,
+    RunQuery,
+)
+from engine.contract.keys import ENGINE_GROUP, Keys
+from engine.contract.reconnect import reconnect_backoff
+from engine.contract.times import parse_iso, utc_now_iso
+
+logger = logging.getLogger("aiwf.engine.queries")
+
+QUERIES_AT_ONCE = 4
+"""Queries answered side by side; more wait (Prefect's API is shared with the runs)."""
+CACHE_ENTRIES = 256
+READ_BLOCK_MS = 1_000
+
+
+class BadQuery(ValueError):
+    """A query the engine cannot put to Prefect (bad id, time or state); said in the page."""
+
+
+def prefect_filter(query: RunQuery) -> FlowRunFilter:
+    """The query's filters as Prefect's FlowRunFilter (the same for the page and the count).
+
+    Raises:
+        BadQuery: a deployment id, time or state type Prefect would not accept.
+    """
+    filters: dict[str, Any] = {}
+    if query.deployment_id:
+        try:
+            filters["deployment_id"] = FlowRunFilterDeploymentId(any_=[UUID(query.deployment_id)])
+        except ValueError as exc:
+            raise BadQuery(f"deployment_id {query.deployment_id!r} is not a UUID") from exc
+    if query.state_types:
+        try:
+            types = [StateType(name) for name in query.state_types]
+        except ValueError as exc:
+            raise BadQuery(f"state_types: {exc}") from exc
+        filters["state"] = FlowRunFilterState(type=FlowRunFilterStateType(any_=types))
+    since, until = _time(query.since), _time(query.until)
+    if since is not None or until is not None:
+        filters["expected_start_time"] = FlowRunFilterExpectedStartTime(
+            after_=since,  # type: ignore[arg-type]  # pendulum's DateTime is a datetime
+            before_=until,  # type: ignore[arg-type]
+        )
+    if query.text:
+        filters["name"] = FlowRunFilterName(like_=query.text)
+    return FlowRunFilter(**filters)
+
+
+def _time(value: str | None) -> datetime | None:
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise BadQuery(f"since/until must be ISO times, got {value!r}") from exc
+
+
+async def _count(prefect: PrefectClient, flow_run_filter: FlowRunFilter, wanted: bool) -> int:
+    return await prefect.count_flow_runs(flow_run_filter=flow_run_filter) if wanted else -1
+
+
+async def answer(prefect: PrefectClient, registry: Registry, query: RunQuery) -> RunPage:
+    """One page and the total, both from Prefect; `ok: false` with the reason otherwise."""
+    asked = query.normalized()
+    try:
+        flow_run_filter = prefect_filter(asked)
+        runs, total = await asyncio.wait_for(
+            asyncio.gather(
+                prefect.read_flow_runs(
+                    flow_run_filter=flow_run_filter,
+                    sort=FlowRunSort(asked.sort),
+                    limit=asked.limit,
+                    offset=asked.offset,
+                ),
+                _count(prefect, flow_run_filter, asked.counted),
+            ),
+            QUERY_SECONDS,
+        )
+    except BadQuery as exc:
+        return RunPage(query_id=query.id, ok=False, error=f"bad query: {exc}")
+    except TimeoutError:
+        error = f"Prefect did not answer within {QUERY_SECONDS:.0f} s"
+        return RunPage(query_id=query.id, ok=False, error=error)
+    except Exception as exc:  # Prefect unreachable or refusing: the console falls back
+        return RunPage(query_id=query.id, ok=False, error=f"Prefect API error: {exc}")
+    docs = []
+    for run in runs:
+        name = registry.name_of(str(run.deployment_id)) if run.deployment_id else ""
+        docs.append(flow_run_doc(run, name, registry.flow_of(name)))
+    return RunPage(
+        query_id=query.id,
+        ok=True,
+        total=total,
+        offset=asked.offset,
+        runs=docs,
+        answered_at=utc_now_iso(),
+    )
+
+
+class PageCache:
+    """Pages by normalized query, for QUERY_CACHE_SECONDS (a scroll or a second console
+    asking the same thing costs Prefect nothing)."""
+
+    def __init__(self, seconds: float = QUERY_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._pages: OrderedDict[bytes, tuple[float, RunPage]] = OrderedDict()
+
+    def get(self, query: RunQuery) -> RunPage | None:
+        hit = self._pages.get(query.cache_key())
+        if hit is None or time.monotonic() - hit[0] > self.seconds:
+            return None
+        return msgspec.structs.replace(hit[1], query_id=query.id, cached=True)
+
+    def put(self, query: RunQuery, page: RunPage) -> None:
+        if not page.ok:
+            return  # a failure is asked again, not remembered
+        key = query.cache_key()
+        self._pages[key] = (time.monotonic(), page)
+        self._pages.move_to_end(key)
+        while len(self._pages) > CACHE_ENTRIES:
+            self._pages.popitem(last=False)
+
+
+class QueryServer:
+    """Reads `{p}:queries` (consumer group, NOACK: a lost query is asked again by its
+    console, never replayed) and writes each page to its result key."""
+
+    def __init__(self, redis_url: str, keys: Keys, registry: Registry, consumer: str) -> None:
+        # Connections of its own: a page never waits behind the mirror's writes.
+        self.reader = redis.Redis.from_url(redis_url, socket_timeout=10 + READ_BLOCK_MS / 1000)
+        self.writer = redis.Redis.from_url(redis_url, socket_timeout=10)
+        self.keys, self.registry, self.consumer = keys, registry, consumer
+        self.cache = PageCache()
+        self.slots = asyncio.Semaphore(QUERIES_AT_ONCE)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        backoff, failures = reconnect_backoff(), 0
+        async with get_client() as prefect:
+            try:
+                while True:
+                    try:
+                        await asyncio.to_thread(self._ensure_group)
+                        await self._serve(prefect)
+                    except (redis.RedisError, OSError) as exc:
+                        # Waited out: a lost Redis, or one emptied (its group gone: NOGROUP).
+                        if isinstance(exc, redis.ResponseError) and "NOGROUP" not in str(exc):
+                            raise
+                        logger.warning("query stream: %s; retrying", exc)
+                    await asyncio.sleep(backoff.compute(failures))
+                    failures = min(failures + 1, 10)
+            finally:
+                for task in self.tasks:
+                    task.cancel()
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+                self.reader.close()
+                self.writer.close()
+
+    def _ensure_group(self) -> None:
+        try:
+            self.reader.xgroup_create(self.keys.queries, ENGINE_GROUP, id="$", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _serve(self, prefect: PrefectClient) -> None:
+        while True:
+            reply: Any = await asyncio.to_thread(
+                self.reader.xreadgroup,
+                ENGINE_GROUP,
+                self.consumer,
+                {self.keys.queries: ">"},
+                count=50,
+                block=READ_BLOCK_MS,
+                noack=True,
+            )
+            for _stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    task = asyncio.create_task(self._handle(prefect, entry_id, fields))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+
+    async def _handle(self, prefect: PrefectClient, entry_id: bytes, fields: Any) -> None:
+        where = f"{self.keys.queries}[{entry_id.decode(errors='replace')}]"
+        try:
+            query = decode_strict(fields.get(QUERY_FIELD.encode(), b""), RunQuery, where)
+        except ValueError as exc:
+            logger.warning("%s skipped: %s", where, exc)
+            return
+        try:
+            deadline = parse_iso(query.deadline)
+        except ValueError:
+            deadline = None  # answered: a bad deadline is no reason to leave a console waiting
+        if not query.id or (deadline is not None and deadline < datetime.now(timezone.utc)):
+            return  # nobody waits for it any more
+        try:
+            page = self.cache.get(query)
+            if page is None:
+                async with self.slots:
+                    page = await answer(prefect, self.registry, query)
+                self.cache.put(query, page)
+            await asyncio.to_thread(self._write, query.id, page)
+        except (redis.RedisError, OSError) as exc:
+            logger.warning("query %s: page not written (%s)", query.id, exc)
+        except Exception:
+            logger.exception("query %s failed unexpectedly", query.id)
+
+    def _write(self, query_id: str, page: RunPage) -> None:
+        key = self.keys.query_result(query_id)
+        pipe = self.writer.pipeline(transaction=False)
+        pipe.xadd(key, {PAGE_FIELD: encode(page)})
+        pipe.expire(key, QUERY_RESULT_TTL_SECONDS)
+        pipe.execute()

@@ -1,0 +1,78 @@
+"""The console pages into the whole history (issue 11 item 1): with a filter set, the runs
+title gives Prefect's total and the table loads older pages at its end, through the real
+engine, over runs seeded straight into Prefect that the mirror does not hold."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from textual.widgets import Label
+
+from console.app import ConsoleApp
+from console.widgets.runs_table import RunsTable
+from engine.contract.keys import Keys
+from engine.stack.launcher import EmbeddedStack
+from tests.console.conftest import wait_for
+from tests.integration.history_seed import seed
+
+pytestmark = pytest.mark.integration
+
+AD_HOC = 300
+"""Runs without a deployment: Prefect holds them, the mirror keeps none of them."""
+
+
+async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
+    stack: EmbeddedStack, stack_keys: Keys, prefect_client: Any
+) -> None:
+    token = uuid.uuid4().hex[:6]
+    seeded = await seed(prefect_client, token, 0, AD_HOC)
+    failed = FlowRunFilter(
+        name=FlowRunFilterName(like_=f"hist-{token}"),
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])
+        ),
+    )
+    expected = await prefect_client.count_flow_runs(flow_run_filter=failed)
+    assert expected == AD_HOC // 2
+    failed_ids = {
+        str(run.id)
+        for run in await prefect_client.read_flow_runs(flow_run_filter=failed, limit=200)
+    }
+
+    app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.store.engine is not None, "the heartbeat", 30)
+        runs = app.screen.query_one(RunsTable)
+        title = app.screen.query_one("#runs-title", Label)
+        runs.focus()
+        runs.set_state_filter("failed")
+        runs.set_filter(f"hist-{token}")
+
+        def title_text() -> str:
+            return str(title.render())
+
+        total = f"Failed, any time: {expected:,} in Prefect"
+        await wait_for(pilot, lambda: total in title_text(), f"{total!r} in the title", 30)
+        assert runs.row_count == 100  # the first page; the mirror holds none of them
+        assert not set(runs.row_keys()) & set(app.store.flow_runs)
+        assert f"{expected:,} in Prefect; 100 shown" in title_text()
+
+        await pilot.press("end")  # the cursor at the last row asks for the next page
+        await wait_for(pilot, lambda: runs.row_count == expected, "the older page", 30)
+        assert set(runs.row_keys()) == failed_ids
+        assert f"; {expected:,} shown" in title_text()
+        assert set(runs.row_keys()) <= set(seeded.ids)
+
+        # A failed run arriving later is counted at the next refresh of the total (10 s).
+        await seed(prefect_client, token, 0, 2)  # runs 0 (scheduled) and 1 (failed) again
+        more = f"Failed, any time: {expected + 1:,} in Prefect"
+        await wait_for(pilot, lambda: more in title_text(), f"{more!r} in the title", 40)
