@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import yaml
 
 from engine.cli import backfill as backfill_cli
 from engine.cli import completion
@@ -38,6 +37,7 @@ from engine.cli.output import (
     Output,
     Parser,
 )
+from engine.cli.params import parse_params
 from engine.cli.prefect_choice import (
     EMBEDDED_ENV,
     apply_environment,
@@ -66,6 +66,7 @@ from engine.stack.stop_signals import StopSignal, cleanup_uninterrupted, stop_si
 
 __all__ = [
     "EXIT_ERROR", "EXIT_NO_ANSWER", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_validate", "main",
+    "parse_params",
 ]  # fmt: skip
 
 ENV_HELP = """environment:
@@ -146,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="parameter override (VALUE parsed as YAML); repeatable",
+        help="parameter override (VALUE parsed as YAML; dates stay strings); repeatable",
     )
     trigger.add_argument(
         "--date",
@@ -207,19 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
         _add_connection_args(action)
     add_script_surface(sub)
     return parser
-
-
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--param {pair!r}: expected KEY=VALUE")
-        try:
-            params[key] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError as exc:
-            raise ValueError(f"--param {key}: value is not valid YAML: {exc}") from exc
-    return params
 
 
 def command_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -66,3 +66,8 @@ def test_state_dir_follows_xdg_and_the_override(
     assert state_dir() == tmp_path / "xdg" / "aiwf-console"
     monkeypatch.setenv("AIWF_STATE_DIR", str(tmp_path / "mine"))
     assert state_dir() == tmp_path / "mine" and state_dir().is_dir()
+
+
+def test_params_that_yaml_reads_as_dates_stay_strings() -> None:
+    params = parse_params(["d=2026-11-01", "t=2026-11-01 10:00:00+01:00", "l=[2026-11-01, 3]"])
+    assert params == {"d": "2026-11-01", "t": "2026-11-01 10:00:00+01:00", "l": ["2026-11-01", 3]}

@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from engine.contract.commands import decode_command
 from engine.contract.documents import Deployment, FlowRun, encode
 from engine.contract.keys import RUNS_KEPT, Keys
 from engine.store.mirror import RedisMirror
@@ -207,3 +208,20 @@ def test_completion_offers_subcommands_options_and_deployments(
     from themes import THEMES
 
     assert complete("console.cli", "aiwf-console --theme ", tmp_path) == list(THEMES)
+
+
+def test_date_like_params_are_sent_as_the_strings_typed(
+    redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    """YAML reads `2026-11-01` as a date, which JSON cannot carry: it stays a string."""
+    done = engine(
+        "trigger", "ai-inference-prod",
+        "-p", "logical_date=2026-11-01", "-p", "note=2026-11-01T10:00:00", "-p", "rows=10",
+        "--redis-url", redis_url, "--prefix", keys.prefix, "--wait", "0", "--json",
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    doc = one_json(done)
+    assert doc["exit_code"] == 0, doc
+    entries = redis_client.xrange(keys.commands)
+    sent = decode_command(entries[-1][1], entries[-1][0].decode())
+    assert sent.params == {"logical_date": "2026-11-01", "note": "2026-11-01T10:00:00", "rows": 10}
