@@ -86,6 +86,7 @@ def test_index_a_million_lines(benchmark: Any, big_log: BigLog) -> None:
     assert len(index) == LINES
 
 
+@pytest.mark.timeout(900)  # at load ~8, index + two searches + XRANGE took over 5 minutes
 def test_search_a_million_lines_for_the_last(
     benchmark: Any, big_log: BigLog, redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
@@ -105,7 +106,7 @@ def test_search_a_million_lines_for_the_last(
     assert benchmark.pedantic(search, rounds=2) == [LINES - 1]
     client = redis.Redis.from_url(redis_server.url)
     key = Keys(prefix="bench-logs").logs(RUN)
-    xrange_s, messages = _median_of(3, lambda: _xrange_all(client, key))
+    xrange_s, messages = _median_of(1, lambda: _xrange_all(client, key))
     client.close()
     text = tmp_path / "messages.txt"
     text.write_bytes(b"\n".join(messages) + b"\n")
