@@ -41,14 +41,14 @@ def plain_python(source: str, target: str) -> dict[str, Any]:
 
 
 def test_pipeline_overhead_on_a_million_rows(
-    benchmark: Any, stack: EmbeddedStack, tmp_path: Path
+    benchmark: Any, stack: EmbeddedStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`ai_inference_pipeline` on 1,000,000 rows vs. its three task functions as plain
     Python, alternating flow and anchor each round. Goal: flow <= 1.15x the anchor."""
     goal(benchmark, "overhead <= 15% (flow <= 1.15x plain Python)", "median_s", 0.0)
     source = str(generate_batch(tmp_path / "input" / "batch.csv", rows=ROWS))
     anchors: list[float] = []
-    os.environ.setdefault("AIWF_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AIWF_STATE_DIR", str(tmp_path / "state"))  # lineage and results
 
     def target() -> str:
         return str(tmp_path / "out" / uuid.uuid4().hex)
