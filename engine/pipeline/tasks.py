@@ -17,6 +17,7 @@ from prefect.states import State
 
 from engine.pipeline import cache_keys, locations
 from engine.pipeline.model import load_model
+from engine.pipeline.result_serializer import FastPickleSerializer
 
 REQUIRED_COLUMNS = ("timestamp", "feature_a", "feature_b")
 _MAX_ROWS_IN_MESSAGE = 5
@@ -110,6 +111,7 @@ def _rows_text(labels: list[Any]) -> str:
     retry_condition_fn=retry_if_transient,
     cache_key_fn=cache_keys.load_raw_data_key_fn,
     persist_result=True,
+    result_serializer=FastPickleSerializer(),
 )
 def load_raw_data(source: str) -> pd.DataFrame:
     """Read the batch CSV (a path, or an fsspec URL such as s3://bucket/key.csv) and parse its
@@ -165,7 +167,11 @@ def load_raw_data(source: str) -> pd.DataFrame:
 # The seed pipeline used a constant cache key, which replays the first run's predictions
 # forever. This key is a fingerprint of the rows scored plus the model's name, version and
 # weights hash: new data or a new model always scores for real.
-@task(cache_key_fn=cache_keys.run_inference_key_fn, persist_result=True)
+@task(
+    cache_key_fn=cache_keys.run_inference_key_fn,
+    persist_result=True,
+    result_serializer=FastPickleSerializer(),
+)
 def run_inference(df: pd.DataFrame, model: str) -> pd.DataFrame:
     """Score every row; returns a copy with `prediction` (float) and `model_version` added.
 
