@@ -222,6 +222,6 @@ def test_date_like_params_are_sent_as_the_strings_typed(
     assert "Traceback" not in done.stderr, done.stderr
     doc = one_json(done)
     assert doc["exit_code"] == 0, doc
-    entries = redis_client.xrange(keys.commands)
+    entries: Any = redis_client.xrange(keys.commands)
     sent = decode_command(entries[-1][1], entries[-1][0].decode())
     assert sent.params == {"logical_date": "2026-11-01", "note": "2026-11-01T10:00:00", "rows": 10}
