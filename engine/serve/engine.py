@@ -20,6 +20,7 @@ from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from engine.bridge.documents import deployment_doc
+from engine.bridge.pools import PoolsMirror
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
 from engine.commands.consumer import READ_BLOCK_MS
@@ -38,6 +39,7 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
+from engine.serve.pools import register_on_pool
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
@@ -186,8 +188,13 @@ class Engine:
             tags=list(spec.tags),
             # A module path, not a file path: the run subprocess finds the flow from any cwd.
             entrypoint_type=EntrypointType.MODULE_PATH,
+            work_pool_name=spec.work_pool or None,
+            work_queue_name=spec.work_queue or None,
         )
-        deployment_id = await self.runner.aadd_deployment(deployment)
+        if spec.work_pool:  # workers on any host run it; this engine's runner does not
+            deployment_id = await register_on_pool(prefect, deployment, spec)
+        else:
+            deployment_id = await self.runner.aadd_deployment(deployment)
         self.registry.add(
             RegisteredDeployment(
                 spec,
@@ -309,6 +316,7 @@ class Engine:
             "deployments": self._deployments_loop(),
             "auto_resume": self.auto_resumer.run(),
             "refill": self.refiller.run(),
+            "pools": PoolsMirror(self.store).run(),
         }
         tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
         try:
