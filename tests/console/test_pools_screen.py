@@ -15,6 +15,7 @@ from engine.contract.documents import ConcurrencyLimit, Pools, Worker, WorkPool,
 from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import AppFactory, at, commands, fill_standard, wait_for
+from tests.console.test_command_line import type_command
 
 
 def pools_doc(*, pool_paused: bool = False, worker_status: str = "ONLINE") -> Pools:
@@ -134,3 +135,18 @@ async def test_pools_screen_before_any_engine_wrote_pools_fits_40x10(
         await open_pools(pilot, app)
         title = str(app.screen.query_one("#pools-title").render())
         assert "none read yet" in title
+
+
+async def test_pools_command_words_open_the_screen(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_standard(mirror)
+    mirror.write_pools(pools_doc())
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: bool(app.store.deployments), "the snapshot")
+        for word in ("pools", "wp", "workers"):
+            await type_command(pilot, word)
+            await wait_for(pilot, lambda: isinstance(app.screen, PoolsScreen), f":{word}")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, PoolsScreen), "back")
