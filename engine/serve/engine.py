@@ -39,6 +39,7 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
+from engine.serve.lost_runs import LostRunsWatch
 from engine.serve.pools import register_on_pool
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
@@ -317,6 +318,7 @@ class Engine:
             "auto_resume": self.auto_resumer.run(),
             "refill": self.refiller.run(),
             "pools": PoolsMirror(self.store).run(),
+            "lost_runs": LostRunsWatch(self.registry).run(),
         }
         tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
         try:
