@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import msgspec
 import pytest
@@ -123,7 +124,7 @@ async def test_pool_deployment_is_registered_on_the_pool_and_run_by_the_worker(
     run = wait_run_final(mirror, result.flow_run_id, timeout=180)
     assert run["state_type"] == "COMPLETED", run["state_message"]
     async with PrefectClient(api=stack.api_url) as prefect:
-        flow_run = await prefect.read_flow_run(result.flow_run_id)
+        flow_run = await prefect.read_flow_run(UUID(result.flow_run_id))
         assert flow_run.work_pool_name == POOL
     # The worker submitted it (its log says so), and the run, in the worker's subprocess,
     # wrote its lineage into the engine's Redis and its results to the shared storage.
