@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas import objects
@@ -115,19 +116,25 @@ async def read_pools(prefect: PrefectClient) -> docs.Pools:
     )
 
 
-class PoolsMirror:
+async def every(
+    interval: float, step: Callable[[PrefectClient], Awaitable[object]], what: str
+) -> None:
+    """Runs `step` every `interval` seconds until cancelled; a failure (Prefect away) is
+    logged as not being able to `what`, and tried again next time."""
+    async with get_client() as prefect:
+        while True:
+            try:
+                await step(prefect)
+            except Exception as exc:
+                logger.warning("could not %s: %s", what, exc)
+            await asyncio.sleep(interval)
+
+
+async def mirror_pools(store: EngineStore, interval: float = POOLS_READ_SECONDS) -> None:
     """The leader's loop that keeps `{p}:pools` a few seconds behind Prefect."""
 
-    def __init__(self, store: EngineStore, interval: float = POOLS_READ_SECONDS) -> None:
-        self.store = store
-        self.interval = interval
+    async def step(prefect: PrefectClient) -> None:
+        pools = await read_pools(prefect)
+        await store.call(store.mirror.write_pools, pools)
 
-    async def run(self) -> None:
-        async with get_client() as prefect:
-            while True:
-                try:
-                    pools = await read_pools(prefect)
-                    await self.store.call(self.store.mirror.write_pools, pools)
-                except Exception as exc:  # Prefect away: keep the last view, try again
-                    logger.warning("could not read work pools from Prefect: %s", exc)
-                await asyncio.sleep(self.interval)
+    await every(interval, step, "read the work pools from Prefect")

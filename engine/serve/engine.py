@@ -20,7 +20,7 @@ from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from engine.bridge.documents import deployment_doc
-from engine.bridge.pools import PoolsMirror
+from engine.bridge.pools import mirror_pools
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
 from engine.commands.consumer import READ_BLOCK_MS
@@ -39,7 +39,7 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
-from engine.serve.lost_runs import LostRunsWatch
+from engine.serve.lost_runs import watch_lost_runs
 from engine.serve.pools import register_on_pool
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
@@ -317,8 +317,8 @@ class Engine:
             "deployments": self._deployments_loop(),
             "auto_resume": self.auto_resumer.run(),
             "refill": self.refiller.run(),
-            "pools": PoolsMirror(self.store).run(),
-            "lost_runs": LostRunsWatch(self.registry).run(),
+            "pools": mirror_pools(self.store),
+            "lost_runs": watch_lost_runs(self.registry),
         }
         tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
         try:

@@ -11,11 +11,10 @@ picks up. Task results persisted on shared storage are reused by the retry.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
-from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterState,
@@ -28,6 +27,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.states import AwaitingRetry, Crashed
 
+from engine.bridge.pools import every
 from engine.config.registry import Registry
 
 logger = logging.getLogger("aiwf.engine.lost_runs")
@@ -80,18 +80,10 @@ async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[
     return recovered
 
 
-class LostRunsWatch:
+async def watch_lost_runs(registry: Registry, interval: float = LOST_RUNS_SECONDS) -> None:
     """The leader's loop over `recover_lost_runs`."""
 
-    def __init__(self, registry: Registry, interval: float = LOST_RUNS_SECONDS) -> None:
-        self.registry = registry
-        self.interval = interval
+    async def step(prefect: PrefectClient) -> None:
+        await recover_lost_runs(prefect, registry)
 
-    async def run(self) -> None:
-        async with get_client() as prefect:
-            while True:
-                try:
-                    await recover_lost_runs(prefect, self.registry)
-                except Exception as exc:  # Prefect away: try again next time
-                    logger.warning("could not check for runs of offline workers: %s", exc)
-                await asyncio.sleep(self.interval)
+    await every(interval, step, "check for runs of offline workers")
