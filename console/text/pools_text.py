@@ -8,7 +8,7 @@ from datetime import datetime
 from engine.contract.documents import ConcurrencyLimit, Pools, Worker, WorkPool, WorkQueue
 from engine.contract.times import parse_iso
 
-PAUSED = "⏸ paused"
+PAUSED = "‖ paused"
 OFFLINE = "○ offline"
 ONLINE = "● online"
 

@@ -74,7 +74,7 @@ async def test_pools_screen_shows_pools_queues_workers_and_limits_live(
         assert rows(app, "queues") == [
             ["hosts", "✓ ready", "1/4", "2"],
             ["  └ default", "✓ ready", "-", "2"],
-            ["  └ gpu", "⏸ paused", "1", "0"],
+            ["  └ gpu", "‖ paused", "1", "0"],
         ]
         assert rows(app, "workers") == [["hosts", "host-a:1", "host-a", "● online", "30s ago"]]
         assert rows(app, "limits") == [["db", "global", "2/3"], ["gpu", "tag", "0/1"]]
@@ -84,7 +84,7 @@ async def test_pools_screen_shows_pools_queues_workers_and_limits_live(
         await wait_for(
             pilot, lambda: rows(app, "workers")[0][3] == "○ offline", "the worker offline"
         )
-        assert rows(app, "queues")[0][1] == "⏸ paused"
+        assert rows(app, "queues")[0][1] == "‖ paused"
 
 
 async def test_p_pauses_the_selected_queue_after_yes(
