@@ -64,10 +64,15 @@ class PoolsScreen(LiveScreen):
     def on_mount(self) -> None:
         queues = self.table("queues")
         queues.border_title = "pools and queues"
-        queues.add_columns("Pool / queue", "State", "Limit", "Late runs")
+        # State and Status change in place: wide enough for every value from the start.
+        queues.add_column("Pool / queue")
+        queues.add_column("State", width=len("! not ready"))
+        queues.add_columns("Limit", "Late runs")
         workers = self.table("workers")
         workers.border_title = "workers"
-        workers.add_columns("Pool", "Worker", "Host", "Status", "Last heartbeat")
+        workers.add_columns("Pool", "Worker", "Host")
+        workers.add_column("Status", width=len("○ offline"))
+        workers.add_column("Last heartbeat")
         limits = self.table("limits")
         limits.border_title = "concurrency limits"
         limits.add_columns("Limit", "Kind", "Slots used")

@@ -20,7 +20,7 @@ class QueueRow:
     pool: str
     queue: str
     state: str
-    """`⏸ paused`, or Prefect's status in words (ready, not ready: no worker polls it)."""
+    """`‖ paused`, or Prefect's status in words (ready, not ready: no worker polls it)."""
     paused: bool
     limit: str
     """The concurrency limit, `running/limit` for a pool, "-" when unlimited."""
