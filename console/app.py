@@ -26,6 +26,7 @@ from console.data.messages import (
     LogWanted,
     TaskRunsWanted,
 )
+from console.data.rejected import RejectedWatch
 from console.data.state import Store
 from console.screens.live_screens import DATA_MESSAGES, LiveScreens
 from console.screens.main import MainScreen
@@ -94,6 +95,8 @@ class ConsoleApp(CommandingApp):
         )
         self.screens = LiveScreens(self, self.store)
         self.commands = CommandSender(redis_url, self.keys, self.post_message, command_timeout)
+        self.rejected = RejectedWatch()
+        """Bad documents skipped from here on: a warning per key, a count in the status line."""
         self.services_notice = services_notice
         """With --demo: says why the demo services are gone ('' while they are up)."""
         register_themes(self)
@@ -124,7 +127,22 @@ class ConsoleApp(CommandingApp):
             self.screens.show_status()
 
     def _tick(self) -> None:
+        self._warn_bad_documents()
         self.screens.tick()
+
+    def _warn_bad_documents(self) -> None:
+        if self.rejected.count != self.store.bad_documents:
+            self.store.bad_documents = self.rejected.count
+            self.screens.show_status()
+        warning = self.rejected.take_warning()
+        if warning is not None:
+            self.notify(
+                warning.text,
+                title="Bad documents in Redis",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
 
     # The one path in (console.data.feed), and the task runs a run screen wants.
 

@@ -1,18 +1,25 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete: this entry point answers completion requests)
 """`aiwf-console`: attach to a running installation, or `--demo` to start one first."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from console.settings.console_yaml import settings_or_exit
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.redact import redact_text
+from engine.contract.version import version_line
 from engine.stack.demo_lease import DemoLease
 from engine.stack.launcher import (
     LaunchError,
@@ -20,8 +27,12 @@ from engine.stack.launcher import (
     redis_url_from_env,
     stack_from_env,
 )
+from engine.stack.stop_signals import StopSignal, cleanup_uninterrupted, stop_signals_handled
 from themes import DEFAULT_THEME, THEMES
 from themes.user import load_user_themes, report_by_file
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 EXIT_CONFIG = 2
 """Exit status for bad arguments or a bad settings file."""
@@ -37,7 +48,11 @@ environment:
                      themes) and, with --demo, the engine's deployments
                      (default: the user config dir if it exists, written by
                      `aiwf-engine init`, else the bundled config)
-  PREFECT_API_URL    with --demo: use this Prefect server instead of starting one
+  PREFECT_API_URL    with --demo: use this Prefect server instead of starting one (the
+                     environment only: a Prefect profile's URL is not used by the demo)
+
+signals: with --demo, SIGTERM and SIGHUP (terminal closed) quit as q does and stop the
+  demo services unless another demo console uses them.
 
 themes (built-in):
   {themes}
@@ -46,6 +61,12 @@ themes (built-in):
 keys: press ? in the console for every key of the current screen.
 
 browser: aiwf-console serve --help (the same console in a web browser)
+
+exit status: 0 on quit, 1 if the demo's services failed to start, 2 for bad arguments or
+a bad settings, keymap or theme file, 130 if interrupted while starting.
+
+shell completion (bash; zsh with bashcompinit):
+  eval "$(register-python-argcomplete aiwf-console)"   # e.g. in ~/.bashrc
 """
 
 
@@ -60,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
+        "--version", action="version", version=version_line("aiwf-console", "textual")
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help=(
@@ -68,13 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
             "them (the last one to quit stops them)"
         ),
     )
-    parser.add_argument(
+    theme = parser.add_argument(
         "--theme",
         default=DEFAULT_THEME,
         metavar="NAME",
         help=f"colour theme: a built-in one (listed below) or a user theme "
         f"(default: {DEFAULT_THEME})",
     )
+    theme.completer = lambda **_: list(THEMES)  # type: ignore[attr-defined]  # argcomplete
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -108,9 +133,13 @@ def progress_printer(start: float | None = None) -> Callable[[str], None]:
     began = time.monotonic() if start is None else start
 
     def progress(line: str) -> None:
-        print(
-            f"[{time.monotonic() - began:5.1f}s] {redact_text(line)}", file=sys.stderr, flush=True
-        )
+        # After SIGHUP the terminal is gone: writing to it fails, the cleanup must go on.
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"[{time.monotonic() - began:5.1f}s] {redact_text(line)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     return progress
 
@@ -123,11 +152,25 @@ def start_demo(config_dir: Path, prefix: str, progress: Callable[[str], None]) -
     lease = DemoLease(stack)
     try:
         lease.start(progress)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopSignal) as stop:
         # start() already stopped what it had started; say so instead of a traceback.
-        progress("Interrupted: stopped what this command had started")
+        progress(f"Interrupted ({stop or 'Ctrl-C'}): stopped what this command had started")
         raise
     return lease
+
+
+def exit_app_on_stop_signal(app: App[Any]) -> Callable[[int, FrameType | None], None]:
+    """A handler for SIGTERM/SIGHUP while the console runs: the app exits as on `q` (from
+    the event loop, never from inside the handler), so the demo's quit path runs after."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()  # the handler runs in the loop's thread
+        except RuntimeError:  # before the loop starts or after it ends
+            raise StopSignal(signum) from None
+        loop.call_soon_threadsafe(partial(app.exit, return_code=128 + signum))
+
+    return handler
 
 
 def attach_url(explicit: str | None) -> str:
@@ -142,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(arguments[1:])
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer and exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     args = parser.parse_args(arguments)
     config_dir: Path = args.config or default_config_dir()
     settings = settings_or_exit(config_dir, parser, EXIT_CONFIG)
@@ -164,12 +211,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.redis_url:
             os.environ["AIWF_REDIS_URL"] = args.redis_url
         try:
-            lease = start_demo(config_dir, prefix, progress)
+            with stop_signals_handled():  # a closed terminal mid-start stops what started
+                lease = start_demo(config_dir, prefix, progress)
         except LaunchError as exc:
             print(f"aiwf-console: {redact_text(str(exc))}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             return 130
+        except StopSignal as stop:
+            return stop.exit_code
         redis_url = lease.stack.redis_url
     else:
         redis_url = attach_url(args.redis_url)
@@ -187,10 +237,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         theme_errors=report_by_file(user.errors),
     )
     try:
-        app.run()
+        # SIGTERM, or SIGHUP when the terminal closes or SSH drops: quit as on `q`, so the
+        # demo's services are released below like on any other quit.
+        with stop_signals_handled(exit_app_on_stop_signal(app)):
+            app.run()
+    except StopSignal as stop:
+        return stop.exit_code
     finally:
         if lease is not None:
-            lease.release(progress)
+            with cleanup_uninterrupted():
+                lease.release(progress)
     return app.return_code or 0
 
 

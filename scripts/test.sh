@@ -12,6 +12,8 @@ bash scripts/secure-redis.sh
 bash scripts/browser-deps.sh
 # iproute2 (`ip netns`) for the multi-host test's two network-namespace worker hosts.
 bash scripts/netns-deps.sh
+# Debian's PostgreSQL for the Prefect-on-Postgres test (it starts a private cluster).
+bash scripts/postgres.sh
 
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy

@@ -50,6 +50,10 @@ class Store:
     beat_at: datetime | None = None
     pools: Pools | None = None
     """Prefect's work pools, queues, workers and limits; None until an engine wrote them."""
+    heartbeat_read: bool = False
+    """True once the heartbeat key was read (so an absent one means the engine is down)."""
+    bad_documents: int = 0
+    """Documents this console skipped as bad since it started (shown in the status line)."""
     services_note: str = ""
     """With --demo: why the demo services are gone (stopped by another console, exited)."""
 

@@ -19,6 +19,7 @@ from engine.contract.documents import (
     FlowRun,
     Heartbeat,
     Lineage,
+    LogLine,
     LogTrim,
     Pools,
     TaskRun,
@@ -69,10 +70,25 @@ class Write:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One entry of `{p}:logs:{flow_run_id}`."""
+    """One entry of `{p}:logs:{flow_run_id}`: its stream id and its typed fields."""
 
     entry_id: str
-    fields: dict[str, str]
+    line: LogLine
+
+
+def bad_log_line(key: str) -> LogLine:
+    """What a rejected log entry (counted in REJECTED) shows in its place: the entry keeps
+    its position in the log, so the lines after it stay where the index put them."""
+    return LogLine(level_name="?", msg=f"(bad log entry skipped: {key}; not UTF-8 text)")
+
+
+def log_entry(key: str, raw_id: bytes | str, fields: Any) -> LogEntry:
+    """A log entry decoded from its stream fields (bytes or str); a bad one is counted in
+    REJECTED and stands in as `bad_log_line`."""
+    entry_id = _text(raw_id)
+    where = f"{key} {entry_id}"
+    line = convert_fields(fields, LogLine, where)
+    return LogEntry(entry_id, line if line is not None else bad_log_line(where))
 
 
 @dataclass(frozen=True)
@@ -276,18 +292,18 @@ class RedisReader:
     async def read_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
         """Up to `count` log entries after `after_id` (exclusive), oldest first."""
         start = "-" if after_id == START_ID else f"({after_id}"
-        entries: Any = await self.client.xrange(
-            self.keys.logs(flow_run_id), start, "+", count=count
-        )
-        return [LogEntry(str(entry_id), dict(fields)) for entry_id, fields in entries]
+        key = self.keys.logs(flow_run_id)
+        entries: Any = await self._bytes("XRANGE", key, start, "+", "COUNT", count)
+        return [log_entry(key, entry_id, fields) for entry_id, fields in entries]
 
     async def tail_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
         """Like read_logs, but waits up to `block_ms` for a new entry."""
-        answer: Any = await self.client.xread(
-            {self.keys.logs(flow_run_id): after_id}, count=count, block=self.block_ms
+        key = self.keys.logs(flow_run_id)
+        answer: Any = await self._bytes(
+            "XREAD", "COUNT", count, "BLOCK", self.block_ms, "STREAMS", key, after_id
         )
         return [
-            LogEntry(str(entry_id), dict(fields))
+            log_entry(key, entry_id, fields)
             for _stream, entries in answer or []
             for entry_id, fields in entries
         ]

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engine.contract.documents import LogLine
 from engine.contract.times import parse_iso
 
 RETRY_MESSAGE = re.compile(r" - Retry (\d+)/\d+ will start")
@@ -189,15 +190,15 @@ class LogIndex:
             self._attempts[task] = max(self._attempts[task], retry + 1)
         return position
 
-    def add_fields(self, entry_id: str, fields: Mapping[str, str]) -> int:
-        """Indexes one line from its stream fields (live lines from XREAD)."""
-        msg = fields.get("msg", "")
+    def add_line(self, entry_id: str, line: LogLine) -> int:
+        """Indexes one decoded line (live lines from XREAD, pages read without Lua)."""
+        msg = line.msg
         found = RETRY_MESSAGE.search(msg)
         return self.add(
             entry_id,
-            parse_level(fields.get("level")),
-            fields.get("task_run_id", ""),
-            parse_ts(fields.get("ts")),
+            parse_level(line.level),
+            line.task_run_id,
+            parse_ts(line.ts),
             line_lengths(msg),
             int(found.group(1)) if found else 0,
         )

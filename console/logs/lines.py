@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 
 from console.text.formatting import iso_time
+from engine.contract.documents import LogLine
 
 TIME_WIDTH = 15
 """`11-25 09:56:00 ` (format_time plus a space)."""
@@ -76,7 +77,7 @@ class Styles:
 
 
 def entry_rows(
-    fields: dict[str, str],
+    line: LogLine,
     tag: str,
     layout: Layout,
     zone: tzinfo | None,
@@ -85,15 +86,15 @@ def entry_rows(
     current: bool = False,
 ) -> list[Text]:
     """The rows of one log line: one row, or as many as `Layout.rows` says when wrapping."""
-    level = (fields.get("level_name") or fields.get("level") or "?").upper()
+    level = (line.level_name or line.level or "?").upper()
     prefix = Text(no_wrap=True, end="")
     if layout.gutter:
         prefix.append(GUTTER if current else " " * len(GUTTER), styles.current)
     if layout.timestamps:
-        prefix.append(_time(fields.get("ts"), zone) + " ", styles.time)
+        prefix.append(_time(line.ts, zone) + " ", styles.time)
     prefix.append(f"{level:<8} ", styles.level(level))
     prefix.append(f"[{tag}] ", styles.tag)
-    msg = fields.get("msg", "")
+    msg = line.msg
     if not layout.wrap:
         body = Text(msg.replace("\n", NEWLINE), no_wrap=True, end="")
         _highlight(body, pattern, styles, current)
@@ -114,11 +115,11 @@ def _highlight(body: Text, pattern: re.Pattern[str] | None, styles: Styles, curr
         body.highlight_regex(pattern, styles.current if current else styles.match)
 
 
-def plain_line(fields: dict[str, str], tag: str, zone: tzinfo | None, timestamps: bool) -> str:
+def plain_line(line: LogLine, tag: str, zone: tzinfo | None, timestamps: bool) -> str:
     """The line as saved to a file: no styles, newlines kept."""
-    level = (fields.get("level_name") or fields.get("level") or "?").upper()
-    time = f"{_time(fields.get('ts'), zone)} " if timestamps else ""
-    return f"{time}{level:<8} [{tag}] {fields.get('msg', '')}"
+    level = (line.level_name or line.level or "?").upper()
+    time = f"{_time(line.ts, zone)} " if timestamps else ""
+    return f"{time}{level:<8} [{tag}] {line.msg}"
 
 
 def _time(value: str | None, zone: tzinfo | None) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from console.logs.index import LogIndex, split_id
 from console.logs.lines import plain_line
 from console.logs.source import LogSource
+from engine.contract.documents import LogLine
 from engine.contract.paths import state_dir
 
 SAVE_PAGE = 2_000
@@ -86,11 +87,11 @@ async def save_view(
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
 
-        def write(position: int, fields: dict[str, str] | None) -> None:
-            if fields is None:
+        def write(position: int, line: LogLine | None) -> None:
+            if line is None:
                 out.write(TRIMMED + "\n")
             else:
-                out.write(plain_line(fields, tag(position), zone, timestamps) + "\n")
+                out.write(plain_line(line, tag(position), zone, timestamps) + "\n")
 
         if len(positions) <= SAVE_BY_ID:
             for start in range(0, len(positions), SAVE_PAGE):
@@ -108,8 +109,8 @@ async def save_view(
             page = await source.read_fields_page(after)
             if not page:
                 break
-            for entry_id, fields in page:
-                ms, seq = split_id(entry_id)
+            for entry in page:
+                ms, seq = split_id(entry.entry_id)
                 while done < len(positions) and (
                     ms_of[positions[done]],
                     seq_of[positions[done]],
@@ -120,9 +121,9 @@ async def save_view(
                     break
                 wanted = positions[done]
                 if ms_of[wanted] == ms and seq_of[wanted] == seq:
-                    write(wanted, fields)
+                    write(wanted, entry.line)
                     done += 1
-            after = page[-1][0]
+            after = page[-1].entry_id
             progress(done)
         for position in positions[done:]:
             write(position, None)

@@ -179,9 +179,9 @@ class LogScreen(LiveScreen):
         view = self.log_view
         start = len(view.index)
         for entry in entries:
-            position = view.index.add_fields(entry.entry_id, entry.fields)
-            view.remember(position, entry.fields)
-            msg = entry.fields.get("msg", "")
+            position = view.index.add_line(entry.entry_id, entry.line)
+            view.remember(position, entry.line)
+            msg = entry.line.msg
             if self.hide is not None and self.hide.search(msg):
                 view.index.hidden[position] = 1
             if self.search is not None and self.search.search(msg):

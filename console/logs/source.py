@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import NoPermissionError, ResponseError
+import msgspec
+from redis.exceptions import NoPermissionError, NoScriptError, ResponseError
 
-from console.data.store import RedisReader
+from console.data.store import LogEntry, RedisReader, log_entry
 from console.logs.index import LogIndex, parse_ts
+from engine.contract.documents import LogLine
 
 PAGE = 10_000
 """Entries per index or text page (one Lua call each: about 50 ms of Redis, then as much
@@ -125,8 +127,8 @@ class LogSource:
         blob = await self._run(self._index_script, after_id)
         if blob is None:
             entries = await self._xrange_page(after_id)
-            for entry_id, fields in entries:
-                index.add_fields(entry_id, fields)
+            for entry in entries:
+                index.add_line(entry.entry_id, entry.line)
             return len(entries)
         if not blob:
             return 0
@@ -146,24 +148,43 @@ class LogSource:
 
     async def read_text_page(self, after_id: str | None) -> TextPage:
         """The messages of up to PAGE entries after `after_id` (None: from the start)."""
-        entries = await self.read_fields_page(after_id, ("msg",))
-        return TextPage([i for i, _ in entries], [f.get("msg", "") for _, f in entries])
+        blob = await self._fields_blob(after_id, ("msg",))
+        if blob is None:
+            entries = await self._xrange_page(after_id)
+            return TextPage([e.entry_id for e in entries], [e.line.msg for e in entries])
+        ids, messages = [], []
+        if blob:
+            for record in blob.split(RECORD):
+                entry_id, msg = record.split(FIELD)
+                ids.append(entry_id)
+                messages.append(msg)
+        return TextPage(ids, messages)
 
     async def read_fields_page(
         self, after_id: str | None, names: Sequence[str] = LINE_FIELDS
-    ) -> list[tuple[str, dict[str, str]]]:
-        """Up to PAGE entries after `after_id` (None: from the start), only fields `names`."""
-        if self._fields_script is None:
-            self._fields_script = self.reader.client.register_script(_FIELDS_SCRIPT)
-        blob = await self._run(self._fields_script, after_id, names)
+    ) -> list[LogEntry]:
+        """Up to PAGE entries after `after_id` (None: from the start), only fields `names`
+        (the others keep LogLine's defaults)."""
+        blob = await self._fields_blob(after_id, names)
         if blob is None:
             return await self._xrange_page(after_id)
-        entries: list[tuple[str, dict[str, str]]] = []
-        if blob:
-            for record in blob.split(RECORD):
-                entry_id, *values = record.split(FIELD)
-                entries.append((entry_id, dict(zip(names, values, strict=True))))
-        return entries
+        if not blob:
+            return []
+        ids: list[str] = []
+        fields: list[dict[str, str]] = []
+        for record in blob.split(RECORD):
+            entry_id, *values = record.split(FIELD)
+            ids.append(entry_id)
+            fields.append(dict(zip(names, values, strict=True)))
+        # One conversion per page (the script's values are always strings, so it cannot
+        # fail): about as fast as the dicts themselves.
+        lines = msgspec.convert(fields, list[LogLine])
+        return [LogEntry(i, line) for i, line in zip(ids, lines, strict=True)]
+
+    async def _fields_blob(self, after_id: str | None, names: Sequence[str]) -> str | None:
+        if self._fields_script is None:
+            self._fields_script = self.reader.client.register_script(_FIELDS_SCRIPT)
+        return await self._run(self._fields_script, after_id, names)
 
     async def _run(
         self, script: Any, after_id: str | None, names: Sequence[str] = ()
@@ -171,8 +192,9 @@ class LogSource:
         """The script's page, or None if Redis does not allow scripts here."""
         if not self.use_lua:
             return None
+        args = [after_id or "-", PAGE, *names]
         try:
-            return str(await script(keys=[self.key], args=[after_id or "-", PAGE, *names]))
+            return _text(await self._evalsha(script, args))
         except NoPermissionError:
             self.use_lua = False
         except ResponseError as exc:
@@ -181,14 +203,28 @@ class LogSource:
             self.use_lua = False
         return None
 
-    async def _xrange_page(self, after_id: str | None) -> list[tuple[str, dict[str, str]]]:
-        start = "-" if after_id is None else f"({after_id}"
-        entries: Any = await self.reader.client.xrange(self.key, start, "+", count=PAGE)
-        return [(str(entry_id), dict(fields)) for entry_id, fields in entries]
+    async def _evalsha(self, script: Any, args: list[Any]) -> Any:
+        """The script's reply as bytes (loading it first if Redis lost it): one entry that
+        is not UTF-8 must not fail the decoding of its whole page."""
+        client = self.reader.client
+        try:
+            return await client.execute_command(
+                "EVALSHA", script.sha, 1, self.key, *args, NEVER_DECODE=True
+            )
+        except NoScriptError:
+            await client.script_load(script.script)
+            return await client.execute_command(
+                "EVALSHA", script.sha, 1, self.key, *args, NEVER_DECODE=True
+            )
 
-    async def read_lines(
-        self, index: LogIndex, positions: Sequence[int]
-    ) -> dict[int, dict[str, str]]:
+    async def _xrange_page(self, after_id: str | None) -> list[LogEntry]:
+        start = "-" if after_id is None else f"({after_id}"
+        entries: Any = await self.reader.client.execute_command(
+            "XRANGE", self.key, start, "+", "COUNT", PAGE, NEVER_DECODE=True
+        )
+        return [log_entry(self.key, entry_id, fields) for entry_id, fields in entries]
+
+    async def read_lines(self, index: LogIndex, positions: Sequence[int]) -> dict[int, LogLine]:
         """The fields of the lines at `positions` (sorted), one XRANGE per consecutive run.
 
         Lines trimmed from Redis since they were indexed are missing from the answer.
@@ -203,19 +239,32 @@ class LogSource:
             return {}
         pipe = self.reader.client.pipeline(transaction=False)
         for first, last in runs:
-            pipe.xrange(
-                self.key, index.entry_id(first), index.entry_id(last), count=last - first + 1
+            # Bytes, decoded per entry: a bad one is counted and stands in, not a failed read.
+            pipe.execute_command(
+                "XRANGE",
+                self.key,
+                index.entry_id(first),
+                index.entry_id(last),
+                "COUNT",
+                last - first + 1,
+                NEVER_DECODE=True,
             )
         answers: list[Any] = await pipe.execute()
-        lines: dict[int, dict[str, str]] = {}
+        lines: dict[int, LogLine] = {}
         for (first, last), entries in zip(runs, answers, strict=True):
             position = first
-            for entry_id, fields in entries:
+            for raw_id, fields in entries:
+                entry = log_entry(self.key, raw_id, fields)
                 # Walk forward to the entry's position: a trimmed entry leaves a hole.
-                while position <= last and index.entry_id(position) != entry_id:
+                while position <= last and index.entry_id(position) != entry.entry_id:
                     position += 1
                 if position > last:
                     break
-                lines[position] = dict(fields)
+                lines[position] = entry.line
                 position += 1
         return lines
+
+
+def _text(blob: bytes | str) -> str:
+    """A script's page as text; bytes that are not UTF-8 (a bad entry) read as U+FFFD."""
+    return blob.decode(errors="replace") if isinstance(blob, bytes) else str(blob)

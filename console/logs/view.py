@@ -31,6 +31,7 @@ from console.logs.scan import save_view
 from console.logs.source import LogSource
 from console.text.formatting import LEVEL_TONES
 from console.widgets.tones import tone_style
+from engine.contract.documents import LogLine
 
 LINES_CACHED = 20_000
 """Fetched lines kept (fields only; about 1 kB each at most)."""
@@ -70,7 +71,7 @@ class LogView(ScrollView, can_focus=True):
         """The layout row counts were computed for."""
         self._starts: array[int] | None = None
         """When wrapping: first row of each view line, plus the total at the end."""
-        self._lines: OrderedDict[int, dict[str, str]] = OrderedDict()
+        self._lines: OrderedDict[int, LogLine] = OrderedDict()
         self._strips: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
         self._fetching = False
         self._fetch_again = False
@@ -107,9 +108,9 @@ class LogView(ScrollView, can_focus=True):
         """Lines the view shows (tests and the title read it)."""
         return len(self.view)
 
-    def remember(self, position: int, fields: dict[str, str]) -> None:
+    def remember(self, position: int, line: LogLine) -> None:
         """Caches a line's fields (lines just read from the tail need no fetch)."""
-        self._lines[position] = fields
+        self._lines[position] = line
         self._lines.move_to_end(position)
         while len(self._lines) > LINES_CACHED:
             self._lines.popitem(last=False)
@@ -263,6 +264,12 @@ class LogView(ScrollView, can_focus=True):
             width = self.line_layout.prefix_width("x" * (longest_tag + 3)) + self.index.longest
         self.virtual_size = Size(width, self.row_count)
 
+    def watch_show_horizontal_scrollbar(self, _shown: bool) -> None:
+        # Longer task names (the run's task runs arrived) can widen the view past the
+        # screen: the scrollbar it grows takes a row, so a following view scrolls again.
+        if self.auto_scroll:
+            self.scroll_to_end()
+
     def on_resize(self) -> None:
         if self.wrap:
             self._strips.clear()
@@ -293,12 +300,12 @@ class LogView(ScrollView, can_focus=True):
         return line, row - self._starts[line]
 
     def _rows_of(self, position: int) -> list[Text] | None:
-        fields = self._lines.get(position)
-        if fields is None:
+        line = self._lines.get(position)
+        if line is None:
             return None
         self._lines.move_to_end(position)  # drawn lines are the last to be evicted
         return entry_rows(
-            fields,
+            line,
             self._tag(position),
             self.line_layout,
             self.zone,
@@ -383,9 +390,9 @@ class LogView(ScrollView, can_focus=True):
         self.fetch_error = ""
         for position in wanted:
             # A line trimmed from the stream since it was indexed: say so, do not refetch.
-            self.remember(position, found.get(position) or _trimmed())
+            self.remember(position, found.get(position) or TRIMMED_LINE)
         self.refresh()
 
 
-def _trimmed() -> dict[str, str]:
-    return {"level_name": "-", "msg": "(line trimmed from Redis: the stream keeps the newest)"}
+TRIMMED_LINE = LogLine(level_name="-", msg="(line trimmed from Redis: the stream keeps the newest)")
+"""Shown for a line trimmed from the stream since it was indexed."""

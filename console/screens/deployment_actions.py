@@ -12,6 +12,7 @@ from textual.binding import Binding
 from console.screens.base import LiveScreen
 from console.screens.pause_confirm import PauseConfirmScreen
 from console.screens.trigger_form import TriggerFormScreen
+from console.text.param_form import overrides_text
 from console.text.pause_text import scheduled_runs
 from engine.contract.documents import Deployment
 
@@ -62,10 +63,11 @@ def request_trigger_with_params(screen: LiveScreen, doc: Deployment | None) -> N
             screen.not_sent(f"trigger {name}", "declined")
             screen.notify(f"Trigger {name} was not sent.", title="Not sent")
             return
-        shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "the defaults"
+        shown = overrides_text(form.fields, overrides) or "the defaults"
         screen.send_checked("trigger", name, name, f"trigger {name} with {shown}", params=overrides)
 
-    screen.app.push_screen(TriggerFormScreen(doc), then)
+    form = TriggerFormScreen(doc)
+    screen.app.push_screen(form, then)
 
 
 def request_pause_toggle(screen: LiveScreen, doc: Deployment | None) -> None:

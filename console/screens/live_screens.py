@@ -103,6 +103,7 @@ class LiveScreens:
         elif isinstance(message, msg.EngineStatusChanged):
             store.engine = message.info
             store.beat_at = message.beat_at
+            store.heartbeat_read = True
             self.show_status()
 
     def _apply_snapshot(self, message: msg.SnapshotLoaded) -> None:

@@ -22,6 +22,7 @@ from console.text.formatting import is_final
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
 from console.widgets.fitting_footer import FittingFooter
+from console.widgets.health_panel import HealthPanel
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 from engine.contract.documents import Deployment, FlowRun
@@ -94,6 +95,7 @@ class MainScreen(LiveScreen):
 
     def compose(self) -> ComposeResult:
         yield Label("Deployments", id="deployments-title", classes="title")
+        yield HealthPanel(self.ctx, id="health")
         yield DeploymentsTable(self.ctx, id="deployments")
         yield Label("Runs: all deployments", id="runs-title", classes="title")
         yield RunsTable(self.ctx, id="runs")
@@ -154,6 +156,10 @@ class MainScreen(LiveScreen):
     def refresh_all(self) -> None:
         super().refresh_all()
         self._update_titles()
+
+    def show_status(self) -> None:
+        super().show_status()
+        self.query_one(HealthPanel).show_status()
 
     def _update_titles(self) -> None:
         deployments, runs = self.deployments, self.runs

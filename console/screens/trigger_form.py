@@ -20,7 +20,7 @@ from console.text.param_form import (
     fields_from_schema,
     hidden_fields,
     initial_text,
-    parse_value,
+    parse_entry,
     placeholder,
 )
 from engine.contract.documents import Deployment
@@ -77,7 +77,9 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
         super().__init__()
         self.deployment = deployment
         self.fields: list[ParamField] = fields_from_schema(
-            deployment.parameter_schema, deployment.parameters
+            deployment.parameter_schema,
+            deployment.parameters,
+            secret=frozenset(deployment.secret_parameters),
         )
         self.last_check: FormCheck | None = None
         """The outcome of the latest review (for tests and the caller)."""
@@ -88,7 +90,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
             yield Label(f"Trigger {name} with parameters", id="trigger-title")
             with VerticalScroll(id="trigger-fields"):
                 for param in self.fields:
-                    mark = " *" if param.required else ""
+                    mark = (" *" if param.required else "") + (" secret" if param.secret else "")
                     yield Label(
                         f"[b]{param.name}[/b]{mark}  ({param.type_word})",
                         classes="param-label",
@@ -116,7 +118,12 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
             options = [(str(choice), choice) for choice in param.choices]
             value = param.default if param.default in param.choices else Select.NULL
             return Select(options, value=value, allow_blank=param.nullable, id=widget_id)
-        return Input(value=initial_text(param), placeholder=placeholder(param), id=widget_id)
+        return Input(
+            value=initial_text(param),
+            placeholder=placeholder(param),
+            password=param.secret,  # typed as dots; never echoed
+            id=widget_id,
+        )
 
     def on_mount(self) -> None:
         if self.fields:
@@ -145,7 +152,7 @@ class TriggerFormScreen(ModalScreen[dict[str, Any] | None]):
         if param is None:
             return
         try:
-            parse_value(param, event.value)
+            parse_entry(param, event.value)
         except ValueError as exc:
             self._show_error(name, str(exc))
         else:

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from engine.contract.documents import Deployment
+from engine.contract.logical_date import (
+    LOGICAL_DATE_PARAM,
+    in_zone,
+    parse_logical_date,
+    render,
+    uses_logical_date,
+)
 from engine.contract.retry_plan import RETRY_PARAMETERS
+from engine.contract.secrets import fingerprint
 
 Kind = Literal["str", "int", "float", "bool", "enum", "json"]
 
@@ -53,6 +62,9 @@ class ParamField:
     json_type: str = ""
     """`array` or `object` for JSON fields."""
     description: str = ""
+    secret: bool = False
+    """Marked secret in the deployment file: the input is masked, its default is the
+    value's fingerprint, and nothing shows what is typed (engine/contract/secrets.py)."""
 
     @property
     def type_word(self) -> str:
@@ -62,12 +74,16 @@ class ParamField:
 
 
 def fields_from_schema(
-    schema: Any, deployment_params: Any, hidden: frozenset[str] = RETRY_PARAMETERS
+    schema: Any,
+    deployment_params: Any,
+    hidden: frozenset[str] = RETRY_PARAMETERS,
+    secret: frozenset[str] = frozenset(),
 ) -> list[ParamField]:
     """The form's fields, in the flow signature's order. Empty for a missing schema.
 
     Parameters in `hidden` are left out: by default the retry controls (`refresh_cache`,
-    `from_task`), which a retry sets, not a trigger.
+    `from_task`), which a retry sets, not a trigger. Those in `secret` (the deployment's
+    `secret_parameters`) and those the schema marks `writeOnly` are secret fields.
     """
     if not isinstance(schema, dict):
         return []
@@ -82,7 +98,7 @@ def fields_from_schema(
         key=lambda item: (item[1].get("position", 1_000_000), item[0]),
     )
     return [
-        _field(name, prop, name in required, params, definitions)
+        _field(name, prop, name in required, params, definitions, name in secret)
         for name, prop in ordered
         if name not in hidden
     ]
@@ -116,7 +132,9 @@ def _field(
     required: bool,
     params: dict[str, Any],
     definitions: dict[str, Any],
+    secret: bool = False,
 ) -> ParamField:
+    secret = secret or prop.get("writeOnly") is True
     prop = _resolve(prop, definitions)
     nullable = False
     variants = prop.get("anyOf")
@@ -140,14 +158,15 @@ def _field(
         choices=choices,
         json_type=json_type if kind == "json" else "",
         description=str(prop.get("description") or ""),
+        secret=secret,
     )
 
 
 def initial_text(param: ParamField) -> str:
     """What a text input shows at first: the default, as it would be typed."""
     value = param.default
-    if not param.has_default or value is None:
-        return ""
+    if param.secret or not param.has_default or value is None:
+        return ""  # a secret's default is its fingerprint: typing over it would send that
     if param.kind == "json":
         return json.dumps(value)
     return str(value)
@@ -157,10 +176,16 @@ def placeholder(param: ParamField) -> str:
     """What an empty text input shows: what leaving it empty means, worded so it cannot be
     taken for a value that is already there (a bare `text` or `0` reads like one)."""
     wanted = {"str": "text", "int": "a whole number", "float": "a number"}.get(param.kind, "JSON")
+    if param.secret:
+        if param.has_default:
+            return f"secret: empty keeps {shown_value(param, param.default)}"
+        return f"secret, not shown; type {wanted}"
     if param.required:
         return f"empty: required, type {wanted}"
     if param.nullable:
         return "empty: sends null"
+    if param.name == LOGICAL_DATE_PARAM:
+        return "empty: now; or a date, YYYY-MM-DD"
     if param.kind == "str":
         return "empty: sends empty text"
     return f"empty: type {wanted}"
@@ -191,6 +216,9 @@ def parse_value(param: ParamField, raw: Any) -> Any:
         if param.kind == "str":
             return ""
         raise ValueError(f"type a {_KIND_WORDS[param.kind]}")
+    if param.name == LOGICAL_DATE_PARAM:
+        # Checked here so a typo is named in the form; the engine reads it in the zone.
+        parse_logical_date(text, "UTC")
     if param.kind == "str":
         return text
     if param.kind == "int":
@@ -211,6 +239,40 @@ def parse_value(param: ParamField, raw: Any) -> Any:
     if expected is not None and not isinstance(value, expected):
         raise ValueError(f"must be a JSON {param.json_type}")
     return value
+
+
+def parse_entry(param: ParamField, raw: Any) -> Any:
+    """`parse_value`, except that an empty secret entry keeps the deployment's value (its
+    fingerprint, which the engine knows to leave alone) and a secret's error never quotes
+    what was typed.
+
+    Raises:
+        ValueError: as `parse_value`.
+    """
+    if not param.secret:
+        return parse_value(param, raw)
+    if (raw is None or raw == "") and param.has_default:
+        return param.default
+    try:
+        return parse_value(param, raw)
+    except ValueError:
+        raise ValueError(f"expected {param.type_word}; the entry is not shown") from None
+
+
+def shown_value(param: ParamField | None, value: Any) -> str:
+    """A value as the form, the preview and notifications show it: JSON, or a secret's
+    fingerprint."""
+    if param is not None and param.secret:
+        return fingerprint(value)
+    return json.dumps(value)
+
+
+def overrides_text(fields: list[ParamField], overrides: dict[str, Any]) -> str:
+    """`name=value, ...` for the notice that a trigger was sent, secrets as fingerprints."""
+    secret = {param.name for param in fields if param.secret}
+    return ", ".join(
+        f"{k}={fingerprint(v) if k in secret else repr(v)}" for k, v in overrides.items()
+    )
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -242,12 +304,17 @@ def check_form(fields: list[ParamField], raw: dict[str, Any]) -> FormCheck:
     result = FormCheck()
     for param in fields:
         try:
-            value = parse_value(param, raw.get(param.name))
+            value = parse_entry(param, raw.get(param.name))
         except ValueError as exc:
             result.errors[param.name] = str(exc)
             continue
         result.values[param.name] = value
-        if not (param.has_default and same_value(value, param.default)):
+        # A secret's default is the fingerprint: the same value typed again is no change.
+        unchanged = param.has_default and (
+            same_value(value, param.default)
+            or (param.secret and fingerprint(value) == param.default)
+        )
+        if not unchanged:
             result.overrides[param.name] = value
     return result
 
@@ -283,16 +350,36 @@ def preview(deployment: Deployment, fields: list[ParamField], check: FormCheck) 
         if name not in final and isinstance(prop, dict) and "default" in prop:
             final[name] = prop["default"]
     width = max((len(name) for name in final), default=0)
+    secret = {name for name in deployment.secret_parameters if name not in by_name}
+    by_name |= {name: ParamField(name, "json", False, True, secret=True) for name in secret}
+    logical = _logical_date(final.get(LOGICAL_DATE_PARAM), deployment.timezone)
     for name, value in final.items():
         mark = "*" if name in check.overrides else " "
-        lines.append(f" {mark} {name:<{width}} = {json.dumps(value)}")
+        param = by_name.get(name)
+        line = f" {mark} {name:<{width}} = {shown_value(param, value)}"
+        if name == LOGICAL_DATE_PARAM and not value:
+            line += f"  (now, in {deployment.timezone})"
+        elif uses_logical_date(value) and not (param and param.secret):
+            # A secret's value is never shown, resolved or not.
+            line += f"  → {json.dumps(render(value, logical))}"
+        lines.append(line)
     lines.append("")
     if check.overrides:
         lines.append("Sent as overrides (the rest are the deployment's defaults):")
         for name, value in check.overrides.items():
             param = by_name.get(name)
-            before = json.dumps(param.default) if param and param.has_default else "(none)"
-            lines.append(f"   {name}: {before} → {json.dumps(value)}")
+            before = shown_value(param, param.default) if param and param.has_default else "(none)"
+            lines.append(f"   {name}: {before} → {shown_value(param, value)}")
     else:
         lines.append("No changes: runs with the deployment's defaults (like t).")
     return Preview(lines, len(check.overrides))
+
+
+def _logical_date(value: Any, zone: str) -> datetime:
+    """The date the run will compute, as the engine will read it (`{date:FMT}` preview)."""
+    if isinstance(value, str) and value.strip():
+        try:
+            return parse_logical_date(value, zone)
+        except ValueError:
+            pass  # named on the field already
+    return in_zone(datetime.now(timezone.utc), zone)

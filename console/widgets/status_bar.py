@@ -1,4 +1,5 @@
-"""The bottom status line: read-only mode, Redis, engine heartbeat, key prefix, the clock."""
+"""The bottom status line: read-only mode, Redis, engine heartbeat and what is wrong with
+it, skipped bad documents, key prefix, Redis and Prefect URLs, the clock."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from console.context import Context
+from console.data.health import problems
 from console.text.formatting import beat_age
 from console.widgets.tones import tone_style
 from engine.contract.redact import redact_url
@@ -60,7 +62,17 @@ class StatusBar(Widget):
             standbys = len(store.engine.standbys)
             spare = f", {standbys} standby" if standbys else ""
             line.append(f" (beat {beat_age(store.beat_at, now)} ago{spare})")
+            # The main screen explains these; here a few words, on every screen.
+            for problem in problems(store):
+                glyph = "✖" if problem.severity == "error" else "⚠"
+                style = tone_style(self.app, problem.severity, bold=True)
+                line.append(f" {glyph} {problem.short}", style)
         line.append(SEPARATOR)
+        if store.bad_documents:
+            plural = "s" if store.bad_documents != 1 else ""
+            bad = f"⚠ {store.bad_documents} bad document{plural} skipped"
+            line.append(bad, tone_style(self.app, "warning", bold=True))
+            line.append(SEPARATOR)
         if store.services_note:
             # After the connection and engine state, which stay readable at 80 columns; the
             # note explains them and pushes the prefix and URL out before them.
@@ -68,6 +80,12 @@ class StatusBar(Widget):
             line.append(SEPARATOR)
         line.append(f"prefix {store.prefix}")
         line.append(SEPARATOR)
+        if store.connected and store.engine is not None and store.engine.prefect_api_url:
+            # Which Prefect the engine mirrors (issue 10), as its heartbeat names it; before
+            # the Redis URL, which this console was given and which is often long.
+            embedded = " (embedded)" if store.engine.prefect_embedded else ""
+            line.append(f"Prefect {redact_url(store.engine.prefect_api_url)}{embedded}")
+            line.append(SEPARATOR)
         line.append(redact_url(store.redis_url))  # never the password
         if store.connected is False and store.connection_reason:
             line.append(f": {store.connection_reason}; retrying")

@@ -15,6 +15,7 @@ from engine.config.loader import DeploymentSpec
 from engine.contract import documents
 from engine.contract.documents import FINAL_STATE_TYPES, RunSummary
 from engine.contract.fire_times import next_fires
+from engine.contract.secrets import mask_parameters, scrub, secret_values
 from engine.contract.times import utc_now_iso
 
 SCHEDULED_HORIZON = timedelta(minutes=10)
@@ -38,8 +39,16 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
-def flow_run_doc(run: FlowRun, deployment_name: str, flow_name: str = "") -> documents.FlowRun:
+def flow_run_doc(
+    run: FlowRun,
+    deployment_name: str,
+    flow_name: str = "",
+    secret: frozenset[str] = frozenset(),
+) -> documents.FlowRun:
+    """The run as Redis keeps it; the `secret` parameters as fingerprints (their values
+    scrubbed from the state message too: a failure may quote one)."""
     state = run.state
+    hidden = secret_values(run.parameters or {}, secret)
     return documents.FlowRun(
         id=str(run.id),
         name=run.name,
@@ -48,8 +57,8 @@ def flow_run_doc(run: FlowRun, deployment_name: str, flow_name: str = "") -> doc
         flow_name=flow_name,
         state_type=state.type.value if state else "",
         state_name=(state.name or "") if state else "",
-        state_message=(state.message or "") if state else "",
-        parameters=run.parameters or {},
+        state_message=scrub((state.message or "") if state else "", hidden),
+        parameters=mask_parameters(run.parameters or {}, secret),
         run_count=run.run_count,
         expected_start_time=iso(run.expected_start_time),
         start_time=iso(run.start_time),
@@ -220,6 +229,7 @@ def deployment_doc(
         paused=paused,
         protected=spec.protected,
         parameters=parameters,
+        secret_parameters=sorted(spec.secret_parameters),
         next_fire_times=[] if paused else next_fire_times(spec.cron, spec.timezone),
         last_run=last_run,
         config_path=str(spec.path),

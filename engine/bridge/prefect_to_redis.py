@@ -40,7 +40,6 @@ from prefect.logging.clients import get_logs_subscriber
 
 from engine.bridge.documents import (
     SCHEDULED_HORIZON,
-    flow_run_doc,
     iso,
     latest_attempt_start,
     log_fields,
@@ -48,8 +47,10 @@ from engine.bridge.documents import (
     task_run_doc_from_event,
     worth_mirroring,
 )
+from engine.bridge.secret_runs import SecretRuns
 from engine.config.registry import Registry
-from engine.contract.documents import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, FlowRun
+from engine.contract.documents import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, FlowRun, TaskRun
+from engine.contract.secrets import scrub
 from engine.contract.times import parse_iso
 from engine.store.off_loop import EngineStore
 
@@ -82,8 +83,14 @@ class Bridge:
         self._dirty_event = asyncio.Event()
         # Backfill and the log websocket can both deliver a line; remember recent ids.
         self._recent_log_ids: OrderedDict[str, None] = OrderedDict()
+        self.secrets = SecretRuns(registry)
+        self._api: PrefectClient | None = None
+        """The reconcile loop's client, for the websocket handlers (None until it runs)."""
+        """Which runs have secret parameters, and their values (scrubbed from logs)."""
 
-    async def append_logs(self, run_id: str, logs: Iterable[Log]) -> int:
+    async def append_logs(
+        self, run_id: str, logs: Iterable[Log], client: PrefectClient | None = None
+    ) -> int:
         fresh = []
         for log in logs:
             log_id = str(log.id) if log.id else ""
@@ -94,6 +101,9 @@ class Bridge:
                 if len(self._recent_log_ids) > RECENT_LOG_IDS:
                     self._recent_log_ids.popitem(last=False)
             fresh.append(log_fields(log))
+        hidden = await self.secrets.hidden(run_id, client or self._api) if fresh else []
+        if hidden:
+            fresh = [replace(line, msg=scrub(line.msg, hidden)) for line in fresh]
         return await self.call(self.mirror.append_logs, run_id, fresh)
 
     def forget_mirrored(self) -> None:
@@ -125,7 +135,7 @@ class Bridge:
             logger.debug("could not read flow run %s: %s", run_id, exc)
             return None
         name = self.registry.name_of(doc_id(run.deployment_id))
-        doc = flow_run_doc(run, name, self.registry.flow_of(name))
+        doc = await self.secrets.doc(client, run, name)
         if not doc.deployment_name and run.deployment_id is None:
             return None  # ad-hoc runs outside our deployments are not ours to show
         if not worth_mirroring(doc):
@@ -165,8 +175,12 @@ class Bridge:
         runs = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),
         )
-        docs = [task_run_doc(task_run) for task_run in runs]
+        docs = [await self._scrubbed(task_run_doc(task_run), client) for task_run in runs]
         await self.call(lambda: [self.mirror.upsert_task_run(doc) for doc in docs])
+
+    async def _scrubbed(self, doc: TaskRun, client: PrefectClient | None = None) -> TaskRun:
+        hidden = await self.secrets.hidden(doc.flow_run_id, client or self._api)
+        return replace(doc, state_message=scrub(doc.state_message, hidden)) if hidden else doc
 
     async def backfill_logs(self, client: PrefectClient, run_id: str) -> int:
         """Appends the run's logs newer than the last one Redis holds."""
@@ -188,7 +202,7 @@ class Bridge:
             )
             if not logs:
                 return written
-            written += await self.append_logs(run_id, logs)
+            written += await self.append_logs(run_id, logs, client)
             since = logs[-1].timestamp
 
     async def reconcile(self, client: PrefectClient, with_logs: bool) -> int:
@@ -208,7 +222,7 @@ class Bridge:
             name = self.registry.name_of(doc_id(run.deployment_id))
             if not name:
                 continue
-            doc = flow_run_doc(run, name, self.registry.flow_of(name))
+            doc = await self.secrets.doc(client, run, name)
             current = await self.call(self.mirror.flow_run, doc.id)
             stale = (
                 current is None
@@ -234,6 +248,7 @@ class Bridge:
     async def _reconcile_loop(self) -> None:
         first = True
         async with get_client() as client:
+            self._api = client
             while True:
                 try:
                     count = await self.reconcile(
@@ -311,7 +326,7 @@ class Bridge:
         if name.startswith("prefect.task-run."):
             doc = task_run_doc_from_event(event)
             if doc is not None:
-                await self.call(self.mirror.upsert_task_run, doc)
+                await self.call(self.mirror.upsert_task_run, await self._scrubbed(doc))
         elif name.startswith("prefect.flow-run."):
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):

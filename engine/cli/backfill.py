@@ -4,12 +4,13 @@ nothing. Sending goes through `engine.cli.main.cmd_send` like every other comman
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime, timezone
 from typing import Any
 
 import redis
 
+from engine.cli.connection import connect, redis_failed
+from engine.cli.output import EXIT_ERROR, Output
 from engine.contract.documents import Deployment, decode
 from engine.contract.fire_times import (
     BACKFILL_DEFAULT_CONCURRENCY,
@@ -18,12 +19,8 @@ from engine.contract.fire_times import (
     BackfillPlan,
     plan_backfill,
 )
-from engine.contract.keys import Keys
-from engine.contract.paths import state_dir
-from engine.contract.redact import redact_text, redact_url
-from engine.stack.launcher import prefix_from_env, redis_url_from_env
 
-EXIT_OK, EXIT_ERROR = 0, 1
+EXIT_OK = 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,34 +60,36 @@ def describe_plan(name: str, cron: str, plan: BackfillPlan) -> list[str]:
 
 def dry_run(args: argparse.Namespace) -> int:
     """Plans the backfill against the deployment as the engine mirrors it; sends nothing."""
-    url = args.redis_url or redis_url_from_env(state_dir())
-    keys = Keys(args.prefix or prefix_from_env())
-    client = redis.Redis.from_url(url, socket_timeout=10)
+    out = Output(json=args.json)
+    conn = connect(args, timeout=10)  # a bad URL: BadRedisUrl, reported by main
+    keys = conn.keys
     try:
-        raw = client.hget(keys.deployments, args.deployment)
-        known = sorted(k.decode() for k in client.hkeys(keys.deployments))  # type: ignore[union-attr]
+        raw = conn.client.hget(keys.deployments, args.deployment)
+        known = sorted(k.decode() for k in conn.client.hkeys(keys.deployments))  # type: ignore[union-attr]
     except redis.RedisError as exc:
-        print(
-            f"error: cannot reach Redis at {redact_url(url)}: {redact_text(str(exc))}",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
+        return redis_failed(out, conn.url, exc)
     finally:
-        client.close()
+        conn.close()
     doc = decode(raw, Deployment, f"{keys.deployments}[{args.deployment}]")
     if doc is None:
-        print(
-            f"error: unknown deployment {args.deployment!r} in {keys.deployments} "
+        return out.fail(
+            EXIT_ERROR,
+            "unknown_deployment",
+            f"unknown deployment {args.deployment!r} in {keys.deployments} "
             f"(known: {', '.join(known) or 'none; is the engine running?'})",
-            file=sys.stderr,
         )
-        return EXIT_ERROR
     cron = doc.cron
     try:
         plan = plan_backfill(cron, doc.timezone, params_of(args), datetime.now(timezone.utc))
     except BackfillError as exc:
-        print(f"error: backfill {args.deployment}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    print("\n".join(describe_plan(args.deployment, cron, plan)))
-    print("dry run: nothing was sent")
-    return EXIT_OK
+        return out.fail(EXIT_ERROR, "backfill", f"backfill {args.deployment}: {exc}")
+    payload = {
+        "status": "dry_run",
+        "deployment": args.deployment,
+        "cron": cron,
+        "timezone": plan.zone,
+        "fire_times": [fire.isoformat() for fire in plan.fires],
+        "max_concurrent": plan.max_concurrent,
+    }
+    text = "\n".join([*describe_plan(args.deployment, cron, plan), "dry run: nothing was sent"])
+    return out.emit(EXIT_OK, payload, text)

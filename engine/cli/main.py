@@ -1,4 +1,6 @@
-"""`aiwf-engine`: serve deployments, validate config, and send operator commands."""
+# PYTHON_ARGCOMPLETE_OK  (argcomplete: this entry point answers completion requests)
+"""`aiwf-engine`: serve deployments, validate config, send operator commands, and report
+status and runs (see `engine/cli/output.py` for the exit codes and --json)."""
 
 from __future__ import annotations
 
@@ -15,53 +17,84 @@ import redis
 import yaml
 
 from engine.cli import backfill as backfill_cli
+from engine.cli import completion
 from engine.cli import init as init_cli
+from engine.cli import runs as runs_cli
+from engine.cli import status as status_cli
+from engine.cli.connection import (
+    BadRedisUrl,
+    add_connection_args,
+    bad_url,
+    connect,
+    redis_failed,
+)
+from engine.cli.output import (
+    EXIT_ERROR,
+    EXIT_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_NO_ANSWER,
+    EXIT_OK,
+    EXIT_USAGE,
+    Output,
+    Parser,
+)
+from engine.cli.prefect_choice import (
+    EMBEDDED_ENV,
+    apply_environment,
+    configured_prefect,
+    prefect_environment,
+)
+from engine.cli.surface import add_script_surface
+from engine.cli.validate import cmd_validate
+from engine.cli.watch import watch_run
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import DEFAULT_DEADLINE_SECONDS
 from engine.contract.keys import Keys
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
-from engine.contract.redact import RedactingFormatter
-from engine.contract.redis_url import describe_redis_error
+from engine.contract.redact import RedactingFormatter, redact_url
+from engine.contract.version import version_line
 from engine.stack.launcher import (
     EmbeddedRedis,
     LaunchError,
     LocalPrefectServer,
     engine_alive,
-    prefect_env,
     prefix_from_env,
-    redis_url_from_env,
 )
+from engine.stack.state_lock import state_dir_lock
+from engine.stack.stop_signals import StopSignal, cleanup_uninterrupted, stop_signals_handled
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
+__all__ = [
+    "EXIT_ERROR", "EXIT_NO_ANSWER", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_validate", "main",
+]  # fmt: skip
 
 ENV_HELP = """environment:
   AIWF_REDIS_URL      Redis to use (default: the private embedded Redis in the state dir)
   AIWF_REDIS_PREFIX   key prefix in Redis (default: aiwf)
   AIWF_STATE_DIR      state dir (default: $XDG_STATE_HOME/aiwf-console)
   AIWF_CONFIG_DIR     config dir (default: the user config dir if it exists, else bundled)
-  PREFECT_API_URL     Prefect API (default for `run`: a local server in the state dir)
+  PREFECT_API_URL     Prefect API; `run` reads it (and every Prefect setting) where Prefect
+                      does: environment, .env, the active profile (`prefect config set`),
+                      and starts a local server in the state dir only if none sets it
 """
+MAIN_EPILOG = (
+    ENV_HELP + "\n" + EXIT_HELP + "\n" + completion.COMPLETION_HELP.format(prog="aiwf-engine")
+)
 
 
-def _add_connection_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--redis-url",
-        default=None,
-        help="Redis URL (default: $AIWF_REDIS_URL, else the embedded Redis)",
-    )
-    parser.add_argument(
-        "--prefix", default=None, help="Redis key prefix (default: $AIWF_REDIS_PREFIX, else aiwf)"
-    )
+_add_connection_args = add_connection_args
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="aiwf-engine",
         description="Serve AI pipeline deployments with Prefect, mirror their state into "
         "Redis, and send operator commands.",
-        epilog=ENV_HELP,
+        epilog=MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=version_line("aiwf-engine", "prefect", "redis")
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -70,9 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="register and serve every valid deployment until stopped",
         description="Registers every valid deployment file with the Prefect "
         "API, executes their runs, mirrors state and logs into Redis and "
-        "executes operator commands. Stops cleanly on SIGINT/SIGTERM. "
-        "Starts a private Redis and a local Prefect server if "
-        "AIWF_REDIS_URL / PREFECT_API_URL are not set.",
+        "executes operator commands. Stops cleanly on SIGINT/SIGTERM/SIGHUP, "
+        "also while starting. Starts a private Redis if AIWF_REDIS_URL is not set, and a "
+        "local Prefect server if Prefect's settings (environment, .env, profile) name no "
+        "PREFECT_API_URL; both stop with it.",
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -113,6 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="parameter override (VALUE parsed as YAML); repeatable",
+    )
+    trigger.add_argument(
+        "--date",
+        default=None,
+        metavar="DATE",
+        help="the logical date the run computes: YYYY-MM-DD (midnight in the deployment's "
+        "zone) or an ISO datetime; fills the deployment's {date:FMT} templates "
+        "(default: now)",
     )
     for name, target, text in (
         ("retry", "run_id", "run a finished flow run again (AwaitingRetry)"),
@@ -163,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
             "sending (an engine that was down does not act on it later; default: %(default)s)",
         )
         _add_connection_args(action)
+    add_script_surface(sub)
     return parser
 
 
@@ -179,99 +222,93 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-def cmd_validate(config_dir: Path) -> int:
-    from engine.commands.permissions import load_operators
-    from engine.config.loader import load_deployments
-    from engine.contract.checked_yaml import ConfigFileInvalid
+def command_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The command's params from its options.
 
-    result = load_deployments(config_dir)
-    errors = [str(error) for error in result.errors]
-    try:
-        operators = load_operators(config_dir)
-    except ConfigFileInvalid as exc:
-        errors += [str(error) for error in exc.errors]
-    else:
-        if operators.path is not None:
-            print(f"ok: {operators.path}: {len(operators.grants)} operator(s)")
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
-    for spec in result.specs:
-        print(
-            f"ok: {spec.path}: {spec.name} ({spec.flow_name}, cron {spec.cron!r} {spec.timezone})"
-        )
-    if errors:
-        print(f"{len(errors)} error(s) in {config_dir}", file=sys.stderr)
-        return EXIT_ERROR
-    print(f"{len(result.specs)} deployment file(s) valid in {config_dir}")
-    return EXIT_OK
+    Raises:
+        ValueError: a bad -p KEY=VALUE or --until (the message names the option).
+    """
+    params = parse_params(getattr(args, "param", []))
+    if getattr(args, "full", False):
+        params["refresh_cache"] = True
+    if getattr(args, "from_task", ""):
+        params["from_task"] = args.from_task
+    if getattr(args, "date", None):
+        params["logical_date"] = args.date
+    if args.command == "backfill":
+        params = backfill_cli.params_of(args)
+    until = getattr(args, "until", None)
+    if until:
+        try:
+            moment = parse_until(until, datetime.now().astimezone())
+        except WindowError as exc:
+            raise ValueError(f"--until {exc}") from exc
+        if moment is not None:
+            params["resume_at"] = moment.astimezone(timezone.utc).isoformat()
+    return params
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    out = Output(json=args.json)
     target = getattr(args, "deployment", None) or getattr(args, "run_id", None) or ""
+    watch = getattr(args, "watch", False)
+    if watch and args.wait <= 0:
+        return out.fail(EXIT_USAGE, "usage", "--watch needs the engine's answer: --wait > 0")
     try:
-        params = parse_params(getattr(args, "param", []))
-        if getattr(args, "full", False):
-            params["refresh_cache"] = True
-        if getattr(args, "from_task", ""):
-            params["from_task"] = args.from_task
-        if args.command == "backfill":
-            params = backfill_cli.params_of(args)
-        until = getattr(args, "until", None)
-        if until:
-            moment = parse_until(until, datetime.now().astimezone())
-            if moment is not None:
-                params["resume_at"] = moment.astimezone(timezone.utc).isoformat()
-    except WindowError as exc:
-        print(f"error: --until {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        params = command_params(args)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    url = args.redis_url or redis_url_from_env(state_dir())
-    keys = Keys(args.prefix or prefix_from_env())
-    client = redis.Redis.from_url(url, socket_timeout=args.wait + 5)
+        return out.fail(EXIT_USAGE, "usage", str(exc))
+    conn = connect(args, timeout=args.wait + 5)
     try:
-        alive = engine_alive(client, keys)
-        commands = CommandClient(client, keys)
+        return send_and_report(args, out, conn.client, conn.keys, target, params)
+    except redis.RedisError as exc:
+        return redis_failed(out, conn.url, exc)
+    finally:
+        conn.close()
+
+
+def send_and_report(
+    args: argparse.Namespace,
+    out: Output,
+    client: redis.Redis,
+    keys: Keys,
+    target: str,
+    params: dict[str, Any],
+) -> int:
+    alive = engine_alive(client, keys)
+    commands = CommandClient(client, keys)
+    try:
         command = commands.send(args.command, target, params, deadline_seconds=args.deadline)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except redis.RedisError as exc:
-        print(f"error: {describe_redis_error(url, exc)}", file=sys.stderr)
-        return EXIT_ERROR
+        return out.fail(EXIT_USAGE, "usage", str(exc))
     if not alive:
-        print(
+        out.warn(
             f"engine is not running: {command.describe()} is queued as {command.id} and "
-            "will run when the engine is back",
-            file=sys.stderr,
+            "will run when the engine is back"
         )
     if args.wait <= 0:
-        print(command.id)
-        return EXIT_OK
+        return out.emit(EXIT_OK, {"status": "sent", "command_id": command.id}, command.id)
     # A cancel is done when Prefect reports the run Cancelled: wait past `cancelling`.
     result = commands.wait_final(command.id, args.wait)
     if result is None:
-        print(
-            f"no answer within {args.wait:.0f}s; command {command.id} stays queued", file=sys.stderr
-        )
-        return EXIT_NO_ANSWER
-    if args.json:
-        print(result.to_json())
-    elif not result.final:
-        print(
-            f"cancelling: {result.message}; not confirmed within {args.wait:.0f}s. The engine "
-            f"keeps watching: the final result of command {command.id} goes to the audit trail",
-            file=sys.stderr,
-        )
-    else:
-        print(
-            ("ok: " if result.ok else "error: ") + result.message,
-            file=sys.stdout if result.ok else sys.stderr,
+        return out.fail(
+            EXIT_NO_ANSWER,
+            "no_answer",
+            f"no answer within {args.wait:.0f}s; command {command.id} stays queued",
+            command_id=command.id,
         )
     if not result.final:
-        return EXIT_NO_ANSWER
-    return EXIT_OK if result.ok else EXIT_ERROR
+        return out.struct(
+            EXIT_NO_ANSWER,
+            result,
+            f"cancelling: {result.message}; not confirmed within {args.wait:.0f}s. The engine "
+            f"keeps watching: the final result of command {command.id} goes to the audit trail",
+        )
+    if getattr(args, "watch", False) and result.ok and result.flow_run_id:
+        out.info(f"ok: {result.message}")
+        return watch_run(client, keys, result.flow_run_id, out, {"command_id": command.id})
+    code = EXIT_OK if result.ok else EXIT_ERROR
+    return out.struct(code, result, ("ok: " if result.ok else "error: ") + result.message)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -285,60 +322,104 @@ def cmd_run(args: argparse.Namespace) -> int:
     config_dir = (args.config or default_config_dir()).resolve()
     started: list[EmbeddedRedis | LocalPrefectServer] = []
     redis_url = args.redis_url or os.environ.get("AIWF_REDIS_URL", "")
-    api_url = os.environ.get("PREFECT_API_URL", "")
+    # SIGTERM/SIGHUP before the engine's loop runs (while its Redis or Prefect server
+    # starts) raise StopSignal, so `finally` stops what was started; the loop then takes
+    # them over (run_engine), and the cleanup below runs with them ignored.
     try:
-        if not redis_url:
-            embedded = EmbeddedRedis(state)
-            if embedded.start(print):
-                started.append(embedded)
-            redis_url = embedded.url
-        if not api_url:
-            server = LocalPrefectServer(state)
-            if server.start(print):
-                started.append(server)
-            api_url = server.api_url
-        # Prefect reads its settings when first imported: set them before importing it.
-        os.environ.update(
-            prefect_env(state / "prefect", inherit=False)
-            | {
-                "PREFECT_API_URL": api_url,
-                # Never fall back to a throwaway in-process server: runs would vanish.
-                "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
-            }
-        )
-        from engine.serve.engine import EngineSettings, run_engine
+        with stop_signals_handled():
+            choice = configured_prefect()
+            api_url = choice.api_url
+            if choice.configured:
+                print(f"Prefect: using {redact_url(api_url)} from {choice.source}")
+            if not redis_url or not api_url:
+                with state_dir_lock(state, print):
+                    redis_url, api_url = _start_own_services(state, redis_url, api_url, started)
+            apply_environment(prefect_environment(choice, api_url))
+            from engine.serve.engine import EngineSettings, run_engine
 
-        settings = EngineSettings(
-            config_dir=config_dir,
-            state_dir=state,
-            redis_url=redis_url,
-            prefix=args.prefix or prefix_from_env(),
-            api_url=api_url,
-        )
-        return asyncio.run(run_engine(settings))
+            settings = EngineSettings(
+                config_dir=config_dir,
+                state_dir=state,
+                redis_url=redis_url,
+                prefix=args.prefix or prefix_from_env(),
+                api_url=api_url,
+                # Its own server, or the demo launcher's (which passes the URL in the env).
+                prefect_embedded=not choice.configured or os.environ.get(EMBEDDED_ENV) == "1",
+            )
+            return asyncio.run(run_engine(settings))
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_OK
+    except StopSignal as stop:
+        print(f"{stop}: stopping what this engine started", file=sys.stderr)
+        return stop.exit_code
     finally:
-        for service in reversed(started):
-            service.stop()
+        with cleanup_uninterrupted():
+            for service in reversed(started):
+                service.stop()
+
+
+def _start_own_services(
+    state: Path,
+    redis_url: str,
+    api_url: str,
+    started: list[EmbeddedRedis | LocalPrefectServer],
+) -> tuple[str, str]:
+    """Starts (or reuses) the embedded Redis and Prefect server where no URL is set; what
+    it starts goes into `started` and dies with this process even if it is SIGKILLed."""
+    if not redis_url:
+        embedded = EmbeddedRedis(state, tied_to_parent=True)
+        if embedded.start(print):
+            started.append(embedded)
+        redis_url = embedded.url
+    if not api_url:
+        server = LocalPrefectServer(state, tied_to_parent=True)
+        if server.start(print):
+            started.append(server)
+        api_url = server.api_url
+    return redis_url, api_url
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    completion.enable(parser)
+    Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    try:
+        code = dispatch(args)
+    except BadRedisUrl as exc:
+        code = bad_url(Output(json=getattr(args, "json", False)), exc)
+    except KeyboardInterrupt:
+        # A command already sent stays sent: say where its answer will be, not a traceback.
+        code = Output(json=getattr(args, "json", False)).fail(
+            EXIT_INTERRUPTED, "interrupted", "interrupted; a command already sent still runs "
+            "(its result is in the audit trail: `a` in the console)",
+        )  # fmt: skip
+    except BrokenPipeError:
+        # `aiwf-engine runs | head`: the reader left; no traceback (Python's documented way).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
+    sys.exit(code)
+
+
+def dispatch(args: argparse.Namespace) -> int:
     if args.command == "init":
         code = init_cli.cmd_init(args)
     elif args.command == "validate":
-        code = cmd_validate((args.config or default_config_dir()).resolve())
+        code = cmd_validate((args.config or default_config_dir()).resolve(), args.json)
     elif args.command == "run":
         code = cmd_run(args)
+    elif args.command == "status":
+        code = status_cli.cmd_status(args)
+    elif args.command == "runs":
+        code = runs_cli.cmd_runs(args)
     elif args.command == "backfill" and args.dry_run:
         code = backfill_cli.dry_run(args)
     else:
         code = cmd_send(args)
-    sys.exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 The `backfill` command (engine/commands/executor.py) checks the window with
 `engine.contract.fire_times.plan_backfill`, answers at once, and leaves the runs to `run_backfill`,
 which creates the next run only when one of its earlier runs has finished. Each run is
-tagged `backfill:<fire time>` (the lineage trigger reads it) and `triggered-by:<user>`.
+tagged `backfill:<fire time>` (the lineage trigger reads it) and `triggered-by:<user>`, and
+computes that fire time: its `logical_date` parameter resolves the deployment's `{date:FMT}`
+templates and names the partition it writes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from engine.contract.commands import Command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BACKFILL_TAG_PREFIX, BackfillPlan
 from engine.contract.identity import triggered_by_tag
+from engine.contract.logical_date import LOGICAL_DATE_PARAM
 
 logger = logging.getLogger("aiwf.engine.backfill")
 
@@ -73,7 +76,8 @@ async def run_backfill(
     async def create(fire: datetime) -> str:
         run = await prefect.create_flow_run_from_deployment(
             UUID(deployment_id),
-            parameters=parameters,
+            # The run computes its fire time's date (engine/pipeline/run_date.py).
+            parameters=parameters | {LOGICAL_DATE_PARAM: fire.isoformat()},
             # Redelivered commands, or a retried create, must not start a fire time twice.
             idempotency_key=f"aiwf-backfill-{command.id}-{fire.isoformat()}",
             tags=[

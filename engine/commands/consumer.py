@@ -74,7 +74,9 @@ class StreamConsumer:
                     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                         logger.warning("command stream: Redis unreachable (%s); retrying", exc)
                     except redis.ResponseError as exc:
-                        if "NOGROUP" not in str(exc):
+                        # NOGROUP: the stream or group is gone. UNBLOCKED: it went while
+                        # XREADGROUP was blocked on it (a FLUSHALL, Redis 7). Both: emptied.
+                        if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                             raise
                         logger.warning("command stream has no consumer group (Redis emptied?)")
                     await asyncio.sleep(backoff.compute(failures))

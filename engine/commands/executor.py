@@ -25,7 +25,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
 
-from engine.commands import pool_actions, validation
+from engine.commands import pool_actions, secret_params, validation
 from engine.commands.backfill import run_backfill
 from engine.commands.cancel_watch import (
     CancelWatches,
@@ -45,6 +45,7 @@ from engine.contract.fire_times import BackfillPlan
 from engine.contract.identity import triggered_by_tag
 from engine.contract.keys import ENGINE_GROUP
 from engine.contract.pause_window import AutoResumeStore
+from engine.contract.secrets import mask_parameters
 from engine.store.off_loop import EngineStore
 
 logger = logging.getLogger("aiwf.engine.commands")
@@ -150,7 +151,8 @@ class CommandExecutor:
             result = result or await self.execute(prefect, command)
             if not result.final:  # noted before the first result goes out, for a restart
                 await self.cancels.start(prefect, command, result.flow_run_id)
-            await self.call(self.store.record_result, command, result)
+            stored, result = secret_params.shown(self.registry, command, result)
+            await self.call(self.store.record_result, stored, result)
             logger.info(
                 "%s by %s: %s %s",
                 command.describe(),
@@ -159,6 +161,8 @@ class CommandExecutor:
                 result.message,
             )
         await self.call(self.client.xack, stream, ENGINE_GROUP, entry_id)
+        if secret_params.carries_secret(self.registry, command):
+            await self.call(self.client.xdel, stream, entry_id)
 
     async def execute(self, prefect: PrefectClient, command: Command) -> CommandResult:
         handlers: dict[str, Handler] = {
@@ -224,16 +228,19 @@ class CommandExecutor:
 
     async def _trigger(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
         deployment = validation.served(self.registry, command.target)
-        validation.check_trigger(deployment, command.params)
+        params = validation.trigger_parameters(
+            deployment, command.params, datetime.now(timezone.utc)
+        )
         run = await prefect.create_flow_run_from_deployment(
             UUID(deployment.id),
-            parameters=deployment.parameters | command.params,
+            parameters=deployment.parameters | params,
             idempotency_key=f"aiwf-command-{command.id}",
             tags=[triggered_by_tag(command.identity)],
         )
         self.run_names[str(run.id)] = run.name
         await self.on_run_changed(prefect, str(run.id))
-        overrides = f" with {command.params}" if command.params else ""
+        shown = mask_parameters(command.params, deployment.spec.secret_parameters)
+        overrides = f" with {shown}" if command.params else ""
         return f"triggered {command.target}{overrides}: run {run.name}", str(run.id)
 
     async def _read_run(self, prefect: PrefectClient, run_id: str) -> Any:

@@ -18,6 +18,7 @@ from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.commands import Command, CommandResult
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
+from engine.contract.logical_date import LOGICAL_DATE_PARAM, in_zone, parse_logical_date
 from engine.contract.pause_window import WindowError, parse_resume_at
 from engine.pipeline import locations
 from engine.pipeline.flows import FLOW_TASKS, FLOWS
@@ -64,6 +65,28 @@ def check_trigger(deployment: RegisteredDeployment, params: Mapping[str, Any]) -
             problems.append(f"parameter {key}: {problem}")
     if problems:
         raise CommandRejected(f"{'; '.join(problems)}; nothing was started")
+
+
+def trigger_parameters(
+    deployment: RegisteredDeployment, params: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A trigger's overrides with `logical_date` set: the operator's date (`--date`,
+    checked and written as ISO in the deployment's zone) or `now` in that zone.
+
+    Set on every trigger, so the run's parameters in Prefect show the date it computes and
+    its retries compute the same one (engine/pipeline/run_date.py)."""
+    check_trigger(deployment, params)
+    zone = deployment.spec.timezone
+    given = params.get(LOGICAL_DATE_PARAM)
+    if given in (None, ""):
+        return {**params, LOGICAL_DATE_PARAM: in_zone(now, zone).isoformat()}
+    if not isinstance(given, str):
+        given = str(given)  # `-p logical_date=2026-11-01` arrives as a YAML date
+    try:
+        moment = parse_logical_date(given, zone)
+    except ValueError as exc:
+        raise CommandRejected(f"{exc}; nothing was started") from exc
+    return {**params, LOGICAL_DATE_PARAM: moment.isoformat()}
 
 
 def retry_options(params: Mapping[str, Any]) -> tuple[bool, str]:

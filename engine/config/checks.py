@@ -22,6 +22,7 @@ from croniter import CroniterBadDateError, croniter
 from prefect.client.schemas.schedules import CronSchedule
 from pydantic import ValidationError
 
+from engine.config.secret_checks import check_secret_parameters
 from engine.config.spec import PLACEHOLDER_RE, PLACEHOLDERS, ConfigError, DeploymentSpec
 from engine.contract.checked_yaml import (
     CheckedFile,
@@ -31,6 +32,7 @@ from engine.contract.checked_yaml import (
     suggest,
     type_name,
 )
+from engine.contract.logical_date import template_errors
 from engine.pipeline import locations
 from engine.pipeline.flows import FLOWS
 
@@ -46,6 +48,7 @@ _TOP_KEYS = (
     "tags",
     "work_pool",
     "work_queue",
+    "secret_parameters",
 )
 _SCHEDULE_KEYS = ("cron", "timezone")
 _BANNED_IN_NAMES = frozenset("/%&><")
@@ -95,6 +98,7 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
             check.error(entry.value_line, "tags", "must be a list of strings, e.g. [nightly, ml]")
 
     work_pool, work_queue = _check_pool(check, top.get("work_pool"), top.get("work_queue"))
+    secret = check_secret_parameters(check, top.get("secret_parameters"), parameters, flow_name)
 
     name_line = top["name"].value_line if "name" in top else None
     if (
@@ -120,6 +124,7 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
         tags=tags,
         work_pool=work_pool,
         work_queue=work_queue,
+        secret_parameters=secret,
     )
     return spec, [], name_line
 
@@ -322,13 +327,23 @@ def _check_parameters(
     for key, param in entries.items():
         for text in _strings(param.value):
             for placeholder in PLACEHOLDER_RE.findall(text):
-                if placeholder not in PLACEHOLDERS:
+                if placeholder not in PLACEHOLDERS and placeholder != "date":
                     known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
                     check.error(
                         param.value_line,
                         f"parameters.{key}",
-                        f"unknown placeholder {{{placeholder}}}; known placeholders: {known}",
+                        f"unknown placeholder {{{placeholder}}}; known placeholders: {known}, "
+                        "{date} and {date:FORMAT} (the run's logical date)",
                     )
+            for bad_template in template_errors(text):
+                check.error(param.value_line, f"parameters.{key}", bad_template)
+    if "logical_date" in entries:
+        check.error(
+            entries["logical_date"].key_line,
+            "parameters.logical_date",
+            "is set per run (its fire time, or a trigger's --date), not in the deployment "
+            "file; remove it and write {date:%Y-%m-%d} in the parameters that depend on it",
+        )
 
     for key in locations.DATA_PARAMETERS:
         location = entries.get(key)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import Flow
+from prefect.deployments.runner import RunnerDeployment
+
+from engine.contract.secrets import SECRET_SCHEMA_MARKS
 
 
 def flow_parameter_schema(flow: Flow[..., Any]) -> dict[str, Any]:
@@ -15,6 +18,17 @@ def flow_parameter_schema(flow: Flow[..., Any]) -> dict[str, Any]:
     the same document Prefect stores as the deployment's `parameter_openapi_schema`.
     """
     return flow.parameters.model_dump_for_openapi()
+
+
+def mark_secret_properties(deployment: RunnerDeployment, secret: frozenset[str]) -> None:
+    """Marks the secret parameters in the schema Prefect will store for `deployment`.
+
+    Prefect keeps the real values (the flow needs them); the marks tell its UI to mask
+    them, and tell the flow, which reads this schema, what to mask in its lineage. Prefect
+    itself edits this private schema the same way for frozen parameters."""
+    properties = deployment._parameter_openapi_schema.properties
+    for name in secret & set(properties):
+        properties[name].update(SECRET_SCHEMA_MARKS)
 
 
 def override_errors(schema: dict[str, Any], overrides: dict[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 from engine.config.loader import DeploymentSpec
 from engine.contract.documents import FlowRun, RunSummary
 from engine.contract.ordering import run_moment
+from engine.contract.secrets import secret_values
 
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -34,6 +35,20 @@ class Registry:
     def flow_of(self, name: str) -> str:
         deployment = self.by_name.get(name)
         return deployment.spec.flow_name if deployment else ""
+
+    def secret_names(self, name: str) -> frozenset[str]:
+        """The deployment's parameters marked secret (none for one not served here)."""
+        deployment = self.by_name.get(name)
+        return deployment.spec.secret_parameters if deployment else frozenset()
+
+    def configured_secret_values(self) -> list[str]:
+        """Every served deployment's own values of its secret parameters."""
+        values = {
+            value
+            for deployment in self.by_name.values()
+            for value in secret_values(deployment.parameters, deployment.spec.secret_parameters)
+        }
+        return sorted(values, key=len, reverse=True)
 
     def name_of(self, deployment_id: str) -> str:
         for name, deployment in self.by_name.items():

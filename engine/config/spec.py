@@ -41,6 +41,8 @@ class DeploymentSpec:
     run it; "" (the default) means the engine serves it and runs it in its own process."""
     work_queue: str = ""
     """The pool's queue its scheduled runs go to; "" is the pool's default queue."""
+    secret_parameters: frozenset[str] = frozenset()
+    """Parameters whose values are stored and shown as fingerprints (engine/contract/secrets.py)."""
 
     def resolved_parameters(self, state_dir: Path, config_dir: Path) -> dict[str, Any]:
         """String values with the placeholders {state_dir} and {config_dir} expanded.

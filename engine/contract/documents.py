@@ -64,6 +64,9 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     """The Prefect work pool whose workers run it; "" when the engine runs it itself."""
     work_queue: str = ""
     """The pool's queue its runs go to ("" is the pool's default queue)."""
+    secret_parameters: list[str] = []
+    """Parameters marked secret in the deployment file: `parameters` holds their
+    fingerprints (engine/contract/secrets.py), never their values."""
 
 
 class FlowRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,6 +165,9 @@ class LineageTrigger(msgspec.Struct, frozen=True, kw_only=True):
     retry_requested_by: str = ""
     fire_time: str = ""
     """Only for a backfill's runs: the ISO fire time in the deployment's zone."""
+    logical_date: str = ""
+    """The date the run computed: ISO datetime in the deployment's zone, the same for every
+    attempt (engine/pipeline/run_date.py); empty in lineage from before it was recorded."""
 
 
 class LineageInput(msgspec.Struct, frozen=True, kw_only=True):
@@ -247,12 +253,19 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     started_at: str | None = None
     beat_at: str | None = None
     prefect_api_url: str = ""
+    """The Prefect API the engine mirrors, password redacted."""
+    prefect_embedded: bool = False
+    """True: a local Prefect server the engine (or the demo) started itself, because no
+    PREFECT_API_URL is set in Prefect's settings; False: the one those settings name."""
     config_dir: str = ""
     deployments: int = 0
     """How many deployments the engine serves."""
     config_errors: list[str] = []
     bridge: str = ""
     """`websocket` or `polling`."""
+    prefect_error: str = ""
+    """Why the engine cannot reach the Prefect API (its last health check failed, password
+    redacted); empty while the API answers."""
     name: str = ""
     """The leading engine (host:pid:random), holder of `{p}:engine:leader`."""
     standbys: list[str] = []
@@ -355,14 +368,26 @@ class RejectedDocuments:
     last: str = ""
     by_key: dict[str, str] = field(default_factory=dict)
     """Key -> why its latest bad document was rejected (the newest 100 keys)."""
+    noted_at: dict[str, int] = field(default_factory=dict)
+    """Key -> `count` just after its latest rejection (same keys as `by_key`): a reader
+    that noted `count` earlier finds the keys rejected since (the console's warnings)."""
 
     def note(self, error: BadDocument) -> None:
         self.count += 1
         self.last = str(error)
         self.by_key.pop(error.key, None)
         self.by_key[error.key] = error.reason
+        self.noted_at.pop(error.key, None)
+        self.noted_at[error.key] = self.count
         while len(self.by_key) > 100:
-            self.by_key.pop(next(iter(self.by_key)))
+            oldest = next(iter(self.by_key))
+            self.by_key.pop(oldest)
+            self.noted_at.pop(oldest, None)
+
+    def since(self, count: int) -> list[tuple[str, str]]:
+        """(key, reason) of the keys rejected after `count` was reached, oldest first."""
+        newer = [key for key, at in list(self.noted_at.items()) if at > count]
+        return [(key, self.by_key.get(key, "")) for key in newer]
 
 
 REJECTED = RejectedDocuments()

@@ -17,10 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
 import pandas as pd
 
+from engine.contract.documents import (
+    Lineage,
+    LineageInput,
+    LineageModel,
+    LineageTask,
+    LineageTrigger,
+)
 from engine.contract.identity import TRIGGERED_BY
 from engine.contract.keys import DEFAULT_PREFIX, Keys
+from engine.contract.secrets import mask_parameters, scrub_deep, secret_values
 from engine.contract.times import utc_now_iso
 
 logger = logging.getLogger("aiwf.engine.lineage")
@@ -56,13 +65,13 @@ class TaskRecord:
     def cache_hit(self) -> bool:
         return self.state_name == "Cached"
 
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "state_name": self.state_name,
-            "cache_hit": self.cache_hit,
-            "duration_s": round(self.duration_s, 4),
-        }
+    def to_doc(self) -> LineageTask:
+        return LineageTask(
+            name=self.name,
+            state_name=self.state_name,
+            cache_hit=self.cache_hit,
+            duration_s=round(self.duration_s, 4),
+        )
 
 
 def classify_trigger(
@@ -71,7 +80,7 @@ def classify_trigger(
     auto_scheduled: bool,
     expected_start_time: str | None,
     retry_message: str,
-) -> dict[str, Any]:
+) -> LineageTrigger:
     """How this attempt came about.
 
     `kind` is `retry` for a second or later attempt (with who asked, from the
@@ -89,50 +98,51 @@ def classify_trigger(
         origin = "operator"
     else:
         origin = "manual"
-    doc: dict[str, Any] = {
-        "kind": origin,
-        "origin": origin,
-        "operator": operator,
-        "expected_start_time": expected_start_time,
-        "attempt": max(run_count, 1),
-        "retry_requested_by": "",
-    }
-    if origin == "backfill":
-        doc["fire_time"] = fire_time
-    if run_count > 1:
-        doc["kind"] = "retry"
-        prefix = "retry requested by "
-        if retry_message.startswith(prefix):
-            doc["retry_requested_by"] = retry_message[len(prefix) :]
-    return doc
+    retry_requested_by = ""
+    prefix = "retry requested by "
+    if run_count > 1 and retry_message.startswith(prefix):
+        retry_requested_by = retry_message[len(prefix) :]
+    return LineageTrigger(
+        kind="retry" if run_count > 1 else origin,
+        origin=origin,
+        operator=operator,
+        expected_start_time=expected_start_time,
+        attempt=max(run_count, 1),
+        retry_requested_by=retry_requested_by,
+        fire_time=fire_time if origin == "backfill" else "",
+    )
 
 
 def input_doc(
     source: str, df: pd.DataFrame | None, content: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+) -> LineageInput:
     """The input as lineage records it: `path` is the source exactly as written (a URL stays
     a URL); `content` (size_bytes, sha256 or etag, from engine/pipeline/locations.py) says
     which bytes it was. Without `content`, `source` is read as a local path."""
-    doc: dict[str, Any] = {"path": source, "size_bytes": None, "sha256": None, "etag": None}
+    size: int | None = None
+    sha256: str | None = None
+    etag: str | None = None
     if content is not None:
-        doc |= {k: content.get(k) for k in ("size_bytes", "sha256", "etag")}
+        size, sha256, etag = content.get("size_bytes"), content.get("sha256"), content.get("etag")
     else:
         path = Path(source).expanduser()
         try:
-            doc["size_bytes"] = path.stat().st_size
-            doc["sha256"] = file_sha256(path)
+            size = path.stat().st_size
+            sha256 = file_sha256(path)
         except OSError:
             pass
-    if df is not None:
-        ts = pd.to_datetime(df["timestamp"])
-        doc |= {
-            "rows": len(df),
-            "min_timestamp": ts.min().isoformat(),
-            "max_timestamp": ts.max().isoformat(),
-        }
-    else:
-        doc |= {"rows": None, "min_timestamp": None, "max_timestamp": None}
-    return doc
+    if df is None:
+        return LineageInput(path=source, size_bytes=size, sha256=sha256, etag=etag)
+    ts = pd.to_datetime(df["timestamp"])
+    return LineageInput(
+        path=source,
+        size_bytes=size,
+        sha256=sha256,
+        etag=etag,
+        rows=len(df),
+        min_timestamp=ts.min().isoformat(),
+        max_timestamp=ts.max().isoformat(),
+    )
 
 
 class ModelFacts(Protocol):
@@ -149,18 +159,18 @@ class ModelFacts(Protocol):
     def weights_hash(self) -> str: ...
 
 
-def model_doc(model: ModelFacts | None, requested: str) -> dict[str, Any]:
+def model_doc(model: ModelFacts | None, requested: str) -> LineageModel:
     if model is None:
-        return {"requested": requested, "name": None, "version": None, "weights_hash": None}
-    return {
-        "requested": requested,
-        "name": model.name,
-        "version": model.version,
-        "weights_hash": model.weights_hash,
-    }
+        return LineageModel(requested=requested)
+    return LineageModel(
+        requested=requested,
+        name=model.name,
+        version=model.version,
+        weights_hash=model.weights_hash,
+    )
 
 
-def write_lineage_redis(doc: Mapping[str, Any]) -> bool:
+def write_lineage_redis(doc: Lineage) -> bool:
     """Stores the doc through the mirror if `AIWF_REDIS_URL` is set; False if not written."""
     url = os.environ.get("AIWF_REDIS_URL")
     if not url:
@@ -179,5 +189,18 @@ def write_lineage_redis(doc: Mapping[str, Any]) -> bool:
     return True
 
 
-def new_doc(**fields: Any) -> dict[str, Any]:
-    return {"recorded_at": utc_now_iso(), **fields}
+def new_doc(**fields: Any) -> Lineage:
+    """A record from loose fields (nested parts as structs or plain dicts), checked against
+    `Lineage`: for tests and tools; the flow builds `Lineage` directly, so mypy checks it."""
+    return msgspec.convert({"recorded_at": utc_now_iso(), **fields}, Lineage)
+
+
+def masked(record: Lineage, secret: frozenset[str]) -> Lineage:
+    """`record` with its secret parameters as fingerprints and their values scrubbed from
+    every other field (an input path, an error message may hold one)."""
+    hidden = secret_values(record.parameters, secret)
+    if not hidden:
+        return record
+    plain = scrub_deep(msgspec.to_builtins(record), hidden)
+    plain["parameters"] = mask_parameters(record.parameters, secret)
+    return msgspec.convert(plain, Lineage)

@@ -7,12 +7,14 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from engine.contract.documents import Lineage, LineageOutput
 
 logger = logging.getLogger("aiwf.engine.lineage")
 
@@ -63,43 +65,43 @@ _UPGRADED_MARKER = f".upgraded-to-{len(LINEAGE_SCHEMA)}-columns"
 """Present once every file in the directory has LINEAGE_SCHEMA's columns."""
 
 
-def lineage_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    trigger, inp, model = doc["trigger"], doc["input"], doc["model"]
+def lineage_rows(doc: Lineage) -> list[dict[str, Any]]:
+    trigger, inp, model = doc.trigger, doc.input, doc.model
     base = {
-        "flow_run_id": doc["flow_run_id"],
-        "flow_run_name": doc["flow_run_name"],
-        "deployment_name": doc["deployment_name"],
-        "attempt": trigger["attempt"],
-        "status": doc["status"],
-        "written": doc.get("written"),
-        "error": doc["error"],
-        "recorded_at": doc["recorded_at"],
-        "trigger_kind": trigger["kind"],
-        "trigger_origin": trigger["origin"],
-        "operator": trigger["operator"],
-        "retry_requested_by": trigger["retry_requested_by"],
-        "expected_start_time": trigger["expected_start_time"],
-        "parameters_json": json.dumps(doc["parameters"], sort_keys=True, default=str),
-        "input_path": inp["path"],
-        "input_size_bytes": inp["size_bytes"],
-        "input_sha256": inp["sha256"],
-        "input_etag": inp.get("etag"),
-        "input_rows": inp["rows"],
-        "input_min_timestamp": inp["min_timestamp"],
-        "input_max_timestamp": inp["max_timestamp"],
-        "model_name": model["name"],
-        "model_version": model["version"],
-        "model_weights_hash": model["weights_hash"],
-        "tasks_json": json.dumps(doc["tasks"], sort_keys=True),
+        "flow_run_id": doc.flow_run_id,
+        "flow_run_name": doc.flow_run_name,
+        "deployment_name": doc.deployment_name,
+        "attempt": trigger.attempt,
+        "status": doc.status,
+        "written": doc.written,
+        "error": doc.error,
+        "recorded_at": doc.recorded_at,
+        "trigger_kind": trigger.kind,
+        "trigger_origin": trigger.origin,
+        "operator": trigger.operator,
+        "retry_requested_by": trigger.retry_requested_by,
+        "expected_start_time": trigger.expected_start_time,
+        "parameters_json": json.dumps(doc.parameters, sort_keys=True, default=str),
+        "input_path": inp.path,
+        "input_size_bytes": inp.size_bytes,
+        "input_sha256": inp.sha256,
+        "input_etag": inp.etag,
+        "input_rows": inp.rows,
+        "input_min_timestamp": inp.min_timestamp,
+        "input_max_timestamp": inp.max_timestamp,
+        "model_name": model.name,
+        "model_version": model.version,
+        "model_weights_hash": model.weights_hash,
+        "tasks_json": json.dumps(msgspec.to_builtins(doc.tasks), sort_keys=True),
     }
-    outputs = doc["outputs"] or [{"path": None, "rows": None, "bytes": None}]
+    outputs = doc.outputs or [LineageOutput()]
     return [
         base
         | {
-            "output_path": o["path"],
-            "output_rows": o["rows"],
-            "output_bytes": o["bytes"],
-            "output_schema_json": _schema_json(o.get("schema")),
+            "output_path": o.path or None,
+            "output_rows": o.rows,
+            "output_bytes": o.bytes,
+            "output_schema_json": _schema_json(o.schema),
         }
         for o in outputs
     ]
@@ -109,11 +111,11 @@ def _schema_json(schema: Any) -> str | None:
     return json.dumps(schema, sort_keys=True) if isinstance(schema, dict) else None
 
 
-def write_lineage_parquet(doc: Mapping[str, Any], directory: Path) -> Path:
+def write_lineage_parquet(doc: Lineage, directory: Path) -> Path:
     """Writes this attempt's rows as a new file in `directory` (atomic rename)."""
     directory.mkdir(parents=True, exist_ok=True)
     upgrade_lineage_dir(directory)
-    name = f"run-{doc['flow_run_id']}-attempt-{doc['trigger']['attempt']}.parquet"
+    name = f"run-{doc.flow_run_id}-attempt-{doc.trigger.attempt}.parquet"
     table = pa.Table.from_pylist(lineage_rows(doc), schema=LINEAGE_SCHEMA)
     return _write_atomic(table, directory / name)
 

@@ -17,15 +17,21 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pandas as pd
 from prefect import flow
 from prefect.states import State
 
 from engine.contract import retry_plan
+from engine.contract.documents import Lineage, LineageOutput
+from engine.contract.logical_date import PARTITION_FORMAT, render, uses_logical_date
+from engine.contract.secrets import secret_names_in_schema
+from engine.contract.times import utc_now_iso
 from engine.lineage import record as lineage
 from engine.lineage.table import lineage_dir, write_lineage_parquet
 from engine.pipeline import locations
 from engine.pipeline.model import Model, ModelError, load_model
+from engine.pipeline.run_date import run_logical_date
 from engine.pipeline.storage import COMMITTED, CancelRequested, save_results
 from engine.pipeline.tasks import load_raw_data, run_inference
 
@@ -62,8 +68,14 @@ def ai_inference_pipeline(
     model: str = "scorer-v1",
     refresh_cache: bool = False,
     from_task: str = "",
+    logical_date: str = "",
 ) -> dict[str, Any]:
     """Score one batch: `source` CSV -> `model` -> parquet partitions under `target`.
+
+    `logical_date` is the date the run computes (YYYY-MM-DD or ISO; empty: the run's
+    scheduled fire time, see engine/pipeline/run_date.py). `{date:FMT}` in `source`,
+    `target` and `model` is resolved with it, and a run whose parameters use it writes one
+    partition, `date=` its logical date, instead of one per day of the rows' timestamps.
 
     `refresh_cache` reruns every task even when a cached result exists (`aiwf-engine retry
     --full`). `from_task` reruns that task and every task after it, reusing cached results
@@ -76,6 +88,11 @@ def ai_inference_pipeline(
     records: list[lineage.TaskRecord] = []
     raw: pd.DataFrame | None = None
     saved: dict[str, Any] = {}
+    when = run_logical_date(logical_date)
+    dated = uses_logical_date([source, target, model])
+    source, target, model = render([source, target, model], when)
+    partition_date = when.strftime(PARTITION_FORMAT) if dated else ""
+    facts = (when.isoformat(), from_task)
     try:
         refresh = tasks_to_refresh(from_task, refresh_cache)
         raw = _timed(
@@ -96,17 +113,17 @@ def ai_inference_pipeline(
             )(raw, model, return_state=True),
         )
         saved = _timed(
-            records, "save_results", lambda: save_results(scored, target, return_state=True)
+            records,
+            "save_results",
+            lambda: save_results(scored, target, partition_date, return_state=True),
         )
     except BaseException as exc:
         # A cancel's signal held through the commit lands after it: the partitions are
         # written even though save_results did not return.
         saved = saved or COMMITTED.get(target, {})
-        _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc, from_task)
+        _record_lineage(source, target, model, refresh_cache, raw, records, saved, exc, facts)
         raise
-    scorer = _record_lineage(
-        source, target, model, refresh_cache, raw, records, saved, None, from_task
-    )
+    scorer = _record_lineage(source, target, model, refresh_cache, raw, records, saved, None, facts)
     assert scorer is not None  # run_inference loaded the same file a moment ago
     return {
         "rows": saved["rows"],
@@ -126,10 +143,14 @@ def _record_lineage(
     records: list[lineage.TaskRecord],
     saved: dict[str, Any],
     error: BaseException | None,
-    from_task: str = "",
+    facts: tuple[str, str],
 ) -> Model | None:
     """Builds and writes this attempt's lineage. A lineage write that fails is logged,
-    never turned into a failed run: the data was written either way."""
+    never turned into a failed run: the data was written either way.
+
+    `facts` is (logical date as ISO, from_task); `source`, `target` and `model` are the
+    values the run used (templates resolved)."""
+    logical_date, from_task = facts
     from prefect.logging import get_run_logger
 
     log = get_run_logger()
@@ -139,19 +160,23 @@ def _record_lineage(
         scorer = None
     try:
         run = _flow_run_facts()
-        doc = lineage.new_doc(
+        record = Lineage(
             flow_run_id=run["id"],
             flow_run_name=run["name"],
             deployment_name=run["deployment_name"],
+            recorded_at=utc_now_iso(),
             status=_attempt_status(error),
             written=saved.get("written", "none"),
             error="".join(traceback.format_exception_only(error)).strip() if error else None,
-            trigger=lineage.classify_trigger(
-                run["tags"],
-                run["run_count"],
-                run["auto_scheduled"],
-                run["expected_start_time"],
-                run["retry_message"],
+            trigger=msgspec.structs.replace(
+                lineage.classify_trigger(
+                    run["tags"],
+                    run["run_count"],
+                    run["auto_scheduled"],
+                    run["expected_start_time"],
+                    run["retry_message"],
+                ),
+                logical_date=logical_date,
             ),
             parameters={
                 "source": source,
@@ -159,13 +184,17 @@ def _record_lineage(
                 "model": model,
                 "refresh_cache": refresh_cache,
                 "from_task": from_task,
+                "logical_date": logical_date,
             },
             input=lineage.input_doc(source, raw, locations.content_facts(source)),
             model=lineage.model_doc(scorer, model),
-            outputs=saved.get("outputs", []),
+            outputs=msgspec.convert(saved.get("outputs", []), list[LineageOutput]),
             tasks=[r.to_doc() for r in records],
             tasks_recorded_by="flow",
         )
+        # The parameters the deployment marks secret, as fingerprints: lineage is read by
+        # anyone who may read Redis or the state dir, the values are Prefect's to keep.
+        doc = lineage.masked(record, run["secret_parameters"])
         path = write_lineage_parquet(doc, lineage_dir())
         in_redis = lineage.write_lineage_redis(doc)
         log.info(
@@ -204,6 +233,7 @@ def _flow_run_facts() -> dict[str, Any]:
         "auto_scheduled": bool(flow_run.auto_scheduled) if flow_run else False,
         "expected_start_time": None,
         "retry_message": "",
+        "secret_parameters": frozenset(),
     }
     if flow_run is None:
         return facts
@@ -211,7 +241,11 @@ def _flow_run_facts() -> dict[str, Any]:
         facts["expected_start_time"] = flow_run.expected_start_time.isoformat()
     with get_client(sync_client=True) as client:
         if flow_run.deployment_id is not None:
-            facts["deployment_name"] = client.read_deployment(flow_run.deployment_id).name
+            deployment = client.read_deployment(flow_run.deployment_id)
+            facts["deployment_name"] = deployment.name
+            facts["secret_parameters"] = secret_names_in_schema(
+                deployment.parameter_openapi_schema or {}
+            )
         states = client.read_flow_run_states(flow_run.id)
     retries = [s for s in states if s.name == "AwaitingRetry"]
     if retries:

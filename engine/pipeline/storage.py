@@ -35,8 +35,14 @@ class CancelRequested(Exception):
 
 # Never cached: writing the partitions is the side effect a rerun is for.
 @task(cache_policy=NO_CACHE)
-def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
+def save_results(df: pd.DataFrame, target: str, partition_date: str = "") -> dict[str, Any]:
     """Write `df` as parquet under `target`, partitioned by `date=YYYY-MM-DD`.
+
+    With `partition_date` (a dated run's logical date, engine/pipeline/run_date.py) every
+    row goes to `date={partition_date}`: that day's batch is that day's partition, and a
+    late row from the day before does not overwrite the partition yesterday's run wrote.
+    Without it (an undated deployment, which reads the same input every run), rows go to
+    the days of their own timestamps, so a rerun replaces the same partitions.
 
     Partitions present in `df` are replaced, others are left alone, so rerunning a batch
     gives the same files instead of twice the rows. A local target gets all of this run's
@@ -59,7 +65,7 @@ def save_results(df: pd.DataFrame, target: str) -> dict[str, Any]:
     if cancel_requested():
         raise CancelRequested("the run is being cancelled; save_results wrote nothing")
     out = df.copy()
-    out["date"] = pd.to_datetime(out["timestamp"]).dt.strftime("%Y-%m-%d")
+    out["date"] = partition_date or pd.to_datetime(out["timestamp"]).dt.strftime("%Y-%m-%d")
     table = pa.Table.from_pandas(out, preserve_index=False)
     counts = out["date"].value_counts()
     dates = sorted(str(d) for d in counts.index)

@@ -27,7 +27,7 @@ from engine.commands.consumer import READ_BLOCK_MS
 from engine.commands.executor import CommandExecutor
 from engine.commands.permissions import load_operators
 from engine.config.loader import ConfigError, DeploymentSpec, LoadResult, load_deployments
-from engine.config.parameter_schema import flow_parameter_schema
+from engine.config.parameter_schema import flow_parameter_schema, mark_secret_properties
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.checked_yaml import ConfigFileInvalid
 from engine.contract.documents import Heartbeat
@@ -35,12 +35,14 @@ from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.redact import redact_url
 from engine.contract.redis_url import setup_problem
+from engine.contract.secrets import mark_secret_schema, mask_parameters
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
 from engine.serve.lost_runs import watch_lost_runs
 from engine.serve.pools import register_on_pool
+from engine.serve.prefect_health import PrefectHealth
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
@@ -67,6 +69,8 @@ class EngineSettings:
     redis_url: str
     prefix: str
     api_url: str
+    prefect_embedded: bool = False
+    """The API is a local server started for this engine (no PREFECT_API_URL configured)."""
 
 
 class Engine:
@@ -118,6 +122,8 @@ class Engine:
             self._write_all_deployments,
         )
         self.started_at = utc_now_iso()
+        self.prefect_health = PrefectHealth(redact_url(settings.api_url))
+        """The heartbeat's `prefect_error`: the last health check of the Prefect API."""
         self._dirty_deployments: set[str] = set()
         self._deployments_changed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -192,6 +198,7 @@ class Engine:
             work_pool_name=spec.work_pool or None,
             work_queue_name=spec.work_queue or None,
         )
+        mark_secret_properties(deployment, spec.secret_parameters)
         if spec.work_pool:  # workers on any host run it; this engine's runner does not
             deployment_id = await register_on_pool(prefect, deployment, spec)
         else:
@@ -201,7 +208,9 @@ class Engine:
                 spec,
                 str(deployment_id),
                 parameters,
-                flow_parameter_schema(FLOWS[spec.flow_name]),
+                mark_secret_schema(
+                    flow_parameter_schema(FLOWS[spec.flow_name]), spec.secret_parameters
+                ),
             )
         )
         logger.info("registered deployment %s (%s)", spec.name, deployment_id)
@@ -222,7 +231,7 @@ class Engine:
             registered.spec,
             registered.id,
             bool(api_deployment.paused),
-            registered.parameters,
+            mask_parameters(registered.parameters, registered.spec.secret_parameters),
             self.registry.last_runs.get(name),
             parameter_schema=registered.parameter_schema,
             resume_at=resume_at.isoformat() if resume_at else None,
@@ -252,10 +261,12 @@ class Engine:
             host=socket.gethostname(),
             started_at=self.started_at,
             prefect_api_url=redact_url(self.settings.api_url),
+            prefect_embedded=self.settings.prefect_embedded,
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors],
             bridge=self.bridge.mode,
+            prefect_error=self.prefect_health.problem,
             name=self.name,
             standbys=self.mirror.standbys(),
         )
@@ -369,6 +380,7 @@ class Engine:
         return {
             "runner": self.runner.start(),
             "heartbeat": self._heartbeat_loop(),
+            "prefect_health": self.prefect_health.run(),
             "leadership": self._leadership_loop(),
         }
 
@@ -390,10 +402,11 @@ def run_environment(settings: EngineSettings) -> dict[str, str]:
 
 async def run_engine(settings: EngineSettings) -> int:
     logger.info(
-        "engine starting: Redis %s (prefix %s), Prefect API %s",
+        "engine starting: Redis %s (prefix %s), Prefect API %s (%s)",
         redact_url(settings.redis_url),
         settings.prefix,
         redact_url(settings.api_url),
+        "embedded local server" if settings.prefect_embedded else "from Prefect's settings",
     )
     loaded = load_deployments(settings.config_dir)
     for error in loaded.errors:
@@ -415,7 +428,8 @@ async def run_engine(settings: EngineSettings) -> int:
             logger.error("config: %s", line)
         return 1
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: an engine started from a terminal that closes stops cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, engine.request_stop)
     await engine.run()
     return 0

@@ -1,13 +1,15 @@
 """Shared demo services: each `aiwf-console --demo` holds a lease, the last one out stops them.
 
-Stdlib only (the console imports this for `--demo`; POSIX, like the embedded Redis socket).
-Every change happens under an exclusive `flock` of `<state>/demo/lock`, so two consoles
+Stdlib + redis (the console imports this for `--demo`; POSIX, like the embedded Redis socket).
+Every change happens under the state dir's lock (engine/stack/state_lock.py), so two consoles
 starting or quitting at once never both start Redis or both think they are last:
 
 - `demo/leases/<pid>.json`: one per console using the services. A lease whose process is
   gone (or whose pid now belongs to another process) does not count, so a console that
   was killed never keeps the services up forever.
-- `demo/services.json`: the services demo consoles started (kind, pid, process start time).
+- `demo/services.json`: the services demo consoles started (kind, pid, process start time),
+  recorded as soon as each is spawned. A console that finds services recorded but no live
+  lease (their consoles were killed) reuses the ready ones and stops any left half-started.
   A console that quits while others still hold leases leaves its services running and
   recorded here; the last console stops every recorded service, also those another
   console started. Services nobody recorded (an `aiwf-engine run`, an external Redis) are
@@ -19,7 +21,6 @@ starting or quitting at once never both start Redis or both think they are last:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -30,9 +31,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import redis
+
+from engine.contract.documents import Heartbeat, decode
+from engine.contract.keys import Keys
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedRedis, EmbeddedStack, EngineProcess, LocalPrefectServer
 from engine.stack.services import Progress, quiet
+from engine.stack.state_lock import state_dir_lock
 
 STOP_ORDER = ("engine", "prefect", "redis")
 """The engine first, so it never sees its Redis or API vanish (as `EmbeddedStack.stop`)."""
@@ -127,20 +133,13 @@ class DemoLease:
         """What the last console stopped, for the others' `notice`."""
         self.since = ""
         """When this console took its lease (ISO, UTC); '' before `start`."""
+        stack.on_spawn = self._record_spawned
 
     @contextlib.contextmanager
     def _locked(self, progress: Progress) -> Iterator[None]:
-        self.lease_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with (self.dir / "lock").open("a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                progress("Waiting for another demo console that is starting or stopping services")
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with state_dir_lock(self.stack.state_dir, progress):
+            self.lease_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            yield
 
     # Files (read and written under the lock; `notice` reads without it).
 
@@ -179,6 +178,7 @@ class DemoLease:
         The demo deployments read a generated input file; it is written first, once."""
         progress(f"Demo input: {ensure_demo_input(self.stack.state_dir)}")
         with self._locked(progress):
+            self._take_over_orphans(progress)
             self.since = datetime.now(timezone.utc).isoformat()
             self._write(
                 self.lease_path,
@@ -195,6 +195,59 @@ class DemoLease:
                 if proc is not None:
                     services[kind] = {"pid": proc.pid, "tag": process_tag(proc.pid)}
             self._write(self.services_path, services)
+
+    def _record_spawned(self, kind: str, pid: int) -> None:
+        """Records a service the moment it is spawned (under the lock, from `start`), so a
+        console killed while it starts leaves no process nobody knows about."""
+        services = self._services()
+        services[kind] = {"pid": pid, "tag": process_tag(pid)}
+        self._write(self.services_path, services)
+
+    def _take_over_orphans(self, progress: Progress) -> None:
+        """Services recorded while no live console holds a lease: the consoles that used
+        them were killed (SIGKILL, a crash) and could not stop them. Ready ones are reused
+        (and stopped when this console quits, like its own); one left half-started (its
+        console died before it was ready) is stopped, to be started afresh."""
+        if [pid for pid in self.live_leases() if pid != self.pid]:
+            return
+        services, reused = self._services(), []
+        for kind in STOP_ORDER:
+            entry = services.get(kind)
+            if not isinstance(entry, dict):
+                continue
+            pid, tag = int(entry.get("pid", 0)), str(entry.get("tag", ""))
+            if not process_alive(pid, tag):
+                del services[kind]
+            elif self._ready(kind, pid):
+                reused.append(LABELS[kind])
+            else:
+                progress(f"Stopping the {LABELS[kind]} (pid {pid}) a killed console left starting")
+                stop_pid(pid, tag, STOP_GRACE_SECONDS[kind])
+                del services[kind]
+        self._write(self.services_path, services)
+        if reused:
+            progress(
+                f"Reusing demo services no live console holds ({', '.join(reused)}): the "
+                "console that started them did not quit cleanly (killed?); this one stops "
+                "them when it quits"
+            )
+
+    def _ready(self, kind: str, pid: int) -> bool:
+        """Whether the recorded service `pid` is the ready one the stack would reuse."""
+        stack = self.stack
+        if kind == "redis":
+            return stack.redis.is_up()
+        if kind == "prefect":
+            return stack.prefect.recorded_pid() == pid and stack.prefect.recorded_is_up()
+        key = Keys(stack.prefix).heartbeat
+        client = redis.Redis.from_url(stack.redis_url, socket_timeout=2)
+        try:
+            beat = decode(client.get(key), Heartbeat, key)
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+        return beat is not None and beat.pid == pid
 
     def _started(self) -> list[tuple[str, EmbeddedRedis | LocalPrefectServer | EngineProcess]]:
         kinds: list[tuple[str, EmbeddedRedis | LocalPrefectServer | EngineProcess]] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +24,17 @@ from engine.stack.services import (
     LocalPrefectServer,
     Progress,
     find_redis_server,
+    ignore_pid,
     prefect_env,
     quiet,
     stop_process,
+    stopped_unless_ready,
     wait_until,
 )
+
+EMBEDDED_ENV = "AIWF_PREFECT_EMBEDDED"
+"""Tells `aiwf-engine run` that the PREFECT_API_URL it is given is the launcher's own local
+server (engine/cli/prefect_choice.py reads it; the console must not import that module)."""
 
 __all__ = [
     "EmbeddedRedis",
@@ -65,6 +71,10 @@ class EngineProcess:
     prefix: str = DEFAULT_PREFIX
     extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    prefect_embedded: bool = False
+    """`api_url` is the stack's own local server: the engine's heartbeat says so."""
+    on_spawn: Callable[[int], None] = ignore_pid
+    """Called with the pid as soon as the process exists, before it is ready."""
 
     @property
     def log_path(self) -> Path:
@@ -89,6 +99,7 @@ class EngineProcess:
                 "AIWF_REDIS_PREFIX": self.prefix,
                 "AIWF_STATE_DIR": str(self.state_dir),
                 "PREFECT_API_URL": self.api_url,
+                EMBEDDED_ENV: "1" if self.prefect_embedded else "0",
             }
         )
         with self.log_path.open("ab") as log:
@@ -108,7 +119,9 @@ class EngineProcess:
                 )
             return self.is_up()
 
-        wait_until(ready, timeout, "engine", self.log_path)
+        with stopped_unless_ready(self):
+            self.on_spawn(self.proc.pid)
+            wait_until(ready, timeout, "engine", self.log_path)
         return True
 
     def stop(self) -> None:
@@ -132,9 +145,21 @@ class EmbeddedStack:
         init=False, default_factory=list
     )
 
+    on_spawn: Callable[[str, int], None] | None = None
+    """Called with ("redis" | "prefect" | "engine", pid) as soon as this stack spawns one,
+    before it is ready: the demo lease records it at once, so a console killed mid-start
+    leaves nothing unrecorded (engine/stack/demo_lease.py)."""
+
     def __post_init__(self) -> None:
-        self.redis = EmbeddedRedis(self.state_dir)
-        self.prefect = LocalPrefectServer(self.state_dir)
+        self.redis = EmbeddedRedis(self.state_dir, on_spawn=self._spawned("redis"))
+        self.prefect = LocalPrefectServer(self.state_dir, on_spawn=self._spawned("prefect"))
+
+    def _spawned(self, kind: str) -> Callable[[int], None]:
+        def note(pid: int) -> None:
+            if self.on_spawn is not None:
+                self.on_spawn(kind, pid)
+
+        return note
 
     external_redis_url: str = ""
     """Use this Redis instead of starting one (`AIWF_REDIS_URL`)."""
@@ -163,6 +188,8 @@ class EmbeddedStack:
                     self.config_dir,
                     self.prefix,
                     self.engine_env,
+                    prefect_embedded=not self.external_api_url,
+                    on_spawn=self._spawned("engine"),
                 )
                 if self.engine.start(progress):
                     self._started.append(self.engine)

@@ -6,6 +6,7 @@ start reuses what is already running, and `stop` only stops a process this objec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,12 +17,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import redis
 
+from engine.stack.stop_signals import die_with_parent
 from engine.store.log_budget import BUDGET_ENV, budget_bytes
 
 Progress = Callable[[str], None]
@@ -33,6 +36,10 @@ class LaunchError(RuntimeError):
 
 
 def quiet(_: str) -> None:
+    pass
+
+
+def ignore_pid(_: int) -> None:
     pass
 
 
@@ -84,12 +91,32 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
         proc.wait(5)
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@contextlib.contextmanager
+def stopped_unless_ready(service: Stoppable) -> Iterator[None]:
+    """Around the wait for a service just spawned: if the wait ends any other way than
+    ready (timeout, the service exited, Ctrl-C, a stop signal), the service is stopped, so
+    a start that fails or is interrupted never leaves it running, unowned."""
+    try:
+        yield
+    except BaseException:
+        service.stop()
+        raise
+
+
 @dataclass
 class EmbeddedRedis:
     """A private redis-server on a unix socket in the state dir, with no TCP port."""
 
     state_dir: Path
     proc: subprocess.Popen[bytes] | None = None
+    tied_to_parent: bool = False
+    """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
+    on_spawn: Callable[[int], None] = ignore_pid
+    """Called with the pid as soon as the process exists, before it is ready."""
 
     @property
     def socket_path(self) -> Path:
@@ -150,9 +177,15 @@ class EmbeddedRedis:
             str(data_dir / "redis.pid"),
         ]
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent() if self.tied_to_parent else None,
         )
-        wait_until(self.is_up, 20, "Redis", self.log_path)
+        with stopped_unless_ready(self):
+            self.on_spawn(self.proc.pid)
+            wait_until(self.is_up, 20, "Redis", self.log_path)
         return True
 
     def stop(self) -> None:
@@ -219,6 +252,13 @@ class LocalPrefectServer:
     """The address it listens on (the multi-host test binds it to a veth address)."""
     extra_env: dict[str, str] = field(default_factory=dict)
     """Server settings on top of the defaults (the multi-host test's short worker timeouts)."""
+    tied_to_parent: bool = False
+    """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
+    on_spawn: Callable[[int], None] = ignore_pid
+    """Called with the pid as soon as the process exists, before it is ready."""
+    database_url: str = ""
+    """A SQLAlchemy URL for the server's database (`postgresql+asyncpg://...`, see
+    docs/operations.md "Many hosts"); empty: SQLite in the state dir."""
 
     @property
     def home(self) -> Path:
@@ -246,6 +286,18 @@ class LocalPrefectServer:
     def is_up(self) -> bool:
         return bool(self.port) and _http_ok(f"{self.api_url}/health")
 
+    def recorded_pid(self) -> int:
+        """The pid in server.json (written once the server answered), 0 if none."""
+        try:
+            return int(json.loads(self.info_path.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def recorded_is_up(self) -> bool:
+        """Whether the server recorded in server.json answers (without adopting its port)."""
+        port = self._recorded_port()
+        return bool(port) and _http_ok(f"http://127.0.0.1:{port}/api/health")
+
     def start(self, progress: Progress = quiet, timeout: float = 120) -> bool:
         """Starts the server unless the recorded one answers. Returns True if started."""
         previous = self.port
@@ -258,11 +310,11 @@ class LocalPrefectServer:
         # that kept running finds the server where it was.
         self.port = previous if previous and _port_free(previous) else _free_port()
         progress(f"Prefect server: starting on {self.api_url} (first start takes ~10-30 s)")
-        database = self.home / "prefect.db"
+        database = self.database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
         env = (
             prefect_env(self.home)
             | {
-                "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}",
+                "PREFECT_API_DATABASE_CONNECTION_URL": database,
                 "PREFECT_SERVER_UI_ENABLED": "false",
                 # Off by default in Prefect; the engine tails run logs through this websocket.
                 "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
@@ -290,6 +342,7 @@ class LocalPrefectServer:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
+                preexec_fn=die_with_parent() if self.tied_to_parent else None,
             )
         started = time.monotonic()
 
@@ -303,7 +356,9 @@ class LocalPrefectServer:
                 progress(f"Prefect server: waiting for {self.api_url}/health ({elapsed:.0f}s)")
             return self.is_up()
 
-        wait_until(ready, timeout, "Prefect server", self.log_path)
+        with stopped_unless_ready(self):
+            self.on_spawn(self.proc.pid)
+            wait_until(ready, timeout, "Prefect server", self.log_path)
         self.info_path.write_text(json.dumps({"port": self.port, "pid": self.proc.pid}))
         return True
 

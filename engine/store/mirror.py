@@ -159,17 +159,20 @@ class RedisMirror:
         pipe.execute()
         return True
 
-    def write_lineage(self, doc: Mapping[str, Any]) -> None:
+    def write_lineage(self, doc: Lineage | Mapping[str, Any]) -> None:
         """Stores a run's lineage (the latest attempt wins) and announces it.
 
-        The flow run builds the document as a mapping; it is written as is, once it reads
-        back as the contract's `Lineage` (a wrong type raises `BadDocument` naming the field,
-        and nothing is written). Also indexes who wrote what: each output partition's writers
-        ZSET gets this write (the run and its attempt), scored by `recorded_at`, and the
-        deployment's partitions SET gets the partition.
+        The flow run builds the contract's `Lineage`; a mapping (an older flow, a tool) is
+        written as is once it reads back as `Lineage` (a wrong type raises `BadDocument`
+        naming the field, and nothing is written). Also indexes who wrote what: each output
+        partition's writers ZSET gets this write (the run and its attempt), scored by
+        `recorded_at`, and the deployment's partitions SET gets the partition.
         """
-        raw = encode_doc(doc)
-        lineage = decode_strict(raw, Lineage, self.keys.lineage(str(doc.get("flow_run_id"))))
+        if isinstance(doc, Lineage):
+            raw, lineage = msgspec.json.encode(doc).decode(), doc
+        else:
+            raw = encode_doc(doc)
+            lineage = decode_strict(raw, Lineage, self.keys.lineage(str(doc.get("flow_run_id"))))
         run_id, attempt = lineage.flow_run_id, lineage.trigger.attempt
         member = writer_member(run_id, attempt)
         pipe = self.client.pipeline(transaction=True)

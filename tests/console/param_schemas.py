@@ -18,6 +18,12 @@ FLOW_SCHEMA: dict[str, Any] = {
             "type": "boolean",
         },
         "from_task": {"default": "", "position": 4, "title": "from_task", "type": "string"},
+        "logical_date": {
+            "default": "",
+            "position": 5,
+            "title": "logical_date",
+            "type": "string",
+        },
     },
     "required": ["source", "target"],
     "definitions": {},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from pathlib import Path
 
+import msgspec
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -24,6 +25,7 @@ from console.logs.index import (
 from console.logs.lines import Layout, Styles, entry_rows, plain_line, tag_of
 from console.logs.scan import compile_pattern, default_save_path, save_view, scan_text
 from console.logs.source import LogSource
+from engine.contract.documents import LogLine
 from engine.contract.keys import Keys
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, log_line
@@ -49,7 +51,7 @@ def lines_with_retries() -> list[dict[str, str]]:
 def indexed(lines: list[dict[str, str]]) -> LogIndex:
     index = LogIndex()
     for i, fields in enumerate(lines):
-        index.add_fields(f"1000-{i}", fields)
+        index.add_line(f"1000-{i}", msgspec.convert(fields, LogLine))
     return index
 
 
@@ -102,19 +104,21 @@ STYLES = Styles(
 
 @pytest.mark.parametrize("width", [30, 47, 80])
 def test_wrapped_rows_match_the_row_count_from_lengths_alone(width: int) -> None:
-    fields = lines_with_retries()[6] | {"msg": "x" * 95 + "\n" + "ünï" * 20 + "\n"}
+    fields = msgspec.convert(
+        lines_with_retries()[6] | {"msg": "x" * 95 + "\n" + "ünï" * 20 + "\n"}, LogLine
+    )
     layout = Layout(width=width, wrap=True, gutter=True)
     tag = tag_of("infer-0", 3)
     rows = entry_rows(fields, tag, layout, None, STYLES)
-    assert len(rows) == layout.rows(tag, line_lengths(fields["msg"]))
+    assert len(rows) == layout.rows(tag, line_lengths(fields.msg))
     assert all(row.cell_len <= max(width, layout.prefix_width(tag) + 10) for row in rows)
-    assert "".join(row.plain[layout.prefix_width(tag) :] for row in rows) == fields["msg"].replace(
+    assert "".join(row.plain[layout.prefix_width(tag) :] for row in rows) == fields.msg.replace(
         "\n", ""
     )
 
 
 def test_unwrapped_lines_keep_one_row_and_saved_lines_keep_newlines() -> None:
-    fields = lines_with_retries()[6]
+    fields = msgspec.convert(lines_with_retries()[6], LogLine)
     rows = entry_rows(fields, "infer-0 #3", Layout(width=40), None, STYLES)
     assert len(rows) == 1 and "ünïcödé⏎Traceback" in rows[0].plain
     assert rows[0].plain.startswith("11-25 09:59:00 INFO     [infer-0 #3] a third")
@@ -147,7 +151,7 @@ async def test_the_lua_page_scan_indexes_like_the_python_rule(
         assert list(await scan_text(source, index, pattern, seen.append)) == [1, 4, 6]
         assert seen == [7]
         fetched = await source.read_lines(index, [0, 4, 5])
-        assert fetched[4]["msg"] == "a second try" and set(fetched) == {0, 4, 5}
+        assert fetched[4].msg == "a second try" and set(fetched) == {0, 4, 5}
     finally:
         await reader.close()
 
@@ -264,7 +268,8 @@ async def test_a_scan_also_covers_lines_indexed_while_it_runs(
             if len(index) == 7:
                 fields = log_line(at(0), "a fourth try", task_run_id="A")
                 entry_id = mirror.client.xadd(keys.logs("run"), fields)  # type: ignore[arg-type]
-                index.add_fields(entry_id.decode(), fields)  # type: ignore[union-attr]
+                line = msgspec.convert(fields, LogLine)
+                index.add_line(entry_id.decode(), line)  # type: ignore[union-attr]
 
         pattern, _ = compile_pattern("(first|second|third|fourth) try")
         assert pattern is not None

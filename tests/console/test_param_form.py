@@ -116,14 +116,14 @@ def test_preview_shows_version_final_parameters_and_the_diff() -> None:
 
 def test_retry_controls_are_not_trigger_fields() -> None:
     fields = fields_from_schema(FLOW_SCHEMA, {"source": "a.csv", "target": "out"})
-    assert [f.name for f in fields] == ["source", "target", "model"]
+    assert [f.name for f in fields] == ["source", "target", "model", "logical_date"]
     assert hidden_fields(FLOW_SCHEMA) == ["refresh_cache", "from_task"]
     assert hidden_fields(RICH_SCHEMA) == [] and hidden_fields(None) == []
     # Entered anyway (e.g. a stale form state), they are not sent.
     check = check_form(fields, {"source": "a.csv", "target": "out", "from_task": "x"})
     assert check.ok and "from_task" not in check.overrides and "from_task" not in check.values
     everything = fields_from_schema(FLOW_SCHEMA, {}, hidden=frozenset())
-    assert [f.name for f in everything][-2:] == ["refresh_cache", "from_task"]
+    assert [f.name for f in everything][-3:] == ["refresh_cache", "from_task", "logical_date"]
 
 
 def test_placeholders_say_what_empty_means_and_never_look_like_a_value() -> None:
@@ -138,3 +138,35 @@ def test_placeholders_say_what_empty_means_and_never_look_like_a_value() -> None
     for param in by_name.values():
         assert placeholder(param).startswith("empty: ")
         assert placeholder(param) not in (param.type_word, initial_text(param))
+
+
+def test_preview_resolves_date_templates_with_the_date_typed_or_says_now() -> None:
+    doc = {
+        "name": "dated",
+        "flow_name": "ai-inference-pipeline",
+        "timezone": "America/New_York",
+        "parameters": {"source": "in/{date:%Y-%m-%d}/b.csv", "target": "out"},
+        "parameter_schema": FLOW_SCHEMA,
+    }
+    deployment = msgspec.convert(doc, Deployment)
+    fields = fields_from_schema(FLOW_SCHEMA, doc["parameters"])
+    dated = check_form(
+        fields,
+        {
+            "source": "in/{date:%Y-%m-%d}/b.csv",
+            "target": "out",
+            "logical_date": "2026-11-01T03:00+00:00",
+        },
+    )
+    lines = preview(deployment, fields, dated).lines
+    # 03:00 UTC is still 31 October in New York.
+    assert any('= "in/{date:%Y-%m-%d}/b.csv"  → "in/2026-10-31/b.csv"' in line for line in lines)
+    undated = check_form(fields, {"source": "in/{date:%Y-%m-%d}/b.csv", "target": "out"})
+    assert any(
+        line.startswith("   logical_date ") and line.endswith('= ""  (now, in America/New_York)')
+        for line in preview(deployment, fields, undated).lines
+    )
+    assert check_form(fields, {"source": "s", "target": "t", "logical_date": "soon"}).errors == {
+        "logical_date": "logical date 'soon' is not a date: write YYYY-MM-DD (e.g. 2026-11-01) "
+        "or an ISO datetime (2026-11-01T02:00, or with an offset: 2026-11-01T02:00+01:00)"
+    }

@@ -238,7 +238,7 @@ async def test_retry_controls_are_not_offered_and_empty_fields_do_not_look_fille
     async with app.run_test(size=(120, 40)) as pilot:
         form = await open_form(pilot, app)
         inputs = [widget.id for widget in form.query("#trigger-fields Input, Select")]
-        assert inputs == ["param-source", "param-target", "param-model"]
+        assert inputs == ["param-source", "param-target", "param-model", "param-logical_date"]
         assert not form.query("#param-refresh_cache") and not form.query("#param-from_task")
         note = str(form.query_one("#trigger-hidden", Label).render())
         assert note == "Not offered: refresh_cache, from_task (retry controls: r on a run)"
@@ -260,3 +260,31 @@ async def test_retry_controls_are_not_offered_and_empty_fields_do_not_look_fille
         await pilot.press("y")
         await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
         assert json.loads(commands(redis_client, keys)[0]["params"]) == {"model": "scorer-v2"}
+
+
+async def test_a_logical_date_is_checked_in_the_form_and_sent_as_typed(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    with_schema(mirror, FLOW_SCHEMA)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, app)
+        date = form.query_one("#param-logical_date", Input)
+        assert date.value == "" and date.placeholder == "empty: now; or a date, YYYY-MM-DD"
+        date.focus()
+        await pilot.press(*"2026-02-30")
+        assert error_text(form, "logical_date").startswith(
+            "  ✖ logical_date: logical date '2026-02-30' is not a date: write YYYY-MM-DD"
+        )
+        await pilot.press("enter")
+        assert isinstance(app.screen, TriggerFormScreen)
+        date.value = "2026-11-01"
+        await pilot.pause()
+        assert error_text(form, "logical_date") == ""
+        await pilot.press("enter")
+        assert isinstance(app.screen, TriggerPreviewScreen)
+        assert ' * logical_date  = "2026-11-01"' in app.screen.preview.lines
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
+        sent = json.loads(commands(redis_client, keys)[0]["params"])
+        assert sent == {"logical_date": "2026-11-01"}

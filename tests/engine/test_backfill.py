@@ -112,10 +112,10 @@ def test_backfill_tag_makes_a_backfill_trigger_with_its_fire_time() -> None:
     doc = lineage.classify_trigger(
         ["triggered-by:ana", "backfill:2026-11-01T02:00:00+08:00"], 1, False, None, ""
     )
-    assert doc["kind"] == "backfill" and doc["origin"] == "backfill"
-    assert doc["fire_time"] == "2026-11-01T02:00:00+08:00" and doc["operator"] == "ana"
+    assert doc.kind == "backfill" and doc.origin == "backfill"
+    assert doc.fire_time == "2026-11-01T02:00:00+08:00" and doc.operator == "ana"
     retry = lineage.classify_trigger(["backfill:2026-11-01T02:00:00+08:00"], 2, False, None, "")
-    assert retry["kind"] == "retry" and retry["origin"] == "backfill"
+    assert retry.kind == "retry" and retry.origin == "backfill"
 
 
 def test_tasks_to_refresh_from_a_task_onward() -> None:

@@ -150,8 +150,8 @@ def test_a_file_url_is_read_and_written_locally_and_kept_as_written(tmp_path: Pa
         == 3000
     )
     doc = lineage.input_doc(source, raw, locations.content_facts(source))
-    assert doc["path"] == source  # not file:/...
-    assert doc["size_bytes"] == batch.stat().st_size and doc["sha256"] and doc["etag"] is None
+    assert doc.path == source  # not file:/...
+    assert doc.size_bytes == batch.stat().st_size and doc.sha256 and doc.etag is None
 
 
 def test_a_missing_extra_fails_the_load_with_the_advice(tmp_path: Path) -> None:

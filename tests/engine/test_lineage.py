@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from engine.cli.main import build_parser
+from engine.contract.documents import Lineage
 from engine.lineage import record as lineage
 from engine.lineage import table as lineage_table
 from engine.pipeline import cache_keys
@@ -80,15 +81,15 @@ def test_load_key_follows_file_bytes_and_mtime(batch: Path) -> None:
 
 def test_classify_trigger() -> None:
     operator = lineage.classify_trigger(["triggered-by:ana"], 1, False, None, "")
-    assert operator["kind"] == "operator" and operator["operator"] == "ana"
+    assert operator.kind == "operator" and operator.operator == "ana"
     scheduled = lineage.classify_trigger([], 1, True, "2026-11-25T02:00:00+00:00", "")
-    assert scheduled["kind"] == "schedule"
-    assert scheduled["expected_start_time"] == "2026-11-25T02:00:00+00:00"
+    assert scheduled.kind == "schedule"
+    assert scheduled.expected_start_time == "2026-11-25T02:00:00+00:00"
     retry = lineage.classify_trigger(
         ["triggered-by:ana"], 2, False, None, "retry requested by bo@host"
     )
-    assert retry["kind"] == "retry" and retry["origin"] == "operator"
-    assert retry["attempt"] == 2 and retry["retry_requested_by"] == "bo@host"
+    assert retry.kind == "retry" and retry.origin == "operator"
+    assert retry.attempt == 2 and retry.retry_requested_by == "bo@host"
 
 
 def test_lineage_parquet_appends_one_file_per_attempt(batch: Path, tmp_path: Path) -> None:
@@ -96,7 +97,7 @@ def test_lineage_parquet_appends_one_file_per_attempt(batch: Path, tmp_path: Pat
     model = load_model("scorer-v1")
     outputs = [{"path": "/out/date=2026-11-01", "rows": 60, "bytes": 100}] * 2
 
-    def doc(run_id: str, attempt: int, outs: list[dict[str, object]]) -> dict[str, object]:
+    def doc(run_id: str, attempt: int, outs: list[dict[str, object]]) -> Lineage:
         return lineage.new_doc(
             flow_run_id=run_id,
             flow_run_name="n",

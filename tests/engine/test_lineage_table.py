@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from engine.contract.documents import Lineage
 from engine.lineage import record as lineage
 from engine.lineage import table as lineage_table
 
@@ -18,7 +19,7 @@ OLD_SCHEMA = pa.schema([f for f in lineage_table.LINEAGE_SCHEMA if f.name != "ou
 """The table's columns before output schemas were recorded."""
 
 
-def doc(run_id: str, outputs: list[dict[str, Any]]) -> dict[str, Any]:
+def doc(run_id: str, outputs: list[dict[str, Any]]) -> Lineage:
     return lineage.new_doc(
         flow_run_id=run_id,
         flow_run_name=f"name-{run_id}",

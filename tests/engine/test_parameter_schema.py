@@ -18,7 +18,14 @@ def test_override_errors_name_the_parameter_and_ignore_unknown_names() -> None:
 def test_schema_lists_every_flow_parameter_in_order_with_defaults() -> None:
     schema = flow_parameter_schema(FLOWS["ai-inference-pipeline"])
     properties = schema["properties"]
-    assert list(properties) == ["source", "target", "model", "refresh_cache", "from_task"]
+    assert list(properties) == [
+        "source",
+        "target",
+        "model",
+        "refresh_cache",
+        "from_task",
+        "logical_date",
+    ]
     assert schema["required"] == ["source", "target"]
     assert properties["model"]["default"] == "scorer-v1"
     assert properties["refresh_cache"]["type"] == "boolean"

@@ -77,11 +77,11 @@ async def test_prefect_retry_lines_split_a_tasks_attempts(
     finally:
         await reader.close()
     attempt_of = {
-        fields["msg"]: index.attempt[position]
-        for position, fields in lines.items()
-        if fields["msg"].startswith("attempt body")
+        line.msg: index.attempt[position]
+        for position, line in lines.items()
+        if line.msg.startswith("attempt body")
     }
     assert attempt_of == {"attempt body 1": 1, "attempt body 2": 2, "attempt body 3": 3}
-    task_ids = {fields["task_run_id"] for fields in lines.values() if fields["task_run_id"]}
+    task_ids = {line.task_run_id for line in lines.values() if line.task_run_id}
     assert len(task_ids) == 1
     assert index.attempts_of(task_ids.pop()) == 3

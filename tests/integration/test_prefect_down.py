@@ -11,6 +11,7 @@ import redis
 
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import Command, CommandResult
+from engine.contract.documents import Heartbeat, decode
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from tests.integration.conftest import send_and_wait, wait_for
@@ -74,3 +75,23 @@ def test_prefect_down_fails_commands_within_10s_naming_it_and_others_still_compl
     result = send_and_wait(commands, "pause", PROD, timeout=90)
     assert result.ok, result.message
     assert send_and_wait(commands, "resume", PROD).ok
+
+
+def test_the_heartbeat_says_prefect_is_unreachable_until_it_answers_again(
+    stack: EmbeddedStack, stack_redis: redis.Redis, stack_keys: Keys
+) -> None:
+    def beat() -> Heartbeat:
+        found = decode(stack_redis.get(stack_keys.heartbeat), Heartbeat, stack_keys.heartbeat)
+        assert found is not None, "no heartbeat"
+        return found
+
+    first = wait_for(lambda: beat() if not beat().prefect_error else None, 30, "a clean beat")
+    # The stack's engine uses the stack's own server: the console says "(embedded)".
+    assert first.prefect_embedded and first.prefect_api_url == stack.api_url
+    stack.prefect.stop()
+    try:
+        down = wait_for(lambda: beat() if beat().prefect_error else None, 30, "the error")
+        assert down.prefect_error.startswith(f"{stack.api_url}/health failed: ")
+    finally:
+        stack.prefect.start()
+    wait_for(lambda: beat() if not beat().prefect_error else None, 60, "the error cleared")

@@ -35,7 +35,14 @@ def test_deployment_doc_carries_the_flow_parameter_schema(
     schema = doc["parameter_schema"]
     # Redis JSON is written with sorted keys; `position` keeps the signature's order.
     by_position = sorted(schema["properties"], key=lambda n: schema["properties"][n]["position"])
-    assert by_position == ["source", "target", "model", "refresh_cache", "from_task"]
+    assert by_position == [
+        "source",
+        "target",
+        "model",
+        "refresh_cache",
+        "from_task",
+        "logical_date",
+    ]
     assert schema["required"] == ["source", "target"]
     assert schema["properties"]["refresh_cache"] == {
         "default": False,

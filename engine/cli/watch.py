@@ -1,0 +1,176 @@
+"""`aiwf-engine trigger --watch`: follow a run through the Redis mirror to its final state,
+printing its log lines and state changes as they arrive; exit with the run's outcome."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from engine.cli.output import EXIT_CANCELLED, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Output
+from engine.contract.documents import (
+    FINAL_STATE_TYPES,
+    FlowRun,
+    LogLine,
+    TaskRun,
+    convert_fields,
+    decode,
+)
+from engine.contract.keys import Keys
+from engine.contract.reconnect import reconnect_backoff
+
+EXIT_OF_STATE = {
+    "COMPLETED": EXIT_OK,
+    "FAILED": EXIT_ERROR,
+    "CRASHED": EXIT_ERROR,
+    "CANCELLED": EXIT_CANCELLED,
+}
+"""A watched run's final state type -> the command's exit code."""
+
+DRAIN_QUIET_SECONDS = 1.5
+"""After the final state, lines still arriving are printed until none came for this long:
+the mirror writes a run's last log lines after (or with) its final state."""
+DRAIN_MAX_SECONDS = 6.0
+
+
+class RunWatcher:
+    """Reads one flow run's mirrored document and log stream, printing what is new."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, run_id: str, out: Output) -> None:
+        self.client = client
+        self.keys = keys
+        self.run_id = run_id
+        self.out = out
+        self.last_log_id = "0-0"
+        self.shown_state = ""
+        self.task_names: dict[str, str] = {}
+        self.lines = 0
+        self.engine_warned = False
+
+    def read_run(self) -> FlowRun | None:
+        raw = self.client.hget(self.keys.flow_runs, self.run_id)
+        return decode(raw, FlowRun, f"{self.keys.flow_runs}[{self.run_id}]")
+
+    def print_state(self, run: FlowRun) -> None:
+        if run.state_name and run.state_name != self.shown_state:
+            message = f": {run.state_message}" if run.state_message else ""
+            self.out.info(f"--- {run.name or self.run_id}: {run.state_name}{message}")
+            self.shown_state = run.state_name
+
+    def task_name(self, task_run_id: str) -> str:
+        if not task_run_id:
+            return "flow"
+        if task_run_id not in self.task_names:
+            key = self.keys.task_runs(self.run_id)
+            task = decode(self.client.hget(key, task_run_id), TaskRun, f"{key}[{task_run_id}]")
+            if task is None:
+                return "task"  # not mirrored yet: ask again for the next line
+            self.task_names[task_run_id] = task.name
+        return self.task_names[task_run_id]
+
+    def print_new_lines(self, block_ms: int) -> int:
+        """Prints the log lines after the last one printed, waiting up to `block_ms` for
+        the first; returns how many it printed."""
+        key = self.keys.logs(self.run_id)
+        answer: Any = self.client.xread({key: self.last_log_id}, count=500, block=block_ms)
+        printed = 0
+        for _stream, entries in answer or []:
+            for entry_id, fields in entries:
+                self.last_log_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                line = convert_fields(fields, LogLine, key)
+                if line is None:
+                    continue
+                level = line.level_name or line.level
+                self.out.info(
+                    f"{line.ts} {level:<8} {self.task_name(line.task_run_id)}: {line.msg}"
+                )
+                printed += 1
+        self.lines += printed
+        return printed
+
+    def check_engine(self) -> None:
+        if not self.engine_warned and not self.client.exists(self.keys.heartbeat):
+            self.out.warn(
+                f"warning: no engine heartbeat at {self.keys.heartbeat}: the run's state and "
+                "logs are not mirrored until an engine runs again; still watching"
+            )
+            self.engine_warned = True
+
+    def follow(self) -> FlowRun:
+        """Blocks until the mirror reports the run in a final state; returns that run.
+
+        A lost Redis (restart, network) does not end the watch: the run goes on without
+        us, so this reconnects with the product's backoff and reads on from the last line.
+        """
+        backoff, failures = reconnect_backoff(), 0
+        checked_engine = time.monotonic()
+        while True:
+            try:
+                run = self.step()
+                if failures:
+                    self.out.info(f"--- Redis is back after {failures} attempt(s)")
+                    failures = 0
+                if run is not None:
+                    break
+                if time.monotonic() - checked_engine > 5:
+                    self.check_engine()
+                    checked_engine = time.monotonic()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                failures += 1
+                if failures == 1:
+                    self.out.warn(f"warning: lost Redis ({exc}); reconnecting, still watching")
+                time.sleep(backoff.compute(failures))
+        self.drain()
+        return run
+
+    def step(self) -> FlowRun | None:
+        """Prints what is new; the run once it is final, else None."""
+        self.print_new_lines(block_ms=500)
+        run = self.read_run()
+        if run is None:
+            return None
+        self.print_state(run)
+        return run if run.state_type in FINAL_STATE_TYPES else None
+
+    def drain(self) -> None:
+        began = quiet_since = time.monotonic()
+        while time.monotonic() - began < DRAIN_MAX_SECONDS:
+            if self.print_new_lines(block_ms=250):
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= DRAIN_QUIET_SECONDS:
+                return
+
+
+def watch_run(
+    client: redis.Redis, keys: Keys, run_id: str, out: Output, sent: dict[str, Any]
+) -> int:
+    """Follows the run to its end and prints the outcome; the exit code is the run's.
+
+    `sent` is the trigger's answer (command id, run name), kept in the JSON outcome.
+    """
+    watcher = RunWatcher(client, keys, run_id, out)
+    try:
+        run = watcher.follow()
+    except KeyboardInterrupt:
+        return out.fail(
+            EXIT_INTERRUPTED,
+            "interrupted",
+            f"stopped watching; run {run_id} goes on (aiwf-engine cancel {run_id} stops it)",
+            flow_run_id=run_id,
+        )
+    code = EXIT_OF_STATE.get(run.state_type, EXIT_ERROR)
+    payload = {
+        **sent,
+        "status": "ok" if code == EXIT_OK else "error",
+        "flow_run_id": run.id,
+        "flow_run_name": run.name,
+        "state_type": run.state_type,
+        "state_name": run.state_name,
+        "state_message": run.state_message,
+        "log_lines": watcher.lines,
+    }
+    if code != EXIT_OK:
+        payload["error"] = f"run_{run.state_type.lower()}"
+    message = f": {run.state_message}" if run.state_message else ""
+    return out.emit(code, payload, f"run {run.name or run.id} {run.state_name}{message}")

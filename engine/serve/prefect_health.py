@@ -1,0 +1,62 @@
+"""Whether the Prefect API answers: the engine checks it between heartbeats and puts the
+answer in the heartbeat (`prefect_error`), so the console can say Prefect is unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from prefect.client.orchestration import get_client
+
+from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS
+from engine.contract.redact import redact_text
+
+logger = logging.getLogger("aiwf.engine")
+
+CHECK_TIMEOUT_SECONDS = 10.0
+"""An API that does not answer `/health` within this long counts as unreachable."""
+
+
+async def prefect_problem(client: Any, api_url: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> str:
+    """Why the Prefect API at `api_url` (the one `client` talks to) does not answer its
+    health check, for an operator (password redacted); '' when it answers."""
+    try:
+        error = await asyncio.wait_for(client.api_healthcheck(), timeout)
+    except TimeoutError:
+        error = TimeoutError(f"no answer within {timeout:g} s")
+    if error is None:
+        return ""
+    detail = str(error).strip() or type(error).__name__
+    return redact_text(f"{api_url}/health failed: {detail}")
+
+
+class PrefectHealth:
+    """Checks the API every heartbeat interval, forever; `problem` holds the last answer.
+
+    Args:
+        api_url: the API the engine uses (as shown: only for the message).
+    """
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.problem = ""
+        """Why the last check failed ('' if the API answered)."""
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with get_client() as prefect:
+                    while True:
+                        self._note(await prefect_problem(prefect, self.api_url))
+                        await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+            except Exception as exc:  # never the engine's end: it is only a check
+                self._note(redact_text(f"{self.api_url}: {exc}"))
+                await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+
+    def _note(self, problem: str) -> None:
+        if problem and problem != self.problem:
+            logger.warning("Prefect API unreachable: %s", problem)
+        elif self.problem and not problem:
+            logger.info("Prefect API answers again")
+        self.problem = problem
