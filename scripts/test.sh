@@ -10,6 +10,8 @@ source scripts/venv.sh
 bash scripts/secure-redis.sh
 # Headless Chromium and systemd-analyze for the browser-access and systemd unit tests.
 bash scripts/browser-deps.sh
+# iproute2 (`ip netns`) for the multi-host test's two network-namespace worker hosts.
+bash scripts/netns-deps.sh
 # Debian's PostgreSQL for the Prefect-on-Postgres test (it starts a private cluster).
 bash scripts/postgres.sh
 

@@ -72,6 +72,13 @@ class CommandingApp(App[None]):
         _key("q", "quit", "Quit", "Leave the console (the engine keeps running)"),
         _key("question_mark", "help", "Help", "Every key of this screen"),
         _key("a", "audit", "Audit", "Who did what: the engine's audit trail, live"),
+        _key(
+            "P",
+            "pools",
+            "Work pools",
+            "Prefect's work pools, queues, workers and concurrency limits",
+            show=False,
+        ),
         # Hidden: the main footer is full (80 columns); `?` and the palette list them.
         _key(
             "w",
@@ -93,7 +100,7 @@ class CommandingApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Not from inside a dialog: the screen would open on top of the question.
-        if action in ("audit", "command_line"):
+        if action in ("audit", "command_line", "pools"):
             return not isinstance(self.screen, ModalScreen)
         # `w` is a main-screen key: elsewhere it is hidden (the palette still offers it).
         if action == "writers":
@@ -112,6 +119,12 @@ class CommandingApp(App[None]):
 
         if not isinstance(self.screen, AuditScreen):
             self.push_screen(AuditScreen(self.ctx))
+
+    def action_pools(self) -> None:
+        from console.screens.pools import PoolsScreen
+
+        if not isinstance(self.screen, PoolsScreen):
+            self.push_screen(PoolsScreen(self.ctx))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

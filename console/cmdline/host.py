@@ -50,6 +50,9 @@ class CommandHost(Protocol):
     def action_audit(self) -> None:
         """Opens the audit trail (unless it is open)."""
 
+    def action_pools(self) -> None:
+        """Opens the work pools screen (unless it is open)."""
+
     def action_help(self) -> None:
         """Opens `?` for the screen on top."""
 

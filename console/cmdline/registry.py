@@ -183,6 +183,10 @@ def run_audit(app: CommandHost, _arg: str) -> None:
     app.action_audit()
 
 
+def run_pools(app: CommandHost, _arg: str) -> None:
+    app.action_pools()
+
+
 def run_who(app: CommandHost, arg: str) -> None:
     from console.screens.partitions import PartitionsScreen
 
@@ -256,6 +260,14 @@ COMMANDS: tuple[ConsoleCommand, ...] = (
     ),
     ConsoleCommand(
         "audit", ("au",), "", "Who did what: the audit trail", run_audit, palette="Audit trail"
+    ),
+    ConsoleCommand(
+        "pools",
+        ("wp", "workers"),
+        "",
+        "Work pools and queues, their workers, and the concurrency limits",
+        run_pools,
+        palette="Work pools",
     ),
     ConsoleCommand(
         "who",

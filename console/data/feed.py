@@ -18,12 +18,13 @@ from console.data.messages import (
     EngineStatusChanged,
     FlowRunsChanged,
     LineageChanged,
+    PoolsChanged,
     SnapshotLoaded,
     TaskRunChanged,
     TaskRunsLoaded,
 )
 from console.data.store import RedisReader, Update
-from engine.contract.documents import Deployment, FlowRun, Lineage, TaskRun
+from engine.contract.documents import Deployment, FlowRun, Lineage, Pools, TaskRun
 from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
 
@@ -67,9 +68,10 @@ class RedisFeed:
         block_ms = int(self.heartbeat_interval * 1000)
         reader = RedisReader(self.redis_url, self.keys, block_ms)
         last_id: str | None = None
+        last_pools: Pools | None = None
 
         async def session(link: Link) -> None:
-            nonlocal last_id
+            nonlocal last_id, last_pools
             await reader.connect()
             if last_id is None or await reader.has_gap_after(last_id):
                 # Note the stream position before reading the hashes (no gaps).
@@ -86,6 +88,10 @@ class RedisFeed:
                     info = await reader.read_heartbeat()
                     beat_at = parse_iso(info.beat_at) if info else None
                     self.post(EngineStatusChanged(info, beat_at))
+                    pools = await reader.read_pools()
+                    if pools is not None and pools != last_pools:
+                        self.post(PoolsChanged(pools))
+                        last_pools = pools
                     next_beat = time.monotonic() + self.heartbeat_interval
                 updates = await reader.read_updates(last_id)
                 self._post_updates(updates)

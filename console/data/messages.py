@@ -12,7 +12,7 @@ from typing import Any, Literal
 from textual.message import Message
 
 from engine.contract.commands import Command, CommandResult
-from engine.contract.documents import Deployment, FlowRun, Heartbeat, Lineage, TaskRun
+from engine.contract.documents import Deployment, FlowRun, Heartbeat, Lineage, Pools, TaskRun
 
 
 class SnapshotLoaded(Message):
@@ -80,6 +80,17 @@ class ConnectionChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ConnectionChanged)
+
+
+class PoolsChanged(Message):
+    """The engine's view of Prefect's work pools, queues, workers and limits, as last read."""
+
+    def __init__(self, pools: Pools) -> None:
+        super().__init__()
+        self.pools = pools
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PoolsChanged)
 
 
 class EngineStatusChanged(Message):

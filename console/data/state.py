@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engine.contract.documents import Deployment, FlowRun, Heartbeat, Lineage, RunSummary, TaskRun
+from engine.contract.documents import (
+    Deployment,
+    FlowRun,
+    Heartbeat,
+    Lineage,
+    Pools,
+    RunSummary,
+    TaskRun,
+)
 from engine.contract.keys import RUNS_KEPT
 from engine.contract.ordering import is_newer, run_order
 from engine.contract.times import parse_iso
@@ -40,6 +48,8 @@ class Store:
     engine: Heartbeat | None = None
     """The heartbeat document; None when the key is absent (engine down)."""
     beat_at: datetime | None = None
+    pools: Pools | None = None
+    """Prefect's work pools, queues, workers and limits; None until an engine wrote them."""
     heartbeat_read: bool = False
     """True once the heartbeat key was read (so an absent one means the engine is down)."""
     bad_documents: int = 0

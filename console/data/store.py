@@ -21,6 +21,7 @@ from engine.contract.documents import (
     Lineage,
     LogLine,
     LogTrim,
+    Pools,
     TaskRun,
     convert_fields,
     decode,
@@ -278,6 +279,11 @@ class RedisReader:
         """Whether the engine dropped the run's oldest log lines (they are only in Prefect)."""
         key = self.keys.log_trimmed
         return decode(await self._bytes("HGET", key, flow_run_id), LogTrim, f"{key}[{flow_run_id}]")
+
+    async def read_pools(self) -> Pools | None:
+        """The engine's view of Prefect's work pools; None before an engine wrote one."""
+        key = self.keys.pools
+        return decode(await self._bytes("GET", key), Pools, key)
 
     async def read_heartbeat(self) -> Heartbeat | None:
         key = self.keys.heartbeat

@@ -58,6 +58,9 @@ class LiveScreen(Screen[None]):
     def show_lineage(self, flow_run_id: str) -> None:
         pass
 
+    def show_pools(self) -> None:
+        pass
+
     def trigger_answered(self, flow_run_id: str | None) -> None:
         """A trigger this console sent was answered: the new run's id, or None if it
         failed, was not sent or got no answer in time."""

@@ -23,6 +23,7 @@ DATA_MESSAGES = (
     msg.LineageChanged,
     msg.ConnectionChanged,
     msg.EngineStatusChanged,
+    msg.PoolsChanged,
 )
 """What `LiveScreens.apply` takes (the app hands each of these to it)."""
 
@@ -96,6 +97,9 @@ class LiveScreens:
             store.connection_reason = message.reason
             if changed:
                 self.show_status()
+        elif isinstance(message, msg.PoolsChanged):
+            store.pools = message.pools
+            self._each(lambda s: s.show_pools())
         elif isinstance(message, msg.EngineStatusChanged):
             store.engine = message.info
             store.beat_at = message.beat_at

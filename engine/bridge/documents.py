@@ -236,4 +236,6 @@ def deployment_doc(
         updated=utc_now_iso(),
         parameter_schema=parameter_schema or {},
         resume_at=resume_at if paused else None,
+        work_pool=spec.work_pool,
+        work_queue=spec.work_queue,
     )

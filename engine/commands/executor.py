@@ -25,7 +25,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
 
-from engine.commands import secret_params, validation
+from engine.commands import pool_actions, secret_params, validation
 from engine.commands.backfill import run_backfill
 from engine.commands.cancel_watch import (
     CancelWatches,
@@ -172,6 +172,8 @@ class CommandExecutor:
             "pause": self._pause,
             "resume": self._resume,
             "backfill": self._backfill,
+            "pause_pool": pool_actions.set_paused,
+            "resume_pool": pool_actions.set_paused,
         }
         handler = handlers[command.action]
         _RUN_NAMES.set({})  # each command runs in a task of its own: a context of its own

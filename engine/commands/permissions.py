@@ -26,7 +26,7 @@ from prefect.exceptions import ObjectNotFound
 from engine.commands.validation import CommandRejected
 from engine.config.registry import Registry
 from engine.contract.checked_yaml import CheckedFile, ConfigFileInvalid, Entry, read_checked
-from engine.contract.commands import RUN_ACTIONS, Command
+from engine.contract.commands import POOL_ACTIONS, RUN_ACTIONS, Command
 from engine.contract.identity import Identity
 from engine.contract.keys import Keys
 
@@ -40,6 +40,8 @@ ACTION_ROLE: dict[str, str] = {
     "pause": "admin",
     "resume": "admin",
     "backfill": "admin",
+    "pause_pool": "admin",
+    "resume_pool": "admin",
 }
 """The role an action needs on its deployment (a run's deployment for retry and cancel)."""
 USER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -140,7 +142,9 @@ async def check_command(
     if not operators.enforced:
         return
     deployment = command.target
-    if command.action in RUN_ACTIONS:
+    if command.action in POOL_ACTIONS:
+        deployment = ""  # a pool serves many deployments: only a grant on "*" covers it
+    elif command.action in RUN_ACTIONS:
         try:
             run = await prefect.read_flow_run(UUID(command.target))
         except (ObjectNotFound, ValueError):

@@ -46,9 +46,13 @@ _TOP_KEYS = (
     "description",
     "protected",
     "tags",
+    "work_pool",
+    "work_queue",
     "secret_parameters",
 )
 _SCHEDULE_KEYS = ("cron", "timezone")
+_BANNED_IN_NAMES = frozenset("/%&><")
+"""Characters Prefect refuses in work pool and queue names."""
 _SIMPLE_TYPES: tuple[type, ...] = (str, int, float, bool)
 
 
@@ -93,6 +97,7 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
         else:
             check.error(entry.value_line, "tags", "must be a list of strings, e.g. [nightly, ml]")
 
+    work_pool, work_queue = _check_pool(check, top.get("work_pool"), top.get("work_queue"))
     secret = check_secret_parameters(check, top.get("secret_parameters"), parameters, flow_name)
 
     name_line = top["name"].value_line if "name" in top else None
@@ -117,9 +122,37 @@ def load_file(path: Path) -> tuple[DeploymentSpec | None, list[ConfigError], int
         description=description,
         protected=protected,
         tags=tags,
+        work_pool=work_pool,
+        work_queue=work_queue,
         secret_parameters=secret,
     )
     return spec, [], name_line
+
+
+def _check_pool(check: CheckedFile, pool: Entry | None, queue: Entry | None) -> tuple[str, str]:
+    """`work_pool` and `work_queue`: Prefect names, and a queue only inside a pool."""
+    names = {"work_pool": "", "work_queue": ""}
+    for key, entry in (("work_pool", pool), ("work_queue", queue)):
+        if entry is None:
+            continue
+        value = entry.value
+        if not isinstance(value, str) or not value.strip() or _BANNED_IN_NAMES & set(value):
+            check.error(
+                entry.value_line,
+                key,
+                f"must be a Prefect {key.replace('_', ' ')} name (a non-empty string without "
+                f"{' '.join(sorted(_BANNED_IN_NAMES))}), e.g. `{key}: gpu-hosts`; got {value!r}",
+            )
+            continue
+        names[key] = value
+    if queue is not None and pool is None:
+        check.error(
+            queue.key_line,
+            "work_queue",
+            "a work queue needs a pool: add `work_pool: NAME` (or remove `work_queue` to let "
+            "the engine serve this deployment itself)",
+        )
+    return names["work_pool"], names["work_queue"]
 
 
 def _check_name(check: CheckedFile, entry: Entry | None) -> str | None:

@@ -36,6 +36,11 @@ class DeploymentSpec:
     protected: bool = False
     """A hint to the console to ask for confirmation before destructive actions."""
     tags: tuple[str, ...] = ()
+    work_pool: str = ""
+    """A Prefect work pool: the engine registers the deployment there and workers on any host
+    run it; "" (the default) means the engine serves it and runs it in its own process."""
+    work_queue: str = ""
+    """The pool's queue its scheduled runs go to; "" is the pool's default queue."""
     secret_parameters: frozenset[str] = frozenset()
     """Parameters whose values are stored and shown as fingerprints (engine/contract/secrets.py)."""
 

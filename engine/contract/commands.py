@@ -14,10 +14,32 @@ import msgspec
 from engine.contract.identity import Identity
 from engine.contract.times import parse_iso, utc_now_iso
 
-Action = Literal["trigger", "retry", "cancel", "pause", "resume", "backfill"]
-ACTIONS: tuple[str, ...] = ("trigger", "retry", "cancel", "pause", "resume", "backfill")
+Action = Literal[
+    "trigger", "retry", "cancel", "pause", "resume", "backfill", "pause_pool", "resume_pool"
+]
+ACTIONS: tuple[str, ...] = (
+    "trigger",
+    "retry",
+    "cancel",
+    "pause",
+    "resume",
+    "backfill",
+    "pause_pool",
+    "resume_pool",
+)
 RUN_ACTIONS = frozenset({"retry", "cancel"})
-"""Actions whose target is a flow run id (the others name a deployment)."""
+"""Actions whose target is a flow run id (the pool actions name a pool, the others a
+deployment)."""
+POOL_ACTIONS = frozenset({"pause_pool", "resume_pool"})
+"""Actions whose target is a work pool `POOL` or one of its queues `POOL/QUEUE`."""
+
+
+def pool_target(target: str) -> tuple[str, str]:
+    """(pool, queue) of a pool action's target; queue is "" for the pool itself. Prefect
+    refuses `/` in pool and queue names, so it cannot be part of either."""
+    pool, _, queue = target.partition("/")
+    return pool, queue
+
 
 DEFAULT_DEADLINE_SECONDS = 300.0
 """A command the engine has not started within this long after it was sent is refused

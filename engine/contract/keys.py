@@ -156,3 +156,8 @@ class Keys:
     def cancel_watches(self) -> str:
         """HASH: command id -> fields of a cancel whose final result is not written yet."""
         return f"{self.prefix}:cancel_watches"
+
+    @property
+    def pools(self) -> str:
+        """STRING: `Pools` JSON, Prefect's work pools, queues, workers and limits."""
+        return f"{self.prefix}:pools"

@@ -21,6 +21,7 @@ from prefect.schedules import Cron
 
 from engine.bridge.documents import deployment_doc
 from engine.bridge.history import QueryServer
+from engine.bridge.pools import mirror_pools
 from engine.bridge.prefect_to_redis import Bridge
 from engine.commands.cancel_watch import PrefectRunnerView
 from engine.commands.consumer import READ_BLOCK_MS
@@ -40,6 +41,8 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
+from engine.serve.lost_runs import watch_lost_runs
+from engine.serve.pools import register_on_pool
 from engine.serve.prefect_health import PrefectHealth
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
@@ -193,9 +196,14 @@ class Engine:
             tags=list(spec.tags),
             # A module path, not a file path: the run subprocess finds the flow from any cwd.
             entrypoint_type=EntrypointType.MODULE_PATH,
+            work_pool_name=spec.work_pool or None,
+            work_queue_name=spec.work_queue or None,
         )
         mark_secret_properties(deployment, spec.secret_parameters)
-        deployment_id = await self.runner.aadd_deployment(deployment)
+        if spec.work_pool:  # workers on any host run it; this engine's runner does not
+            deployment_id = await register_on_pool(prefect, deployment, spec)
+        else:
+            deployment_id = await self.runner.aadd_deployment(deployment)
         self.registry.add(
             RegisteredDeployment(
                 spec,
@@ -324,6 +332,8 @@ class Engine:
             "queries": QueryServer(
                 self.settings.redis_url, self.keys, self.registry, self.name
             ).run(),
+            "pools": mirror_pools(self.store),
+            "lost_runs": watch_lost_runs(self.registry),
         }
         tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
         try:

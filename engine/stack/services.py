@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -248,6 +248,10 @@ class LocalPrefectServer:
     state_dir: Path
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
+    host: str = "127.0.0.1"
+    """The address it listens on (the multi-host test binds it to a veth address)."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Server settings on top of the defaults (the multi-host test's short worker timeouts)."""
     tied_to_parent: bool = False
     """Dies with the process that started it, even by SIGKILL (`aiwf-engine run`'s own)."""
     on_spawn: Callable[[int], None] = ignore_pid
@@ -270,7 +274,7 @@ class LocalPrefectServer:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
+        return f"http://{self.host}:{self.port}/api"
 
     def _recorded_port(self) -> int:
         try:
@@ -307,14 +311,18 @@ class LocalPrefectServer:
         self.port = previous if previous and _port_free(previous) else _free_port()
         progress(f"Prefect server: starting on {self.api_url} (first start takes ~10-30 s)")
         database = self.database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
-        env = prefect_env(self.home) | {
-            "PREFECT_API_DATABASE_CONNECTION_URL": database,
-            "PREFECT_SERVER_UI_ENABLED": "false",
-            # Off by default in Prefect; the engine tails run logs through this websocket.
-            "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
-            "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        }
+        env = (
+            prefect_env(self.home)
+            | {
+                "PREFECT_API_DATABASE_CONNECTION_URL": database,
+                "PREFECT_SERVER_UI_ENABLED": "false",
+                # Off by default in Prefect; the engine tails run logs through this websocket.
+                "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
+                "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            }
+            | self.extra_env
+        )
         env.pop("PREFECT_API_URL", None)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -325,7 +333,7 @@ class LocalPrefectServer:
                     "server",
                     "start",
                     "--host",
-                    "127.0.0.1",
+                    self.host,
                     "--port",
                     str(self.port),
                 ],

@@ -26,6 +26,7 @@ from engine.contract.documents import (
     Heartbeat,
     Lineage,
     LogLine,
+    Pools,
     TaskRun,
     decode,
     decode_doc,
@@ -239,6 +240,10 @@ class RedisMirror:
         """Writes the heartbeat, stamped now; it expires unless the next beat comes."""
         beat = msgspec.structs.replace(info, beat_at=utc_now_iso())
         self.client.set(self.keys.heartbeat, encode(beat), ex=HEARTBEAT_TTL_SECONDS)
+
+    def write_pools(self, pools: Pools) -> None:
+        """Replaces the work pool view (the console polls it with the heartbeat)."""
+        self.client.set(self.keys.pools, encode(pools))
 
     def clear_heartbeat(self) -> None:
         self.client.delete(self.keys.heartbeat)

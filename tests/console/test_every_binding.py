@@ -30,6 +30,7 @@ from console.screens.main import MainScreen
 from console.screens.outputs import OutputsScreen
 from console.screens.partitions import PartitionsScreen
 from console.screens.pause_confirm import PauseConfirmScreen
+from console.screens.pools import PoolsScreen
 from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
 from console.screens.timeline import TimelineScreen
@@ -55,6 +56,7 @@ from tests.console.conftest import (
 from tests.console.param_schemas import FLOW_SCHEMA
 from tests.console.test_lineage import lineage_doc
 from tests.console.test_logs_keys import fetched, open_log, retry_and_ticks
+from tests.console.test_pools_screen import pools_doc
 
 Opener = Callable[[Pilot[Any]], Awaitable[Any]]
 """Brings the app to the binding's screen; returns what the check compares against."""
@@ -160,6 +162,16 @@ async def audit_screen(pilot: Pilot[Any]) -> None:
     assert isinstance(app_of(pilot).screen, AuditScreen)
 
 
+async def pools_screen(pilot: Pilot[Any]) -> None:
+    await main_runs(pilot)
+    ctx = app_of(pilot).ctx
+    RedisMirror(redis.Redis.from_url(ctx.redis_url), ctx.keys).write_pools(pools_doc())
+    await pilot.press("P")
+    screen = app_of(pilot).screen
+    assert isinstance(screen, PoolsScreen)
+    await wait_for(pilot, lambda: bool(screen.queues), "pools")
+
+
 async def partitions_screen(pilot: Pilot[Any]) -> PartitionsScreen:
     await main_deployments(pilot)
     await pilot.press("w")
@@ -252,6 +264,7 @@ CASES: dict[str, Case] = {
     "app.help": Case(main_runs, on(HelpScreen), "the key list opens"),
     "app.quit": Case(main_runs, lambda app, _b: app.return_code == 0, "the console exits"),
     "app.writers": Case(main_deployments, on(PartitionsScreen), "the partitions open"),
+    "app.pools": Case(main_runs, on(PoolsScreen), "the work pools open"),
     # Main screen.
     "main.back": Case(
         main_marked,
@@ -291,6 +304,8 @@ CASES: dict[str, Case] = {
     "outputs.back": Case(outputs_screen, on(RunScreen), "back to the run"),
     "audit.back": Case(audit_screen, on(MainScreen), "back to the main screen"),
     "audit.filter": Case(audit_screen, filter_open, "the filter bar opens"),
+    "pools.back": Case(pools_screen, on(MainScreen), "back to the main screen"),
+    "pools.pause_toggle": Case(pools_screen, on(ConfirmScreen), "pause asks first"),
     "parts.back": Case(partitions_screen, on(MainScreen), "back to the main screen"),
     "writers.back": Case(writers_screen, on(PartitionsScreen), "back to the partitions"),
     "deployment.back": Case(deployment_screen, on(MainScreen), "back to the main screen"),

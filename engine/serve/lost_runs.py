@@ -1,0 +1,89 @@
+"""Runs lost with their worker host: marked Crashed, then retried on another worker.
+
+A process worker whose host dies takes its flow run's process with it, and Prefect keeps the
+run Running for good (nothing reports its end). When Prefect marks the worker OFFLINE (it
+missed its heartbeats), the leader finds the pool's Pending/Running runs that worker
+submitted (the worker logs `Worker 'NAME' submitting flow run 'ID'` into each run's log),
+sets each Crashed ("worker NAME went offline"), and, for a deployment this engine
+registered on the pool, puts it back as AwaitingRetry, which any online worker of the pool
+picks up. Task results persisted on shared storage are reused by the retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    LogFilter,
+    LogFilterFlowRunId,
+    WorkPoolFilter,
+    WorkPoolFilterName,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.states import AwaitingRetry, Crashed
+
+from engine.bridge.pools import every
+from engine.config.registry import Registry
+
+logger = logging.getLogger("aiwf.engine.lost_runs")
+
+LOST_RUNS_SECONDS = 3.0
+SUBMITTED = re.compile(r"^Worker '(?P<worker>.+)' submitting flow run '")
+
+
+async def submitting_worker(prefect: PrefectClient, run: FlowRun) -> str:
+    """The name of the worker that last submitted `run`, from its log; "" if none did."""
+    logs = await prefect.read_logs(
+        log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200
+    )
+    names = [m["worker"] for log in logs if (m := SUBMITTED.match(log.message))]
+    return names[-1] if names else ""
+
+
+async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[str]:
+    """Crashes (and retries, for our pool deployments) the runs of offline workers; returns
+    their ids."""
+    recovered: list[str] = []
+    for pool in await prefect.read_work_pools():
+        workers = await prefect.read_workers_for_work_pool(pool.name)
+        offline = {w.name for w in workers if w.status and w.status.value == "OFFLINE"}
+        if not offline:
+            continue
+        runs = await prefect.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+                )
+            ),
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool.name])),
+        )
+        for run in runs:
+            worker = await submitting_worker(prefect, run)
+            if worker not in offline:
+                continue
+            message = f"worker {worker} of pool {pool.name} went offline (its host was lost)"
+            await prefect.set_flow_run_state(run.id, Crashed(message=message), force=True)
+            ours = bool(run.deployment_id and registry.name_of(str(run.deployment_id)))
+            if ours:
+                await prefect.set_flow_run_state(
+                    run.id,
+                    AwaitingRetry(message=f"{message}; retried on another worker"),
+                    force=True,
+                )
+            logger.warning("run %s: %s; %s", run.name, message, "retried" if ours else "Crashed")
+            recovered.append(str(run.id))
+    return recovered
+
+
+async def watch_lost_runs(registry: Registry, interval: float = LOST_RUNS_SECONDS) -> None:
+    """The leader's loop over `recover_lost_runs`."""
+
+    async def step(prefect: PrefectClient) -> None:
+        await recover_lost_runs(prefect, registry)
+
+    await every(interval, step, "check for runs of offline workers")
