@@ -1,0 +1,122 @@
+"""Writes `{p}:deployments`: the engine's own deployments and the rest of the Prefect estate
+(engine/bridge/estate.py), on change and every minute; removes the ones that are gone."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.exceptions import ObjectNotFound
+
+from engine.bridge.documents import deployment_doc, foreign_deployment_doc
+from engine.bridge.estate import EstateReader
+from engine.config.registry import Registry
+from engine.contract.pause_window import AutoResumeStore
+from engine.store.off_loop import EngineStore
+
+logger = logging.getLogger("aiwf.engine")
+
+DEPLOYMENT_REFRESH_SECONDS = 60.0
+"""Deployments are re-read this often even without events, to roll next fire times on (and
+to find the estate's new and deleted deployments if an event was missed)."""
+
+
+@dataclass
+class DeploymentDocs:
+    store: EngineStore
+    registry: Registry
+    config_dir: Path
+    estate: EstateReader = field(init=False)
+    _dirty: set[str] = field(default_factory=set)
+    _estate_dirty: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.estate = EstateReader(self.registry, self.config_dir)
+        self.auto_resume = AutoResumeStore(self.store.client, self.store.keys)
+
+    def mark_dirty(self, name: str) -> None:
+        self._dirty.add(name)
+        self._changed.set()
+
+    def mark_estate_dirty(self) -> None:
+        """A deployment the engine does not know was created, changed or deleted."""
+        self._estate_dirty = True
+        self._changed.set()
+
+    async def write_all(self, prefect: PrefectClient) -> None:
+        """Re-reads the estate, writes every listed deployment and removes the others."""
+        await self._refresh_estate(prefect)
+        listed = self.registry.listed()
+        for raw_name in await self.store.call(self.store.client.hkeys, self.store.keys.deployments):
+            name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
+            if name not in listed:
+                logger.info("deployment %s is no longer listed; removing it from Redis", name)
+                await self.store.call(self.store.mirror.remove_deployment, name)
+        await self.write_every(prefect)
+
+    async def write_every(self, prefect: PrefectClient) -> None:
+        for name in sorted(self.registry.listed()):
+            await self.write(prefect, name)
+
+    async def _refresh_estate(self, prefect: PrefectClient) -> set[str]:
+        """Re-reads the estate; removes the deployments gone from it, returns the new ones."""
+        before = set(self.registry.foreign)
+        listed, gone = await self.estate.refresh(prefect)
+        for name in gone:
+            logger.info("deployment %s left the estate; removing it from Redis", name)
+            await self.store.call(self.store.mirror.remove_deployment, name)
+        return listed - before
+
+    async def write(self, prefect: PrefectClient, name: str) -> None:
+        resume_at = await self.store.call(self.auto_resume.when, name)
+        resume_iso = resume_at.isoformat() if resume_at else None
+        last_run = self.registry.last_runs.get(name)
+        registered = self.registry.by_name.get(name)
+        if registered is not None:
+            api = await prefect.read_deployment(registered.id)
+            doc = deployment_doc(
+                registered.spec,
+                registered.id,
+                bool(api.paused),
+                registered.parameters,
+                last_run,
+                parameter_schema=registered.parameter_schema,
+                resume_at=resume_iso,
+            )
+        else:
+            foreign = self.registry.foreign.get(name)
+            if foreign is None:
+                return  # left the estate since it was marked
+            try:
+                api = await prefect.read_deployment(foreign.id)
+            except ObjectNotFound:
+                self.registry.foreign.pop(name, None)
+                await self.store.call(self.store.mirror.remove_deployment, name)
+                return
+            doc = foreign_deployment_doc(foreign, api, last_run, resume_at=resume_iso)
+        await self.store.call(self.store.mirror.upsert_deployment, doc)
+
+    async def run(self) -> None:
+        async with get_client() as prefect:
+            while True:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), DEPLOYMENT_REFRESH_SECONDS)
+                    names, self._dirty = self._dirty, set()
+                    estate, self._estate_dirty = self._estate_dirty, False
+                except asyncio.TimeoutError:
+                    names, estate = self.registry.listed(), True
+                self._changed.clear()
+                if estate:
+                    try:
+                        names |= await self._refresh_estate(prefect)
+                    except Exception:
+                        logger.exception("could not read the Prefect estate's deployments")
+                for name in sorted(names):
+                    try:
+                        await self.write(prefect, name)
+                    except Exception:
+                        logger.exception("could not refresh deployment %s", name)
