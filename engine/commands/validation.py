@@ -44,17 +44,19 @@ def served(registry: Registry, name: str, action: str = "") -> RegisteredDeploym
                 "engine; only the engine's own deployments (config/deployments) take it"
             )
         known = ", ".join(sorted(registry.by_name)) or "none"
-        raise CommandRejected(f"unknown deployment {name!r} (served: {known})")
+        others = (
+            f"; {len(registry.foreign)} more listed from the Prefect estate, named flow/name"
+            if registry.foreign
+            else ""
+        )
+        raise CommandRejected(f"unknown deployment {name!r} (served: {known}){others}")
     return deployment
 
 
 def listed(registry: Registry, name: str) -> RegisteredDeployment | ForeignDeployment:
     """The deployment `name`, served by this engine or elsewhere in the estate."""
-    deployment = registry.by_name.get(name) or registry.foreign.get(name)
-    if deployment is None:
-        known = ", ".join(sorted(registry.listed())) or "none"
-        raise CommandRejected(f"unknown deployment {name!r} (listed: {known})")
-    return deployment
+    foreign = registry.foreign.get(name)
+    return foreign if foreign is not None else served(registry, name)
 
 
 def check_foreign_trigger(deployment: ForeignDeployment, params: Mapping[str, Any]) -> None:
