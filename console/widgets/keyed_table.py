@@ -90,6 +90,10 @@ class KeyedTable(RowTable):
         """Every row the table should show now, before the text filter."""
         return ()
 
+    def idle_columns(self) -> frozenset[str]:
+        """Keys of columns with nothing to tell now (left out before fitting the rest)."""
+        return frozenset()
+
     # Diffing.
 
     def refresh_rows(self) -> None:
@@ -195,7 +199,15 @@ class KeyedTable(RowTable):
         room = width
         if len(self._rows) + (1 if self.show_header else 0) > height:
             room -= self.styles.scrollbar_size_vertical
-        shown = fit_columns(self.COLUMNS, natural, room, self.cell_padding)
+        idle = self.idle_columns()
+        kept = [i for i, column in enumerate(self.COLUMNS) if column.key not in idle]
+        fitted = fit_columns(
+            tuple(self.COLUMNS[i] for i in kept),
+            [natural[i] for i in kept],
+            room,
+            self.cell_padding,
+        )
+        shown = tuple(ShownColumn(kept[s.index], s.cut_to) for s in fitted)
         if shown != self._shown:
             self._shown = shown
             # A column set change is rare (a resize, a much longer cell): rebuilding is

@@ -194,8 +194,7 @@ class Engine:
             prefect_api_url=redact_url(self.settings.api_url),
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
-            config_errors=[str(e) for e in self.loaded.errors]
-            + self.deployment_docs.estate.errors,
+            config_errors=[str(e) for e in self.loaded.errors] + self.deployment_docs.estate.errors,
             bridge=self.bridge.mode,
             name=self.name,
             standbys=self.mirror.standbys(),

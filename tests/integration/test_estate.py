@@ -65,7 +65,7 @@ def team_serve(
 
 def deployment(stack_redis: redis.Redis, keys: Keys, name: str) -> dict[str, Any] | None:
     raw = stack_redis.hget(keys.deployments, name)
-    return json.loads(raw) if raw else None  # type: ignore[arg-type]
+    return json.loads(raw) if raw else None
 
 
 def listed(stack_redis: redis.Redis, keys: Keys, name: str) -> dict[str, Any]:
@@ -182,6 +182,4 @@ async def test_estate_yaml_hides_and_protects(
 
     # Deleted in Prefect: gone from Redis.
     await prefect_client.delete_deployment(UUID(protected["id"]))
-    wait_for(
-        lambda: deployment(stack_redis, stack_keys, PROTECTED) is None, 60, "the deleted one"
-    )
+    wait_for(lambda: deployment(stack_redis, stack_keys, PROTECTED) is None, 60, "the deleted one")

@@ -1,1 +1,1 @@
-"""A team's own flow, served by `flow.serve()` outside the engine (tests/integration/test_estate.py)."""
+"""A team's own flow, served by `flow.serve()` outside the engine (test_estate.py)."""

@@ -7,6 +7,7 @@ server; it serves three deployments until it is stopped.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prefect import flow, serve
 
@@ -19,10 +20,15 @@ def team_flow(seconds: float = 0.0, label: str = "team") -> str:
     return label
 
 
-if __name__ == "__main__":
-    serve(
+def main() -> None:
+    # Outside an event loop `to_deployment` returns the deployment itself.
+    deployments: list[Any] = [
         team_flow.to_deployment(name="team-daily", cron="0 3 * * *", tags=["team"]),
         team_flow.to_deployment(name="team-protected", tags=["team"]),
         team_flow.to_deployment(name="hidden-daily", tags=["team"]),
-        print_starting_message=False,
-    )
+    ]
+    serve(*deployments, print_starting_message=False)
+
+
+if __name__ == "__main__":
+    main()
