@@ -55,11 +55,15 @@ class EstateReader:
     def errors(self) -> list[str]:
         return [str(error) for error in self.filter.errors]
 
-    async def refresh(self, prefect: PrefectClient) -> tuple[set[str], set[str]]:
-        """Reads every deployment on the server; returns (listed names, names gone)."""
+    async def refresh(
+        self, prefect: PrefectClient
+    ) -> tuple[dict[str, DeploymentResponse], set[str]]:
+        """Reads every deployment on the server; returns (what Prefect said of each listed
+        one, by name; the names gone)."""
         self.reload_if_changed()
         served = {deployment.id for deployment in self.registry.by_name.values()}
         found: dict[str, ForeignDeployment] = {}
+        read: dict[str, DeploymentResponse] = {}
         hidden: set[str] = set()
         offset = 0
         while True:
@@ -71,14 +75,13 @@ class EstateReader:
                 if foreign is None:
                     hidden.add(str(api.id))
                 else:
-                    found[foreign.name] = foreign
+                    found[foreign.name], read[foreign.name] = foreign, api
             if len(page) < PAGE:
                 break
             offset += PAGE
         gone = set(self.registry.foreign) - set(found)
-        self.registry.foreign = found
-        self.registry.hidden_ids = hidden
-        return set(found), gone
+        self.registry.set_foreign(found, hidden)
+        return read, gone
 
     async def _foreign(
         self, prefect: PrefectClient, api: DeploymentResponse, estate: EstateFilter

@@ -44,9 +44,20 @@ class Registry:
     by_name: dict[str, RegisteredDeployment] = field(default_factory=dict)
     last_runs: dict[str, RunSummary] = field(default_factory=dict)
     foreign: dict[str, ForeignDeployment] = field(default_factory=dict)
-    """The rest of the estate the estate filter shows, by full name."""
+    """The rest of the estate the estate filter shows, by full name (`set_foreign`)."""
     hidden_ids: set[str] = field(default_factory=set)
     """Ids of deployments the estate filter hides: their runs are not mirrored."""
+    _foreign_names: dict[str, str] = field(default_factory=dict)
+    """Foreign deployment names by id: every mirrored run looks its deployment up."""
+
+    def set_foreign(self, found: dict[str, ForeignDeployment], hidden: set[str]) -> None:
+        self.foreign, self.hidden_ids = found, hidden
+        self._foreign_names = {foreign.id: name for name, foreign in found.items()}
+
+    def drop_foreign(self, name: str) -> None:
+        foreign = self.foreign.pop(name, None)
+        if foreign is not None:
+            self._foreign_names.pop(foreign.id, None)
 
     def add(self, deployment: RegisteredDeployment) -> None:
         self.by_name[deployment.spec.name] = deployment
@@ -67,13 +78,7 @@ class Registry:
 
     def name_of(self, deployment_id: str) -> str:
         """The name of any listed deployment, served here or not, else ""."""
-        served = self.served_name_of(deployment_id)
-        if served:
-            return served
-        for name, foreign in self.foreign.items():
-            if foreign.id == deployment_id:
-                return name
-        return ""
+        return self.served_name_of(deployment_id) or self._foreign_names.get(deployment_id, "")
 
     def listed(self) -> set[str]:
         """Every deployment name the engine writes to Redis."""

@@ -8,12 +8,15 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from msgspec.structs import replace
 from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.responses import DeploymentResponse
 from prefect.exceptions import ObjectNotFound
 
 from engine.bridge.documents import deployment_doc, foreign_deployment_doc
 from engine.bridge.estate import EstateReader
 from engine.config.registry import Registry
+from engine.contract.documents import Deployment
 from engine.contract.pause_window import AutoResumeStore
 from engine.store.off_loop import EngineStore
 
@@ -32,6 +35,8 @@ class DeploymentDocs:
     estate: EstateReader = field(init=False)
     _dirty: set[str] = field(default_factory=set)
     _estate_dirty: bool = False
+    _written: dict[str, Deployment] = field(default_factory=dict)
+    """The foreign documents last written (without `updated`), to skip unchanged ones."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -49,6 +54,7 @@ class DeploymentDocs:
 
     async def write_all(self, prefect: PrefectClient) -> None:
         """Re-reads the estate, writes every listed deployment and removes the others."""
+        self._written.clear()  # a new term: Redis may hold anything
         await self._refresh_estate(prefect)
         listed = self.registry.listed()
         for raw_name in await self.store.call(self.store.client.hkeys, self.store.keys.deployments):
@@ -56,22 +62,32 @@ class DeploymentDocs:
             if name not in listed:
                 logger.info("deployment %s is no longer listed; removing it from Redis", name)
                 await self.store.call(self.store.mirror.remove_deployment, name)
-        await self.write_every(prefect)
+        for name in sorted(self.registry.by_name):
+            await self.write(prefect, name)
 
     async def write_every(self, prefect: PrefectClient) -> None:
+        """Writes every listed deployment, changed or not (Redis came back empty)."""
+        self._written.clear()
         for name in sorted(self.registry.listed()):
             await self.write(prefect, name)
 
-    async def _refresh_estate(self, prefect: PrefectClient) -> set[str]:
-        """Re-reads the estate; removes the deployments gone from it, returns the new ones."""
-        before = set(self.registry.foreign)
-        listed, gone = await self.estate.refresh(prefect)
+    async def _refresh_estate(self, prefect: PrefectClient) -> None:
+        """Re-reads the estate: writes what changed, removes the deployments gone from it."""
+        read, gone = await self.estate.refresh(prefect)
         for name in gone:
             logger.info("deployment %s left the estate; removing it from Redis", name)
+            self._written.pop(name, None)
             await self.store.call(self.store.mirror.remove_deployment, name)
-        return listed - before
+        for name, api in sorted(read.items()):
+            try:
+                await self.write(prefect, name, api)
+            except Exception:
+                logger.exception("could not refresh deployment %s", name)
 
-    async def write(self, prefect: PrefectClient, name: str) -> None:
+    async def write(
+        self, prefect: PrefectClient, name: str, api: DeploymentResponse | None = None
+    ) -> None:
+        """Writes deployment `name`'s document (`api`: what Prefect just said of it)."""
         resume_at = await self.store.call(self.auto_resume.when, name)
         resume_iso = resume_at.isoformat() if resume_at else None
         last_run = self.registry.last_runs.get(name)
@@ -92,12 +108,17 @@ class DeploymentDocs:
             if foreign is None:
                 return  # left the estate since it was marked
             try:
-                api = await prefect.read_deployment(foreign.id)
+                api = api or await prefect.read_deployment(foreign.id)
             except ObjectNotFound:
-                self.registry.foreign.pop(name, None)
+                self.registry.drop_foreign(name)
+                self._written.pop(name, None)
                 await self.store.call(self.store.mirror.remove_deployment, name)
                 return
             doc = foreign_deployment_doc(foreign, api, last_run, resume_at=resume_iso)
+            # A big estate is re-read every minute: write only what changed.
+            if self._written.get(name) == replace(doc, updated=None):
+                return
+            self._written[name] = replace(doc, updated=None)
         await self.store.call(self.store.mirror.upsert_deployment, doc)
 
     async def run(self) -> None:
@@ -112,7 +133,8 @@ class DeploymentDocs:
                 self._changed.clear()
                 if estate:
                     try:
-                        names |= await self._refresh_estate(prefect)
+                        await self._refresh_estate(prefect)
+                        names -= set(self.registry.foreign)  # written just now
                     except Exception:
                         logger.exception("could not read the Prefect estate's deployments")
                 for name in sorted(names):

@@ -9,6 +9,8 @@ import redis
 from textual.widgets import Static
 
 from console.app import ConsoleApp
+from console.screens.deployment import DeploymentScreen
+from console.screens.main import MainScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
 from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
@@ -119,7 +121,9 @@ async def test_read_only_refuses_actions_on_a_foreign_deployment(
     posted = Posted()
     async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await select_deployment(pilot, app, TEAM)
-        app.screen.action_trigger()  # as the palette would: the key is hidden
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        screen.action_trigger()  # as the palette would: the key is hidden
         await wait_not_sent(pilot, posted, "trigger", "read-only")
     assert commands(redis_client, keys) == []
 
@@ -150,3 +154,21 @@ async def test_lineage_panel_says_a_foreign_flow_records_none(
         panel = app.screen.query_one(LineagePanel)
         await wait_for(pilot, lambda: "No lineage yet" in rendered(panel), "own run's text")
         assert isinstance(panel, Static)
+
+
+async def test_the_deployment_screen_says_who_serves_a_foreign_one(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_estate(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_deployment(pilot, app, POOL)
+        await pilot.press("d")
+        assert isinstance(app.screen, DeploymentScreen)
+        info = str(app.screen.query_one("#deployment-info", Static).render())
+        assert "Served by: pool:gpu" in info
+        await pilot.press("escape")
+        await select_deployment(pilot, app, "ai-inference-prod")
+        await pilot.press("d")
+        assert isinstance(app.screen, DeploymentScreen)
+        assert "Served by" not in str(app.screen.query_one("#deployment-info", Static).render())
