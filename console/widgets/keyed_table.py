@@ -259,7 +259,8 @@ class KeyedTable(RowTable):
         yield
         if selected is not None and RowKey(selected) in self.rows:
             new_index = self.get_row_index(selected)
-            if new_index != index:
+            # Against the cursor now, not `index`: a rebuild (`clear`) put it on row 0.
+            if new_index != self.cursor_row:
                 self.move_cursor(row=new_index)
         elif self.row_count and index >= self.row_count:
             self.move_cursor(row=self.row_count - 1)

@@ -62,9 +62,17 @@ def served_column(table: DeploymentsTable) -> dict[str, str]:
 
 async def select_deployment(pilot: Any, app: ConsoleApp, name: str) -> DeploymentsTable:
     table = app.screen.query_one(DeploymentsTable)
-    await wait_for(pilot, lambda: name in table.row_keys(), name)
+    await wait_for(pilot, lambda: len(table.row_keys()) == 4, "every deployment")
     table.focus()
-    table.move_cursor(row=table.row_keys().index(name))
+
+    def selected() -> bool:
+        if table.selected_key() != name:
+            table.move_cursor(row=table.row_keys().index(name))
+        return table.selected_key() == name
+
+    await wait_for(pilot, selected, f"{name} selected")
+    await pilot.pause()
+    assert table.selected_key() == name
     return table
 
 
