@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from uuid import uuid4
 
+import pytest
 from prefect.client.schemas.objects import DeploymentSchedule
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 
 from engine.bridge.documents import foreign_deployment_doc, served_by
+from engine.commands.permissions import Refused, check_command, load_operators
 from engine.config.registry import ForeignDeployment, Registry
+from engine.contract.commands import Command
+from engine.contract.identity import Identity
+
+TEAM = "team-flow/daily"
 
 
 def api(**fields: object) -> DeploymentResponse:
@@ -58,3 +65,17 @@ def test_the_registry_finds_foreign_deployments_but_never_serves_them() -> None:
     registry.drop_foreign("etl/hourly")
     assert registry.name_of("id-1") == "" and registry.listed() == set()
     assert registry.hidden_ids == {"id-hidden"}
+
+
+async def test_operator_grants_apply_to_foreign_deployments_by_full_name(tmp_path: Path) -> None:
+    (tmp_path / "operators.yaml").write_text(
+        'operators:\n  ana:\n    - {deployments: "team-flow/*", role: operate}\n'
+    )
+    operators = load_operators(tmp_path)
+    registry = Registry()
+    registry.set_foreign({TEAM: ForeignDeployment("id-1", TEAM, "team-flow", "serve")}, set())
+    ana = Identity("ana", "h")
+    # A trigger or pause is judged on its target's name; Prefect is not asked.
+    await check_command(operators, registry, None, Command("trigger", TEAM, identity=ana))  # type: ignore[arg-type]
+    with pytest.raises(Refused, match="ana may not pause on deployment 'team-flow/daily'"):
+        await check_command(operators, registry, None, Command("pause", TEAM, identity=ana))  # type: ignore[arg-type]
