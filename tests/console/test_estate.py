@@ -12,6 +12,7 @@ from console.app import ConsoleApp
 from console.screens.deployment import DeploymentScreen
 from console.screens.main import MainScreen
 from console.screens.protected_confirm import ProtectedConfirmScreen
+from console.screens.retry_confirm import RetryConfirmScreen
 from console.screens.run import RunScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.lineage_panel import LineagePanel
@@ -180,3 +181,27 @@ async def test_the_deployment_screen_says_who_serves_a_foreign_one(
         await pilot.press("d")
         assert isinstance(app.screen, DeploymentScreen)
         assert "Served by" not in str(app.screen.query_one("#deployment-info", Static).render())
+
+
+async def test_a_foreign_run_offers_only_a_plain_retry(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_estate(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: "run-team" in runs.row_keys(), "the team's run")
+        runs.focus()
+        runs.move_cursor(row=runs.row_keys().index("run-team"))
+        await pilot.press("enter")
+        assert isinstance(app.screen, RunScreen)
+        await pilot.press("r")
+        dialog = app.screen
+        assert isinstance(dialog, RetryConfirmScreen)
+        assert not dialog.query("#retry-full") and not dialog.query("#retry-from")
+        await pilot.press("f")  # not offered: nothing happens
+        assert app.screen is dialog
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the retry")
+        sent = commands(redis_client, keys)[0]
+        assert (sent["action"], sent["target"], sent["params"]) == ("retry", "run-team", "{}")
