@@ -76,11 +76,6 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     """True if its flow writes a lineage document per attempt (only the engine's pipeline
     flows do); the run screen says "not recorded by this flow" otherwise."""
 
-    @property
-    def served_by_label(self) -> str:
-        """`engine`, `serve` or the work pool's name, for a narrow column."""
-        return self.served_by.removeprefix(POOL_PREFIX)
-
 
 class FlowRun(msgspec.Struct, frozen=True, kw_only=True):
     """`{p}:flow_runs` value: one flow run as Prefect last reported it."""
