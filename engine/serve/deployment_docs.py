@@ -25,6 +25,8 @@ logger = logging.getLogger("aiwf.engine")
 DEPLOYMENT_REFRESH_SECONDS = 60.0
 """Deployments are re-read this often even without events, to roll next fire times on (and
 to find the estate's new and deleted deployments if an event was missed)."""
+FOREIGN_SETTLE_SECONDS = 1.0
+"""How long events about deployments the engine does not serve are gathered before reading."""
 
 
 @dataclass
@@ -124,13 +126,20 @@ class DeploymentDocs:
     async def run(self) -> None:
         async with get_client() as prefect:
             while True:
+                timed_out = False
                 try:
                     await asyncio.wait_for(self._changed.wait(), DEPLOYMENT_REFRESH_SECONDS)
-                    names, self._dirty = self._dirty, set()
-                    estate, self._estate_dirty = self._estate_dirty, False
                 except asyncio.TimeoutError:
-                    names, estate = self.registry.listed(), True
+                    timed_out = True
+                if not timed_out and not self._dirty & set(self.registry.by_name):
+                    # Only others' deployments changed: a burst of their events (someone
+                    # pausing and resuming in a loop) settles into one read each.
+                    await asyncio.sleep(FOREIGN_SETTLE_SECONDS)
                 self._changed.clear()
+                names, self._dirty = self._dirty, set()
+                estate, self._estate_dirty = self._estate_dirty, False
+                if timed_out:
+                    names, estate = self.registry.listed(), True
                 if estate:
                     try:
                         await self._refresh_estate(prefect)
