@@ -29,6 +29,7 @@ from console.text.formatting import (
     is_final,
     next_fires,
     run_durations,
+    served_by_text,
     sparkline,
     state_label,
     zone_named,
@@ -160,7 +161,9 @@ class DeploymentScreen(LiveScreen):
         lines = [
             f"{state.text}{window.removeprefix('paused') if window else ''}"
             f"{'  ⚠ protected' if doc.protected else ''}",
-            f"Flow: {doc.flow_name or DASH}   Version: {doc.version or DASH}",
+            f"Flow: {doc.flow_name or DASH}   Version: {doc.version or DASH}"
+            # Said only when someone else runs it: the engine's own say nothing new here.
+            + ("" if doc.managed else f"   Served by: {served_by_text(doc)}"),
             f"Schedule: {format_schedule(doc)}",
         ]
         return Text("\n".join(lines))

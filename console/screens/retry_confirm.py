@@ -98,13 +98,18 @@ class RetryPreviews:
     """Tasks a retry can start from, in call order."""
     from_task: dict[str, RetryPlan] = field(default_factory=dict)
     """The plan of a retry from each of `tasks` (empty for an undescribed flow)."""
+    served_here: bool = True
+    """False for a run of a deployment this engine does not serve: only a plain retry (the
+    engine refuses a full rerun or a start from a task for a flow it does not have)."""
 
 
 def retry_previews(
-    run: FlowRun, lineage: Lineage | None, task_runs: list[TaskRun]
+    run: FlowRun, lineage: Lineage | None, task_runs: list[TaskRun], served_here: bool = True
 ) -> RetryPreviews:
     """The previews of a retry of `run` from its mirrored lineage and task runs."""
     flow_name = str(run.flow_name or "")
+    if not served_here:
+        return RetryPreviews(flow_name, None, (), served_here=False)
     described = FLOW_TASKS.get(flow_name)
     if described is None:
         return RetryPreviews(flow_name, None, tuple(task_order(lineage, task_runs)))
@@ -156,6 +161,16 @@ class RetryConfirmScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="retry-dialog"):
             yield Label(f"Retry run [b]{self.run_name}[/b] (now {self.state})?", id="retry-title")
+            if not self.previews.served_here:
+                yield Label(
+                    "▶ Rerun: the flow runs again where its deployment is served; the engine "
+                    "does not serve it, so it cannot rerun without caches or from a task.",
+                    id="retry-rerun",
+                )
+                with Horizontal(id="retry-buttons"):
+                    yield Button("Retry (r)", variant="warning", id="retry-reuse")
+                    yield Button("Cancel (esc)", variant="primary", id="retry-cancel")
+                return
             if self.previews.retry is None:
                 flow = self.previews.flow_name
                 unknown = f"unknown: engine/contract/retry_plan.py does not describe flow {flow!r}"
@@ -198,6 +213,10 @@ class RetryConfirmScreen(ModalScreen[str | None]):
         event.stop()
         choices = {"retry-reuse": "reuse", "retry-full": "full"}
         self.dismiss(choices.get(event.button.id or ""))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Not served here: a full rerun is not offered (the key is hidden and does nothing).
+        return self.previews.served_here or parameters != ("full",)
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)

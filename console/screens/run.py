@@ -176,7 +176,10 @@ class RunScreen(LiveScreen):
         lineage = self.ctx.store.lineage.get(self.flow_run_id)
         task_runs = self.ctx.store.tasks_of(self.flow_run_id)
         label = state_label(run.state_type, run.state_name)
-        dialog = RetryConfirmScreen(run.name, label.text, retry_previews(run, lineage, task_runs))
+        deployment = self.ctx.store.deployments.get(run.deployment_name)
+        served_here = deployment is None or deployment.managed
+        previews = retry_previews(run, lineage, task_runs, served_here)
+        dialog = RetryConfirmScreen(run.name, label.text, previews)
         self.app.push_screen(dialog, self._retry_chosen)
 
     def _retry_chosen(self, choice: str | None) -> None:

@@ -13,7 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.contract import fire_times
-from engine.contract.documents import FINAL_STATE_TYPES, Deployment, FlowRun, TaskRun
+from engine.contract.documents import (
+    FINAL_STATE_TYPES,
+    SERVED_BY_ENGINE,
+    Deployment,
+    FlowRun,
+    TaskRun,
+)
 from engine.contract.times import parse_iso
 
 _GLYPHS: dict[str, str] = {
@@ -79,6 +85,12 @@ def state_label(state_type: str | None, state_name: str | None = None) -> StateL
 
 def deployment_label(paused: bool) -> StateLabel:
     return StateLabel("‖", "Paused", "warning") if paused else StateLabel("●", "Active", "success")
+
+
+def served_by_text(doc: Deployment) -> str:
+    """`engine` (this engine serves it), `serve` (someone's `flow.serve()` process) or
+    `pool:<name>` (a work pool's workers)."""
+    return SERVED_BY_ENGINE if doc.managed else (doc.served_by or DASH)
 
 
 def is_final(state_type: str | None) -> bool:

@@ -1,4 +1,5 @@
-"""The deployments: active/paused, schedule, next fire time and the last run's state."""
+"""The deployments: active/paused, who serves it, schedule, next fire time and the last
+run's state."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from console.text.formatting import (
     deployment_label,
     format_next_run,
     format_schedule,
+    served_by_text,
     state_label,
 )
 from console.text.pause_text import paused_until
@@ -37,18 +39,25 @@ class DeploymentsTable(KeyedTable):
 
     # What an operator scans for comes first. Narrow terminals drop the flow first, then
     # the schedule (both are on the deployment screen, `d`); a long schedule is cut with
-    # `…` before that.
+    # `…` before that. "Served by" is shown once the estate has deployments this engine
+    # does not serve: while every row would say `engine` it says nothing.
     COLUMNS = (
         TableColumn("state", "State", 2),
         TableColumn("name", "Deployment", 1),
-        TableColumn("next", "Next run", 3),
-        TableColumn("last", "Last run", 4),
-        TableColumn("schedule", "Schedule", 5, min_width=14),
-        TableColumn("flow", "Flow", 6),
+        TableColumn("served", "Served by", 3, min_width=9),
+        TableColumn("next", "Next run", 4),
+        TableColumn("last", "Last run", 5),
+        TableColumn("schedule", "Schedule", 6, min_width=14),
+        TableColumn("flow", "Flow", 7),
     )
 
     def wanted_rows(self) -> Iterable[Row]:
         return [self.row_for(doc) for doc in self.ctx.store.deployments.values()]
+
+    def idle_columns(self) -> frozenset[str]:
+        if any(not doc.managed for doc in self.ctx.store.deployments.values()):
+            return frozenset()
+        return frozenset({"served"})
 
     def row_for(self, doc: Deployment) -> Row:
         now = self.ctx.now()
@@ -62,6 +71,7 @@ class DeploymentsTable(KeyedTable):
         cells = (
             toned(self.app, state.text, state.tone),
             Text(doc.name, style="bold", end=""),
+            Text(served_by_text(doc), end=""),
             Text(paused_until(doc, now) or format_next_run(doc, now), end=""),
             last_cell,
             Text(format_schedule(doc), end=""),

@@ -90,6 +90,10 @@ class KeyedTable(RowTable):
         """Every row the table should show now, before the text filter."""
         return ()
 
+    def idle_columns(self) -> frozenset[str]:
+        """Keys of columns with nothing to tell now (left out before fitting the rest)."""
+        return frozenset()
+
     # Diffing.
 
     def refresh_rows(self) -> None:
@@ -195,7 +199,15 @@ class KeyedTable(RowTable):
         room = width
         if len(self._rows) + (1 if self.show_header else 0) > height:
             room -= self.styles.scrollbar_size_vertical
-        shown = fit_columns(self.COLUMNS, natural, room, self.cell_padding)
+        idle = self.idle_columns()
+        kept = [i for i, column in enumerate(self.COLUMNS) if column.key not in idle]
+        fitted = fit_columns(
+            tuple(self.COLUMNS[i] for i in kept),
+            [natural[i] for i in kept],
+            room,
+            self.cell_padding,
+        )
+        shown = tuple(ShownColumn(kept[s.index], s.cut_to) for s in fitted)
         if shown != self._shown:
             self._shown = shown
             # A column set change is rare (a resize, a much longer cell): rebuilding is
@@ -247,7 +259,8 @@ class KeyedTable(RowTable):
         yield
         if selected is not None and RowKey(selected) in self.rows:
             new_index = self.get_row_index(selected)
-            if new_index != index:
+            # Against the cursor now, not `index`: a rebuild (`clear`) put it on row 0.
+            if new_index != self.cursor_row:
                 self.move_cursor(row=new_index)
         elif self.row_count and index >= self.row_count:
             self.move_cursor(row=self.row_count - 1)

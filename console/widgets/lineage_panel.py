@@ -78,12 +78,27 @@ class LineagePanel(Static):
     def doc(self) -> Lineage | None:
         return self.ctx.store.lineage.get(self.flow_run_id)
 
+    def records_lineage(self) -> bool:
+        """False if the run's deployment says its flow writes no lineage (a deployment this
+        engine does not serve); True otherwise, also while the deployment is not known."""
+        run = self.ctx.store.flow_runs.get(self.flow_run_id)
+        deployment = self.ctx.store.deployments.get(run.deployment_name) if run else None
+        return deployment is None or deployment.records_lineage
+
     def refresh_lineage(self) -> None:
         doc = self.doc
-        if doc is None:
-            self.update(Text("No lineage yet: it is written when an attempt ends.", style="dim"))
-        else:
+        if doc is not None:
             self.update(self._render_doc(doc))
+        elif not self.records_lineage():
+            self.update(
+                Text(
+                    "Not recorded by this flow: only the engine's own pipeline flows write "
+                    "lineage; this run's deployment is served elsewhere.",
+                    style="dim",
+                )
+            )
+        else:
+            self.update(Text("No lineage yet: it is written when an attempt ends.", style="dim"))
 
     def _render_doc(self, doc: Lineage) -> Table:
         zone = self.ctx.now().tzinfo

@@ -9,9 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect.client.schemas.objects import FlowRun, Log, State, StateType, TaskRun
+from prefect.client.schemas.responses import DeploymentResponse
+from prefect.client.schemas.schedules import CronSchedule
 from prefect.events import Event
 
 from engine.config.loader import DeploymentSpec
+from engine.config.registry import ForeignDeployment
 from engine.contract import documents
 from engine.contract.documents import FINAL_STATE_TYPES, RunSummary
 from engine.contract.fire_times import next_fires
@@ -238,4 +241,55 @@ def deployment_doc(
         resume_at=resume_at if paused else None,
         work_pool=spec.work_pool,
         work_queue=spec.work_queue,
+        # Its runs go to the pool's workers, not to this engine (issue 11 items 2 and 3).
+        served_by=(
+            documents.POOL_PREFIX + spec.work_pool if spec.work_pool else documents.SERVED_BY_ENGINE
+        ),
     )
+
+
+def foreign_deployment_doc(
+    foreign: ForeignDeployment,
+    api: DeploymentResponse,
+    last_run: RunSummary | None,
+    *,
+    resume_at: str | None = None,
+) -> documents.Deployment:
+    """The document of a deployment this engine lists but does not serve."""
+    cron, zone = first_cron(api)
+    paused = bool(api.paused)
+    return documents.Deployment(
+        id=foreign.id,
+        name=foreign.name,
+        flow_name=foreign.flow_name,
+        version=api.version or "",
+        description=api.description or "",
+        cron=cron,
+        timezone=zone,
+        paused=paused,
+        protected=foreign.protected,
+        parameters=dict(api.parameters or {}),
+        next_fire_times=[] if paused or not cron else next_fire_times(cron, zone),
+        last_run=last_run,
+        updated=utc_now_iso(),
+        parameter_schema=foreign.parameter_schema,
+        resume_at=resume_at if paused else None,
+        served_by=foreign.served_by,
+        managed=False,
+        records_lineage=False,
+    )
+
+
+def first_cron(api: DeploymentResponse) -> tuple[str, str]:
+    """(cron, time zone) of the deployment's first active cron schedule, or ("", "UTC")."""
+    for entry in api.schedules or []:
+        schedule = entry.schedule
+        if entry.active and isinstance(schedule, CronSchedule):
+            return schedule.cron, schedule.timezone or "UTC"
+    return "", "UTC"
+
+
+def served_by(api: DeploymentResponse) -> str:
+    """`pool:<name>` for a deployment on a work pool, else `serve` (a Runner polls it)."""
+    pool = api.work_pool_name
+    return f"{documents.POOL_PREFIX}{pool}" if pool else documents.SERVED_BY_SERVE

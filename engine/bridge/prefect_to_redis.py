@@ -74,10 +74,13 @@ class Bridge:
         store: EngineStore,
         registry: Registry,
         on_deployment_changed: Callable[[str], None],
+        on_estate_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.mirror, self.call = store.mirror, store.call
         self.registry = registry
         self.on_deployment_changed = on_deployment_changed
+        self.on_estate_changed = on_estate_changed
+        """A deployment the registry does not know appeared (events, or one of its runs)."""
         self._healthy = {"events": False, "logs": False}
         self._dirty_runs: set[str] = set()
         self._dirty_event = asyncio.Event()
@@ -134,10 +137,15 @@ class Bridge:
         except Exception as exc:  # a run deleted in Prefect, or a transient API error
             logger.debug("could not read flow run %s: %s", run_id, exc)
             return None
-        name = self.registry.name_of(doc_id(run.deployment_id))
+        if run.deployment_id is None:
+            return None  # ad-hoc runs outside any deployment are not ours to show
+        deployment_id = doc_id(run.deployment_id)
+        if deployment_id in self.registry.hidden_ids:
+            return None  # config/estate.yaml hides its deployment
+        name = self.registry.name_of(deployment_id)
+        if not name:
+            self.on_estate_changed()  # new to the engine: its document names the run soon
         doc = await self.secrets.doc(client, run, name)
-        if not doc.deployment_name and run.deployment_id is None:
-            return None  # ad-hoc runs outside our deployments are not ours to show
         if not worth_mirroring(doc):
             return None
         doc = await self._fill_attempt_start(client, doc)
@@ -228,6 +236,7 @@ class Bridge:
                 current is None
                 or current.state_name != doc.state_name
                 or (current.end_time != doc.end_time)
+                or current.deployment_name != doc.deployment_name  # found in the estate since
             )
             if stale:
                 doc = await self._fill_attempt_start(client, doc)
@@ -331,8 +340,10 @@ class Bridge:
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):
             deployment_name = self.registry.name_of(resource_id.rsplit(".", 1)[-1])
-            if deployment_name:
+            if deployment_name and name != "prefect.deployment.deleted":
                 self.on_deployment_changed(deployment_name)
+            else:  # created, deleted, or changed so that the estate filter may differ
+                self.on_estate_changed()
 
     async def _on_log(self, log: Log) -> None:
         if log.flow_run_id is not None:

@@ -38,8 +38,8 @@ class SecretRuns:
 
     async def names(self, client: PrefectClient, run: PrefectFlowRun, name: str) -> frozenset[str]:
         """The run's secret parameters: its deployment file's marks, or Prefect's."""
-        if name or run.deployment_id is None:
-            return self.registry.secret_names(name)
+        if name in self.registry.by_name or run.deployment_id is None:
+            return self.registry.secret_names(name)  # a deployment file's marks
         key = str(run.deployment_id)
         cached = self._marks.get(key)
         if cached is not None and time.monotonic() - cached[0] < SCHEMA_SECONDS:

@@ -38,7 +38,7 @@ from engine.commands.consumer import StreamConsumer
 from engine.commands.permissions import Operators, Refused, check_command, sender_of
 from engine.commands.prefect_budget import PREFECT_COMMAND_SECONDS, prefect_unreachable
 from engine.commands.validation import CommandRejected
-from engine.config.registry import Registry
+from engine.config.registry import ForeignDeployment, Registry
 from engine.contract.commands import RUN_ACTIONS, BadCommand, Command, CommandResult, decode_command
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillPlan
@@ -94,7 +94,7 @@ class CommandExecutor:
         self.cancels = CancelWatches(
             store,
             self.runner,
-            is_served=lambda deployment_id: bool(registry.name_of(deployment_id)),
+            is_served=lambda deployment_id: bool(registry.served_name_of(deployment_id)),
             on_run_changed=on_run_changed,
         )
 
@@ -227,19 +227,30 @@ class CommandExecutor:
         return self.run_names.get(wanted, "") if wanted else ""
 
     async def _trigger(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment = validation.served(self.registry, command.target)
-        params = validation.trigger_parameters(
-            deployment, command.params, datetime.now(timezone.utc)
-        )
+        deployment = validation.listed(self.registry, command.target)
+        if isinstance(deployment, ForeignDeployment):
+            # Prefect adds the deployment's own parameters under the overrides.
+            validation.check_foreign_trigger(deployment, command.params)
+            parameters = dict(command.params)
+        else:
+            params = validation.trigger_parameters(
+                deployment, command.params, datetime.now(timezone.utc)
+            )
+            parameters = deployment.parameters | params
         run = await prefect.create_flow_run_from_deployment(
             UUID(deployment.id),
-            parameters=deployment.parameters | params,
+            parameters=parameters,
             idempotency_key=f"aiwf-command-{command.id}",
             tags=[triggered_by_tag(command.identity)],
         )
         self.run_names[str(run.id)] = run.name
         await self.on_run_changed(prefect, str(run.id))
-        shown = mask_parameters(command.params, deployment.spec.secret_parameters)
+        secret = (
+            frozenset()
+            if isinstance(deployment, ForeignDeployment)
+            else deployment.spec.secret_parameters
+        )
+        shown = mask_parameters(command.params, secret)
         overrides = f" with {shown}" if command.params else ""
         return f"triggered {command.target}{overrides}: run {run.name}", str(run.id)
 
@@ -261,6 +272,8 @@ class CommandExecutor:
         # A retry reuses the run's parameters; refresh_cache and from_task are set on every
         # retry, so a forced rerun does not stick to the attempts after it.
         parameters = dict(run.parameters or {})
+        if full and not self.registry.served_name_of(str(run.deployment_id)):
+            validation.check_refresh_cache(run.name, parameters)
         if "refresh_cache" in parameters or full:
             parameters["refresh_cache"] = full
         if "from_task" in parameters or from_task:
@@ -316,7 +329,7 @@ class CommandExecutor:
         )
 
     async def _pause(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment = validation.served(self.registry, command.target)
+        deployment = validation.listed(self.registry, command.target)
         resume_at = validation.pause_until(command.params, datetime.now(timezone.utc))
         await prefect.pause_deployment(deployment.id)
         # A pause without a window replaces any earlier window: paused means paused.
@@ -331,7 +344,7 @@ class CommandExecutor:
         return f"paused {command.target}: no new scheduled runs until resumed", ""
 
     async def _resume(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment = validation.served(self.registry, command.target)
+        deployment = validation.listed(self.registry, command.target)
         await prefect.resume_deployment(deployment.id)
         window = await self.call(self.auto_resume.clear, command.target)
         self.on_deployment_changed(command.target)
@@ -339,7 +352,7 @@ class CommandExecutor:
         return f"resumed {command.target}{note}", ""
 
     async def _backfill(self, prefect: PrefectClient, command: Command) -> tuple[str, str]:
-        deployment = validation.served(self.registry, command.target)
+        deployment = validation.served(self.registry, command.target, "backfill")
         plan = validation.backfill_plan(deployment, command.params, datetime.now(timezone.utc))
         # The result goes out now; the runs follow, as the concurrency limit allows.
         await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)

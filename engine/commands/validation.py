@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.config.parameter_schema import override_errors
-from engine.config.registry import RegisteredDeployment, Registry
+from engine.config.registry import ForeignDeployment, RegisteredDeployment, Registry
 from engine.contract.commands import Command, CommandResult
 from engine.contract.documents import FINAL_STATE_TYPES
 from engine.contract.fire_times import BackfillError, BackfillPlan, plan_backfill
@@ -34,13 +34,42 @@ class CommandRejected(Exception):
     """The command cannot be carried out; the message tells the operator why."""
 
 
-def served(registry: Registry, name: str) -> RegisteredDeployment:
+def served(registry: Registry, name: str, action: str = "") -> RegisteredDeployment:
     """The deployment `name` if this engine serves it."""
     deployment = registry.by_name.get(name)
     if deployment is None:
+        foreign = registry.foreign.get(name)
+        if foreign is not None:
+            raise CommandRejected(
+                f"{action or 'this'}: {name} is served by {foreign.served_by}, not by this "
+                "engine; only the engine's own deployments (config/deployments) take it"
+            )
         known = ", ".join(sorted(registry.by_name)) or "none"
-        raise CommandRejected(f"unknown deployment {name!r} (served: {known})")
+        others = (
+            f"; {len(registry.foreign)} more listed from the Prefect estate, named flow/name"
+            if registry.foreign
+            else ""
+        )
+        raise CommandRejected(f"unknown deployment {name!r} (served: {known}){others}")
     return deployment
+
+
+def listed(registry: Registry, name: str) -> RegisteredDeployment | ForeignDeployment:
+    """The deployment `name`, served by this engine or elsewhere in the estate."""
+    foreign = registry.foreign.get(name)
+    return foreign if foreign is not None else served(registry, name)
+
+
+def check_foreign_trigger(deployment: ForeignDeployment, params: Mapping[str, Any]) -> None:
+    """A trigger's overrides, checked against the schema Prefect holds for the flow (the
+    engine does not have the flow itself): unknown names and wrong types are refused."""
+    schema = deployment.parameter_schema
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        _only(deployment.name, params, frozenset(properties))
+    problems = override_errors(schema, dict(params)) if schema else []
+    if problems:
+        raise CommandRejected(f"{'; '.join(problems)}; nothing was started")
 
 
 def _only(action: str, params: Mapping[str, Any], accepted: frozenset[str]) -> None:
@@ -116,15 +145,24 @@ def check_retryable(run_name: str, state_type: str, deployment_id: object) -> No
         raise CommandRejected(f"run {run_name} has no deployment to run it again")
 
 
+def check_refresh_cache(run_name: str, parameters: Mapping[str, Any]) -> None:
+    """A flow the engine does not serve takes `refresh_cache` only if it has it."""
+    if "refresh_cache" not in parameters:
+        raise CommandRejected(
+            f"retry: refresh_cache needs a flow that takes it; run {run_name}'s flow "
+            "(not served by this engine) has no such parameter; retry it without"
+        )
+
+
 def check_task(registry: Registry, deployment_id: str, task: str) -> None:
     """Rejects a `from_task` that the run's flow does not have, naming the valid ones."""
-    name = registry.name_of(deployment_id)
-    flow_name = registry.flow_of(name)
+    name = registry.served_name_of(deployment_id)
+    flow_name = registry.flow_of(name) if name else ""
     tasks = FLOW_TASKS.get(flow_name)
     if tasks is None:
         raise CommandRejected(
-            f"retry: cannot check from_task {task!r}: deployment {name or deployment_id} "
-            "is not served by this engine"
+            f"retry: cannot check from_task {task!r}: deployment "
+            f"{registry.name_of(deployment_id) or deployment_id} is not served by this engine"
         )
     if task not in tasks:
         raise CommandRejected(

@@ -1,4 +1,5 @@
-"""The deployments this engine serves: spec, Prefect id, and each one's latest run."""
+"""The deployments this engine serves (spec, Prefect id), the rest of the Prefect estate it
+lists (`ForeignDeployment`), and each one's latest run."""
 
 from __future__ import annotations
 
@@ -24,17 +25,50 @@ class RegisteredDeployment:
     """The flow's parameter schema (OpenAPI), published for the console's trigger form."""
 
 
+@dataclass(frozen=True)
+class ForeignDeployment:
+    """A deployment on the Prefect server that this engine does not serve (a `flow.serve()`
+    process or a work pool's workers run it); the engine acts on it through Prefect only."""
+
+    id: str
+    name: str
+    """Prefect's full name, `flow_name/deployment_name`: its key in Redis and in commands."""
+    flow_name: str
+    served_by: str
+    """`serve` or `pool:<work pool>` (engine/contract/documents.py `Deployment.served_by`)."""
+    protected: bool = False
+    parameter_schema: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Registry:
     by_name: dict[str, RegisteredDeployment] = field(default_factory=dict)
     last_runs: dict[str, RunSummary] = field(default_factory=dict)
+    foreign: dict[str, ForeignDeployment] = field(default_factory=dict)
+    """The rest of the estate the estate filter shows, by full name (`set_foreign`)."""
+    hidden_ids: set[str] = field(default_factory=set)
+    """Ids of deployments the estate filter hides: their runs are not mirrored."""
+    _foreign_names: dict[str, str] = field(default_factory=dict)
+    """Foreign deployment names by id: every mirrored run looks its deployment up."""
+
+    def set_foreign(self, found: dict[str, ForeignDeployment], hidden: set[str]) -> None:
+        self.foreign, self.hidden_ids = found, hidden
+        self._foreign_names = {foreign.id: name for name, foreign in found.items()}
+
+    def drop_foreign(self, name: str) -> None:
+        foreign = self.foreign.pop(name, None)
+        if foreign is not None:
+            self._foreign_names.pop(foreign.id, None)
 
     def add(self, deployment: RegisteredDeployment) -> None:
         self.by_name[deployment.spec.name] = deployment
 
     def flow_of(self, name: str) -> str:
         deployment = self.by_name.get(name)
-        return deployment.spec.flow_name if deployment else ""
+        if deployment is not None:
+            return deployment.spec.flow_name
+        foreign = self.foreign.get(name)
+        return foreign.flow_name if foreign else ""
 
     def secret_names(self, name: str) -> frozenset[str]:
         """The deployment's parameters marked secret (none for one not served here)."""
@@ -50,11 +84,28 @@ class Registry:
         }
         return sorted(values, key=len, reverse=True)
 
-    def name_of(self, deployment_id: str) -> str:
+    def served_name_of(self, deployment_id: str) -> str:
+        """The name of the deployment if this engine serves it, else ""."""
         for name, deployment in self.by_name.items():
             if deployment.id == deployment_id:
                 return name
         return ""
+
+    def name_of(self, deployment_id: str) -> str:
+        """The name of any listed deployment, served here or not, else ""."""
+        return self.served_name_of(deployment_id) or self._foreign_names.get(deployment_id, "")
+
+    def listed(self) -> set[str]:
+        """Every deployment name the engine writes to Redis."""
+        return set(self.by_name) | set(self.foreign)
+
+    def id_of(self, name: str) -> str:
+        """The Prefect id of a listed deployment, or ""."""
+        deployment = self.by_name.get(name)
+        if deployment is not None:
+            return deployment.id
+        foreign = self.foreign.get(name)
+        return foreign.id if foreign else ""
 
     def note_run(self, doc: FlowRun) -> bool:
         """Records `doc` as its deployment's last run if it is the latest. True if changed.

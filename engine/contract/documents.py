@@ -38,8 +38,14 @@ class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
     expected_start_time: str | None = None
 
 
+SERVED_BY_ENGINE = "engine"
+SERVED_BY_SERVE = "serve"
+POOL_PREFIX = "pool:"
+
+
 class Deployment(msgspec.Struct, frozen=True, kw_only=True):
-    """`{p}:deployments` value: one served deployment, keyed by `name`."""
+    """`{p}:deployments` value: one deployment of the Prefect estate, keyed by `name`
+    (the engine's own by their config name, the others by Prefect's `flow/name`)."""
 
     name: str
     id: str = ""
@@ -67,6 +73,15 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     secret_parameters: list[str] = []
     """Parameters marked secret in the deployment file: `parameters` holds their
     fingerprints (engine/contract/secrets.py), never their values."""
+    served_by: str = SERVED_BY_ENGINE
+    """Who executes its runs: `engine` (this engine), `serve` (a `flow.serve()` process of
+    someone else) or `pool:<work pool>` (that pool's workers)."""
+    managed: bool = True
+    """True if this engine serves it (from config/deployments); False for the rest of the
+    estate, which the engine acts on through Prefect only."""
+    records_lineage: bool = True
+    """True if its flow writes a lineage document per attempt (only the engine's pipeline
+    flows do); the run screen says "not recorded by this flow" otherwise."""
 
 
 class FlowRun(msgspec.Struct, frozen=True, kw_only=True):

@@ -71,8 +71,8 @@ class AutoResumer:
                 identity=self.identity,
             )
             window = f"maintenance window ended {when.isoformat(timespec='seconds')}"
-            deployment = self.registry.by_name.get(name)
-            if deployment is None:
+            deployment_id = self.registry.id_of(name)
+            if not deployment_id:
                 result = CommandResult(
                     command.id,
                     "error",
@@ -81,7 +81,7 @@ class AutoResumer:
                 )
             else:
                 try:
-                    await prefect.resume_deployment(deployment.id)
+                    await prefect.resume_deployment(deployment_id)
                 except Exception as exc:
                     logger.warning("auto-resume of %s failed, will retry: %s", name, exc)
                     self._retry_at[name] = time.monotonic() + RETRY_AFTER_SECONDS

@@ -19,7 +19,6 @@ from prefect.exceptions import ObjectNotFound
 from prefect.runner import Runner
 from prefect.schedules import Cron
 
-from engine.bridge.documents import deployment_doc
 from engine.bridge.history import QueryServer
 from engine.bridge.pools import mirror_pools
 from engine.bridge.prefect_to_redis import Bridge
@@ -33,13 +32,13 @@ from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.checked_yaml import ConfigFileInvalid
 from engine.contract.documents import Heartbeat
 from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS, Keys
-from engine.contract.pause_window import AutoResumeStore
 from engine.contract.redact import redact_url
 from engine.contract.redis_url import setup_problem
-from engine.contract.secrets import mark_secret_schema, mask_parameters
+from engine.contract.secrets import mark_secret_schema
 from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
+from engine.serve.deployment_docs import DeploymentDocs
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
 from engine.serve.lost_runs import watch_lost_runs
 from engine.serve.pools import register_on_pool
@@ -58,9 +57,6 @@ answers this query in milliseconds. `PREFECT_RUNNER_POLL_FREQUENCY`, if set, win
 REDIS_CONNECT_SECONDS = 3.0
 REDIS_REPLY_SECONDS = 10.0
 """How long the engine waits for Redis to connect and to answer before calling it away."""
-
-DEPLOYMENT_REFRESH_SECONDS = 60.0
-"""Deployments are re-read this often even without events, to roll next fire times on."""
 
 
 @dataclass(frozen=True)
@@ -113,20 +109,18 @@ class Engine:
             ),
         )
         self.operators = load_operators(settings.config_dir)
+        self.deployment_docs = DeploymentDocs(self.store, self.registry, settings.config_dir)
         self.bridge, self.executor = self._leader_parts()
-        self.auto_resume = AutoResumeStore(self.redis, self.keys)
         self.auto_resumer = AutoResumer(self.store, self.registry, self.mark_deployment_dirty)
         self.refiller = Refiller(
             self.store,
             self.bridge,
             {"api_url": redact_url(settings.api_url), "config_dir": str(settings.config_dir)},
-            self._write_all_deployments,
+            self.deployment_docs.write_every,
         )
         self.started_at = utc_now_iso()
         self.prefect_health = PrefectHealth(redact_url(settings.api_url))
         """The heartbeat's `prefect_error`: the last health check of the Prefect API."""
-        self._dirty_deployments: set[str] = set()
-        self._deployments_changed = asyncio.Event()
         self._stopping = asyncio.Event()
 
     def _leader_parts(self) -> tuple[Bridge, CommandExecutor]:
@@ -141,14 +135,19 @@ class Engine:
             operators=self.operators,
             consumer=self.name,
         )
-        return Bridge(self.store, self.registry, self.mark_deployment_dirty), executor
+        bridge = Bridge(
+            self.store,
+            self.registry,
+            self.mark_deployment_dirty,
+            on_estate_changed=self.deployment_docs.mark_estate_dirty,
+        )
+        return bridge, executor
 
     async def _on_run_changed(self, prefect: PrefectClient, run_id: str) -> None:
         await self.bridge.write_flow_run(prefect, run_id, with_tasks=True)
 
     def mark_deployment_dirty(self, name: str) -> None:
-        self._dirty_deployments.add(name)
-        self._deployments_changed.set()
+        self.deployment_docs.mark_dirty(name)
 
     async def register(self, prefect: PrefectClient) -> None:
         for spec in list(self.loaded.specs):
@@ -161,25 +160,6 @@ class Engine:
                 logger.error("config: %s", error)
                 self.loaded.specs.remove(spec)
                 self.loaded.errors.append(error)
-
-    async def write_all_deployments(self, prefect: PrefectClient) -> None:
-        """Mirrors every served deployment into Redis and removes the others (as leader)."""
-        settings = self.settings
-        call = self.store.call
-        for raw_name in await call(self.redis.hkeys, self.keys.deployments):
-            name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
-            if name not in self.registry.by_name:
-                logger.info(
-                    "deployment %s is no longer in %s; removing it from Redis",
-                    name,
-                    settings.config_dir,
-                )
-                await call(self.mirror.remove_deployment, name)
-        await self._write_all_deployments(prefect)
-
-    async def _write_all_deployments(self, prefect: PrefectClient) -> None:
-        for name in self.registry.by_name:
-            await self.write_deployment(prefect, name)
 
     async def _register_one(self, prefect: PrefectClient, spec: DeploymentSpec) -> None:
         settings = self.settings
@@ -224,38 +204,6 @@ class Engine:
             return False
         return bool(existing.paused)
 
-    async def write_deployment(self, prefect: PrefectClient, name: str) -> None:
-        registered = self.registry.by_name[name]
-        api_deployment = await prefect.read_deployment(registered.id)
-        resume_at = await self.store.call(self.auto_resume.when, name)
-        doc = deployment_doc(
-            registered.spec,
-            registered.id,
-            bool(api_deployment.paused),
-            mask_parameters(registered.parameters, registered.spec.secret_parameters),
-            self.registry.last_runs.get(name),
-            parameter_schema=registered.parameter_schema,
-            resume_at=resume_at.isoformat() if resume_at else None,
-        )
-        await self.store.call(self.mirror.upsert_deployment, doc)
-
-    async def _deployments_loop(self) -> None:
-        async with get_client() as prefect:
-            while True:
-                try:
-                    await asyncio.wait_for(
-                        self._deployments_changed.wait(), DEPLOYMENT_REFRESH_SECONDS
-                    )
-                    names, self._dirty_deployments = self._dirty_deployments, set()
-                except asyncio.TimeoutError:
-                    names = set(self.registry.by_name)
-                self._deployments_changed.clear()
-                for name in names:
-                    try:
-                        await self.write_deployment(prefect, name)
-                    except Exception:
-                        logger.exception("could not refresh deployment %s", name)
-
     def heartbeat_info(self) -> Heartbeat:
         return Heartbeat(
             pid=os.getpid(),
@@ -265,7 +213,7 @@ class Engine:
             prefect_embedded=self.settings.prefect_embedded,
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
-            config_errors=[str(e) for e in self.loaded.errors],
+            config_errors=[str(e) for e in self.loaded.errors] + self.deployment_docs.estate.errors,
             bridge=self.bridge.mode,
             prefect_error=self.prefect_health.problem,
             name=self.name,
@@ -317,7 +265,7 @@ class Engine:
                 await self.refiller.refill(prefect)
         await self.refiller.mark()  # this engine's API URL and config dir, for the console
         async with get_client() as prefect:
-            await self.write_all_deployments(prefect)
+            await self.deployment_docs.write_all(prefect)
         # Only now the heartbeat says a leader is alive: whoever waits for it (the launcher,
         # the tests) finds the deployments written.
         self.leading = True
@@ -326,7 +274,7 @@ class Engine:
         loops = {
             "bridge": self.bridge.run(),
             "commands": self.executor.run(),
-            "deployments": self._deployments_loop(),
+            "deployments": self.deployment_docs.run(),
             "auto_resume": self.auto_resumer.run(),
             "refill": self.refiller.run(),
             "queries": QueryServer(
