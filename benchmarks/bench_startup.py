@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis
 
-from benchmarks.pty_console import PtyProcess, console_command, console_env
+from benchmarks.pty_console import open_console
 from benchmarks.support import anchor, fill_console, goal, note, record
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis, EmbeddedStack, prefect_env
@@ -41,7 +41,7 @@ def filled(redis_server: EmbeddedRedis) -> Iterator[Keys]:
 
 def cold_start(url: str, keys: Keys, state_dir: Path) -> tuple[float, float]:
     """exec -> the first frame with FIRST_DEPLOYMENT and NEWEST_RUN on it (s), peak RSS (MB)."""
-    with PtyProcess(console_command(url, keys.prefix), console_env(state_dir)) as console:
+    with open_console(url, keys.prefix, state_dir) as console:
         console.expect(FIRST_DEPLOYMENT, NEWEST_RUN)
         shown = console.wait(FIRST_DEPLOYMENT, NEWEST_RUN)
         return shown - console.started, console.peak_rss_mb()
@@ -94,7 +94,8 @@ def test_cold_start_to_a_frame_with_data(
     frame = benchmark.stats.stats.median
     imported = statistics.median(imports)
     note(benchmark, f"import console.cli (fresh interpreter) median {imported * 1000:.0f} ms")
-    note(benchmark, f"after the import, to the first frame with data ~{(frame - imported) * 1000:.0f} ms")
+    rest = (frame - imported) * 1000
+    note(benchmark, f"after the import, to the first frame with data ~{rest:.0f} ms")
     note(benchmark, f"peak RSS of the console process, max of {len(rss)}: {max(rss):.1f} MB")
 
 

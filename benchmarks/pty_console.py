@@ -117,6 +117,11 @@ class PtyProcess:
                     )
                 self._lock.wait(min(left, 0.05))
 
+    def found_at(self, text: str) -> float | None:
+        """When `text` (expected earlier) appeared, or None if it has not (yet)."""
+        with self._lock:
+            return self._pending.get(text.encode())
+
     def cpu_seconds(self) -> float:
         """utime + stime of the child so far (/proc/PID/stat, clock ticks)."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -150,3 +155,8 @@ class PtyProcess:
 def console_env(state_dir: Path) -> dict[str, str]:
     """The environment an operator's shell gives the console (own state dir, a real TERM)."""
     return os.environ | {"TERM": "xterm-256color", "AIWF_STATE_DIR": str(state_dir)}
+
+
+def open_console(redis_url: str, prefix: str, state_dir: Path) -> PtyProcess:
+    """`aiwf-console --redis-url URL --prefix P` in a 160x48 pty."""
+    return PtyProcess(console_command(redis_url, prefix), console_env(state_dir))
