@@ -83,7 +83,7 @@ class LiveScreen(Screen[None]):
             return
         for table in self.query(KeyedTable):
             table.tick_rows()
-        self.show_status()
+        # No show_status here: the status bar's own one-second timer moves its clock.
 
     def refresh_all(self) -> None:
         """Re-diffs every table against the store (only changed cells are redrawn)."""
