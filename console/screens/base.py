@@ -18,8 +18,8 @@ from console.widgets.keyed_table import KeyedTable
 from console.widgets.status_bar import StatusBar
 from engine.contract.documents import FlowRun, TaskRun
 
-FULL_REDIFF_TICKS = 10
-"""A full re-diff of the top screen every 10 ticks (s)."""
+FULL_REDIFF_TICKS = 60
+"""A full re-diff of the top screen every 60 ticks (s): a safety net, not the clock."""
 
 
 class LiveScreen(Screen[None]):
