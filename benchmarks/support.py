@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -15,8 +16,9 @@ from typing import Any, Literal
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, deployment_doc, flow_run_doc, task_run_doc
 
-Metric = Literal["median_s", "p95_s", "per_second"]
-"""What a goal is about: a round's median or 95th percentile time, or items per second."""
+Metric = Literal["median_s", "p95_s", "per_second", "value"]
+"""What a goal is about: a round's median or 95th percentile time, items per second, or a
+`value` the benchmark measured itself (`record`): RSS, CPU %, a p95 from its own samples."""
 
 
 def goal(benchmark: Any, text: str, metric: Metric, value: float, items: int = 1) -> None:
@@ -29,6 +31,29 @@ def goal(benchmark: Any, text: str, metric: Metric, value: float, items: int = 1
         items: items handled per round (for `per_second`).
     """
     benchmark.extra_info.update(goal=text, metric=metric, goal_value=value, items=items)
+    benchmark.extra_info["load_avg"] = list(os.getloadavg())
+
+
+def anchor(benchmark: Any, name: str, value: float, goal_on_ratio: bool = True) -> None:
+    """Records the anchor measured in the same run (in the measured figure's unit); with
+    `goal_on_ratio` the goal bounds measured / anchor (e.g. `<= 0.25x`), not measured."""
+    benchmark.extra_info.update(anchor=name, anchor_value=value)
+    if goal_on_ratio:
+        benchmark.extra_info["goal_on"] = "ratio"
+
+
+def record(benchmark: Any, value: float, unit: str, higher_is_better: bool = False) -> None:
+    """Records a figure measured outside the timed rounds (metric `value`) in `unit`
+    ("s", "MB", "%", "B/s", "x" ...), and the load average at the end of the measurement."""
+    benchmark.extra_info.update(
+        metric="value", value=value, unit=unit, higher_is_better=higher_is_better
+    )
+    benchmark.extra_info["load_avg"] = list(os.getloadavg())
+
+
+def note(benchmark: Any, text: str) -> None:
+    """A secondary figure printed under the report's table (e.g. import time apart)."""
+    benchmark.extra_info.setdefault("notes", []).append(text)
 
 
 def percentile(samples: Sequence[float], fraction: float) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.report import table
+from benchmarks.report import notes, table
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(path.stem for path in (ROOT / "benchmarks").glob("bench_*.py"))
@@ -64,3 +64,26 @@ def test_the_report_compares_goal_and_measured() -> None:
     assert rows[2].split() == ["fast", "<", "1", "s", "250.0", "ms", "ok"]
     assert rows[3].split()[-7:] == ["p95", "10.0", "ms", "(p50", "10.0", "ms)", "ok"]
     assert rows[4].split()[-3:] == ["500", "/s", "MISSED"]
+
+
+def test_the_report_prints_anchor_ratio_load_and_notes() -> None:
+    results = {
+        "benchmarks": [
+            {"name": "cold", "extra_info": {"goal": "<= 0.25x ls", "metric": "median_s",
+                                            "goal_value": 0.25, "anchor": "ls",
+                                            "anchor_value": 1.0, "goal_on": "ratio",
+                                            "load_avg": [2.0, 1.5, 1.0],
+                                            "notes": ["import 300 ms"]},
+             "stats": {"median": 0.5}},
+            {"name": "rss", "extra_info": {"goal": "<= 80 MB", "metric": "value",
+                                           "goal_value": 80, "value": 60.0, "unit": "MB"},
+             "stats": {"median": 0.5}},
+        ]
+    }  # fmt: skip
+    rows = table(results)
+    assert rows[0].split() == ["benchmark", "goal", "anchor", "measured", "ratio", "load",
+                               "verdict"]  # fmt: skip
+    assert rows[2].split()[-10:] == ["ls", "1.00", "s", "500.0", "ms", "0.50x", "2.0", "1.5",
+                                     "1.0", "MISSED"]  # fmt: skip
+    assert rows[3].split()[-3:] == ["60.0", "MB", "ok"]
+    assert notes(results) == ["cold: import 300 ms"]

@@ -4,6 +4,7 @@ run's state."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,6 +23,13 @@ from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.tones import toned
 from engine.contract.documents import Deployment
+
+NEXT = 3
+"""Index of the next-run cell in a row (COLUMNS' order)."""
+
+
+def next_run_text(doc: Deployment, now: datetime) -> str:
+    return paused_until(doc, now) or format_next_run(doc, now)
 
 
 class DeploymentsTable(KeyedTable):
@@ -72,12 +80,22 @@ class DeploymentsTable(KeyedTable):
             toned(self.app, state.text, state.tone),
             Text(doc.name, style="bold", end=""),
             Text(served_by_text(doc), end=""),
-            Text(paused_until(doc, now) or format_next_run(doc, now), end=""),
+            Text(next_run_text(doc, now), end=""),
             last_cell,
             Text(format_schedule(doc), end=""),
             Text(str(doc.flow_name), end=""),
         )
         return Row(doc.name, cells, doc.name)
+
+    def tick_rows(self) -> None:
+        """Only the next-run cell moves with the clock: rows whose text changed."""
+        now = self.ctx.now()
+        changed = []
+        for doc in self.ctx.store.deployments.values():
+            row = self._rows.get(doc.name)
+            if row is None or row.cells[NEXT].plain != next_run_text(doc, now):
+                changed.append((self.row_for(doc), True))
+        self.put_rows(changed)
 
     def show_deployment(self, name: str) -> None:
         doc = self.ctx.store.deployments.get(name)

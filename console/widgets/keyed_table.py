@@ -110,6 +110,11 @@ class KeyedTable(RowTable):
             self._reorder()
             self._fit()
 
+    def tick_rows(self) -> None:
+        """Once a second: the rows whose cells depend on the clock. All of them here;
+        tables that know which of their rows move with time redraw only those."""
+        self.refresh_rows()
+
     def show_row(self, row: Row, wanted: bool = True) -> None:
         """Adds or updates one row, or removes it if it is no longer wanted."""
         self.put_rows([(row, wanted)])

@@ -18,7 +18,12 @@ from textual.message import Message
 from textual.widgets.data_table import RowKey
 
 from console.data.history import HistoryView
-from console.text.formatting import format_run_duration, run_durations, state_label
+from console.text.formatting import (
+    format_run_duration,
+    is_final,
+    run_durations,
+    state_label,
+)
 from console.widgets.column_fit import TableColumn
 from console.widgets.keyed_table import KeyedTable, Row
 from console.widgets.run_rows import OPEN_RUN, run_cells
@@ -176,6 +181,16 @@ class RunsTable(KeyedTable):
     def refresh_rows(self) -> None:
         super().refresh_rows()
         self._catch_up()
+
+    def tick_rows(self) -> None:
+        """Only unfinished runs' durations move with the clock, unless a time range filter
+        lets runs age out of the table."""
+        if TIME_RANGES[self.time_range][1] is not None:
+            self.refresh_rows()
+            return
+        runs = self.ctx.store.flow_runs
+        moving = [runs[key] for key in self.row_keys() if key in runs]
+        self.show_runs([doc for doc in moving if not is_final(doc.state_type)])
 
     # Filters and sort.
 

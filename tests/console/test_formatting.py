@@ -72,3 +72,17 @@ def test_run_seconds_ticks_while_running_and_stops_at_end() -> None:
     end = (NOW - timedelta(minutes=1)).isoformat()
     assert run_seconds(TaskRun(id="t", flow_run_id="r", start_time=start, end_time=end), NOW) == 60
     assert run_seconds(TaskRun(id="t", flow_run_id="r"), NOW) is None
+
+
+def test_a_kept_next_fire_time_is_worked_out_again_once_it_passes() -> None:
+    cron = "*/5 * * * *"
+    start = datetime(2026, 11, 25, 10, 0, 30, tzinfo=timezone.utc)
+    first = next_fire(cron, "UTC", start)
+    assert first == datetime(2026, 11, 25, 10, 5, tzinfo=timezone.utc)
+    assert next_fire(cron, "UTC", start + timedelta(minutes=2)) == first
+    later = next_fire(cron, "UTC", first + timedelta(seconds=1))
+    assert later == datetime(2026, 11, 25, 10, 10, tzinfo=timezone.utc)
+    # A clock set back before the kept time works it out again, too.
+    assert next_fire(cron, "UTC", start - timedelta(minutes=10)) == datetime(
+        2026, 11, 25, 9, 55, tzinfo=timezone.utc
+    )
