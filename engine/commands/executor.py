@@ -305,6 +305,12 @@ class CommandExecutor:
         run = await self._read_run(prefect, command.target)
         state_type = run.state.type.value if run.state else "UNKNOWN"
         was = (run.state.name if run.state else None) or state_type
+        if state_type == "CANCELLED":
+            # What was asked is true: ok, so a cancel run again (by a standby taking over
+            # from a leader that died after Prefect applied it) is not reported as failed.
+            return CommandResult(
+                command.id, "ok", f"run {run.name} is already cancelled", flow_run_id=str(run.id)
+            )
         if state_type in FINAL_STATE_TYPES:
             raise CommandRejected(f"run {run.name} already finished ({was})")
         await prefect.set_flow_run_state(
