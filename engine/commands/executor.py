@@ -11,7 +11,6 @@ Only the leader runs it; it takes over pending entries as engine/commands/claims
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -26,7 +25,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import AwaitingRetry, Cancelling
 
 from engine.commands import pool_actions, secret_params, validation
-from engine.commands.backfill import run_backfill
+from engine.commands.backfills import Backfills
 from engine.commands.cancel_watch import (
     CancelWatches,
     PrefectRunnerView,
@@ -41,7 +40,6 @@ from engine.commands.validation import CommandRejected
 from engine.config.registry import ForeignDeployment, Registry
 from engine.contract.commands import RUN_ACTIONS, BadCommand, Command, CommandResult, decode_command
 from engine.contract.documents import FINAL_STATE_TYPES
-from engine.contract.fire_times import BackfillPlan
 from engine.contract.identity import triggered_by_tag
 from engine.contract.keys import ENGINE_GROUP
 from engine.contract.pause_window import AutoResumeStore
@@ -88,8 +86,7 @@ class CommandExecutor:
         self.consumer = consumer or consumer_name()
         """Unique per process (host:pid:random): two engines never share pending entries."""
         self.auto_resume = AutoResumeStore(store.client, store.keys)
-        self.backfills: dict[str, asyncio.Task[None]] = {}
-        """Running backfills by command id (kept referenced so they are not collected)."""
+        self.backfills = Backfills(store, registry, on_run_changed)
         self.runner: RunnerView = runner or PrefectRunnerView(None)
         self.cancels = CancelWatches(
             store,
@@ -111,12 +108,12 @@ class CommandExecutor:
 
     async def _resume_left_over(self, prefect: PrefectClient) -> None:
         """What a previous engine left running: backfills half created, cancels watched."""
-        await self._resume_backfills(prefect)
+        await self.backfills.resume(prefect)
         await self.cancels.resume(prefect)
 
     async def stop(self) -> None:
         """Stops its backfills and cancel watches (lease lost: the next leader resumes them)."""
-        tasks = [*self.backfills.values(), *self.cancels.tasks.values()]
+        tasks = [*self.backfills.tasks.values(), *self.cancels.tasks.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -361,7 +358,7 @@ class CommandExecutor:
         deployment = validation.served(self.registry, command.target, "backfill")
         plan = validation.backfill_plan(deployment, command.params, datetime.now(timezone.utc))
         # The result goes out now; the runs follow, as the concurrency limit allows.
-        await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)
+        await self.backfills.start(prefect, command, deployment.id, deployment.parameters, plan)
         first, last = plan.fires[0], plan.fires[-1]
         return (
             f"backfilling {command.target}: {len(plan.fires)} run(s) for fire times "
@@ -369,57 +366,3 @@ class CommandExecutor:
             f"at most {plan.max_concurrent} at once",
             "",
         )
-
-    async def _start_backfill(
-        self,
-        prefect: PrefectClient,
-        command: Command,
-        deployment_id: str,
-        parameters: dict[str, Any],
-        plan: BackfillPlan,
-    ) -> None:
-        """Runs the backfill in the background, noted in `{p}:backfills` until every run
-        is created, so an engine that stops halfway resumes it when it starts again."""
-        if command.id in self.backfills:
-            return  # a redelivered command, or resumed already
-        await self.call(
-            self.client.hset, self.keys.backfills, command.id, json.dumps(command.to_fields())
-        )
-
-        async def backfill() -> None:
-            await run_backfill(
-                prefect, command, deployment_id, parameters, plan, self.on_run_changed
-            )
-            # Reached when every run was created or the backfill failed (logged): either
-            # way, nothing to resume. A stopping engine cancels this task before it.
-            await self.call(self.client.hdel, self.keys.backfills, command.id)
-
-        task = asyncio.create_task(backfill())
-        self.backfills[command.id] = task
-        task.add_done_callback(lambda _: self.backfills.pop(command.id, None))
-
-    async def _resume_backfills(self, prefect: PrefectClient) -> None:
-        """Restarts the backfills a previous engine left unfinished. Runs it created
-        already are found again by their idempotency keys, never created twice."""
-        entries: Any = await self.call(self.client.hgetall, self.keys.backfills)
-        for raw_id, raw in entries.items():
-            command_id = raw_id.decode(errors="replace")
-            try:
-                command = decode_command(json.loads(raw), command_id)
-                deployment = validation.served(self.registry, command.target)
-                plan = validation.backfill_plan(
-                    deployment, command.params, datetime.now(timezone.utc)
-                )
-            except (ValueError, TypeError, AttributeError, RecursionError, CommandRejected) as exc:
-                # Garbage in our own key (`[1,2]`, not JSON): skip it, never exit.
-                logger.warning(
-                    "not resuming backfill %s: %s[%s]: %s",
-                    command_id,
-                    self.keys.backfills,
-                    command_id,
-                    exc,
-                )
-                await self.call(self.client.hdel, self.keys.backfills, raw_id)
-                continue
-            logger.info("resuming backfill %s of %s", command_id, command.target)
-            await self._start_backfill(prefect, command, deployment.id, deployment.parameters, plan)

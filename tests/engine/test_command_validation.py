@@ -286,7 +286,7 @@ async def test_backfill_refuses_a_window_it_cannot_plan(executor: CommandExecuto
     for why, params in cases.items():
         message = await refusal(executor, "backfill", DEPLOYMENT, **params)
         assert message.startswith(f"backfill {DEPLOYMENT}: ") and why in message, message
-    assert executor.backfills == {}
+    assert executor.backfills.tasks == {}
 
 
 async def test_a_malformed_entry_is_answered_and_acknowledged(
