@@ -323,6 +323,12 @@ class DemoLease:
             if isinstance(entry, dict) and not process_alive(
                 int(entry.get("pid", 0)), str(entry.get("tag", ""))
             ):
+                if kind == "redis" and self.stack.redis.is_up():
+                    # Someone restarted it by hand: the console works, but it is not ours.
+                    return (
+                        f"demo Redis (pid {entry.get('pid')}) exited; the Redis answering at "
+                        "its socket now was not started by this demo, so quitting leaves it"
+                    )
                 return (
                     f"demo {LABELS[kind]} (pid {entry.get('pid')}) has exited, log "
                     f"{self._log_of(kind)}: quit and run aiwf-console --demo again"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.stack.demo_lease import DemoLease, process_alive, process_tag
-from engine.stack.launcher import EmbeddedStack
+from engine.stack.launcher import EmbeddedRedis, EmbeddedStack
 
 
 @pytest.fixture
@@ -89,3 +89,25 @@ def test_a_console_is_told_when_its_services_went_away(
     mine.lease_path.unlink()
     assert other.release().stopped == ["engine"]
     assert f"stopped by the demo console pid {other.pid}" in mine.notice()
+
+
+def test_a_redis_restarted_by_hand_is_named_as_not_the_demos(
+    tmp_path: Path, sleepers: list[subprocess.Popen[bytes]]
+) -> None:
+    """The demo's Redis died and someone started one at its socket: the console works
+    again, so the notice no longer says to quit, but says quitting will not stop that one."""
+    redis_stand_in = sleeper(sleepers)
+    mine = lease_for(tmp_path, sleeper(sleepers).pid)
+    record(mine, {"redis": redis_stand_in})
+    redis_stand_in.kill()
+    redis_stand_in.wait()
+    assert "quit and run aiwf-console --demo again" in mine.notice()
+
+    by_hand = EmbeddedRedis(mine.stack.state_dir)  # a real redis-server at that socket
+    by_hand.start(lambda _: None)
+    try:
+        notice = mine.notice()
+        assert "not started by this demo, so quitting leaves it" in notice, notice
+        assert "quit and run" not in notice
+    finally:
+        by_hand.stop()
