@@ -18,7 +18,12 @@ from engine.config.registry import ForeignDeployment
 from engine.contract import documents
 from engine.contract.documents import FINAL_STATE_TYPES, RunSummary
 from engine.contract.fire_times import next_fires
-from engine.contract.secrets import mask_parameters, scrub, secret_values
+from engine.contract.secrets import (
+    mask_parameters,
+    scrub,
+    secret_names_in_schema,
+    secret_values,
+)
 from engine.contract.times import utc_now_iso
 
 SCHEDULED_HORIZON = timedelta(minutes=10)
@@ -268,7 +273,11 @@ def foreign_deployment_doc(
         timezone=zone,
         paused=paused,
         protected=foreign.protected,
-        parameters=dict(api.parameters or {}),
+        # Someone else's secret marks are in the schema Prefect holds (a deployment this
+        # engine registered elsewhere, or any flow with SecretStr-style fields).
+        parameters=mask_parameters(
+            api.parameters or {}, secret_names_in_schema(api.parameter_openapi_schema or {})
+        ),
         next_fire_times=[] if paused or not cron else next_fire_times(cron, zone),
         last_run=last_run,
         updated=utc_now_iso(),

@@ -182,8 +182,10 @@ class QueryServer:
                         await asyncio.to_thread(self._ensure_group)
                         await self._serve(prefect)
                     except (redis.RedisError, OSError) as exc:
-                        # Waited out: a lost Redis, or one emptied (its group gone: NOGROUP).
-                        if isinstance(exc, redis.ResponseError) and "NOGROUP" not in str(exc):
+                        # Waited out: a lost Redis, or one emptied (its group gone: NOGROUP;
+                        # UNBLOCKED: emptied while XREADGROUP waited, as after FLUSHALL).
+                        gone = "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc)
+                        if isinstance(exc, redis.ResponseError) and not gone:
                             raise
                         logger.warning("query stream: %s; retrying", exc)
                     await asyncio.sleep(backoff.compute(failures))

@@ -28,10 +28,13 @@ EXIT_OF_STATE = {
 }
 """A watched run's final state type -> the command's exit code."""
 
-DRAIN_QUIET_SECONDS = 1.5
-"""After the final state, lines still arriving are printed until none came for this long:
-the mirror writes a run's last log lines after (or with) its final state."""
-DRAIN_MAX_SECONDS = 6.0
+DRAIN_QUIET_SECONDS = 1.0
+"""After the final state, lines still arriving are printed until the flow's own last line
+(Prefect's "Finished in state ...") came and then none for this long: the mirror writes a
+run's last log lines after (or with) its final state, seconds later on a loaded host."""
+DRAIN_MAX_SECONDS = 10.0
+"""The most to wait after the final state (a crashed run may never log its end)."""
+FLOW_END_PREFIX = "Finished in state"
 
 
 class RunWatcher:
@@ -47,6 +50,7 @@ class RunWatcher:
         self.task_names: dict[str, str] = {}
         self.lines = 0
         self.engine_warned = False
+        self.saw_flow_end = False
 
     def read_run(self) -> FlowRun | None:
         raw = self.client.hget(self.keys.flow_runs, self.run_id)
@@ -81,6 +85,8 @@ class RunWatcher:
                 line = convert_fields(fields, LogLine, key)
                 if line is None:
                     continue
+                if not line.task_run_id and line.msg.startswith(FLOW_END_PREFIX):
+                    self.saw_flow_end = True
                 level = line.level_name or line.level
                 self.out.info(
                     f"{line.ts} {level:<8} {self.task_name(line.task_run_id)}: {line.msg}"
@@ -138,7 +144,7 @@ class RunWatcher:
         while time.monotonic() - began < DRAIN_MAX_SECONDS:
             if self.print_new_lines(block_ms=250):
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= DRAIN_QUIET_SECONDS:
+            elif self.saw_flow_end and time.monotonic() - quiet_since >= DRAIN_QUIET_SECONDS:
                 return
 
 
