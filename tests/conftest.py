@@ -16,6 +16,9 @@ import redis
 
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedRedis
+from tests import leftover_tasks
+
+leftover_tasks.install()
 
 # The config lookup prefers the user config dir (`aiwf-engine init`) over the bundled one:
 # a developer's own ~/.config/aiwf-console must not change what the tests load. An empty

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 import redis
 
+from engine.config.estate import ESTATE_FILE
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import CommandResult
 from engine.contract.keys import DEFAULT_PREFIX, Keys
@@ -37,11 +38,18 @@ def wait_for(check: Callable[[], T | None], timeout: float = 60, what: str = "co
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+SESSION_ESTATE_YAML = "deployments: []  # only the session engine's own deployments\n"
+
+
 @pytest.fixture(scope="session")
 def stack_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     state = tmp_path_factory.mktemp("st")
     config = state / "config"
     shutil.copytree(bundled_config_dir(), config)
+    # Tests in this process register deployments of their own engines on the session's
+    # Prefect; listed in the session engine's estate they would shift the rows the console
+    # tests move the cursor over. test_estate.py writes its own filter and puts this back.
+    (config / ESTATE_FILE).write_text(SESSION_ESTATE_YAML)
     ensure_demo_input(state)
     return state, config
 

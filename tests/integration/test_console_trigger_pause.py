@@ -87,15 +87,20 @@ async def test_trigger_form_runs_with_the_overrides_and_pause_window_shows(
         await pilot.press("p")
         assert isinstance(app.screen, PauseConfirmScreen)
         await pilot.press("2", "h", "enter")
-        await wait_for(
-            pilot,
-            lambda: (
-                "paused until" in deployments.get_row(CANARY)[2].plain
-                and "(in 1h 59m)" in deployments.get_row(CANARY)[2].plain
-            ),
-            "paused until on screen",
-            30,
-        )
+        try:
+            await wait_for(
+                pilot,
+                lambda: (
+                    "paused until" in deployments.get_row(CANARY)[2].plain
+                    and "(in 1h 59m)" in deployments.get_row(CANARY)[2].plain
+                ),
+                "paused until on screen",
+                60,  # the session engine runs commands one at a time, behind other tests'
+            )
+        except AssertionError as exc:
+            shown = deployments.get_row(CANARY)[2].plain
+            told = [n.message for n in app._notifications]
+            raise AssertionError(f"{exc}; the cell says {shown!r}; notifications {told}") from exc
     assert send_and_wait(commands, "resume", CANARY).ok
 
 

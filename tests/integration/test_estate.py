@@ -44,6 +44,7 @@ def team_serve(
     engine re-reads estate.yaml when the new deployments' events arrive)."""
     _, config = stack_dirs
     estate = config / "estate.yaml"
+    session_filter = estate.read_text() if estate.exists() else None
     estate.write_text(ESTATE_YAML)
     home = tmp_path_factory.mktemp("team")
     log = (home / "serve.log").open("ab")
@@ -59,7 +60,10 @@ def team_serve(
     proc.terminate()
     proc.wait(30)
     log.close()
-    estate.unlink(missing_ok=True)
+    if session_filter is None:
+        estate.unlink(missing_ok=True)
+    else:
+        estate.write_text(session_filter)
     print((home / "serve.log").read_text(errors="replace")[-3000:])
 
 
