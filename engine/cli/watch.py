@@ -1,5 +1,10 @@
 """`aiwf-engine trigger --watch`: follow a run through the Redis mirror to its final state,
-printing its log lines and state changes as they arrive; exit with the run's outcome."""
+printing its log lines and state changes as they arrive; exit with the run's outcome.
+
+States come from the mirror's `{p}:updates` stream (every state the engine mirrored, read in
+one XREAD with the run's log stream), not from polling the run's document: a run that is
+Running for less than a poll would otherwise show Submitting, then Completed. The final state
+is printed after the run's last log lines, in the order they happened."""
 
 from __future__ import annotations
 
@@ -46,6 +51,8 @@ class RunWatcher:
         self.run_id = run_id
         self.out = out
         self.last_log_id = "0-0"
+        self.last_update_id = ""
+        """Where the updates stream is read from; "" until `start` notes its end."""
         self.shown_state = ""
         self.task_names: dict[str, str] = {}
         self.lines = 0
@@ -73,27 +80,65 @@ class RunWatcher:
             self.task_names[task_run_id] = task.name
         return self.task_names[task_run_id]
 
+    def start(self) -> FlowRun | None:
+        """Notes the updates stream's end, then reads the run's document as it is now: a
+        state written in between is in both, and printed once."""
+        newest: Any = self.client.xrevrange(self.keys.updates, "+", "-", count=1)
+        self.last_update_id = _text(newest[0][0]) if newest else "0-0"
+        run = self.read_run()
+        if run is not None and run.state_type not in FINAL_STATE_TYPES:
+            self.print_state(run)
+        return run
+
+    def read_new(self, block_ms: int) -> tuple[int, FlowRun | None]:
+        """Prints the log lines and the run's states mirrored since the last read, waiting
+        up to `block_ms` for the first; returns how many lines it printed and the run's
+        document if it reached a final state (not printed: `drain` prints it last)."""
+        logs = self.keys.logs(self.run_id)
+        streams = {logs: self.last_log_id, self.keys.updates: self.last_update_id or "$"}
+        answer: Any = self.client.xread(streams, count=500, block=block_ms)  # type: ignore[arg-type]
+        printed, final = 0, None
+        for stream, entries in answer or []:
+            if _text(stream) == logs:
+                printed += self._print_lines(entries)
+                continue
+            for entry_id, fields in entries:
+                self.last_update_id = _text(entry_id)
+                if _text(fields.get(b"kind", b"")) != "flow_run":
+                    continue
+                if _text(fields.get(b"id", b"")) != self.run_id:
+                    continue
+                run = decode(fields.get(b"doc"), FlowRun, f"{self.keys.updates} {entry_id!r}")
+                if run is None:
+                    continue
+                if run.state_type in FINAL_STATE_TYPES:
+                    final = run
+                else:
+                    self.print_state(run)
+        return printed, final
+
+    def _print_lines(self, entries: Any) -> int:
+        key = self.keys.logs(self.run_id)
+        printed = 0
+        for entry_id, fields in entries:
+            self.last_log_id = _text(entry_id)
+            line = convert_fields(fields, LogLine, key)
+            if line is None:
+                continue
+            if not line.task_run_id and line.msg.startswith(FLOW_END_PREFIX):
+                self.saw_flow_end = True
+            level = line.level_name or line.level
+            self.out.info(f"{line.ts} {level:<8} {self.task_name(line.task_run_id)}: {line.msg}")
+            printed += 1
+        self.lines += printed
+        return printed
+
     def print_new_lines(self, block_ms: int) -> int:
         """Prints the log lines after the last one printed, waiting up to `block_ms` for
         the first; returns how many it printed."""
         key = self.keys.logs(self.run_id)
         answer: Any = self.client.xread({key: self.last_log_id}, count=500, block=block_ms)
-        printed = 0
-        for _stream, entries in answer or []:
-            for entry_id, fields in entries:
-                self.last_log_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-                line = convert_fields(fields, LogLine, key)
-                if line is None:
-                    continue
-                if not line.task_run_id and line.msg.startswith(FLOW_END_PREFIX):
-                    self.saw_flow_end = True
-                level = line.level_name or line.level
-                self.out.info(
-                    f"{line.ts} {level:<8} {self.task_name(line.task_run_id)}: {line.msg}"
-                )
-                printed += 1
-        self.lines += printed
-        return printed
+        return sum(self._print_lines(entries) for _stream, entries in answer or [])
 
     def check_engine(self) -> None:
         if not self.engine_warned and not self.client.exists(self.keys.heartbeat):
@@ -126,18 +171,22 @@ class RunWatcher:
                 failures += 1
                 if failures == 1:
                     self.out.warn(f"warning: lost Redis ({exc}); reconnecting, still watching")
+                # Read the document again when back: the updates stream may have been
+                # emptied (a Redis restarted without its data) and states were missed.
+                self.last_update_id = ""
                 time.sleep(backoff.compute(failures))
         self.drain()
+        self.print_state(run)
         return run
 
     def step(self) -> FlowRun | None:
         """Prints what is new; the run once it is final, else None."""
-        self.print_new_lines(block_ms=500)
-        run = self.read_run()
-        if run is None:
-            return None
-        self.print_state(run)
-        return run if run.state_type in FINAL_STATE_TYPES else None
+        if not self.last_update_id:
+            run = self.start()
+            if run is not None and run.state_type in FINAL_STATE_TYPES:
+                return run
+        _printed, final = self.read_new(block_ms=500)
+        return final
 
     def drain(self) -> None:
         began = quiet_since = time.monotonic()
@@ -180,3 +229,7 @@ def watch_run(
         payload["error"] = f"run_{run.state_type.lower()}"
     message = f": {run.state_message}" if run.state_message else ""
     return out.emit(code, payload, f"run {run.name or run.id} {run.state_name}{message}")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -79,12 +79,13 @@ async def test_watch_streams_the_log_and_exits_0_when_completed(
     done = watched.completed
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
+    said = "\n".join(lines)
     assert lines[0].startswith(f"ok: triggered {PROD}: run ")
     name = lines[0].rsplit(" ", 1)[1]
-    assert f"--- {name}: Running" in lines
-    assert any("load_raw_data" in line and "Loaded 3000 rows" in line for line in lines)
-    assert any("save_results" in line and "Saved 3000 records" in line for line in lines)
-    assert lines[-1] == f"run {name} Completed"
+    assert f"--- {name}: Running" in lines, said
+    assert any("load_raw_data" in line and "Loaded 3000 rows" in line for line in lines), said
+    assert any("save_results" in line and "Saved 3000 records" in line for line in lines), said
+    assert lines[-1] == f"run {name} Completed", said
     # The outcome is Prefect's: the run it named is Completed there.
     runs = await prefect_client.read_flow_runs()
     assert [r.state.type.value for r in runs if r.name == name] == ["COMPLETED"]
