@@ -4,6 +4,12 @@ Every filter, sort, count and page is Prefect's (`read_flow_runs`, `count_flow_r
 the console's totals cover everything Prefect holds, not the runs Redis mirrors. Queries run
 side by side (a few at once), each bounded in page size and time, and a page is reused for
 QUERY_CACHE_SECONDS. Not audited: a query changes nothing.
+
+Read-ahead: once a full page is answered, the page after it is asked of Prefect in the
+background and kept for PREFETCH_SECONDS, so the console's next page (asked when the cursor
+reaches the last loaded row, with the view's pinned `until`) is answered from memory instead
+of waiting for another `read_flow_runs`. A page asked while the same one is being fetched
+waits for that fetch rather than asking Prefect twice.
 """
 
 from __future__ import annotations
@@ -50,6 +56,12 @@ logger = logging.getLogger("aiwf.engine.queries")
 
 QUERIES_AT_ONCE = 4
 """Queries answered side by side; more wait (Prefect's API is shared with the runs)."""
+PREFETCH_SECONDS = 30.0
+"""How long a read-ahead page is kept. Its runs' states may be this old when shown; the rows
+the mirror's live window also holds are updated on screen as they change."""
+PREFETCHES_AT_ONCE = 1
+"""Read-aheads asked of Prefect at once, beside (not within) the QUERIES_AT_ONCE slots: a
+read-ahead never delays a page someone waits for by more than one Prefect call."""
 CACHE_ENTRIES = 256
 READ_BLOCK_MS = 1_000
 
@@ -143,18 +155,24 @@ class PageCache:
     def __init__(self, seconds: float = QUERY_CACHE_SECONDS) -> None:
         self.seconds = seconds
         self._pages: OrderedDict[bytes, tuple[float, RunPage]] = OrderedDict()
+        """Cache key -> (monotonic expiry, page)."""
 
     def get(self, query: RunQuery) -> RunPage | None:
         hit = self._pages.get(query.cache_key())
-        if hit is None or time.monotonic() - hit[0] > self.seconds:
+        if hit is None or time.monotonic() > hit[0]:
             return None
         return msgspec.structs.replace(hit[1], query_id=query.id, cached=True)
 
-    def put(self, query: RunQuery, page: RunPage) -> None:
+    def holds(self, query: RunQuery) -> bool:
+        return self.get(query) is not None
+
+    def put(self, query: RunQuery, page: RunPage, seconds: float | None = None) -> None:
+        """Keeps `page` for `seconds` (default: the cache's own)."""
         if not page.ok:
             return  # a failure is asked again, not remembered
         key = query.cache_key()
-        self._pages[key] = (time.monotonic(), page)
+        keep = self.seconds if seconds is None else seconds
+        self._pages[key] = (time.monotonic() + keep, page)
         self._pages.move_to_end(key)
         while len(self._pages) > CACHE_ENTRIES:
             self._pages.popitem(last=False)
@@ -171,7 +189,10 @@ class QueryServer:
         self.keys, self.registry, self.consumer = keys, registry, consumer
         self.cache = PageCache()
         self.slots = asyncio.Semaphore(QUERIES_AT_ONCE)
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.prefetch_slots = asyncio.Semaphore(PREFETCHES_AT_ONCE)
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.fetching: dict[bytes, asyncio.Task[RunPage]] = {}
+        """Cache key -> the Prefect fetch under way for it (asked or read ahead)."""
 
     async def run(self) -> None:
         backoff, failures = reconnect_backoff(), 0
@@ -235,16 +256,60 @@ class QueryServer:
         if not query.id or (deadline is not None and deadline < datetime.now(timezone.utc)):
             return  # nobody waits for it any more
         try:
-            page = self.cache.get(query)
-            if page is None:
-                async with self.slots:
-                    page = await answer(prefect, self.registry, query)
-                self.cache.put(query, page)
+            page = await self._page(prefect, query)
+            # Before the write: the page after it is being fetched by the time the console
+            # can ask for it.
+            self._read_ahead(prefect, query, page)
             await asyncio.to_thread(self._write, query.id, page)
         except (redis.RedisError, OSError) as exc:
             logger.warning("query %s: page not written (%s)", query.id, exc)
         except Exception:
             logger.exception("query %s failed unexpectedly", query.id)
+
+    async def _page(self, prefect: PrefectClient, query: RunQuery) -> RunPage:
+        """From the cache, else from the fetch of the same page under way, else Prefect."""
+        page = self.cache.get(query)
+        if page is not None:
+            return page
+        fetch = self.fetching.get(query.cache_key())
+        joined = fetch is not None  # a read-ahead (or another console) asked it already
+        if fetch is None:
+            fetch = self._fetch(prefect, query, self.slots, QUERY_CACHE_SECONDS)
+        # Shielded: one waiter's cancel (the engine stopping) must not end the others' fetch.
+        page = await asyncio.shield(fetch)
+        return msgspec.structs.replace(page, query_id=query.id, cached=page.cached or joined)
+
+    def _fetch(
+        self, prefect: PrefectClient, query: RunQuery, slots: asyncio.Semaphore, keep: float
+    ) -> asyncio.Task[RunPage]:
+        key = query.cache_key()
+
+        async def fetch() -> RunPage:
+            try:
+                async with slots:
+                    page = await answer(prefect, self.registry, query)
+                self.cache.put(query, page, keep)
+                return page
+            finally:
+                self.fetching.pop(key, None)
+
+        task = asyncio.create_task(fetch())
+        self.fetching[key] = task
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def _read_ahead(self, prefect: PrefectClient, query: RunQuery, page: RunPage) -> None:
+        """Starts fetching the page after `page` if there is one and it is not at hand."""
+        if not page.ok or len(page.runs) < query.normalized().limit:
+            return  # a short page is the last one
+        offset = page.offset + len(page.runs)
+        if 0 <= page.total <= offset:
+            return
+        after = msgspec.structs.replace(query, offset=offset, counted=False)
+        if self.cache.holds(after) or after.cache_key() in self.fetching:
+            return
+        self._fetch(prefect, after, self.prefetch_slots, PREFETCH_SECONDS)
 
     def _write(self, query_id: str, page: RunPage) -> None:
         key = self.keys.query_result(query_id)

@@ -91,7 +91,9 @@ class RunPage(msgspec.Struct, frozen=True, kw_only=True):
     """Built as the bridge builds the mirror's documents (engine/bridge/documents.py)."""
     answered_at: str = ""
     cached: bool = False
-    """True when the engine reused a page answered less than QUERY_CACHE_SECONDS ago."""
+    """True when this query cost Prefect no call of its own: a page answered less than
+    QUERY_CACHE_SECONDS ago, or one the engine read ahead (kept PREFETCH_SECONDS) or was
+    already fetching."""
 
 
 def new_query(**fields: Any) -> RunQuery:

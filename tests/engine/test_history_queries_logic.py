@@ -38,6 +38,18 @@ def test_the_cache_answers_the_same_query_only_while_fresh() -> None:
     assert cache.get(asked) is None  # failures are not remembered
 
 
+def test_a_page_put_for_longer_outlives_the_cache_s_own_time() -> None:
+    cache = PageCache(seconds=0.1)
+    short, ahead = new_query(text="short"), new_query(text="ahead", offset=100)
+    cache.put(short, RunPage(query_id=short.id, ok=True))
+    cache.put(ahead, RunPage(query_id=ahead.id, ok=True, offset=100), seconds=30)
+    time.sleep(0.15)
+    assert not cache.holds(short)
+    assert cache.holds(ahead)
+    hit = cache.get(new_query(text="ahead", offset=100))
+    assert hit is not None and hit.cached and hit.offset == 100
+
+
 def test_the_prefect_filter_has_every_filter_of_the_query() -> None:
     query = RunQuery(
         deployment_id="0f9a0c3e-6a38-4f7e-9c1a-2b3c4d5e6f70",

@@ -155,3 +155,35 @@ def test_the_same_query_soon_after_is_served_from_the_cache(
     assert not first.cached and again.cached
     assert [d.id for d in again.runs] == [d.id for d in first.runs]
     assert again.total == first.total == WITH_DEPLOYMENT // 4
+
+
+async def test_the_next_page_is_read_ahead_and_is_what_prefect_holds_there(
+    stack: EmbeddedStack, seeded: Seeded, history: HistoryClient
+) -> None:
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    until = datetime.now(timezone.utc).isoformat()
+    view = {"text": f"hist-{TOKEN}", "until": until, "limit": 100}
+    first = ask(history, **view)
+    # As the console asks when the cursor reaches the last row: same view, no count.
+    second = ask(history, **view, offset=100, counted=False)
+    # Read ahead when the first page was answered, so this ask cost Prefect no call.
+    assert second.cached and second.offset == 100 and second.total == -1
+    async with PrefectClient(api=stack.api_url) as prefect:
+        expected = await prefect.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(like_=f"hist-{TOKEN}"),
+                expected_start_time=FlowRunFilterExpectedStartTime(
+                    before_=datetime.fromisoformat(until)  # type: ignore[arg-type]
+                ),
+            ),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=100,
+            offset=100,
+        )
+    assert [d.id for d in second.runs] == [str(run.id) for run in expected]
+    assert not {d.id for d in first.runs} & {d.id for d in second.runs}
+    # A page nobody read ahead (the one before it was never asked) is asked of Prefect.
+    last = ask(history, **view, offset=300, counted=False)
+    assert not last.cached and len(last.runs) == WITH_DEPLOYMENT + AD_HOC - 300
