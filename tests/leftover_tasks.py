@@ -32,7 +32,7 @@ def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
     if alive:
         report = io.StringIO()
         for task in alive:
-            task.print_stack(file=report)
+            report.write(f"{task!r}\n{await_chain(task)}\n")
         # Cancel again so the loop can close; the test still fails with the stacks.
         for task in alive:
             task.cancel()
@@ -42,6 +42,23 @@ def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
             + report.getvalue()
         )
     _original_reporting(loop, done)
+
+
+def await_chain(task: asyncio.Task[Any]) -> str:
+    """Every frame the task's coroutine is suspended in, outermost first (Task.print_stack
+    shows only the outermost), down to the awaited future."""
+    lines = []
+    awaiting: Any = task.get_coro()
+    while awaiting is not None:
+        frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
+        if frame is not None:
+            code = frame.f_code
+            lines.append(f"  {code.co_filename}:{frame.f_lineno} in {code.co_name}")
+        inner = getattr(awaiting, "cr_await", None) or getattr(awaiting, "gi_yieldfrom", None)
+        if inner is None:
+            lines.append(f"  awaiting {awaiting!r}")
+        awaiting = inner
+    return "\n".join(lines)
 
 
 def _original_reporting(loop: asyncio.AbstractEventLoop, done: set[Any]) -> None:

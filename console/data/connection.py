@@ -16,6 +16,7 @@ either: a lost reply would queue it twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import redis
@@ -66,6 +67,9 @@ def describe_error(exc: BaseException) -> str:
     text = redact_text(str(exc)).strip() or type(exc).__name__
     return text.splitlines()[0]
 
+
+CLOSE_SECONDS = 2.0
+"""The most a following session's last disconnect may take."""
 
 StateReport = Callable[[bool, str], None]
 """Told (True, "") once a session is caught up, (False, reason) each time it fails."""
@@ -120,4 +124,7 @@ async def keep_following(
                 await close()
                 await link.wait()
     finally:
-        await close()
+        # Bounded: this runs while the task is being cancelled (the app quitting), and a
+        # disconnect that never completes would keep the task, and the app's exit, waiting.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(close(), CLOSE_SECONDS)

@@ -174,8 +174,7 @@ class CancelWatches:
             # The audit trail names the run, as it does the first (cancelling) entry.
             result = replace(result, flow_run_name=self._names[run_id])
         store = self.store
-        await store.call(store.record_result, command, result)
-        await store.call(store.client.hdel, store.keys.cancel_watches, command.id)
+        await store.call(store.record_result, command, result, True)
         logger.info("cancel %s of run %s: %s %s", command.id, run_id, result.status, result.message)
 
     async def outcome(self, prefect: PrefectClient, command: Command, run_id: str) -> CommandResult:

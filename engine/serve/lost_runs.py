@@ -3,8 +3,8 @@
 A process worker whose host dies takes its flow run's process with it, and Prefect keeps the
 run Running for good (nothing reports its end). When Prefect marks the worker OFFLINE (it
 missed its heartbeats), the leader finds the pool's Pending/Running runs that worker
-submitted (the worker logs `Worker 'NAME' submitting flow run 'ID'` into each run's log),
-sets each Crashed ("worker NAME went offline"), and, for a deployment this engine
+submitted (the `prefect.worker.name` label the worker gives a run once its Pending state is
+accepted), sets each Crashed ("worker NAME went offline"), and, for a deployment this engine
 registered on the pool, puts it back as AwaitingRetry, which any online worker of the pool
 picks up. Task results persisted on shared storage are reused by the retry.
 """
@@ -12,15 +12,12 @@ picks up. Task results persisted on shared storage are reused by the retry.
 from __future__ import annotations
 
 import logging
-import re
 
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterState,
     FlowRunFilterStateType,
-    LogFilter,
-    LogFilterFlowRunId,
     WorkPoolFilter,
     WorkPoolFilterName,
 )
@@ -33,16 +30,20 @@ from engine.config.registry import Registry
 logger = logging.getLogger("aiwf.engine.lost_runs")
 
 LOST_RUNS_SECONDS = 3.0
-SUBMITTED = re.compile(r"^Worker '(?P<worker>.+)' submitting flow run '")
 
 
-async def submitting_worker(prefect: PrefectClient, run: FlowRun) -> str:
-    """The name of the worker that last submitted `run`, from its log; "" if none did."""
-    logs = await prefect.read_logs(
-        log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200
-    )
-    names = [m["worker"] for log in logs if (m := SUBMITTED.match(log.message))]
-    return names[-1] if names else ""
+WORKER_LABEL = "prefect.worker.name"
+
+
+def submitting_worker(run: FlowRun) -> str:
+    """The name of the worker that last submitted `run`; "" if none did (yet).
+
+    From the label the worker sets after the server accepted its Pending state, not from the
+    run's log: two workers polling at once both log `Worker 'NAME' submitting flow run`, and
+    the one whose Pending was refused ("Aborted submission") logged last as often as not. A
+    run taken from its live process for a worker that never ran it would run twice.
+    """
+    return str((run.labels or {}).get(WORKER_LABEL, ""))
 
 
 async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[str]:
@@ -63,7 +64,7 @@ async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[
             work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool.name])),
         )
         for run in runs:
-            worker = await submitting_worker(prefect, run)
+            worker = submitting_worker(run)
             if worker not in offline:
                 continue
             message = f"worker {worker} of pool {pool.name} went offline (its host was lost)"

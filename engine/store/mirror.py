@@ -261,9 +261,18 @@ class RedisMirror:
         names: list[bytes] = self.client.zrange(self.keys.standbys, 0, -1)  # type: ignore[assignment]
         return [name.decode() for name in names]
 
-    def record_result(self, command: Command, result: CommandResult) -> None:
-        """Stores the result for the sender and appends the audit entry, atomically."""
+    def record_result(
+        self, command: Command, result: CommandResult, ends_cancel_watch: bool = False
+    ) -> None:
+        """Stores the result for the sender and appends the audit entry, atomically.
+
+        `ends_cancel_watch`: the result is the one a cancel's watch waited for; its entry
+        in `{p}:cancel_watches` goes in the same transaction, so an engine stopped between
+        the two can neither write the result twice nor leave a watch nobody ends.
+        """
         pipe = self.client.pipeline(transaction=True)
+        if ends_cancel_watch:
+            pipe.hdel(self.keys.cancel_watches, command.id)
         pipe.rpush(self.keys.result(command.id), result.to_json())
         pipe.expire(self.keys.result(command.id), RESULT_TTL_SECONDS)
         pipe.xadd(

@@ -71,9 +71,12 @@ class EngineStore:
         """A store with its own mirror and Redis thread over `client`."""
         return cls(client, keys, RedisMirror(client, keys), audit_log=audit_log)
 
-    def record_result(self, command: Command, result: CommandResult) -> None:
+    def record_result(
+        self, command: Command, result: CommandResult, ends_cancel_watch: bool = False
+    ) -> None:
         """The result and audit entry: to the audit file first (it survives an emptied
-        Redis), then to Redis. Blocking: call it through `call`."""
+        Redis), then to Redis (see RedisMirror.record_result). Blocking: call it through
+        `call`."""
         if self.audit_log is not None:
             self.audit_log.append(audit_fields(command, result), result)
-        self.mirror.record_result(command, result)
+        self.mirror.record_result(command, result, ends_cancel_watch)

@@ -203,7 +203,7 @@ async def test_runs_land_on_both_hosts_and_a_killed_host_s_run_is_retried_on_the
             run = await prefect.read_flow_run(run_id)  # type: ignore[arg-type]
             if run.state_type is None or run.state_type.value != "RUNNING":
                 return ""
-            return await submitting_worker(prefect, run)
+            return submitting_worker(run)
 
         first = ""
         for _ in range(300):
@@ -214,6 +214,10 @@ async def test_runs_land_on_both_hosts_and_a_killed_host_s_run_is_retried_on_the
         assert first in ("host-0:1", "host-1:1"), f"run not running on a worker: {first!r}"
         killed = int(first.split("-")[1].split(":")[0])
         other = f"host-{1 - killed}:1"
+        # The worker's own output agrees that it is the one running it (both may have tried:
+        # the one whose Pending the server refused logs "Aborted submission").
+        started = f"Flow run '{result.flow_run_name}' submitted to infrastructure"
+        wait_for(lambda: started in many_hosts.workers[killed].log(), 30, f"{first}: {started}")
         many_hosts.hosts[killed].kill()
 
         wait_for(
@@ -227,7 +231,7 @@ async def test_runs_land_on_both_hosts_and_a_killed_host_s_run_is_retried_on_the
 
         async def retried_on_other() -> bool:
             run = await prefect.read_flow_run(run_id)  # type: ignore[arg-type]
-            return await submitting_worker(prefect, run) == other
+            return submitting_worker(run) == other
 
         for _ in range(300):
             if await retried_on_other():
