@@ -43,6 +43,7 @@ from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
 from engine.serve.lost_runs import watch_lost_runs
 from engine.serve.pools import register_on_pool
 from engine.serve.prefect_health import PrefectHealth
+from engine.serve.prefect_wait import prefect_answers
 from engine.serve.refill import Refiller
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
@@ -298,7 +299,20 @@ class Engine:
         logger.info("stop requested; shutting down")
         self._stopping.set()
 
+    async def _beat_while_prefect_is_down(self, problem: str) -> None:
+        """The heartbeat of an engine waiting for Prefect, unless another engine leads."""
+        self.prefect_health.problem = problem
+        try:
+            if await asyncio.to_thread(self.lease.holder) in ("", self.name):
+                await self.store.call(lambda: self.mirror.beat(self.heartbeat_info()))
+        except redis.RedisError as exc:
+            logger.warning("heartbeat to Redis failed: %s", exc)
+
     async def run(self) -> None:
+        shown_url = redact_url(self.settings.api_url)
+        if not await prefect_answers(shown_url, self._stopping, self._beat_while_prefect_is_down):
+            await self._close(never_led=True)
+            return
         async with get_client() as prefect:
             await self.register(prefect)
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._loops().items()]
@@ -314,19 +328,28 @@ class Engine:
             for task in [*tasks, stop]:
                 task.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
-            # After every write the loops queued: the heartbeat goes last, and only the
-            # leader's (a standby stopping must not hide the live leader).
-            try:
-                if await asyncio.to_thread(self.lease.holder) == self.name:
-                    await self.store.call(self.mirror.clear_heartbeat)
-                await self.store.call(self.mirror.forget_standby, self.name)
-                # Released at once, so a standby takes over without waiting for it to expire.
-                await asyncio.to_thread(self.lease.release)
-            except redis.RedisError as exc:  # Redis away: the TTLs end heartbeat and lease
-                logger.warning("could not clear the heartbeat or release the lease: %s", exc)
-            self.lease.close()
-            self.store.call.close()
-            logger.info("engine stopped")
+            await self._close()
+
+    async def _close(self, never_led: bool = False) -> None:
+        """After every write the loops queued: the heartbeat goes last, and only the
+        leader's (a standby stopping must not hide the live leader).
+
+        Args:
+            never_led: the engine never led (it stopped while waiting for Prefect): its
+                waiting heartbeat goes if no engine leads.
+        """
+        try:
+            holder = await asyncio.to_thread(self.lease.holder)
+            if holder == self.name or (never_led and not holder):
+                await self.store.call(self.mirror.clear_heartbeat)
+            await self.store.call(self.mirror.forget_standby, self.name)
+            # Released at once, so a standby takes over without waiting for it to expire.
+            await asyncio.to_thread(self.lease.release)
+        except redis.RedisError as exc:  # Redis away: the TTLs end heartbeat and lease
+            logger.warning("could not clear the heartbeat or release the lease: %s", exc)
+        self.lease.close()
+        self.store.call.close()
+        logger.info("engine stopped")
 
     def _loops(self) -> dict[str, Coroutine[Any, Any, None]]:
         return {

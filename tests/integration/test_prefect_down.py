@@ -3,7 +3,11 @@ it and other targets' commands are not stuck behind them (issue 9, restarts)."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +17,7 @@ from engine.contract.command_client import CommandClient
 from engine.contract.commands import Command, CommandResult
 from engine.contract.documents import Heartbeat, decode
 from engine.contract.keys import Keys
-from engine.stack.launcher import EmbeddedStack
+from engine.stack.launcher import EmbeddedStack, EngineProcess
 from tests.integration.conftest import send_and_wait, wait_for
 from tests.integration.test_restarts import paused_in_prefect
 
@@ -95,3 +99,63 @@ def test_the_heartbeat_says_prefect_is_unreachable_until_it_answers_again(
     finally:
         stack.prefect.start()
     wait_for(lambda: beat() if not beat().prefect_error else None, 60, "the error cleared")
+
+
+def test_an_engine_started_while_prefect_is_down_says_so_and_serves_once_it_answers(
+    stack: EmbeddedStack,
+    stack_dirs: tuple[Path, Path],
+    stack_redis: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    """It used to exit on the first registration's ConnectError: the console said only
+    "engine not running". Now it waits, its heartbeat naming Prefect, and starts serving
+    when Prefect answers."""
+    _, config = stack_dirs
+    keys = Keys(f"down-{uuid.uuid4().hex[:6]}")
+    engine = EngineProcess(tmp_path, stack.redis_url, stack.api_url, config, keys.prefix)
+
+    def beat() -> Heartbeat | None:
+        return decode(stack_redis.get(keys.heartbeat), Heartbeat, keys.heartbeat)
+
+    stack.prefect.stop()
+    try:
+        wait_for(lambda: not stack.prefect.is_up(), 20, "Prefect to stop")
+        engine.start(timeout=60)  # ready once its heartbeat is there
+        waiting = beat()
+        assert waiting is not None and waiting.deployments == 0
+        assert waiting.prefect_error.startswith(f"{stack.api_url}/health failed: ")
+        assert engine.proc is not None and engine.proc.poll() is None  # alive, waiting
+    finally:
+        stack.prefect.start()
+    try:
+        serving = wait_for(
+            lambda: (b := beat()) is not None and b.deployments == 2 and not b.prefect_error,
+            90,
+            "the engine serving its deployments once Prefect answers",
+        )
+        assert serving
+        result = send_and_wait(CommandClient(stack_redis, keys), "pause", PROD, timeout=60)
+        assert result.ok, result.message
+        assert send_and_wait(CommandClient(stack_redis, keys), "resume", PROD).ok
+    finally:
+        engine.stop()
+        stack_redis.delete(*stack_redis.keys(f"{keys.prefix}:*") or ["-"])
+    assert "Prefect API unreachable at start" in engine.log_path.read_text(errors="replace")
+
+
+def test_an_engine_waiting_for_prefect_stops_on_sigterm_and_takes_its_heartbeat(
+    stack: EmbeddedStack, stack_dirs: tuple[Path, Path], stack_redis: redis.Redis, tmp_path: Path
+) -> None:
+    _, config = stack_dirs
+    keys = Keys(f"down-{uuid.uuid4().hex[:6]}")
+    # A port nothing listens on: this engine's Prefect never answers.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}/api"
+    engine = EngineProcess(tmp_path, stack.redis_url, nowhere, config, keys.prefix)
+    engine.start(timeout=60)
+    assert engine.proc is not None
+    proc = engine.proc
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert not stack_redis.exists(keys.heartbeat)
