@@ -323,7 +323,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 with state_dir_lock(state, print):
                     redis_url, api_url = _start_own_services(state, redis_url, api_url, started)
             apply_environment(prefect_environment(choice, api_url))
-            from engine.serve.engine import EngineSettings, run_engine
+            from engine.serve.engine import EngineSettings
+            from engine.serve.start import run_engine
 
             settings = EngineSettings(
                 config_dir=config_dir,
