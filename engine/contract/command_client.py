@@ -20,6 +20,10 @@ from engine.contract.commands import (
 from engine.contract.documents import decode
 from engine.contract.keys import COMMANDS_MAXLEN, ENGINE_GROUP, Keys
 
+BLOCK_SLICE_SECONDS = 1.0
+"""Longest single blocking read while waiting for a result: well inside any client's
+socket timeout (redis-py 8 defaults to 5 s)."""
+
 
 def ensure_group(client: redis.Redis, keys: Keys, stream: str | None = None) -> None:
     """Creates the engine's consumer group at the stream's start if it does not exist.
@@ -102,16 +106,17 @@ class CommandClient:
         look-ups all see it.
         """
         key = self.keys.result(command_id)
+        deadline = time.monotonic() + timeout
         latest = self.latest(command_id)
-        if latest is None:
+        while latest is None and (left := deadline - time.monotonic()) > 0:
             try:
-                self.client.blmove(key, key, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]
+                # In slices: redis-py 8's clients time a socket read out after 5 s by
+                # default, and one BLMOVE for the whole wait failed with "Timeout reading
+                # from socket" whenever the engine took longer than that to answer.
+                self.client.blmove(key, key, min(left, BLOCK_SLICE_SECONDS), "LEFT", "RIGHT")  # type: ignore[arg-type]  # Redis takes fractional seconds
             except redis.exceptions.NoPermissionError:
                 # An operator's ACL user reads results but may not write them: poll instead.
-                deadline = time.monotonic() + timeout
-                while latest is None and time.monotonic() < deadline:
-                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-                    latest = self.latest(command_id)
+                time.sleep(min(0.2, left))
             latest = self.latest(command_id)
         return latest
 
