@@ -132,7 +132,9 @@ class HelpScreen(ModalScreen[None]):
             action_width = max(min(natural, action_width), cell_len("Action"))
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_column("Key", key="key")
+        # Every width given: an auto-width Key column is measured only when the table next
+        # idles, and a frame drawn before that showed it as wide as its header.
+        table.add_column("Key", width=key_width, key="key")
         table.add_column("Action", width=action_width, key="action")
         if with_where:
             table.add_column("Where", width=where_width, key="where")
