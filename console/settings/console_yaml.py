@@ -114,14 +114,10 @@ def _read_keymap(check: CheckedFile, entry: Entry) -> tuple[dict[str, str], dict
     lines: dict[str, int] = {}
     if entry.value is None:
         return keymap, lines  # `keymap:` with nothing under it
-    if not isinstance(entry.node, yaml.MappingNode):
-        check.error(
-            entry.value_line,
-            "keymap",
-            "must be a mapping of binding id: keys, e.g. `main.trigger: x`",
-        )
-        return keymap, lines
-    for binding_id, keys in check.mapping(entry.node, "keymap.", None).items():
+    entries = check.sub_mapping(
+        entry, "must be a mapping of binding id: keys, e.g. `main.trigger: x`", None
+    )
+    for binding_id, keys in (entries or {}).items():
         if not isinstance(keys.node, yaml.ScalarNode) or not str(keys.node.value).strip():
             check.error(
                 keys.value_line,

@@ -5,8 +5,6 @@ status and runs (see `engine/cli/output.py` for the exit codes and --json)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import os
 import sys
 from datetime import datetime, timezone
@@ -18,6 +16,7 @@ import redis
 from engine.cli import backfill as backfill_cli
 from engine.cli import completion
 from engine.cli import init as init_cli
+from engine.cli import run as run_cli
 from engine.cli import runs as runs_cli
 from engine.cli import status as status_cli
 from engine.cli.connection import (
@@ -38,31 +37,16 @@ from engine.cli.output import (
     Parser,
 )
 from engine.cli.params import parse_params
-from engine.cli.prefect_choice import (
-    EMBEDDED_ENV,
-    apply_environment,
-    configured_prefect,
-    prefect_environment,
-)
 from engine.cli.surface import add_script_surface
 from engine.cli.validate import cmd_validate
 from engine.cli.watch import watch_run
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import DEFAULT_DEADLINE_SECONDS
 from engine.contract.keys import Keys
-from engine.contract.paths import default_config_dir, state_dir
+from engine.contract.paths import default_config_dir
 from engine.contract.pause_window import UNTIL_HELP, WindowError, parse_until
-from engine.contract.redact import RedactingFormatter, redact_url
 from engine.contract.version import version_line
-from engine.stack.launcher import (
-    EmbeddedRedis,
-    LaunchError,
-    LocalPrefectServer,
-    engine_alive,
-    prefix_from_env,
-)
-from engine.stack.state_lock import state_dir_lock
-from engine.stack.stop_signals import StopSignal, cleanup_uninterrupted, stop_signals_handled
+from engine.stack.launcher import engine_alive
 
 __all__ = [
     "EXIT_ERROR", "EXIT_NO_ANSWER", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_validate", "main",
@@ -299,78 +283,6 @@ def send_and_report(
     return out.struct(code, result, ("ok: " if result.ok else "error: ") + result.message)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    # Passwords in URLs never reach the log, even inside a library's traceback.
-    handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    # One line per HTTP request to the API drowns what the engine itself says.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    state = state_dir()
-    config_dir = (args.config or default_config_dir()).resolve()
-    started: list[EmbeddedRedis | LocalPrefectServer] = []
-    redis_url = args.redis_url or os.environ.get("AIWF_REDIS_URL", "")
-    # SIGTERM/SIGHUP before the engine's loop runs (while its Redis or Prefect server
-    # starts) raise StopSignal, so `finally` stops what was started; the loop then takes
-    # them over (run_engine), and the cleanup below runs with them ignored.
-    try:
-        with stop_signals_handled():
-            choice = configured_prefect()
-            api_url = choice.api_url
-            if choice.configured:
-                print(f"Prefect: using {redact_url(api_url)} from {choice.source}")
-            if not redis_url or not api_url:
-                with state_dir_lock(state, print):
-                    redis_url, api_url = _start_own_services(state, redis_url, api_url, started)
-            apply_environment(prefect_environment(choice, api_url))
-            from engine.serve.engine import EngineSettings
-            from engine.serve.start import run_engine
-
-            settings = EngineSettings(
-                config_dir=config_dir,
-                state_dir=state,
-                redis_url=redis_url,
-                prefix=args.prefix or prefix_from_env(),
-                api_url=api_url,
-                # Its own server, or the demo launcher's (which passes the URL in the env).
-                prefect_embedded=not choice.configured or os.environ.get(EMBEDDED_ENV) == "1",
-            )
-            return asyncio.run(run_engine(settings))
-    except LaunchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return EXIT_OK
-    except StopSignal as stop:
-        print(f"{stop}: stopping what this engine started", file=sys.stderr)
-        return stop.exit_code
-    finally:
-        with cleanup_uninterrupted():
-            for service in reversed(started):
-                service.stop()
-
-
-def _start_own_services(
-    state: Path,
-    redis_url: str,
-    api_url: str,
-    started: list[EmbeddedRedis | LocalPrefectServer],
-) -> tuple[str, str]:
-    """Starts (or reuses) the embedded Redis and Prefect server where no URL is set; what
-    it starts goes into `started` and dies with this process even if it is SIGKILLed."""
-    if not redis_url:
-        embedded = EmbeddedRedis(state, tied_to_parent=True)
-        if embedded.start(print):
-            started.append(embedded)
-        redis_url = embedded.url
-    if not api_url:
-        server = LocalPrefectServer(state, tied_to_parent=True)
-        if server.start(print):
-            started.append(server)
-        api_url = server.api_url
-    return redis_url, api_url
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     completion.enable(parser)
@@ -399,7 +311,7 @@ def dispatch(args: argparse.Namespace) -> int:
     elif args.command == "validate":
         code = cmd_validate((args.config or default_config_dir()).resolve(), args.json)
     elif args.command == "run":
-        code = cmd_run(args)
+        code = run_cli.cmd_run(args)
     elif args.command == "status":
         code = status_cli.cmd_status(args)
     elif args.command == "runs":

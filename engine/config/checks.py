@@ -206,14 +206,11 @@ def _check_parameters(
 ) -> dict[str, Any] | None:
     entries: dict[str, Entry] = {}
     if entry is not None:
-        if not isinstance(entry.node, yaml.MappingNode):
-            check.error(
-                entry.value_line,
-                "parameters",
-                f"must be a mapping of parameter name -> value, got {type_name(entry.value)}",
-            )
+        must_be = f"must be a mapping of parameter name -> value, got {type_name(entry.value)}"
+        given = check.sub_mapping(entry, must_be, None)
+        if given is None:
             return None
-        entries = check.mapping(entry.node, "parameters.", None)
+        entries = given
 
     for key, param in entries.items():
         for text in _strings(param.value):

@@ -11,7 +11,6 @@ import zoneinfo
 from datetime import datetime, timezone
 from functools import cache
 
-import yaml
 from croniter import CroniterBadDateError, croniter
 from prefect.client.schemas.schedules import CronSchedule
 from pydantic import ValidationError
@@ -24,14 +23,13 @@ _SCHEDULE_KEYS = ("cron", "timezone")
 def check_schedule(check: CheckedFile, entry: Entry | None) -> tuple[str | None, str | None]:
     if entry is None:
         return None, None
-    if not isinstance(entry.node, yaml.MappingNode):
-        check.error(
-            entry.value_line,
-            "schedule",
-            'must be a mapping with `cron: "0 2 * * *"` and optionally `timezone: UTC`',
-        )
+    sub = check.sub_mapping(
+        entry,
+        'must be a mapping with `cron: "0 2 * * *"` and optionally `timezone: UTC`',
+        _SCHEDULE_KEYS,
+    )
+    if sub is None:
         return None, None
-    sub = check.mapping(entry.node, "schedule.", _SCHEDULE_KEYS)
 
     cron: str | None = None
     cron_entry = sub.get("cron")

@@ -269,6 +269,16 @@ class CheckedFile:
             )
         return entries
 
+    def sub_mapping(
+        self, entry: Entry, must_be: str, known: Sequence[str] | None
+    ) -> dict[str, Entry] | None:
+        """The entries under `entry` (see `mapping`), or None with the error `must_be` on its
+        value's line when it is not a mapping."""
+        if not isinstance(entry.node, yaml.MappingNode):
+            self.error(entry.value_line, entry.key, must_be)
+            return None
+        return self.mapping(entry.node, entry.key + ".", known)
+
     def expect(self, entry: Entry, wanted: type) -> Any:
         """`entry.value` if it has type `wanted` (bool, str, int, float, list or dict),
         else None with an error on the value's line. `true` is not a number here, and a
