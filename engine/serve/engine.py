@@ -42,6 +42,8 @@ from engine.serve.pools import register_on_pool
 from engine.serve.prefect_health import PrefectHealth
 from engine.serve.prefect_wait import prefect_answers
 from engine.serve.refill import Refiller
+from engine.store.audit_copy import READ_BLOCK_MS as AUDIT_READ_BLOCK_MS
+from engine.store.audit_copy import AuditCopier
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
 
@@ -73,23 +75,14 @@ class Engine:
         self.settings = settings
         self.loaded = loaded
         self.keys = Keys(settings.prefix)
-        # Timeouts, so a Redis that hangs (not just one that closes its socket) is noticed
-        # and waited out like a restart instead of blocking the Redis thread for good.
-        self.redis = redis.Redis.from_url(
-            settings.redis_url,
-            health_check_interval=30,
-            socket_connect_timeout=REDIS_CONNECT_SECONDS,
-            socket_timeout=REDIS_REPLY_SECONDS,
-        )
-        # Blocking XREADGROUP gets a connection of its own so writes never queue behind it.
-        self.command_redis = redis.Redis.from_url(
-            settings.redis_url,
-            health_check_interval=30,
-            socket_connect_timeout=REDIS_CONNECT_SECONDS,
-            socket_timeout=REDIS_REPLY_SECONDS + READ_BLOCK_MS / 1000,
-        )
-        self.store = EngineStore.over(
-            self.redis, self.keys, AuditLog.in_state_dir(settings.state_dir)
+        self.redis = _client(settings.redis_url)
+        # Blocking reads (XREADGROUP, the audit copy's XREAD) get connections of their own
+        # so writes never queue behind them.
+        self.command_redis = _client(settings.redis_url, READ_BLOCK_MS / 1000)
+        audit_log = AuditLog.in_state_dir(settings.state_dir)
+        self.store = EngineStore.over(self.redis, self.keys, audit_log)
+        self.audit_copier = AuditCopier(
+            _client(settings.redis_url, AUDIT_READ_BLOCK_MS / 1000), self.keys, audit_log
         )
         """Every Redis call from the loop goes through `store.call`: off the loop, in order."""
         self.mirror = self.store.mirror
@@ -354,4 +347,16 @@ class Engine:
             "heartbeat": self._heartbeat_loop(),
             "prefect_health": self.prefect_health.run(),
             "leadership": self._leadership_loop(),
+            "audit_copy": self.audit_copier.run(),
         }
+
+
+def _client(url: str, longest_block_seconds: float = 0.0) -> redis.Redis:
+    """A client with timeouts, so a Redis that hangs (not just one that closes its socket)
+    is noticed and waited out like a restart instead of blocking a thread for good."""
+    return redis.Redis.from_url(
+        url,
+        health_check_interval=30,
+        socket_connect_timeout=REDIS_CONNECT_SECONDS,
+        socket_timeout=REDIS_REPLY_SECONDS + longest_block_seconds,
+    )

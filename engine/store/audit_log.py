@@ -2,8 +2,11 @@
 
 Redis holds the audit stream and the results the consoles read; a Redis that comes back
 empty (a restart without its data, a FLUSHALL) would lose them. So every result is appended
-here before it goes to Redis, and `restore` puts the stream and the recent results back.
-One line per executed command: {"audit": <audit entry fields>, "result": <result JSON>}.
+here before it goes to Redis, and the refill puts the stream and the recent results back.
+Every engine, leader or standby, also copies the entries other engines wrote
+(engine/store/audit_copy.py): whichever engine leads after Redis lost its data, on whatever
+host, its file holds the whole trail.
+One line per command: {"audit": <audit entry fields>, "result": <result JSON, or "">}.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -33,9 +38,19 @@ class AuditRecord:
     """The result document, JSON, as stored under `{p}:result:<id>`."""
 
 
-@dataclass(frozen=True)
+def record_identity(audit: Mapping[str, str]) -> str:
+    """What tells two copies of one entry apart from two entries: its command id (an entry
+    without one, from a command too garbled to have an id, by all its fields)."""
+    return audit.get("command_id") or json.dumps(dict(audit), sort_keys=True)
+
+
+@dataclass
 class AuditLog:
     path: Path
+    _known: set[str] | None = field(default=None, repr=False, compare=False)
+    """Identities of the records in the file (read from it on first use)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """The store's thread appends results, the copier's thread copies: one at a time."""
 
     @classmethod
     def in_state_dir(cls, state_dir: Path) -> AuditLog:
@@ -43,12 +58,34 @@ class AuditLog:
 
     def append(self, audit: dict[str, str], result: CommandResult) -> None:
         """Appends and fsyncs one record (commands are rare; losing one is not fine)."""
-        line = json.dumps({"audit": audit, "result": result.to_json()}, ensure_ascii=False)
+        with self._lock:
+            self._write(audit, result.to_json())
+
+    def append_copy(self, audit: dict[str, str], result: str) -> bool:
+        """Appends another engine's record unless the file has it already (this engine
+        wrote it, or copied it before); returns whether it was appended."""
+        with self._lock:
+            if record_identity(audit) in self._known_identities():
+                return False
+            self._write(audit, result)
+            return True
+
+    def _write(self, audit: dict[str, str], result: str) -> None:
+        line = json.dumps({"audit": audit, "result": result}, ensure_ascii=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
             out.flush()
             os.fsync(out.fileno())
+        self._known_identities().add(record_identity(audit))
+
+    def _known_identities(self) -> set[str]:
+        if self._known is None:
+            # The stream holds about AUDIT_MAXLEN entries: every one a copier can still see
+            # is among the file's last few times that many.
+            recent = self.read_recent(limit=2 * AUDIT_MAXLEN)
+            self._known = {record_identity(record.audit) for record in recent}
+        return self._known
 
     def read_recent(self, limit: int = AUDIT_MAXLEN) -> list[AuditRecord]:
         """The last `limit` records, oldest first; a torn or garbled line is skipped."""

@@ -291,7 +291,8 @@ class RedisMirror:
         for record in records:
             pipe.xadd(self.keys.audit, record.audit, maxlen=AUDIT_MAXLEN, approximate=True)  # type: ignore[arg-type]
             command_id = record.audit.get("command_id", "")
-            if command_id and result_still_kept(record):
+            # A copied record whose result had expired before it was copied has none.
+            if command_id and record.result and result_still_kept(record):
                 pipe.delete(self.keys.result(command_id))
                 pipe.rpush(self.keys.result(command_id), record.result)
                 pipe.expire(self.keys.result(command_id), RESULT_TTL_SECONDS)

@@ -28,6 +28,7 @@ from engine.contract.keys import Keys
 from engine.contract.paths import bundled_config_dir
 from engine.stack.launcher import EmbeddedStack
 from engine.stack.services import prefect_env, stop_process
+from engine.store.audit_log import AuditLog
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -218,3 +219,43 @@ async def test_a_frozen_leader_is_replaced_and_stands_by_when_it_wakes(
     assert stack_redis.llen(keys.result(resumed.id)) == 1
     deployment = await prefect_client.read_deployment_by_name(f"{FLOW}/{DEPLOYMENT}")
     assert deployment.paused is False
+
+
+def test_after_redis_loses_its_data_a_standby_on_another_host_brings_the_whole_audit_back(
+    stack_redis: redis.Redis,
+    engines: tuple[Keys, list[subprocess.Popen[bytes]]],
+    tmp_path: Path,
+) -> None:
+    """Each engine has its own state dir (as on two hosts). The leader executes commands and
+    dies; Redis comes back without the product's keys; the standby leads and refills the
+    audit stream and results from its own audit file, which holds the leader's entries."""
+    keys, procs = engines
+    beat = wait_for(lambda: led_with_a_standby(stack_redis, keys), 90, "a leader with one standby")
+    leader = next(p for p in procs if p.pid == beat["pid"])
+    standby = next(p for p in procs if p.pid != beat["pid"])
+    standby_dir = "a" if procs[0] is standby else "b"
+    sender = CommandClient(stack_redis, keys)
+    done = [sender.wait_final(sender.send(a, DEPLOYMENT).id, 60) for a in ("pause", "resume")]
+    assert all(r is not None and r.ok for r in done), done
+    ids = [r.command_id for r in done if r is not None]
+    standby_log = AuditLog.in_state_dir(tmp_path / standby_dir)
+
+    def copied() -> bool:
+        return [r.audit["command_id"] for r in standby_log.read_recent()][-2:] == ids
+
+    wait_for(copied, 20, "the standby's audit file to hold the leader's entries")
+
+    leader.send_signal(signal.SIGKILL)
+    leader.wait(10)
+    product_keys = list(stack_redis.scan_iter(match=f"{keys.prefix}:*", count=1000))
+    stack_redis.delete(*product_keys)  # this installation's Redis came back empty
+
+    def audit_back() -> list[str] | None:
+        entries: Any = stack_redis.xrange(keys.audit)
+        audited = [fields[b"command_id"].decode() for _, fields in entries]
+        return audited if set(ids) <= set(audited) else None
+
+    assert wait_for(audit_back, 60, "the new leader to refill the audit stream") == ids
+    assert heartbeat(stack_redis, keys).get("pid") == standby.pid
+    kept = sender.latest(ids[0])
+    assert kept is not None and kept.ok and kept.message == done[0].message  # type: ignore[union-attr]
