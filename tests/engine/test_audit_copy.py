@@ -49,9 +49,10 @@ def test_a_standby_s_file_gets_the_leader_s_entries_once_and_refills_an_empty_re
     # A copier started later (an engine restarted) reads from the stream's start and
     # appends only what its file lacks.
     assert AuditCopier(redis_client, keys, standby_log).copy_new() == 0
-    assert AuditLog(standby_log.path).append_copy(
-        {"command_id": later.id, "action": "trigger"}, ""
-    ) is False  # a fresh AuditLog over the file knows its records too
+    assert (
+        AuditLog(standby_log.path).append_copy({"command_id": later.id, "action": "trigger"}, "")
+        is False
+    )  # a fresh AuditLog over the file knows its records too
 
     # Redis loses the data; the standby leads and refills from its own file.
     redis_client.delete(keys.audit, *(keys.result(c.id) for c in [*first, later]))
