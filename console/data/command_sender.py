@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoPermissionError, RedisError
 from textual.message import Message
 from textual.notifications import SeverityLevel
 
 from console.data.connection import describe_error, sync_client
 from console.data.messages import CommandAnswered, CommandFailed, CommandSent
 from console.data.state import Store
-from engine.contract.command_client import CommandClient
+from engine.contract.command_client import CommandClient, acl_user
 from engine.contract.commands import CommandResult
 from engine.contract.keys import Keys
 from engine.contract.reconnect import RECONNECT_FIRST
@@ -70,6 +70,9 @@ class CommandSender:
             alive = engine_alive(client, self.keys)
             sender = CommandClient(client, self.keys)
             command = sender.send(action, target, params)
+        except NoPermissionError:
+            self.post(CommandFailed(action, target, self._not_allowed()))
+            return
         except (RedisError, OSError) as exc:
             self.post(CommandFailed(action, target, describe_error(exc)))
             return
@@ -104,6 +107,15 @@ class CommandSender:
             if latest is not None and latest.final:
                 result = latest
                 self.post(CommandAnswered(command, result))
+
+    def _not_allowed(self) -> str:
+        """Why Redis refused the command's XADD, in an operator's words (its own text,
+        "no permissions to access one of the keys", names neither user nor key)."""
+        user = acl_user(self._connection()) or "default"
+        return (
+            f"Redis user '{user}' may not send commands (read-only in Redis's ACL: NOPERM); "
+            "connect as an operator's user to act (docs/operations.md, Operators)"
+        )
 
 
 @dataclass(frozen=True)

@@ -128,8 +128,8 @@ class CommandAnswered(Message):
 
 
 class CommandFailed(Message):
-    """The command could not even be put on the stream (Redis unreachable, or over the
-    command size caps)."""
+    """The command could not even be put on the stream (Redis unreachable, its ACL user
+    read-only, or over the command size caps)."""
 
     def __init__(self, action: str, target: str, reason: str) -> None:
         super().__init__()

@@ -284,6 +284,36 @@ async def test_a_console_over_tls_shows_the_engines_state_and_sends_as_its_acl_u
     )
 
 
+async def test_a_read_only_console_s_command_is_refused_naming_its_user(
+    engine: EngineProcess, secure: SecureRedis, keys: Keys
+) -> None:
+    """Redis refuses the viewer's XADD; the console says which user may not act and why,
+    not Redis's own "no permissions to access one of the keys used as arguments"."""
+    from textual.message import Message
+
+    from console.app import ConsoleApp
+    from console.data.messages import CommandFailed
+    from console.widgets.deployments_table import DeploymentsTable
+    from tests.console.conftest import wait_for as wait_in_app
+
+    posted: list[Message] = []
+    app = ConsoleApp(secure.viewer_url, keys, command_timeout=60)
+    async with app.run_test(size=(160, 48), message_hook=posted.append) as pilot:
+        deployments = app.screen.query_one(DeploymentsTable)
+        await wait_in_app(pilot, lambda: NIGHTLY in deployments.row_keys(), "deployments", 30)
+        deployments.focus()
+        deployments.move_cursor(row=deployments.row_keys().index(NIGHTLY))
+        await pilot.press("t")
+
+        def failed() -> list[CommandFailed]:
+            return [m for m in posted if isinstance(m, CommandFailed)]
+
+        await wait_in_app(pilot, lambda: bool(failed()), "the refusal", 30)
+    reason = failed()[0].reason
+    assert "Redis user 'viewer' may not send commands" in reason, reason
+    assert VIEWER_PASSWORD not in reason
+
+
 async def test_a_console_with_a_wrong_ca_says_disconnected_without_the_password(
     secure: SecureRedis, keys: Keys, tmp_path: Path
 ) -> None:
