@@ -50,14 +50,22 @@ class LeaderLease:
         self.lock = self.client.lock(key, timeout=LEASE_SECONDS, thread_local=False)
         self.valid_until = 0.0
         """Monotonic time until which this engine may act as leader."""
+        self.unreachable = False
+        """The last try could not reach Redis (said once, not at every try)."""
 
     def try_acquire(self) -> bool:
         started = time.monotonic()
         try:
             taken = bool(self.lock.acquire(blocking=False, token=self.name))
         except redis.RedisError as exc:
-            logger.warning("cannot reach Redis to take the leader lease: %s", exc)
+            # A standby tries every second; an outage is one warning, not one a second.
+            if not self.unreachable:
+                logger.warning("cannot reach Redis to take the leader lease: %s", exc)
+            self.unreachable = True
             return False
+        if self.unreachable:
+            logger.info("Redis reachable again for the leader lease")
+            self.unreachable = False
         if taken:
             self.valid_until = started + LEASE_SECONDS - SAFETY_SECONDS
         return taken

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 import redis
 
 from engine.contract.keys import Keys
 from engine.serve.leader import LEASE_SECONDS, SAFETY_SECONDS, LeaderLease, engine_name
+from engine.stack.launcher import EmbeddedRedis
 
 
 def test_names_are_unique_per_process_and_carry_host_and_pid() -> None:
@@ -76,3 +80,22 @@ async def test_a_leader_that_cannot_reach_redis_stops_before_its_lease_expires(
             assert stopped_after <= LEASE_SECONDS - SAFETY_SECONDS + 0.5, stopped_after
         finally:
             redis_client.execute_command("CLIENT", "UNPAUSE")
+
+
+def test_a_standby_says_once_that_redis_is_unreachable_and_once_that_it_is_back(
+    tmp_path_factory: pytest.TempPathFactory, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A standby tries every second: an outage is one warning, not one per try."""
+    server = EmbeddedRedis(Path(tmp_path_factory.mktemp("lease")))  # not started yet
+    lease = LeaderLease(server.url, keys.leader, "standby:1:x")
+    caplog.set_level(logging.INFO, logger="aiwf.engine.leader")
+    assert [lease.try_acquire() for _ in range(3)] == [False] * 3
+    server.start()
+    try:
+        assert lease.try_acquire()
+    finally:
+        lease.close()
+        server.stop()
+    said = [r.getMessage() for r in caplog.records if r.name == "aiwf.engine.leader"]
+    assert len([m for m in said if m.startswith("cannot reach Redis")]) == 1, said
+    assert said[-1] == "Redis reachable again for the leader lease", said
