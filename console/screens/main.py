@@ -136,9 +136,15 @@ class MainScreen(LiveScreen):
         if flow_run_id:
             self.runs.follow(flow_run_id)
 
+    @property
+    def awaiting_new_run(self) -> bool:
+        """A trigger sent from here is not answered yet, or its run not yet under the
+        cursor: `c` would act on the wrong run."""
+        return bool(self._triggers_unanswered) or self.runs.following is not None
+
     def _awaiting_new_run(self) -> bool:
         """True (after saying so) while `c` cannot yet act on the run just triggered."""
-        if not self._triggers_unanswered and self.runs.following is None:
+        if not self.awaiting_new_run:
             return False
         self.notify(
             "The run just triggered is not in the table yet: the cursor moves to it when it "

@@ -14,6 +14,7 @@ import redis
 
 from console.app import ConsoleApp
 from console.screens.confirm import ConfirmScreen
+from console.screens.main import MainScreen
 from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.runs_table import RunsTable
 from engine.contract.command_client import CommandClient
@@ -94,8 +95,13 @@ async def test_c_right_after_t_cancels_the_new_run_in_prefect(
 
             await wait_for(pilot, moved, "the cursor on the new run", 60)
             assert new_id != old_id
+            # The audit entry can come before the console has the trigger's answer (it
+            # polls for it each second): until then `c` says to wait and sends nothing.
+            main = app.screen
+            assert isinstance(main, MainScreen)
+            await wait_for(pilot, lambda: not main.awaiting_new_run, "the trigger answered", 30)
             await pilot.press("c")
-            assert isinstance(app.screen, ConfirmScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
             await pilot.press("y")
             await wait_for(
                 pilot,

@@ -256,6 +256,7 @@ def test_after_redis_loses_its_data_a_standby_on_another_host_brings_the_whole_a
         return audited if set(ids) <= set(audited) else None
 
     assert wait_for(audit_back, 60, "the new leader to refill the audit stream") == ids
-    assert heartbeat(stack_redis, keys).get("pid") == standby.pid
+    # It beats once its term's set-up (the refill first) is done.
+    wait_for(lambda: heartbeat(stack_redis, keys).get("pid") == standby.pid, 30, "its heartbeat")
     kept = sender.latest(ids[0])
     assert kept is not None and kept.ok and kept.message == done[0].message  # type: ignore[union-attr]
