@@ -84,10 +84,11 @@ async def test_a_million_lines_open_and_a_search_finds_the_last(
         # Lines show while the index is still being read, and the title says how far it got.
         await wait_for(pilot, lambda: view.lines_written > 0, "the first page", 20)
         assert not screen.indexed and "reading" in screen._title()
-        # Keys are handled between index pages: a toggle takes effect at once.
-        started = time.monotonic()
+        # Keys are handled between index pages: the toggle takes effect while the index is
+        # still being read (how fast is benchmarks/bench_logs.py's: a timed assertion here
+        # failed only on a loaded machine).
         await pilot.press("t")
-        assert not view.timestamps and time.monotonic() - started < 2
+        assert not view.timestamps
         assert not screen.indexed, "the index was read before the key could be tried"
         await pilot.press("t")
         await wait_for(pilot, lambda: screen.indexed, "the whole stream indexed", 60)
