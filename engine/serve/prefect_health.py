@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from prefect.client.orchestration import get_client
 
@@ -16,6 +17,8 @@ logger = logging.getLogger("aiwf.engine")
 
 CHECK_TIMEOUT_SECONDS = 10.0
 """An API that does not answer `/health` within this long counts as unreachable."""
+CONNECT_CHECK_SECONDS = 2.0
+"""How long the check of a silent API's port may take."""
 
 
 async def prefect_problem(client: Any, api_url: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> str:
@@ -24,11 +27,31 @@ async def prefect_problem(client: Any, api_url: str, timeout: float = CHECK_TIME
     try:
         error = await asyncio.wait_for(client.api_healthcheck(), timeout)
     except TimeoutError:
-        error = TimeoutError(f"no answer within {timeout:g} s")
+        # Prefect's client retries a refused connection with backoff, so a server that is
+        # not running also ends here: say which it is.
+        refused = await _connect_problem(api_url)
+        error = TimeoutError(refused or f"no answer within {timeout:g} s")
     if error is None:
         return ""
     detail = str(error).strip() or type(error).__name__
     return redact_text(f"{api_url}/health failed: {detail}")
+
+
+async def _connect_problem(api_url: str) -> str:
+    """Why a TCP connection to the API's host and port fails ("connection refused: nothing
+    listens there"), or '' if one opens (the server is there but does not answer)."""
+    url = urlsplit(api_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(url.hostname, port), CONNECT_CHECK_SECONDS
+        )
+    except ConnectionRefusedError:
+        return f"connection refused: nothing listens on {url.hostname}:{port}"
+    except (OSError, TimeoutError) as exc:
+        return f"cannot connect to {url.hostname}:{port}: {str(exc) or type(exc).__name__}"
+    writer.close()
+    return ""
 
 
 class PrefectHealth:
