@@ -25,6 +25,11 @@ from console.context import Context
 from console.widgets.column_fit import ShownColumn, TableColumn, fit_columns
 from console.widgets.row_table import RowTable
 
+REBUILD_AFTER_REMOVALS = 8
+"""A refresh that drops more rows than this clears the table and adds the rest again:
+Textual's `DataTable.remove_row` recomputes its row order on every call, so a filter that
+dropped hundreds of rows one by one took most of a second (docs/benchmarks.md, keys)."""
+
 
 @dataclass(frozen=True)
 class Row:
@@ -103,11 +108,15 @@ class KeyedTable(RowTable):
         rows = [row for row in self.wanted_rows() if row.matches(self.filter_text.casefold())]
         with self._keeping_selection():
             keep = {row.key for row in rows}
-            for key in [k for k in self.row_keys() if k not in keep]:
-                self._remove(key)
-            for row in rows:
-                self._put(row)
-            self._reorder()
+            gone = [k for k in self.row_keys() if k not in keep]
+            if len(gone) > REBUILD_AFTER_REMOVALS:
+                self._rebuild(rows, gone)
+            else:
+                for key in gone:
+                    self._remove(key)
+                for row in rows:
+                    self._put(row)
+                self._reorder()
             self._fit()
 
     def tick_rows(self) -> None:
@@ -157,10 +166,29 @@ class KeyedTable(RowTable):
 
     # Internals.
 
-    def _put(self, row: Row) -> None:
+    def _note(self, row: Row) -> None:
         self._order[row.key] = row.order
         self._rows[row.key] = row
         self._widths[row.key] = tuple(cell.cell_len for cell in row.cells)
+
+    def _forget(self, key: str) -> None:
+        self._order.pop(key, None)
+        self._rows.pop(key, None)
+        self._widths.pop(key, None)
+
+    def _rebuild(self, rows: list[Row], gone: list[str]) -> None:
+        """The table cleared and filled again, in order: for a change that drops many rows
+        (a filter), where removing them one by one cost O(rows) each."""
+        for key in gone:
+            self._forget(key)
+        for row in rows:
+            self._note(row)
+        self.clear()
+        for key in sorted(self._rows, key=self._order.__getitem__, reverse=self.sort_reverse):
+            self.add_row(*self._shown_cells(self._rows[key]), key=key)
+
+    def _put(self, row: Row) -> None:
+        self._note(row)
         shown = self._shown_cells(row)
         if RowKey(row.key) not in self.rows:
             self.add_row(*shown, key=row.key)
@@ -173,9 +201,7 @@ class KeyedTable(RowTable):
                 self.update_cell(row.key, column, new, update_width=False)
 
     def _remove(self, key: str) -> None:
-        self._order.pop(key, None)
-        self._rows.pop(key, None)
-        self._widths.pop(key, None)
+        self._forget(key)
         if RowKey(key) in self.rows:
             self.remove_row(key)
 
