@@ -219,7 +219,7 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     """How many deployments the engine serves."""
     config_errors: list[str] = []
     bridge: str = ""
-    """`websocket` or `polling`."""
+    """`websocket`, `polling`, or `stopped` (an engine waiting for Prefect before it leads)."""
     prefect_error: str = ""
     """Why the engine cannot reach the Prefect API (its last health check failed, password
     redacted); empty while the API answers."""

@@ -205,7 +205,8 @@ class Engine:
             config_dir=str(self.settings.config_dir),
             deployments=len(self.registry.by_name),
             config_errors=[str(e) for e in self.loaded.errors] + self.deployment_docs.estate.errors,
-            bridge=self.bridge.mode,
+            # Only a leader bridges (one waiting for Prefect beats before it leads).
+            bridge=self.bridge.mode if self.leading else "stopped",
             prefect_error=self.prefect_health.problem,
             name=self.name,
             standbys=self.mirror.standbys(),

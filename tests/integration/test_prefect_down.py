@@ -123,6 +123,7 @@ def test_an_engine_started_while_prefect_is_down_says_so_and_serves_once_it_answ
         engine.start(timeout=60)  # ready once its heartbeat is there
         waiting = beat()
         assert waiting is not None and waiting.deployments == 0
+        assert waiting.bridge == "stopped"  # it does not lead yet, so nothing is mirrored
         assert waiting.prefect_error.startswith(f"{stack.api_url}/health failed: ")
         assert engine.proc is not None and engine.proc.poll() is None  # alive, waiting
     finally:
