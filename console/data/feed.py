@@ -10,6 +10,7 @@ from collections.abc import Callable
 from redis.exceptions import RedisError
 from textual.message import Message
 
+from console.data.cancelled import reraise_if_cancelled
 from console.data.connection import Link, describe_error, keep_following
 from console.data.messages import (
     ConnectionChanged,
@@ -84,6 +85,7 @@ class RedisFeed:
             link.up()
             next_beat = 0.0
             while True:
+                reraise_if_cancelled()
                 if time.monotonic() >= next_beat:
                     info = await reader.read_heartbeat()
                     beat_at = parse_iso(info.beat_at) if info else None

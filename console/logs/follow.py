@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from console.data.cancelled import reraise_if_cancelled
 from console.data.connection import Link, keep_following
 from console.data.store import START_ID, LogEntry, RedisReader
 from console.logs.index import LogIndex
@@ -78,6 +79,7 @@ class LogFollower:
                     self.indexed = True
             link.up()
         while True:
+            reraise_if_cancelled()
             # Checked each time the tail returns (at least once per block time).
             await self._show_trim()
             after = index.last_id or START_ID

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Label
 
 from console.context import Context
+from console.data.cancelled import reraise_if_cancelled
 from console.data.connection import Link, keep_following
 from console.data.store import START_ID, AuditEntry, RedisReader
 from console.screens.audit_entry import AuditEntryScreen, entry_lines
@@ -92,6 +93,7 @@ class AuditScreen(LiveScreen):
                 await reader.connect()
             link.up()
             while True:
+                reraise_if_cancelled()
                 entries = await reader.tail_audit(self.last_id, PAGE)
                 if entries:
                     self.last_id = entries[-1].entry_id

@@ -1,0 +1,42 @@
+"""A cancel lost below the console's own code still ends its follow loop.
+
+CI saw a feed worker read on for good after its app had exited (its task marked
+cancelling, awaiting a new XREAD; the teardown guard caught it after 20 s). Where redis-py
+or asyncio dropped the CancelledError is not known, so here the reader swallows it on
+purpose, and the loop must end at its next read anyway."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from console.data.store import RedisReader
+from engine.store.mirror import RedisMirror
+from tests.console.conftest import AppFactory, fill_standard, wait_for
+
+
+async def test_the_feed_ends_when_its_cancel_was_swallowed_by_a_read(
+    make_app: AppFactory, mirror: RedisMirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_updates = RedisReader.read_updates
+    swallowed: list[int] = []
+
+    async def losing_the_cancel(self: RedisReader, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await read_updates(self, *args, **kwargs)
+        except asyncio.CancelledError:
+            swallowed.append(1)  # as if it never came: an empty read
+            return []
+
+    monkeypatch.setattr(RedisReader, "read_updates", losing_the_cancel)
+    fill_standard(mirror)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: bool(app.store.flow_runs), "the runs read")
+        feeds = [w for w in app.workers if w.group == "redis"]
+        assert feeds and not feeds[0].is_finished
+        feeds[0].cancel()
+        await wait_for(pilot, lambda: bool(swallowed), "the cancel swallowed by the read")
+        await wait_for(pilot, lambda: feeds[0].is_finished, "the feed to end anyway", 5)
