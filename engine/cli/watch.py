@@ -37,8 +37,14 @@ DRAIN_QUIET_SECONDS = 1.0
 """After the final state, lines still arriving are printed until the flow's own last line
 (Prefect's "Finished in state ...") came and then none for this long: the mirror writes a
 run's last log lines after (or with) its final state, seconds later on a loaded host."""
-DRAIN_MAX_SECONDS = 10.0
-"""The most to wait after the final state (a crashed run may never log its end)."""
+DRAIN_MAX_SECONDS = 30.0
+"""The most to wait after a Completed or Failed state for the flow's last line, which such a
+run always logs: 10 s was too short on a host at load 8 (the lines came later and the watch
+ended without them)."""
+DRAIN_MAX_UNLOGGED_SECONDS = 10.0
+"""The same for a run that may never log its end (Cancelled, Crashed: its process was
+stopped)."""
+LOGS_ITS_END = frozenset({"COMPLETED", "FAILED"})
 FLOW_END_PREFIX = "Finished in state"
 
 
@@ -175,7 +181,9 @@ class RunWatcher:
                 # emptied (a Redis restarted without its data) and states were missed.
                 self.last_update_id = ""
                 time.sleep(backoff.compute(failures))
-        self.drain()
+        self.drain(
+            DRAIN_MAX_SECONDS if run.state_type in LOGS_ITS_END else DRAIN_MAX_UNLOGGED_SECONDS
+        )
         self.print_state(run)
         return run
 
@@ -188,9 +196,9 @@ class RunWatcher:
         _printed, final = self.read_new(block_ms=500)
         return final
 
-    def drain(self) -> None:
+    def drain(self, most_seconds: float) -> None:
         began = quiet_since = time.monotonic()
-        while time.monotonic() - began < DRAIN_MAX_SECONDS:
+        while time.monotonic() - began < most_seconds:
             if self.print_new_lines(block_ms=250):
                 quiet_since = time.monotonic()
             elif self.saw_flow_end and time.monotonic() - quiet_since >= DRAIN_QUIET_SECONDS:
