@@ -22,13 +22,17 @@ async def test_the_feed_ends_when_its_cancel_was_swallowed_by_a_read(
 ) -> None:
     read_updates = RedisReader.read_updates
     swallowed: list[int] = []
+    reading = [False]
 
     async def losing_the_cancel(self: RedisReader, *args: Any, **kwargs: Any) -> Any:
+        reading[0] = True
         try:
             return await read_updates(self, *args, **kwargs)
         except asyncio.CancelledError:
             swallowed.append(1)  # as if it never came: an empty read
             return []
+        finally:
+            reading[0] = False
 
     monkeypatch.setattr(RedisReader, "read_updates", losing_the_cancel)
     fill_standard(mirror)
@@ -37,6 +41,8 @@ async def test_the_feed_ends_when_its_cancel_was_swallowed_by_a_read(
         await wait_for(pilot, lambda: bool(app.store.flow_runs), "the runs read")
         feeds = [w for w in app.workers if w.group == "redis"]
         assert feeds and not feeds[0].is_finished
+        # Cancelled while it waits in the read (XREAD BLOCK), so the read gets the cancel.
+        await wait_for(pilot, lambda: reading[0], "the feed waiting in a read")
         feeds[0].cancel()
         await wait_for(pilot, lambda: bool(swallowed), "the cancel swallowed by the read")
         await wait_for(pilot, lambda: feeds[0].is_finished, "the feed to end anyway", 5)

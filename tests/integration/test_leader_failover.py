@@ -64,6 +64,9 @@ def spawn_engine(stack: EmbeddedStack, root: Path, config: Path, prefix: str, na
         "AIWF_STATE_DIR": str(state),
         "PREFECT_API_URL": stack.api_url,
         "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        # Not a test of the Prefect budget (test_prefect_down is): on a loaded host Prefect
+        # answered some of the 300 commands later than the default 8 s, which failed them.
+        "AIWF_PREFECT_COMMAND_SECONDS": "60",
     }
     log = (root / f"{name}.log").open("ab")
     return subprocess.Popen(
