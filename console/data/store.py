@@ -28,6 +28,7 @@ from engine.contract.documents import (
 )
 from engine.contract.keys import Keys
 from engine.contract.partitions import parse_writer_member, writer_member
+from engine.contract.redis_text import redis_text
 
 Document = Deployment | FlowRun | TaskRun | Lineage
 UPDATE_KINDS: dict[str, type[Document]] = {
@@ -85,7 +86,7 @@ def bad_log_line(key: str) -> LogLine:
 def log_entry(key: str, raw_id: bytes | str, fields: Any) -> LogEntry:
     """A log entry decoded from its stream fields (bytes or str); a bad one is counted in
     REJECTED and stands in as `bad_log_line`."""
-    entry_id = _text(raw_id)
+    entry_id = redis_text(raw_id)
     where = f"{key} {entry_id}"
     line = convert_fields(fields, LogLine, where)
     return LogEntry(entry_id, line if line is not None else bad_log_line(where))
@@ -266,13 +267,13 @@ class RedisReader:
         updates: list[Update] = []
         for _stream, entries in answer or []:
             for raw_id, fields in entries:
-                entry_id = _text(raw_id)
-                kind = _text(fields.get(b"kind", b""))
+                entry_id = redis_text(raw_id)
+                kind = redis_text(fields.get(b"kind", b""))
                 kind_type = UPDATE_KINDS.get(kind)
                 raw_doc = fields.get(b"doc") if kind_type is not None else None
                 where = f"{self.keys.updates} {entry_id}"
                 doc = decode(raw_doc, kind_type, where) if kind_type is not None else None
-                updates.append(Update(entry_id, kind, _text(fields.get(b"id", b"")), doc))
+                updates.append(Update(entry_id, kind, redis_text(fields.get(b"id", b"")), doc))
         return updates
 
     async def read_log_trim(self, flow_run_id: str) -> LogTrim | None:
@@ -324,7 +325,7 @@ class RedisReader:
         """Typed audit entries; a bad one is counted and skipped."""
         found = []
         for raw_id, fields in pairs:
-            entry_id = _text(raw_id)
+            entry_id = redis_text(raw_id)
             where = f"{self.keys.audit} {entry_id}"
             record = convert_fields(fields, AuditRecord, where)
             if record is not None:
@@ -332,13 +333,9 @@ class RedisReader:
         return found
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
 def _field(key: str, name: bytes | str) -> str:
     """Names one field of a hash for an operator: `aiwf:flow_runs[run-id]`."""
-    return f"{key}[{_text(name)}]"
+    return f"{key}[{redis_text(name)}]"
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:

@@ -108,14 +108,19 @@ class CommandClient:
         key = self.keys.result(command_id)
         deadline = time.monotonic() + timeout
         latest = self.latest(command_id)
+        may_block = True
         while latest is None and (left := deadline - time.monotonic()) > 0:
-            try:
-                # In slices: redis-py 8's clients time a socket read out after 5 s by
-                # default, and one BLMOVE for the whole wait failed with "Timeout reading
-                # from socket" whenever the engine took longer than that to answer.
-                self.client.blmove(key, key, min(left, BLOCK_SLICE_SECONDS), "LEFT", "RIGHT")  # type: ignore[arg-type]  # Redis takes fractional seconds
-            except redis.exceptions.NoPermissionError:
-                # An operator's ACL user reads results but may not write them: poll instead.
+            if may_block:
+                try:
+                    # In slices: redis-py 8's clients time a socket read out after 5 s by
+                    # default, and one BLMOVE for the whole wait failed with "Timeout reading
+                    # from socket" whenever the engine took longer than that to answer.
+                    self.client.blmove(key, key, min(left, BLOCK_SLICE_SECONDS), "LEFT", "RIGHT")  # type: ignore[arg-type]  # Redis takes fractional seconds
+                except redis.exceptions.NoPermissionError:
+                    # An operator's ACL user reads results but may not write them: it polls
+                    # for the rest of the wait (not a refused BLMOVE before every poll).
+                    may_block = False
+            if not may_block:
                 time.sleep(min(0.2, left))
             latest = self.latest(command_id)
         return latest

@@ -19,6 +19,7 @@ import redis
 
 from engine.contract.keys import Keys
 from engine.contract.reconnect import reconnect_backoff
+from engine.contract.redis_text import redis_text
 from engine.store.audit_log import AuditLog
 
 logger = logging.getLogger("aiwf.engine.audit_copy")
@@ -66,7 +67,7 @@ class AuditCopier:
         if not entries:
             return 0
         audits = [
-            {_text(name): _text(value) for name, value in fields.items()}
+            {redis_text(name): redis_text(value) for name, value in fields.items()}
             for _entry_id, fields in entries
         ]
         pipe = self.reader.pipeline(transaction=False)
@@ -75,10 +76,6 @@ class AuditCopier:
         results: list[Any] = pipe.execute()
         copied = 0
         for audit, result in zip(audits, results, strict=True):
-            copied += self.audit_log.append_copy(audit, _text(result) if result else "")
-        self.cursor = _text(entries[-1][0])
+            copied += self.audit_log.append_copy(audit, redis_text(result) if result else "")
+        self.cursor = redis_text(entries[-1][0])
         return copied
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
