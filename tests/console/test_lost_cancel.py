@@ -7,7 +7,6 @@ purpose, and the loop must end at its next read anyway."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -21,16 +20,14 @@ async def test_the_feed_ends_when_its_cancel_was_swallowed_by_a_read(
     make_app: AppFactory, mirror: RedisMirror, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read_updates = RedisReader.read_updates
-    swallowed: list[int] = []
     reading = [False]
 
     async def losing_the_cancel(self: RedisReader, *args: Any, **kwargs: Any) -> Any:
         reading[0] = True
         try:
             return await read_updates(self, *args, **kwargs)
-        except asyncio.CancelledError:
-            swallowed.append(1)  # as if it never came: an empty read
-            return []
+        except BaseException:  # the cancel, however it comes out of redis-py
+            return []  # as if it never came: an empty read
         finally:
             reading[0] = False
 
@@ -43,6 +40,8 @@ async def test_the_feed_ends_when_its_cancel_was_swallowed_by_a_read(
         assert feeds and not feeds[0].is_finished
         # Cancelled while it waits in the read (XREAD BLOCK), so the read gets the cancel.
         await wait_for(pilot, lambda: reading[0], "the feed waiting in a read")
+        # The cancel is lost either here or, as seen in CI (the read then returned as if
+        # nothing happened, so nothing reached this wrapper), inside redis-py: the loop
+        # must end anyway.
         feeds[0].cancel()
-        await wait_for(pilot, lambda: bool(swallowed), "the cancel swallowed by the read")
         await wait_for(pilot, lambda: feeds[0].is_finished, "the feed to end anyway", 5)
