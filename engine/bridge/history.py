@@ -36,7 +36,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 
-from engine.bridge.documents import flow_run_doc
+from engine.bridge.secret_runs import SecretRuns
 from engine.config.registry import Registry
 from engine.contract.documents import decode_strict, encode
 from engine.contract.history import (
@@ -110,8 +110,11 @@ async def _count(prefect: PrefectClient, flow_run_filter: FlowRunFilter, wanted:
     return await prefect.count_flow_runs(flow_run_filter=flow_run_filter) if wanted else -1
 
 
-async def answer(prefect: PrefectClient, registry: Registry, query: RunQuery) -> RunPage:
-    """One page and the total, both from Prefect; `ok: false` with the reason otherwise."""
+async def answer(
+    prefect: PrefectClient, registry: Registry, secrets: SecretRuns, query: RunQuery
+) -> RunPage:
+    """One page and the total, both from Prefect; `ok: false` with the reason otherwise.
+    Secret parameters are fingerprints, as in the mirror (`secrets`: whose are secret)."""
     asked = query.normalized()
     try:
         flow_run_filter = prefect_filter(asked)
@@ -137,7 +140,7 @@ async def answer(prefect: PrefectClient, registry: Registry, query: RunQuery) ->
     docs = []
     for run in runs:
         name = registry.name_of(str(run.deployment_id)) if run.deployment_id else ""
-        docs.append(flow_run_doc(run, name, registry.flow_of(name)))
+        docs.append(await secrets.doc(prefect, run, name))
     return RunPage(
         query_id=query.id,
         ok=True,
@@ -188,6 +191,7 @@ class QueryServer:
         self.writer = redis.Redis.from_url(redis_url, socket_timeout=10)
         self.keys, self.registry, self.consumer = keys, registry, consumer
         self.cache = PageCache()
+        self.secrets = SecretRuns(registry)
         self.slots = asyncio.Semaphore(QUERIES_AT_ONCE)
         self.prefetch_slots = asyncio.Semaphore(PREFETCHES_AT_ONCE)
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -287,7 +291,7 @@ class QueryServer:
         async def fetch() -> RunPage:
             try:
                 async with slots:
-                    page = await answer(prefect, self.registry, query)
+                    page = await answer(prefect, self.registry, self.secrets, query)
                 self.cache.put(query, page, keep)
                 return page
             finally:

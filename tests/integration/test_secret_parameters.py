@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from engine.contract.command_client import CommandClient
+from engine.contract.history import HistoryClient, new_query
 from engine.contract.keys import Keys
 from engine.contract.paths import bundled_config_dir
 from engine.contract.secrets import fingerprint
@@ -141,8 +142,16 @@ def test_a_secret_parameter_reaches_the_flow_and_nothing_we_store(
             wanted = fingerprint(str(path)).encode()
             wait_for(partial(log_has, client, keys.logs(run_id), wanted), 60, "the log line")
 
+        # A page of the run history (what the console shows for a filtered view) comes from
+        # Prefect, which holds the real values: the engine fingerprints them there too.
+        page = HistoryClient(client, keys).ask(new_query(deployment_id=doc["id"]), 30)
+        assert page is not None and page.ok, page
+        assert {run.id: run.parameters["source"] for run in page.runs} == {
+            run_id: fingerprint(str(path)) for run_id, path in real.items()
+        }
+
         tokens = (configured_token.encode(), typed_token.encode())
-        stored = every_value(client)
+        stored = every_value(client)  # the page's result key among them
         assert keys.prefix.encode() in stored and fingerprint(str(override)).encode() in stored
         leaks = [line[:600] for line in stored.split(b"\n") if any(t in line for t in tokens)]
         assert not leaks, f"a secret value is in Redis: {leaks}"
