@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from benchmarks.support import goal, percentile
-from engine.contract.history import HistoryClient, RunQuery, new_query
+from engine.contract.history import QUERY_PAGE_DEFAULT, HistoryClient, RunQuery, new_query
 from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.stack.launcher import EmbeddedStack
 
@@ -36,6 +36,8 @@ KINDS = (("COMPLETED", "Completed"), ("FAILED", "Failed"), ("CRASHED", "Crashed"
          ("CANCELLED", "Cancelled"), ("COMPLETED", "Completed"))  # fmt: skip
 TIMEOUT = 30.0
 ROUNDS = 40
+PAGE = QUERY_PAGE_DEFAULT
+"""Runs per page, as the console asks (console/data/history.py HISTORY_PAGE)."""
 
 
 def _stamp(template: str, moment: datetime) -> str:
@@ -207,7 +209,7 @@ def fresh(deployment_id: str, offset: int) -> Iterator[RunQuery]:
     for fields in itertools.cycle(filters(deployment_id)):
         until = datetime.now(timezone.utc).isoformat()
         # As the console asks: the pages after the first without a count.
-        yield new_query(**fields, until=until, offset=offset, limit=100, counted=offset == 0)
+        yield new_query(**fields, until=until, offset=offset, limit=PAGE, counted=offset == 0)
 
 
 def load_note(benchmark: Any) -> None:
@@ -217,7 +219,7 @@ def load_note(benchmark: Any) -> None:
 def test_history_first_page(
     benchmark: Any, stack: EmbeddedStack, history_of: tuple[HistoryClient, str]
 ) -> None:
-    """First page (100 runs) and total of a filter over 100,000 runs, cycling through every
+    """First page (PAGE runs) and total of a filter over 100,000 runs, cycling through every
     filter kind, asked as the console asks. Goal: p95 <= 300 ms."""
     history, deployment_id = history_of
     goal(benchmark, "p95 <= 300 ms", "p95_s", 0.3)
@@ -231,21 +233,21 @@ def test_history_first_page(
 def test_history_next_page_without_its_first(
     benchmark: Any, stack: EmbeddedStack, history_of: tuple[HistoryClient, str]
 ) -> None:
-    """The page at offset 100 of the same filters, without the count, asked cold (its first
+    """The page at offset PAGE of the same filters, without the count, asked cold (its first
     page never asked, so nothing was read ahead): what one `read_flow_runs` costs end to end.
     Goal: p95 <= 150 ms."""
     history, deployment_id = history_of
     goal(benchmark, "p95 <= 150 ms", "p95_s", 0.15)
     load_note(benchmark)
     by: dict[int, list[float]] = {}
-    ask = asker(history, fresh(deployment_id, 100), by)
+    ask = asker(history, fresh(deployment_id, PAGE), by)
     benchmark.pedantic(ask, rounds=ROUNDS, warmup_rounds=2)
-    breakdown(benchmark, stack, deployment_id, 100, by)
+    breakdown(benchmark, stack, deployment_id, PAGE, by)
 
 
 READING_SECONDS = (0.0, 1.0)
 """Between the first page on screen and the ask for the next: at once (End, to the last
-row) and after a second (a few PageDowns over 100 rows)."""
+row) and after a second (a few PageDowns over a page)."""
 
 
 @pytest.mark.parametrize("reading", READING_SECONDS, ids=["at-once", "after-1s"])
@@ -273,7 +275,7 @@ def test_history_next_page(
         after = new_query(**{
             f: getattr(first, f) for f in ("deployment_id", "state_types", "since", "until",
                                            "text", "sort", "limit")
-        }, offset=100, counted=False)  # fmt: skip
+        }, offset=PAGE, counted=False)  # fmt: skip
         return (after,), {}
 
     def ask(query: RunQuery) -> None:

@@ -18,10 +18,16 @@ from textual.message import Message
 from console.data.connection import describe_error, sync_client
 from engine.contract.commands import deadline_after
 from engine.contract.documents import FlowRun
-from engine.contract.history import QUERY_SECONDS, HistoryClient, RunPage, RunQuery
+from engine.contract.history import (
+    QUERY_PAGE_DEFAULT,
+    QUERY_SECONDS,
+    HistoryClient,
+    RunPage,
+    RunQuery,
+)
 from engine.contract.keys import Keys
 
-HISTORY_PAGE = 100
+HISTORY_PAGE = QUERY_PAGE_DEFAULT
 """Runs asked per page (the engine allows up to QUERY_PAGE_MAX)."""
 ANSWER_TIMEOUT = QUERY_SECONDS + 1.0
 """Seconds the console waits for a page before saying the engine did not answer."""

@@ -21,7 +21,13 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 
-from engine.contract.history import QUERY_PAGE_MAX, HistoryClient, RunPage, new_query
+from engine.contract.history import (
+    QUERY_PAGE_DEFAULT,
+    QUERY_PAGE_MAX,
+    HistoryClient,
+    RunPage,
+    new_query,
+)
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from tests.integration.history_seed import Seeded, seed
@@ -99,7 +105,7 @@ async def test_each_filter_kind_totals_what_prefect_counts(
         assert page.total == counted, fields
         runs = await prefect_client.read_flow_runs(flow_run_filter=expected, limit=1)
         assert counted > 0 and runs, f"the seed gives {fields} some runs"
-        assert len(page.runs) == min(counted, 100)
+        assert len(page.runs) == min(counted, QUERY_PAGE_DEFAULT)
         totals.append(page.total)
     # The filters really filter: deployment 240, failed-or-crashed half of them, ...
     assert totals[0] == WITH_DEPLOYMENT
