@@ -7,7 +7,9 @@ filters and sort) has learned so far: the true total and the pages loaded, oldes
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,6 +21,7 @@ from console.data.connection import describe_error, sync_client
 from engine.contract.commands import deadline_after
 from engine.contract.documents import FlowRun
 from engine.contract.history import (
+    LOG_COPY_SECONDS,
     QUERY_PAGE_DEFAULT,
     QUERY_SECONDS,
     HistoryClient,
@@ -31,6 +34,11 @@ HISTORY_PAGE = QUERY_PAGE_DEFAULT
 """Runs asked per page (the engine allows up to QUERY_PAGE_MAX)."""
 ANSWER_TIMEOUT = QUERY_SECONDS + 1.0
 """Seconds the console waits for a page before saying the engine did not answer."""
+
+COPY_ANSWER_TIMEOUT = LOG_COPY_SECONDS + 15.0
+"""Seconds the console waits for a log copy to be done: the engine stops one after
+LOG_COPY_SECONDS (a copy asked while another is made waits for it, and is answered later;
+its lines still show as they come)."""
 
 TOTAL_REFRESH_SECONDS = 10.0
 """How often a shown total is counted again (runs keep arriving while the view is open)."""
@@ -126,14 +134,35 @@ class HistoryAsker:
         query = msgspec.structs.replace(
             query, id=uuid.uuid4().hex, deadline=deadline_after(ANSWER_TIMEOUT)
         )
+        return self._ask(query, ANSWER_TIMEOUT)
+
+    def copy_log(
+        self, copy_id: str, flow_run_id: str, gone: Callable[[], bool]
+    ) -> tuple[RunPage | None, str]:
+        """Asks the engine to copy the run's whole log from Prefect into
+        `keys.log_copy(copy_id)` (the lines appear as it reads them); waits for it to be done,
+        a second at a time, until `gone()` (the screen closed) says nobody waits any more."""
+        query = RunQuery(
+            id=copy_id, log_copy_of=flow_run_id, deadline=deadline_after(ANSWER_TIMEOUT)
+        )
+        return self._ask(query, COPY_ANSWER_TIMEOUT, gone)
+
+    def _ask(
+        self, query: RunQuery, timeout: float, gone: Callable[[], bool] = lambda: False
+    ) -> tuple[RunPage | None, str]:
         try:
             if self._client is None:
                 self._client = sync_client(self.redis_url)
-            page = HistoryClient(self._client, self.keys).ask(query, ANSWER_TIMEOUT)
+            history = HistoryClient(self._client, self.keys)
+            history.send(query)
+            deadline = time.monotonic() + timeout
+            page = None
+            while page is None and not gone() and time.monotonic() < deadline:
+                page = history.wait(query.id, min(1.0, max(deadline - time.monotonic(), 0.01)))
         except redis.RedisError as exc:
             return None, f"query not sent ({describe_error(exc)})"
         if page is None:
-            return None, f"the engine did not answer within {ANSWER_TIMEOUT:.0f} s"
+            return None, f"the engine did not answer within {timeout:.0f} s"
         return page, ""
 
     def close(self) -> None:

@@ -290,16 +290,15 @@ class RedisReader:
         key = self.keys.heartbeat
         return decode(await self._bytes("GET", key), Heartbeat, key)
 
-    async def read_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
-        """Up to `count` log entries after `after_id` (exclusive), oldest first."""
+    async def read_logs(self, key: str, after_id: str, count: int) -> list[LogEntry]:
+        """Up to `count` entries of log stream `key` (a run's `keys.logs`, or its
+        `keys.log_copy`) after `after_id` (exclusive), oldest first."""
         start = "-" if after_id == START_ID else f"({after_id}"
-        key = self.keys.logs(flow_run_id)
         entries: Any = await self._bytes("XRANGE", key, start, "+", "COUNT", count)
         return [log_entry(key, entry_id, fields) for entry_id, fields in entries]
 
-    async def tail_logs(self, flow_run_id: str, after_id: str, count: int) -> list[LogEntry]:
+    async def tail_logs(self, key: str, after_id: str, count: int) -> list[LogEntry]:
         """Like read_logs, but waits up to `block_ms` for a new entry."""
-        key = self.keys.logs(flow_run_id)
         answer: Any = await self._bytes(
             "XREAD", "COUNT", count, "BLOCK", self.block_ms, "STREAMS", key, after_id
         )

@@ -40,16 +40,24 @@ class LogFollower:
 
     Args:
         reader: its connection (the follower closes it after a failure and at the end).
+        copy_key: read this log copy from Prefect (`keys.log_copy`), not the mirror's
+            stream; a copy has no trimmed lines to tell of.
     """
 
     def __init__(
-        self, reader: RedisReader, flow_run_id: str, index: LogIndex, target: LogTarget
+        self,
+        reader: RedisReader,
+        flow_run_id: str,
+        index: LogIndex,
+        target: LogTarget,
+        copy_key: str = "",
     ) -> None:
         self.reader = reader
         self.flow_run_id = flow_run_id
         self.index = index
         self.target = target
-        self.source = LogSource(reader, flow_run_id)
+        self.copy = bool(copy_key)
+        self.source = LogSource(reader, flow_run_id, key=copy_key)
         """Line and text pages for the view, the search and saving (same connection)."""
         self.indexed = False
         """The first pass over the stream is done (searches need it)."""
@@ -60,12 +68,12 @@ class LogFollower:
     async def _session(self, link: Link) -> None:
         reader, index, target = self.reader, self.index, self.target
         if self.indexed:  # after a reconnect: what came meanwhile, with text
-            page = await reader.read_logs(self.flow_run_id, index.last_id or START_ID, TAIL_PAGE)
+            page = await reader.read_logs(self.source.key, index.last_id or START_ID, TAIL_PAGE)
             link.up()  # Redis answers again: the problem goes before the lines show
             target.take_tail(page)
             while len(page) == TAIL_PAGE:
                 after = index.last_id or START_ID
-                page = await reader.read_logs(self.flow_run_id, after, TAIL_PAGE)
+                page = await reader.read_logs(self.source.key, after, TAIL_PAGE)
                 target.take_tail(page)
         else:
             total = await self.source.read_length()
@@ -83,11 +91,13 @@ class LogFollower:
             # Checked each time the tail returns (at least once per block time).
             await self._show_trim()
             after = index.last_id or START_ID
-            target.take_tail(await reader.tail_logs(self.flow_run_id, after, TAIL_PAGE))
+            target.take_tail(await reader.tail_logs(self.source.key, after, TAIL_PAGE))
 
     async def _show_trim(self) -> None:
+        if self.copy:
+            return
         trim = await self.reader.read_log_trim(self.flow_run_id)
-        dropped = f"{trim.lines_dropped:,} older lines only in Prefect" if trim else ""
+        dropped = f"{trim.lines_dropped:,} older lines only in Prefect (p)" if trim else ""
         self.target.show_trimmed(dropped)
 
     def _report(self, connected: bool, reason: str) -> None:

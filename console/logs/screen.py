@@ -6,6 +6,7 @@ view; only the LogView's visible rows hold line text.
 from __future__ import annotations
 
 import re
+import uuid
 from array import array
 from dataclasses import replace
 from pathlib import Path
@@ -16,12 +17,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Label
+from textual.worker import get_current_worker
 
 from console.context import Context
 from console.data.connection import describe_error
 from console.data.store import LogEntry, RedisReader
 from console.logs.follow import LogFollower
 from console.logs.index import LEVELS, WINDOWS, LogFilter, row_of, step_match, visible_matches
+from console.logs.prefect_copy import copy_from_prefect
 from console.logs.prompt import LogPrompt
 from console.logs.scan import compile_pattern, default_save_path, scan_text
 from console.logs.view import LogView
@@ -54,12 +57,25 @@ class LogScreen(LiveScreen):
         _key("g", "top", "Top", "Jump to the first line (stops following)", show=False),
         _key("G", "bottom", "Bottom", "Jump to the last line", show=False),
         _key("s", "save", "Save", "Save the lines shown to a file"),
+        _key(
+            "p",
+            "from_prefect",
+            "Prefect",
+            "Read the run's whole log from Prefect (lines the engine dropped from Redis too)",
+            show=False,  # the title offers it when lines were dropped
+        ),
     ]
 
-    def __init__(self, ctx: Context, flow_run_id: str, task_run_id: str | None) -> None:
+    def __init__(
+        self, ctx: Context, flow_run_id: str, task_run_id: str | None, from_prefect: bool = False
+    ) -> None:
         super().__init__(ctx)
         self.flow_run_id = flow_run_id
         self.task_run_id = task_run_id
+        self.copy_id = uuid.uuid4().hex if from_prefect else ""
+        """The log copy this screen reads (`keys.log_copy`), asked of the engine on mount;
+        empty: the screen reads the mirror's stream."""
+        self.copy_note = "copying from Prefect…" if from_prefect else ""
         self.filter = LogFilter(task=task_run_id)
         self.level_choice = 0
         self.window_choice = 0
@@ -92,8 +108,11 @@ class LogScreen(LiveScreen):
     def on_mount(self) -> None:
         self.log_view.focus()
         reader = RedisReader(self.ctx.redis_url, self.ctx.keys)
-        self.follower = LogFollower(reader, self.flow_run_id, self.log_view.index, self)
+        copy_key = self.ctx.keys.log_copy(self.copy_id) if self.copy_id else ""
+        self.follower = LogFollower(reader, self.flow_run_id, self.log_view.index, self, copy_key)
         self._follow_log()
+        if self.copy_id:
+            self._copy_from_prefect()
 
     def _task_name(self, task_run_id: str) -> str:
         return self.ctx.store.task_name(self.flow_run_id, task_run_id)
@@ -103,7 +122,8 @@ class LogScreen(LiveScreen):
     def _title(self) -> str:
         run = self.ctx.store.flow_runs.get(self.flow_run_id)
         scope = self._task_name(self.task_run_id) if self.task_run_id else "all tasks"
-        parts = [f"Log: {run.name if run else self.flow_run_id} / {scope}"]
+        where = "Log from Prefect" if self.copy_id else "Log"
+        parts = [f"{where}: {run.name if run else self.flow_run_id} / {scope}"]
         if not self.is_mounted:
             return parts[0]
         view = self.log_view
@@ -126,7 +146,7 @@ class LogScreen(LiveScreen):
         if view.wrap:
             parts.append("wrapped")
         parts.append("following" if view.auto_scroll else "paused")
-        parts += [part for part in (self.trimmed, self.busy) if part]
+        parts += [part for part in (self.copy_note, self.trimmed, self.busy) if part]
         title = " · ".join(parts)
         problem = self.problem or view.fetch_error
         return f"{title}  ✖ {problem}" if problem else title
@@ -395,6 +415,26 @@ class LogScreen(LiveScreen):
         finally:
             self.show_busy("")
         self.notify(f"Saved {written:,} lines to {path}", title="Log saved")
+
+    # The whole log, from Prefect.
+
+    def action_from_prefect(self) -> None:
+        if self.copy_id:
+            self.notify("This is the run's log as Prefect holds it: Esc goes back.")
+            return
+        self.app.push_screen(
+            LogScreen(self.ctx, self.flow_run_id, self.task_run_id, from_prefect=True)
+        )
+
+    @work(thread=True, exclusive=True, group="log-copy", exit_on_error=False)
+    def _copy_from_prefect(self) -> None:
+        note = copy_from_prefect(self.ctx, self.copy_id, self.flow_run_id)
+        if not get_current_worker().is_cancelled:  # else the screen (or the app) is gone
+            self.app.call_from_thread(self._show_copy_note, note)
+
+    def _show_copy_note(self, note: str) -> None:
+        self.copy_note = note
+        self._update_title()
 
     def action_back(self) -> None:
         if not (self._clear("search") or self._clear("hide")):

@@ -107,11 +107,14 @@ class TextPage:
 
 
 class LogSource:
-    """The log stream of one flow run, read through `reader`'s connection."""
+    """The log stream of one flow run, read through `reader`'s connection: the mirror's, or
+    (`key`) another stream of the same entries, such as the run's log copy from Prefect."""
 
-    def __init__(self, reader: RedisReader, flow_run_id: str, use_lua: bool = True) -> None:
+    def __init__(
+        self, reader: RedisReader, flow_run_id: str, use_lua: bool = True, key: str = ""
+    ) -> None:
         self.reader = reader
-        self.key = reader.keys.logs(flow_run_id)
+        self.key = key or reader.keys.logs(flow_run_id)
         self.use_lua = use_lua
         """False once Redis refused a script (then plain XRANGE pages are read)."""
         self._index_script: Any = None

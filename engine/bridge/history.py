@@ -3,7 +3,8 @@
 Every filter, sort, count and page is Prefect's (`read_flow_runs`, `count_flow_runs`), so
 the console's totals cover everything Prefect holds, not the runs Redis mirrors. Queries run
 side by side (a few at once), each bounded in page size and time, and a page is reused for
-QUERY_CACHE_SECONDS. Not audited: a query changes nothing.
+QUERY_CACHE_SECONDS. Not audited: a query changes nothing. A query naming `log_copy_of` is
+not a page: it copies that run's whole log from Prefect (engine/bridge/log_copy.py).
 
 Read-ahead: once a full page is answered, the page after it is asked of Prefect in the
 background and kept for PREFETCH_SECONDS, so the console's next page (asked when the cursor
@@ -36,6 +37,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 
+from engine.bridge.log_copy import copy_log
 from engine.bridge.secret_runs import SecretRuns
 from engine.config.registry import Registry
 from engine.contract.documents import decode_strict, encode
@@ -62,6 +64,8 @@ the mirror's live window also holds are updated on screen as they change."""
 PREFETCHES_AT_ONCE = 1
 """Read-aheads asked of Prefect at once, beside (not within) the QUERIES_AT_ONCE slots: a
 read-ahead never delays a page someone waits for by more than one Prefect call."""
+LOG_COPIES_AT_ONCE = 1
+"""Log copies made at once (each reads Prefect page after page); more wait their turn."""
 CACHE_ENTRIES = 256
 READ_BLOCK_MS = 1_000
 
@@ -194,6 +198,7 @@ class QueryServer:
         self.secrets = SecretRuns(registry)
         self.slots = asyncio.Semaphore(QUERIES_AT_ONCE)
         self.prefetch_slots = asyncio.Semaphore(PREFETCHES_AT_ONCE)
+        self.copy_slots = asyncio.Semaphore(LOG_COPIES_AT_ONCE)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.fetching: dict[bytes, asyncio.Task[RunPage]] = {}
         """Cache key -> the Prefect fetch under way for it (asked or read ahead)."""
@@ -260,6 +265,13 @@ class QueryServer:
         if not query.id or (deadline is not None and deadline < datetime.now(timezone.utc)):
             return  # nobody waits for it any more
         try:
+            if query.log_copy_of:
+                async with self.copy_slots:
+                    page = await copy_log(
+                        prefect, self.writer, self.keys, self.secrets, query.id, query.log_copy_of
+                    )
+                await asyncio.to_thread(self._write, query.id, page)
+                return
             page = await self._page(prefect, query)
             # Before the write: the page after it is being fetched by the time the console
             # can ask for it.

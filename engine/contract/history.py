@@ -34,6 +34,15 @@ QUERY_CACHE_SECONDS = 2.0
 """A page for the same normalized query (filters, sort, offset, limit) is reused this long."""
 QUERY_SORTS = ("START_TIME_DESC", "START_TIME_ASC", "NAME_ASC", "NAME_DESC")
 """Prefect FlowRunSort names a query may ask for (start = start time, else expected start)."""
+LOG_COPY_TTL_SECONDS = 900
+"""A log copy stays readable this long after it was made."""
+LOG_COPIES_KEPT = 4
+"""Log copies in Redis at once (each up to LOG_COPY_MAX_BYTES); older ones are deleted."""
+LOG_COPY_MAX_BYTES = 32 * 2**20
+"""A copy stops here (lines' bytes as the mirror counts them): copies are outside the
+mirror's log budget, so they are bounded on their own (LOG_COPIES_KEPT x this)."""
+LOG_COPY_SECONDS = 120.0
+"""A copy stops after this long; the console waits a little longer for its answer."""
 QUERY_FIELD = "query"
 """The one field of a `{p}:queries` entry (and `page` of a result entry)."""
 PAGE_FIELD = "page"
@@ -62,6 +71,10 @@ class RunQuery(msgspec.Struct, frozen=True, kw_only=True):
     """False for the pages after the first: the asker has the total; no count is made."""
     deadline: str = ""
     """ISO time; the engine drops the query unanswered after it (the asker has gone)."""
+    log_copy_of: str = ""
+    """Not a page: copy this flow run's whole log from Prefect into `keys.log_copy(id)`
+    (this query's id; lines appear as they are read; the filters above are ignored).
+    Answered once the copy is done, with `total` = lines copied."""
 
     def normalized(self) -> RunQuery:
         """The query as the engine answers it: limit bounded, lists sorted, no id/deadline."""
@@ -93,6 +106,9 @@ class RunPage(msgspec.Struct, frozen=True, kw_only=True):
     runs: list[FlowRun] = []
     """Built as the bridge builds the mirror's documents (engine/bridge/documents.py)."""
     answered_at: str = ""
+    complete: bool = True
+    """For a log copy: False when it stopped at LOG_COPY_MAX_BYTES or LOG_COPY_SECONDS
+    (`error` says which); the copy holds the oldest lines up to there."""
     cached: bool = False
     """True when this query cost Prefect no call of its own: a page answered less than
     QUERY_CACHE_SECONDS ago, or one the engine read ahead (kept PREFETCH_SECONDS) or was

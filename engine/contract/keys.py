@@ -117,6 +117,18 @@ class Keys:
         """STREAM with one entry: the `RunPage` answering one query (XREAD-able, expires)."""
         return f"{self.prefix}:query_results:{query_id}"
 
+    def log_copy(self, query_id: str) -> str:
+        """STREAM: a run's whole log as Prefect holds it, copied on a console's request
+        (the `RunQuery` with `log_copy_of` and this id), when the mirror dropped its older
+        lines; expires. Each ask its own copy: a reader never sees one rewritten."""
+        return f"{self.prefix}:log_copies:{query_id}"
+
+    @property
+    def log_copies(self) -> str:
+        """ZSET: query id -> when its log copy was made; the oldest beyond LOG_COPIES_KEPT
+        are deleted."""
+        return f"{self.prefix}:log_copies"
+
     @property
     def audit(self) -> str:
         """STREAM: one entry per executed command (who, what, when, result)."""

@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 import redis
 
-from engine.contract.documents import LogTrim, decode
-from engine.contract.keys import TRUNCATED_MARK, Keys
+from engine.contract.documents import LogLine, LogTrim, decode
+from engine.contract.keys import LOG_LINE_MAX_BYTES, TRUNCATED_MARK, Keys
 from engine.contract.times import utc_now_iso
 
 BUDGET_ENV = "AIWF_REDIS_BUDGET_MB"
@@ -63,6 +63,14 @@ def capped(text: str, limit: int) -> str:
     if len(data) <= limit:
         return text
     return data[:limit].decode("utf-8", "ignore") + TRUNCATED_MARK.format(size=len(data))
+
+
+def log_stream_fields(line: LogLine | Mapping[str, str]) -> dict[str, str]:
+    """A log line as a `{p}:logs:*` entry's fields, its message capped at LOG_LINE_MAX_BYTES
+    with a marker (the mirror's streams and the log copies alike)."""
+    fields = msgspec.structs.asdict(line) if isinstance(line, LogLine) else dict(line)
+    fields["msg"] = capped(str(fields.get("msg", "")), LOG_LINE_MAX_BYTES)
+    return fields
 
 
 def entry_bytes(fields: Mapping[str, str]) -> int:

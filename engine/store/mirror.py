@@ -38,7 +38,6 @@ from engine.contract.keys import (
     AUDIT_FIELD_MAX_BYTES,
     AUDIT_MAXLEN,
     HEARTBEAT_TTL_SECONDS,
-    LOG_LINE_MAX_BYTES,
     LOG_STREAM_MAXLEN,
     RESULT_TTL_SECONDS,
     RUNS_KEPT,
@@ -49,7 +48,14 @@ from engine.contract.ordering import is_newer, run_moment
 from engine.contract.partitions import partition_name, writer_member
 from engine.contract.times import parse_iso, utc_now_iso
 from engine.store.audit_log import AuditRecord, result_still_kept
-from engine.store.log_budget import LOG_SHARE, LogBudget, budget_bytes, capped, entry_bytes
+from engine.store.log_budget import (
+    LOG_SHARE,
+    LogBudget,
+    budget_bytes,
+    capped,
+    entry_bytes,
+    log_stream_fields,
+)
 
 D = TypeVar("D", Deployment, FlowRun, TaskRun)
 R = TypeVar("R", FlowRun, TaskRun)
@@ -202,8 +208,7 @@ class RedisMirror:
         pipe = self.client.pipeline(transaction=False)
         count = size = 0
         for line in lines:
-            fields = msgspec.structs.asdict(line) if isinstance(line, LogLine) else dict(line)
-            fields["msg"] = capped(str(fields.get("msg", "")), LOG_LINE_MAX_BYTES)
+            fields = log_stream_fields(line)
             pipe.xadd(key, fields, maxlen=LOG_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
             count += 1
             size += entry_bytes(fields)

@@ -347,6 +347,11 @@ CASES: dict[str, Case] = {
         "at the last line",
     ),
     "log.save": Case(run_log, prompt_open("save"), "the save prompt opens"),
+    "log.from_prefect": Case(
+        run_log,
+        lambda app, _b: isinstance(app.screen, LogScreen) and bool(app.screen.copy_id),
+        "the log from Prefect opens",
+    ),
     # Every table (console/widgets/row_table.py): home/end go to the first/last row.
     "table.first": Case(
         main_runs, lambda app, _b: app.screen.query_one(RunsTable).cursor_row == 0, "first row"

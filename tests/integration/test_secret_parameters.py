@@ -150,8 +150,14 @@ def test_a_secret_parameter_reaches_the_flow_and_nothing_we_store(
             run_id: fingerprint(str(path)) for run_id, path in real.items()
         }
 
+        # A copy of a run's whole log from Prefect (the log screen's `P`) is scrubbed too.
+        for run_id, path in real.items():
+            copy = HistoryClient(client, keys).ask(new_query(log_copy_of=run_id), 60)
+            assert copy is not None and copy.ok and copy.total > 0, copy
+            assert log_has(client, keys.log_copy(copy.query_id), fingerprint(str(path)).encode())
+
         tokens = (configured_token.encode(), typed_token.encode())
-        stored = every_value(client)  # the page's result key among them
+        stored = every_value(client)  # the page's result key and the log copies among them
         assert keys.prefix.encode() in stored and fingerprint(str(override)).encode() in stored
         leaks = [line[:600] for line in stored.split(b"\n") if any(t in line for t in tokens)]
         assert not leaks, f"a secret value is in Redis: {leaks}"
