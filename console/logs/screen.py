@@ -132,6 +132,9 @@ class LogScreen(LiveScreen):
             total = index.attempts_of(self.task_run_id)
             parts.append(f"attempt {self.filter.attempt} of {total}")
         parts.append(f"{view.lines_written:,} lines")
+        # Next to the count, where a narrow terminal still shows them: what is missing, and
+        # the key that brings it (or what the copy from Prefect holds).
+        parts += [part for part in (self.copy_note, self.trimmed) if part]
         if self.filter.min_level:
             parts.append(f"≥ {LEVELS[self.level_choice][1]}")
         if self.filter.since:
@@ -146,7 +149,7 @@ class LogScreen(LiveScreen):
         if view.wrap:
             parts.append("wrapped")
         parts.append("following" if view.auto_scroll else "paused")
-        parts += [part for part in (self.copy_note, self.trimmed, self.busy) if part]
+        parts += [self.busy] if self.busy else []
         title = " · ".join(parts)
         problem = self.problem or view.fetch_error
         return f"{title}  ✖ {problem}" if problem else title
