@@ -3,6 +3,7 @@ store and the live screens take them in (keys, help and `:` commands: console.cm
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -17,13 +18,16 @@ from console.context import Clock, Context, local_now
 from console.data import command_sender as notices
 from console.data.command_sender import CommandSender, Notice
 from console.data.feed import RedisFeed
+from console.data.history import HistoryAsker
 from console.data.messages import (
     CommandAnswered,
     CommandFailed,
     CommandNotSent,
     CommandRequested,
     CommandSent,
+    FlowRunsChanged,
     LogWanted,
+    TaskRunsLoaded,
     TaskRunsWanted,
 )
 from console.data.rejected import RejectedWatch
@@ -155,6 +159,24 @@ class ConsoleApp(CommandingApp):
         reason = await self.feed.read_task_runs(flow_run_id)
         if reason:
             self.notify(f"Could not read the task runs: {reason}", severity="error")
+        elif flow_run_id not in self.store.flow_runs:  # older than the mirror keeps
+            await self._read_older_run(flow_run_id)
+
+    async def _read_older_run(self, flow_run_id: str) -> None:
+        """The run and its task runs from Prefect, through the engine, kept in the store
+        while the console runs (a run from an older page of the history)."""
+        asker = HistoryAsker(self.ctx.redis_url, self.ctx.keys)
+        try:
+            page, reason = await asyncio.to_thread(asker.older_run, flow_run_id)
+        finally:
+            asker.close()
+        if page is None or not page.ok or not page.runs:
+            why = page.error if page is not None and page.error else reason or "no such run"
+            self.notify(f"Could not read run {flow_run_id} from Prefect: {why}", severity="error")
+            return
+        self.store.pinned.add(flow_run_id)
+        self.post_message(FlowRunsChanged(page.runs))
+        self.post_message(TaskRunsLoaded(flow_run_id, page.task_runs))
 
     def _apply_data(self, message: Message) -> None:
         self.screens.apply(message)  # the store first, then the screens that show it

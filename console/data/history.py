@@ -147,6 +147,14 @@ class HistoryAsker:
         )
         return self._ask(query, COPY_ANSWER_TIMEOUT, gone)
 
+    def older_run(self, flow_run_id: str) -> tuple[RunPage | None, str]:
+        """One run and its task runs from Prefect (`RunQuery.run_of`): for a run screen
+        opened on a run the mirror no longer holds."""
+        query = RunQuery(
+            id=uuid.uuid4().hex, run_of=flow_run_id, deadline=deadline_after(ANSWER_TIMEOUT)
+        )
+        return self._ask(query, ANSWER_TIMEOUT)
+
     def _ask(
         self, query: RunQuery, timeout: float, gone: Callable[[], bool] = lambda: False
     ) -> tuple[RunPage | None, str]:

@@ -40,6 +40,9 @@ class Store:
     deployments: dict[str, Deployment] = field(default_factory=dict)
     flow_runs: dict[str, FlowRun] = field(default_factory=dict)
     task_runs: dict[str, dict[str, TaskRun]] = field(default_factory=dict)
+    pinned: set[str] = field(default_factory=set)
+    """Flow runs kept whatever their age: older runs a run screen brought from Prefect
+    (`RunQuery.run_of`), which the trim to `runs_kept` would drop at once."""
     lineage: dict[str, Lineage] = field(default_factory=dict)
     """Flow run id -> lineage document of its latest attempt (read lazily, kept live)."""
     connected: bool | None = None
@@ -95,7 +98,8 @@ class Store:
         return True
 
     def _trim(self) -> None:
-        excess = sorted(self.flow_runs.values(), key=run_order)[: -self.runs_kept]
+        unpinned = [doc for doc in self.flow_runs.values() if doc.id not in self.pinned]
+        excess = sorted(unpinned, key=run_order)[: len(self.flow_runs) - self.runs_kept]
         for doc in excess:
             self.flow_runs.pop(doc.id, None)
             self.task_runs.pop(doc.id, None)

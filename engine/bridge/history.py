@@ -4,7 +4,8 @@ Every filter, sort, count and page is Prefect's (`read_flow_runs`, `count_flow_r
 the console's totals cover everything Prefect holds, not the runs Redis mirrors. Queries run
 side by side (a few at once), each bounded in page size and time, and a page is reused for
 QUERY_CACHE_SECONDS. Not audited: a query changes nothing. A query naming `log_copy_of` is
-not a page: it copies that run's whole log from Prefect (engine/bridge/log_copy.py).
+not a page: it copies that run's whole log from Prefect (engine/bridge/log_copy.py); one
+naming `run_of` asks for one run and its task runs (engine/bridge/older_run.py).
 
 Read-ahead: once a full page is answered, the page after it is asked of Prefect in the
 background and kept for PREFETCH_SECONDS, so the console's next page (asked when the cursor
@@ -38,6 +39,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 
 from engine.bridge.log_copy import copy_log
+from engine.bridge.older_run import older_run
 from engine.bridge.secret_runs import SecretRuns
 from engine.config.registry import Registry
 from engine.contract.documents import decode_strict, encode
@@ -265,6 +267,13 @@ class QueryServer:
         if not query.id or (deadline is not None and deadline < datetime.now(timezone.utc)):
             return  # nobody waits for it any more
         try:
+            if query.run_of:
+                async with self.slots:
+                    page = await older_run(
+                        prefect, self.registry, self.secrets, query.id, query.run_of
+                    )
+                await asyncio.to_thread(self._write, query.id, page)
+                return
             if query.log_copy_of:
                 async with self.copy_slots:
                     page = await copy_log(

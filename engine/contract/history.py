@@ -15,7 +15,7 @@ import msgspec
 import redis
 
 from engine.contract.commands import deadline_after
-from engine.contract.documents import FlowRun, decode, encode
+from engine.contract.documents import FlowRun, TaskRun, decode, encode
 from engine.contract.keys import Keys
 
 QUERIES_MAXLEN = 2_000
@@ -71,6 +71,9 @@ class RunQuery(msgspec.Struct, frozen=True, kw_only=True):
     """False for the pages after the first: the asker has the total; no count is made."""
     deadline: str = ""
     """ISO time; the engine drops the query unanswered after it (the asker has gone)."""
+    run_of: str = ""
+    """Not a page: this one flow run and its task runs, as Prefect reports them now (a run
+    screen opened on a run older than the mirror keeps). Filters are ignored."""
     log_copy_of: str = ""
     """Not a page: copy this flow run's whole log from Prefect into `keys.log_copy(id)`
     (this query's id; lines appear as they are read; the filters above are ignored).
@@ -106,6 +109,8 @@ class RunPage(msgspec.Struct, frozen=True, kw_only=True):
     runs: list[FlowRun] = []
     """Built as the bridge builds the mirror's documents (engine/bridge/documents.py)."""
     answered_at: str = ""
+    task_runs: list[TaskRun] = []
+    """For `run_of`: the run's task runs (`runs` holds the run itself)."""
     complete: bool = True
     """For a log copy: False when it stopped at LOG_COPY_MAX_BYTES or LOG_COPY_SECONDS
     (`error` says which); the copy holds the oldest lines up to there."""

@@ -20,7 +20,9 @@ from textual.widgets import Label
 
 from console.app import ConsoleApp
 from console.data.history import HISTORY_PAGE
+from console.screens.run import RunScreen
 from console.widgets.runs_table import RunsTable
+from console.widgets.task_runs_table import TaskRunsTable
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from tests.console.conftest import wait_for
@@ -80,6 +82,21 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
         assert set(runs.row_keys()) == failed_ids
         assert f"; {expected:,} shown" in title_text()
         assert set(runs.row_keys()) <= set(seeded.ids)
+
+        # A run of an older page opens with its task runs, which only Prefect has.
+        oldest = runs.selected_key()  # End left the cursor on the last row
+        assert oldest is not None and oldest not in app.store.flow_runs
+        task = {"flow_run_id": oldest, "task_key": "t", "dynamic_key": "0", "name": "old-task",
+                "state": {"type": "FAILED", "name": "Failed", "message": "it broke"}}  # fmt: skip
+        await prefect_client._client.post("/task_runs/", json=task)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), "the run screen", 10)
+        tasks = app.screen.query_one(TaskRunsTable)
+        await wait_for(pilot, lambda: tasks.row_count == 1, "the older run's task run", 30)
+        assert app.store.tasks_of(oldest)[0].state_message == "it broke"
+        shown = app.export_screenshot()  # the run screen's header names it
+        assert app.store.flow_runs[oldest].name in shown and "old-task" in shown
+        await pilot.press("escape")
 
         # A failed run arriving later is counted at the next refresh of the total (10 s).
         await seed(prefect_client, token, 0, 2)  # runs 0 (scheduled) and 1 (failed) again

@@ -150,6 +150,12 @@ def test_a_secret_parameter_reaches_the_flow_and_nothing_we_store(
             run_id: fingerprint(str(path)) for run_id, path in real.items()
         }
 
+        # One run as a run screen asks for it when the mirror no longer holds it (run_of).
+        for run_id, path in real.items():
+            one = HistoryClient(client, keys).ask(new_query(run_of=run_id), 30)
+            assert one is not None and one.ok and len(one.task_runs) == 3, one
+            assert one.runs[0].parameters["source"] == fingerprint(str(path))
+
         # A copy of a run's whole log from Prefect (the log screen's `P`) is scrubbed too.
         for run_id, path in real.items():
             copy = HistoryClient(client, keys).ask(new_query(log_copy_of=run_id), 60)
