@@ -222,6 +222,9 @@ class LogScreen(LiveScreen):
         self._update_title()
 
     def show_trimmed(self, note: str) -> None:
+        if not note and self.flow_run_id in self.ctx.store.pinned and not self.copy_id:
+            # A run older than the mirror keeps: Redis dropped its log with it.
+            note = "older than Redis keeps: its log is in Prefect (p)"
         self.trimmed = note
         self._update_title()
 

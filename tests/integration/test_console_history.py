@@ -20,6 +20,7 @@ from textual.widgets import Label
 
 from console.app import ConsoleApp
 from console.data.history import HISTORY_PAGE
+from console.logs.screen import LogScreen
 from console.screens.run import RunScreen
 from console.widgets.runs_table import RunsTable
 from console.widgets.task_runs_table import TaskRunsTable
@@ -96,7 +97,12 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
         assert app.store.tasks_of(oldest)[0].state_message == "it broke"
         shown = app.export_screenshot()  # the run screen's header names it
         assert app.store.flow_runs[oldest].name in shown and "old-task" in shown
-        await pilot.press("escape")
+        await pilot.press("l")  # its log is not in Redis: the title says where it is
+        await wait_for(pilot, lambda: isinstance(app.screen, LogScreen), "the log", 10)
+        log_title = app.screen.query_one("#log-title", Label)
+        where = "its log is in Prefect (p)"
+        await wait_for(pilot, lambda: where in str(log_title.render()), repr(where), 10)
+        await pilot.press("escape", "escape")
 
         # A failed run arriving later is counted at the next refresh of the total (10 s).
         await seed(prefect_client, token, 0, 2)  # runs 0 (scheduled) and 1 (failed) again
