@@ -8,6 +8,7 @@ from textual.worker import get_current_worker
 
 from console.context import Context
 from console.data.history import HistoryAsker
+from console.text.formatting import lines_text
 
 
 def copy_from_prefect(ctx: Context, copy_id: str, flow_run_id: str) -> str:
@@ -22,5 +23,5 @@ def copy_from_prefect(ctx: Context, copy_id: str, flow_run_id: str) -> str:
     if page is None or not page.ok:
         return f"✖ not copied: {page.error if page is not None else reason}"
     if not page.complete:
-        return f"{page.total:,} lines copied from Prefect, {page.error}"
-    return f"all {page.total:,} lines from Prefect"
+        return f"{lines_text(page.total)} copied from Prefect, {page.error}"
+    return f"all {lines_text(page.total)} from Prefect"

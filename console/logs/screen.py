@@ -29,6 +29,7 @@ from console.logs.prompt import LogPrompt
 from console.logs.scan import compile_pattern, default_save_path, scan_text
 from console.logs.view import LogView
 from console.screens.base import LiveScreen
+from console.text.formatting import lines_text
 from console.widgets.status_bar import StatusBar
 from engine.contract.documents import TaskRun
 
@@ -131,7 +132,7 @@ class LogScreen(LiveScreen):
         if self.task_run_id and self.filter.attempt:
             total = index.attempts_of(self.task_run_id)
             parts.append(f"attempt {self.filter.attempt} of {total}")
-        parts.append(f"{view.lines_written:,} lines")
+        parts.append(lines_text(view.lines_written))
         # Next to the count, where a narrow terminal still shows them: what is missing, and
         # the key that brings it (or what the copy from Prefect holds).
         parts += [part for part in (self.copy_note, self.trimmed) if part]

@@ -73,6 +73,11 @@ class StateLabel:
         return f"{self.glyph} {self.word}"
 
 
+def lines_text(count: int) -> str:
+    """`1 line`, `9 lines`, `1,234 lines`."""
+    return f"{count:,} line" if count == 1 else f"{count:,} lines"
+
+
 def state_label(state_type: str | None, state_name: str | None = None) -> StateLabel:
     """`COMPLETED`/`Cached` -> `✔ Cached`; the display name wins when the engine sent one."""
     kind = (state_type or "").upper()

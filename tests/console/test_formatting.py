@@ -11,6 +11,7 @@ from console.text.formatting import (
     format_duration,
     format_next_run,
     format_until,
+    lines_text,
     next_fire,
     run_seconds,
     state_label,
@@ -86,3 +87,10 @@ def test_a_kept_next_fire_time_is_worked_out_again_once_it_passes() -> None:
     assert next_fire(cron, "UTC", start - timedelta(minutes=10)) == datetime(
         2026, 11, 25, 9, 55, tzinfo=timezone.utc
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "text"), [(0, "0 lines"), (1, "1 line"), (2, "2 lines"), (1234, "1,234 lines")]
+)
+def test_line_counts_read_as_english(count: int, text: str) -> None:
+    assert lines_text(count) == text
