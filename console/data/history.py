@@ -7,7 +7,6 @@ filters and sort) has learned so far: the true total and the pages loaded, oldes
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -161,12 +160,7 @@ class HistoryAsker:
         try:
             if self._client is None:
                 self._client = sync_client(self.redis_url)
-            history = HistoryClient(self._client, self.keys)
-            history.send(query)
-            deadline = time.monotonic() + timeout
-            page = None
-            while page is None and not gone() and time.monotonic() < deadline:
-                page = history.wait(query.id, min(1.0, max(deadline - time.monotonic(), 0.01)))
+            page = HistoryClient(self._client, self.keys).ask(query, timeout, gone)
         except redis.RedisError as exc:
             return None, f"query not sent ({describe_error(exc)})"
         if page is None:

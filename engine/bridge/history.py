@@ -267,29 +267,29 @@ class QueryServer:
         if not query.id or (deadline is not None and deadline < datetime.now(timezone.utc)):
             return  # nobody waits for it any more
         try:
-            if query.run_of:
-                async with self.slots:
-                    page = await older_run(
-                        prefect, self.registry, self.secrets, query.id, query.run_of
-                    )
-                await asyncio.to_thread(self._write, query.id, page)
-                return
-            if query.log_copy_of:
-                async with self.copy_slots:
-                    page = await copy_log(
-                        prefect, self.writer, self.keys, self.secrets, query.id, query.log_copy_of
-                    )
-                await asyncio.to_thread(self._write, query.id, page)
-                return
-            page = await self._page(prefect, query)
-            # Before the write: the page after it is being fetched by the time the console
-            # can ask for it.
-            self._read_ahead(prefect, query, page)
+            if query.run_of or query.log_copy_of:
+                page = await self._not_a_page(prefect, query)
+            else:
+                page = await self._page(prefect, query)
+                # Before the write: the page after it is being fetched by the time the
+                # console can ask for it.
+                self._read_ahead(prefect, query, page)
             await asyncio.to_thread(self._write, query.id, page)
         except (redis.RedisError, OSError) as exc:
             logger.warning("query %s: page not written (%s)", query.id, exc)
         except Exception:
             logger.exception("query %s failed unexpectedly", query.id)
+
+    async def _not_a_page(self, prefect: PrefectClient, query: RunQuery) -> RunPage:
+        """One run (`run_of`, in a query slot) or a log copy (`log_copy_of`, one at a time):
+        never cached, never read ahead."""
+        if query.run_of:
+            async with self.slots:
+                return await older_run(prefect, self.registry, self.secrets, query.id, query.run_of)
+        async with self.copy_slots:
+            return await copy_log(
+                prefect, self.writer, self.keys, self.secrets, query.id, query.log_copy_of
+            )
 
     async def _page(self, prefect: PrefectClient, query: RunQuery) -> RunPage:
         """From the cache, else from the fetch of the same page under way, else Prefect."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -140,13 +141,16 @@ class HistoryClient:
             approximate=True,
         )
 
-    def wait(self, query_id: str, timeout: float) -> RunPage | None:
-        """The page, or None if none arrived within `timeout` seconds."""
+    def wait(
+        self, query_id: str, timeout: float, gone: Callable[[], bool] = lambda: False
+    ) -> RunPage | None:
+        """The page, or None if none arrived within `timeout` seconds or once `gone()` (the
+        asker stopped waiting; checked every second)."""
         key = self.keys.query_result(query_id)
         deadline = time.monotonic() + timeout
         while True:
             left_ms = int((deadline - time.monotonic()) * 1000)
-            if left_ms <= 0:
+            if left_ms <= 0 or gone():
                 return None
             # XREAD BLOCK on a key that does not exist yet wakes when the engine writes it.
             reply: Any = self.client.xread({key: "0-0"}, count=1, block=min(left_ms, 1_000))
@@ -155,6 +159,11 @@ class HistoryClient:
                     raw = fields.get(PAGE_FIELD.encode()) or fields.get(PAGE_FIELD)
                     return decode(raw, RunPage, key)
 
-    def ask(self, query: RunQuery, timeout: float = QUERY_SECONDS + 1.0) -> RunPage | None:
+    def ask(
+        self,
+        query: RunQuery,
+        timeout: float = QUERY_SECONDS + 1.0,
+        gone: Callable[[], bool] = lambda: False,
+    ) -> RunPage | None:
         self.send(query)
-        return self.wait(query.id, timeout)
+        return self.wait(query.id, timeout, gone)
