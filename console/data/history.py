@@ -73,10 +73,19 @@ class HistoryView:
         return len(self.runs)
 
     def wants_more(self) -> bool:
-        return self.status == "ok" and not self.loading and not self.exhausted
+        """The next page may be asked: the last answer was a page (or an older page failed:
+        the cursor reaching the last row again asks again)."""
+        answered = self.status == "ok" or (self.status == "failed" and bool(self.runs))
+        return answered and not self.loading and not self.exhausted
 
     def count_due(self, now: float) -> bool:
         return self.status == "ok" and now - self.counted_at >= TOTAL_REFRESH_SECONDS
+
+    def retry_due(self, now: float) -> bool:
+        """A first page that failed (no engine, Prefect away) is asked again this often (an
+        older page that failed is asked again by the cursor reaching the last row)."""
+        failed_first = self.status == "failed" and not self.runs
+        return failed_first and now - self.counted_at >= TOTAL_REFRESH_SECONDS
 
     def count_query(self) -> RunQuery:
         """The view's count up to now (no `until`: new runs count), one run, no page."""

@@ -27,7 +27,13 @@ from console.widgets.deployments_table import DeploymentsTable
 from console.widgets.filter_bar import FilterBar
 from console.widgets.fitting_footer import FittingFooter
 from console.widgets.health_panel import HealthPanel
-from console.widgets.runs_history import history_query, title_counts, view_key
+from console.widgets.runs_history import (
+    history_query,
+    sorted_by_prefect,
+    title_counts,
+    unfiltered,
+    view_key,
+)
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
 from engine.contract.documents import Deployment, FlowRun
@@ -188,6 +194,8 @@ class MainScreen(LiveScreen):
         view = ""
         if not runs.default_view:
             view = f"  {runs.state_filter_label}, {runs.time_range_label}, by {runs.sort_label}"
+            if not sorted_by_prefect(runs):
+                view += " (of the rows loaded)"  # Prefect sorts by start and name only
         marks = f"  ◆ {len(runs.marked)} marked" if runs.marked else ""
         counts = title_counts(runs)
         self.query_one("#runs-title", Label).update(
@@ -209,6 +217,11 @@ class MainScreen(LiveScreen):
         key = view_key(runs)
         if runs.history is not None and runs.history.key == key:
             return
+        if self.ctx.store.engine is None and unfiltered(runs):
+            # The held runs' count stands alone (the status line says the engine is away);
+            # `tick` asks once an engine beats.
+            runs.history = None
+            return
         runs.history = view = HistoryView(key, query, counted_at=time.monotonic())
         if self.ctx.store.engine is None:
             view.apply(None, "no engine")
@@ -216,6 +229,9 @@ class MainScreen(LiveScreen):
         self._fetch_page(key, query)
 
     def on_runs_table_older_wanted(self, _event: RunsTable.OlderWanted) -> None:
+        self._ask_older()
+
+    def _ask_older(self) -> None:
         view = self.runs.history
         if view is None or not view.wants_more():
             return
@@ -234,9 +250,16 @@ class MainScreen(LiveScreen):
     def tick(self) -> None:
         super().tick()
         view = self.runs.history
-        if view is not None and view.count_due(time.monotonic()):
-            view.counted_at = time.monotonic()
+        now = time.monotonic()
+        if view is not None and view.count_due(now):
+            view.counted_at = now
             self._fetch_page(view.key, view.count_query(), count_only=True)
+        elif self.ctx.store.engine is not None and (
+            (view is None and unfiltered(self.runs)) or (view is not None and view.retry_due(now))
+        ):
+            # An engine beats now (or again): ask the view that had no answer.
+            self.runs.history = None
+            self._ask_history()
 
     def on_history_answered(self, message: HistoryAnswered) -> None:
         view = self.runs.history
@@ -245,8 +268,14 @@ class MainScreen(LiveScreen):
         if message.count_only:
             view.apply_count(message.page)
         else:
+            shown = set(self.runs.row_keys())
             view.apply(message.page, message.reason)
             self.runs.refresh_rows()
+            ok = message.page is not None and message.page.ok
+            if ok and message.offset and not set(self.runs.row_keys()) - shown:
+                # Every run of this older page was on screen already (the live window holds
+                # the newest): the cursor still waits at the last row for older ones.
+                self._ask_older()
         self._update_titles()
 
     # Set from outside (the `:` commands).

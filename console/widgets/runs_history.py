@@ -27,6 +27,15 @@ def view_key(table: RunsTable) -> tuple[object, ...]:
     )
 
 
+PREFECT_SORTS = frozenset({"start", "name"})
+"""Columns Prefect's API sorts flow runs by (FlowRunSort); the others (deployment, state,
+duration, attempts) sort only the rows loaded, and the title says so."""
+
+
+def sorted_by_prefect(table: RunsTable) -> bool:
+    return table.sort_column in PREFECT_SORTS
+
+
 def _sort(table: RunsTable) -> str:
     """Prefect sorts by start and by name; other columns sort the loaded rows only."""
     if table.sort_column == "name":
@@ -36,13 +45,17 @@ def _sort(table: RunsTable) -> str:
     return "START_TIME_DESC"
 
 
+def unfiltered(table: RunsTable) -> bool:
+    """Every run, newest first: the view the live window already shows the top of."""
+    return table.default_view and table.deployment_filter is None and not table.filter_text
+
+
 def history_query(table: RunsTable) -> RunQuery | None:
-    """The view's query at offset 0, or None: no filter set (the live window is the view),
-    or a deployment the console does not know the Prefect id of."""
+    """The view's query at offset 0 (the unfiltered view too: its total is all of Prefect's
+    runs and its older pages are the history below the live window), or None: a deployment
+    the console does not know the Prefect id of."""
     from console.widgets.runs_table import STATE_FILTERS, TIME_RANGES
 
-    if table.default_view and table.deployment_filter is None and not table.filter_text:
-        return None
     deployment_id = ""
     if table.deployment_filter is not None:
         doc = table.ctx.store.deployments.get(table.deployment_filter)
@@ -86,9 +99,11 @@ def title_counts(table: RunsTable) -> str:
     view = table.history
     if view is None:
         return held
-    if view.status == "ok" and view.total is not None:
+    if view.total is not None:
         label = f"{table.state_filter_label}, {table.time_range_label}"
         tail = "; loading older" if view.loading else ""
+        if view.status == "failed" and not view.loading:
+            tail = f"; older not loaded: {view.error}"
         return f"{label}: {view.total:,} in Prefect; {table.row_count:,} shown{tail}"
     if view.status == "loading":
         return f"{held}; Prefect total loading…"

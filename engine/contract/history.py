@@ -62,7 +62,8 @@ class RunQuery(msgspec.Struct, frozen=True, kw_only=True):
     """Only runs expected to start at or after this ISO time (the console's time range)."""
     until: str | None = None
     """Only runs expected to start at or before this ISO time: pinned at the first page, so
-    runs created while paging do not shift the offsets of the next pages."""
+    runs created while paging do not shift the offsets of the next pages. It bounds the
+    pages, not the total: `total` counts every matching run, those scheduled ahead too."""
     text: str = ""
     """Only runs whose name contains this (case-insensitive, Prefect's `like_`)."""
     sort: str = "START_TIME_DESC"

@@ -4,6 +4,7 @@ engine, over runs seeded straight into Prefect that the mirror does not hold."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -108,3 +109,37 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
         await seed(prefect_client, token, 0, 2)  # runs 0 (scheduled) and 1 (failed) again
         more = f"Failed, any time: {expected + 1:,} in Prefect"
         await wait_for(pilot, lambda: more in title_text(), f"{more!r} in the title", 40)
+
+
+async def test_the_unfiltered_table_counts_all_of_prefect_and_pages_below_the_live_window(
+    stack: EmbeddedStack, stack_keys: Keys, prefect_client: Any
+) -> None:
+    """No filter at all: the title is Prefect's whole count (not the held runs'), and End
+    keeps loading older runs, past the pages the live window already shows."""
+    token = uuid.uuid4().hex[:6]
+    seeded = await seed(prefect_client, token, 0, 120)
+    before = await prefect_client.count_flow_runs()
+    app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        runs = app.screen.query_one(RunsTable)
+        title = app.screen.query_one("#runs-title", Label)
+        total = re.compile(r"All, any time: ([\d,]+) in Prefect; (\d+) shown")
+
+        def counted() -> re.Match[str] | None:
+            return total.search(str(title.render()))
+
+        await wait_for(pilot, lambda: counted() is not None, "Prefect's total in the title", 30)
+        after = await prefect_client.count_flow_runs()
+        found = counted()
+        assert found is not None
+        assert before <= int(found.group(1).replace(",", "")) <= after
+        assert "held" not in str(title.render())
+
+        runs.focus()
+        oldest = seeded.ids[-1]  # the seeded run expected longest ago
+        while oldest not in runs.row_keys():
+            grew = more_rows(runs, runs.row_count)
+            await pilot.press("end")
+            await wait_for(pilot, grew, "an older page", 30)
+        assert oldest not in app.store.flow_runs  # it came from Prefect, not the mirror
+        assert len(set(runs.row_keys())) == runs.row_count  # no run twice

@@ -30,7 +30,7 @@ from engine.contract.history import (
 )
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
-from tests.integration.history_seed import Seeded, seed
+from tests.integration.history_seed import SPACING, Seeded, seed
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +193,16 @@ async def test_the_next_page_is_read_ahead_and_is_what_prefect_holds_there(
     # A page nobody read ahead (the one before it was never asked) is asked of Prefect.
     last = ask(history, **view, offset=300, counted=False)
     assert not last.cached and len(last.runs) == WITH_DEPLOYMENT + AD_HOC - 300
+
+
+def test_until_bounds_the_pages_and_not_the_total(seeded: Seeded, history: HistoryClient) -> None:
+    """`until` pins a view's slices; its total counts the runs after it too (scheduled ahead,
+    or created while the view is open), as `prefect flow-run ls` would."""
+    newest_kept = 11  # runs 0..10 are expected after `until`
+    until = (datetime.now(timezone.utc) - SPACING * (newest_kept - 0.5)).isoformat()
+    page = ask(history, text=f"hist-{TOKEN}", until=until, limit=200)
+    assert page.total == WITH_DEPLOYMENT + AD_HOC
+    rest = ask(history, text=f"hist-{TOKEN}", until=until, limit=200, offset=200, counted=False)
+    names = [doc.name for doc in page.runs + rest.runs]
+    assert len(names) == len(set(names)) == WITH_DEPLOYMENT + AD_HOC - newest_kept
+    assert not set(names) & {f"hist-{TOKEN}-{i:04d}" for i in range(newest_kept)}
