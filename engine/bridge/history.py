@@ -11,17 +11,22 @@ Read-ahead: once a full page is answered, the page after it is asked of Prefect 
 background and kept for PREFETCH_SECONDS, so the console's next page (asked when the cursor
 reaches the last loaded row, with the view's pinned `until`) is answered from memory instead
 of waiting for another `read_flow_runs`. A page asked while the same one is being fetched
-waits for that fetch rather than asking Prefect twice.
+waits for that fetch rather than asking Prefect twice. A read-ahead waits until no asked
+page has been with Prefect for READ_AHEAD_QUIET_SECONDS: Prefect answers one query at a
+time on SQLite, so a read-ahead beside an asked page would make the asker wait for it
+(measured: the next console's page took 60 ms longer). Someone asking for the page it
+would fetch starts it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -66,10 +71,15 @@ the mirror's live window also holds are updated on screen as they change."""
 PREFETCHES_AT_ONCE = 1
 """Read-aheads asked of Prefect at once, beside (not within) the QUERIES_AT_ONCE slots: a
 read-ahead never delays a page someone waits for by more than one Prefect call."""
+READ_AHEAD_QUIET_SECONDS = 0.05
+"""A read-ahead starts once no asked page has been with Prefect for this long."""
 LOG_COPIES_AT_ONCE = 1
 """Log copies made at once (each reads Prefect page after page); more wait their turn."""
 CACHE_ENTRIES = 256
 READ_BLOCK_MS = 1_000
+
+
+ReadAheadTurn = Literal["quiet", "asked", "given up"]
 
 
 class BadQuery(ValueError):
@@ -207,6 +217,12 @@ class QueryServer:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.fetching: dict[bytes, asyncio.Task[RunPage]] = {}
         """Cache key -> the Prefect fetch under way for it (asked or read ahead)."""
+        self.wanted: dict[bytes, asyncio.Event] = {}
+        """Cache key of a read-ahead still waiting its turn -> set when someone asks for it."""
+        self.asked_with_prefect = 0
+        """Asked pages (not read-aheads) being fetched from Prefect now."""
+        self.asked_done_at = 0.0
+        """Loop time the last asked page came back from Prefect."""
 
     async def run(self) -> None:
         backoff, failures = reconnect_backoff(), 0
@@ -299,8 +315,11 @@ class QueryServer:
         page = self.cache.get(query)
         if page is not None:
             return page
-        fetch = self.fetching.get(query.cache_key())
+        key = query.cache_key()
+        fetch = self.fetching.get(key)
         joined = fetch is not None  # a read-ahead (or another console) asked it already
+        if key in self.wanted:
+            self.wanted[key].set()  # a read-ahead still waiting: someone waits for it now
         if fetch is None:
             fetch = self._fetch(prefect, query, self.slots, QUERY_CACHE_SECONDS)
         # Shielded: one waiter's cancel (the engine stopping) must not end the others' fetch.
@@ -308,16 +327,25 @@ class QueryServer:
         return msgspec.structs.replace(page, query_id=query.id, cached=page.cached or joined)
 
     def _fetch(
-        self, prefect: PrefectClient, query: RunQuery, slots: asyncio.Semaphore, keep: float
+        self,
+        prefect: PrefectClient,
+        query: RunQuery,
+        slots: asyncio.Semaphore,
+        keep: float,
+        ahead: bool = False,
     ) -> asyncio.Task[RunPage]:
+        """The fetch of `query`'s page as a task in `fetching`; `ahead`: a read-ahead, which
+        waits its turn first (`_quiet`)."""
         key = query.cache_key()
 
         async def fetch() -> RunPage:
             try:
+                turn = await self._quiet(key) if ahead else "asked"
+                if turn == "given up":
+                    # Asked pages kept Prefect busy all along: nobody needed this one.
+                    return RunPage(query_id=query.id, ok=False, error="read-ahead given up")
                 async with slots:
-                    page = await answer(prefect, self.registry, self.secrets, query)
-                self.cache.put(query, page, keep)
-                return page
+                    return await self._answer(prefect, query, keep, asked=turn == "asked")
             finally:
                 self.fetching.pop(key, None)
 
@@ -326,6 +354,22 @@ class QueryServer:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
+
+    async def _answer(
+        self, prefect: PrefectClient, query: RunQuery, keep: float, asked: bool
+    ) -> RunPage:
+        """Prefect's page, kept `keep` seconds; `asked`: someone waits for it (a read-ahead
+        waits while such a page is with Prefect)."""
+        if asked:
+            self.asked_with_prefect += 1
+        try:
+            page = await answer(prefect, self.registry, self.secrets, query)
+        finally:
+            if asked:
+                self.asked_with_prefect -= 1
+                self.asked_done_at = asyncio.get_running_loop().time()
+        self.cache.put(query, page, keep)
+        return page
 
     def _read_ahead(self, prefect: PrefectClient, query: RunQuery, page: RunPage) -> None:
         """Starts fetching the page after `page` if there is one and it is not at hand."""
@@ -337,7 +381,28 @@ class QueryServer:
         after = msgspec.structs.replace(query, offset=offset, counted=False)
         if self.cache.holds(after) or after.cache_key() in self.fetching:
             return
-        self._fetch(prefect, after, self.prefetch_slots, PREFETCH_SECONDS)
+        self._fetch(prefect, after, self.prefetch_slots, PREFETCH_SECONDS, ahead=True)
+
+    async def _quiet(self, key: bytes) -> ReadAheadTurn:
+        """A read-ahead's turn: "quiet" once no asked page has been with Prefect for
+        READ_AHEAD_QUIET_SECONDS; "asked" at once when someone asks for this page
+        (`wanted[key]`); "given up" if Prefect was never quiet for PREFETCH_SECONDS."""
+        loop = asyncio.get_running_loop()
+        wanted = self.wanted.setdefault(key, asyncio.Event())
+        since = loop.time()
+        try:
+            while not wanted.is_set():
+                idle_from = max(since, self.asked_done_at)
+                left = idle_from + READ_AHEAD_QUIET_SECONDS - loop.time()
+                if self.asked_with_prefect == 0 and left <= 0:
+                    return "quiet"
+                if loop.time() - since > PREFETCH_SECONDS:
+                    return "given up"
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wanted.wait(), max(left, 0.01))
+            return "asked"
+        finally:
+            self.wanted.pop(key, None)
 
     def _write(self, query_id: str, page: RunPage) -> None:
         key = self.keys.query_result(query_id)
