@@ -26,6 +26,7 @@ from console.data.messages import (
     CommandRequested,
     CommandSent,
     FlowRunsChanged,
+    LineageChanged,
     LogWanted,
     TaskRunsLoaded,
     TaskRunsWanted,
@@ -177,6 +178,8 @@ class ConsoleApp(CommandingApp):
         self.store.pinned.add(flow_run_id)
         self.post_message(FlowRunsChanged(page.runs))
         self.post_message(TaskRunsLoaded(flow_run_id, page.task_runs))
+        if page.lineage is not None:  # Redis dropped it with the run; the engine's table kept it
+            self.post_message(LineageChanged(flow_run_id, page.lineage))
 
     def _apply_data(self, message: Message) -> None:
         self.screens.apply(message)  # the store first, then the screens that show it

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.context import Context
-from console.text.formatting import DASH, format_duration, format_params, iso_time
+from console.text.formatting import DASH, format_duration, format_params, is_final, iso_time
 from engine.contract.documents import (
     Lineage,
     LineageInput,
@@ -97,8 +97,22 @@ class LineagePanel(Static):
                     style="dim",
                 )
             )
+        elif self._ended():
+            # Never a promise for a run that is over: its flow wrote none (it crashed before
+            # the end of its attempt), or its file left the engine's lineage table.
+            self.update(
+                Text(
+                    "No lineage recorded for this run: none in Redis, none in the engine's "
+                    "lineage table.",
+                    style="dim",
+                )
+            )
         else:
             self.update(Text("No lineage yet: it is written when an attempt ends.", style="dim"))
+
+    def _ended(self) -> bool:
+        run = self.ctx.store.flow_runs.get(self.flow_run_id)
+        return run is not None and is_final(run.state_type)
 
     def _render_doc(self, doc: Lineage) -> Table:
         zone = self.ctx.now().tzinfo

@@ -5,6 +5,8 @@ values out of state messages)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from uuid import UUID
 
 import httpx
@@ -16,9 +18,12 @@ from prefect.exceptions import ObjectNotFound
 from engine.bridge.documents import task_run_doc
 from engine.bridge.secret_runs import SecretRuns
 from engine.config.registry import Registry
+from engine.contract.documents import Lineage
 from engine.contract.history import RunPage
 from engine.contract.secrets import scrub
 from engine.contract.times import utc_now_iso
+
+logger = logging.getLogger("aiwf.engine.queries")
 
 
 async def older_run(
@@ -41,6 +46,7 @@ async def older_run(
         return RunPage(query_id=query_id, ok=False, error=f"Prefect has no flow run {run_id}")
     except (httpx.HTTPError, OSError) as exc:
         return RunPage(query_id=query_id, ok=False, error=f"Prefect API error: {exc}")
+    lineage = await asyncio.to_thread(_lineage_of, run_id)
     task_docs = [task_run_doc(task) for task in tasks]
     if hidden:
         task_docs = [replace(t, state_message=scrub(t.state_message, hidden)) for t in task_docs]
@@ -50,5 +56,18 @@ async def older_run(
         total=1,
         runs=[doc],
         task_runs=task_docs,
+        lineage=lineage,
         answered_at=utc_now_iso(),
     )
+
+
+def _lineage_of(run_id: str) -> Lineage | None:
+    """Its latest attempt from the lineage table the engine's flows write (pyarrow only
+    now: an engine that is never asked for an older run never imports it)."""
+    from engine.lineage.table import lineage_dir, read_latest_lineage
+
+    try:
+        return read_latest_lineage(run_id, lineage_dir())
+    except (OSError, ValueError, KeyError) as exc:  # unreadable: the run still opens
+        logger.warning("lineage of older run %s not read: %s", run_id, exc)
+        return None

@@ -16,7 +16,7 @@ import msgspec
 import redis
 
 from engine.contract.commands import deadline_after
-from engine.contract.documents import FlowRun, TaskRun, decode, encode
+from engine.contract.documents import FlowRun, Lineage, TaskRun, decode, encode
 from engine.contract.keys import Keys
 
 QUERIES_MAXLEN = 2_000
@@ -113,6 +113,9 @@ class RunPage(msgspec.Struct, frozen=True, kw_only=True):
     answered_at: str = ""
     task_runs: list[TaskRun] = []
     """For `run_of`: the run's task runs (`runs` holds the run itself)."""
+    lineage: Lineage | None = None
+    """For `run_of`: its latest attempt's lineage from the engine's lineage table (Redis
+    drops it with the run), None if the table has none."""
     complete: bool = True
     """For a log copy: False when it stopped at LOG_COPY_MAX_BYTES or LOG_COPY_SECONDS
     (`error` says which); the copy holds the oldest lines up to there."""

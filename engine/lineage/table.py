@@ -14,7 +14,14 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.contract.documents import Lineage, LineageOutput
+from engine.contract.documents import (
+    Lineage,
+    LineageInput,
+    LineageModel,
+    LineageOutput,
+    LineageTask,
+    LineageTrigger,
+)
 
 logger = logging.getLogger("aiwf.engine.lineage")
 
@@ -175,6 +182,74 @@ def upgrade_lineage_dir(directory: Path) -> int:
     if rewritten:
         logger.info("lineage: added new columns to %d older file(s) in %s", rewritten, directory)
     return rewritten
+
+
+def read_latest_lineage(flow_run_id: str, directory: Path) -> Lineage | None:
+    """The run's latest attempt as `write_lineage_parquet` wrote it, or None if the table
+    has no file of it (for a run older than the mirror keeps: its lineage left Redis)."""
+    attempts = sorted(
+        (_attempt_of(path), path) for path in directory.glob(f"run-{flow_run_id}-attempt-*.parquet")
+    )
+    if not attempts:
+        return None
+    rows = pq.read_table(attempts[-1][1]).to_pylist()
+    return lineage_from_rows(rows) if rows else None
+
+
+def _attempt_of(path: Path) -> int:
+    tail = path.stem.rsplit("-attempt-", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def lineage_from_rows(rows: list[dict[str, Any]]) -> Lineage:
+    """The document `lineage_rows` flattened (one row per output partition), but for what
+    the table has no column of: the model as requested, a backfill's fire time, the logical
+    date and `tasks_recorded_by` keep their defaults."""
+    first = rows[0]
+    outputs = [
+        LineageOutput(
+            path=row["output_path"],
+            rows=row["output_rows"],
+            bytes=row["output_bytes"],
+            schema=json.loads(row["output_schema_json"]) if row.get("output_schema_json") else None,
+        )
+        for row in rows
+        if row.get("output_path")
+    ]
+    return Lineage(
+        flow_run_id=first["flow_run_id"],
+        flow_run_name=first["flow_run_name"] or "",
+        deployment_name=first["deployment_name"] or "",
+        recorded_at=first["recorded_at"],
+        status=first["status"] or "",
+        written=first.get("written"),
+        error=first["error"],
+        trigger=LineageTrigger(
+            kind=first["trigger_kind"] or "",
+            origin=first["trigger_origin"] or "",
+            operator=first["operator"] or "",
+            expected_start_time=first["expected_start_time"],
+            attempt=first["attempt"],
+            retry_requested_by=first["retry_requested_by"] or "",
+        ),
+        parameters=json.loads(first["parameters_json"] or "{}"),
+        input=LineageInput(
+            path=first["input_path"] or "",
+            size_bytes=first["input_size_bytes"],
+            sha256=first["input_sha256"],
+            etag=first.get("input_etag"),
+            rows=first["input_rows"],
+            min_timestamp=first["input_min_timestamp"],
+            max_timestamp=first["input_max_timestamp"],
+        ),
+        model=LineageModel(
+            name=first["model_name"],
+            version=first["model_version"],
+            weights_hash=first["model_weights_hash"],
+        ),
+        outputs=outputs,
+        tasks=msgspec.convert(json.loads(first["tasks_json"] or "[]"), list[LineageTask]),
+    )
 
 
 def lineage_dir() -> Path:

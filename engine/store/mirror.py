@@ -226,6 +226,13 @@ class RedisMirror:
             return 0
         members = self.client.zrange(self.keys.flow_runs_index, 0, excess - 1)
         old = [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+        return self.drop_runs(old)
+
+    def drop_runs(self, old: list[str]) -> int:
+        """Drops these flow runs with their task runs, logs and lineage (Prefect, and the
+        engine's lineage table, still have them)."""
+        if not old:
+            return 0
         pipe = self.client.pipeline(transaction=True)
         for run_id in old:
             pipe.hdel(self.keys.flow_runs, run_id)

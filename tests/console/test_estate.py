@@ -163,6 +163,16 @@ async def test_lineage_panel_says_a_foreign_flow_records_none(
         panel = app.screen.query_one(LineagePanel)
         await wait_for(pilot, lambda: "No lineage yet" in rendered(panel), "own run's text")
         assert isinstance(panel, Static)
+        await pilot.press("escape")
+
+        # An own run that ended without one is not promised one later.
+        runs = app.screen.query_one(RunsTable)
+        runs.focus()
+        runs.move_cursor(row=runs.row_keys().index("run-done"))
+        await pilot.press("enter")
+        panel = app.screen.query_one(LineagePanel)
+        await wait_for(pilot, lambda: "No lineage recorded" in rendered(panel), "ended run's text")
+        assert "yet" not in rendered(panel)
 
 
 async def test_the_deployment_screen_says_who_serves_a_foreign_one(

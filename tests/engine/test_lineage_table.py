@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.contract.documents import Lineage
+from engine.contract.documents import Lineage, LineageTask
 from engine.lineage import record as lineage
 from engine.lineage import table as lineage_table
 
@@ -106,3 +107,36 @@ def test_a_damaged_old_file_is_skipped_and_tried_again(tmp_path: Path) -> None:
     damaged.unlink()
     assert lineage_table.upgrade_lineage_dir(directory) == 0
     assert list(directory.glob(".upgraded-*"))
+
+
+def in_table(doc: Lineage) -> Lineage:
+    """`doc` without what the table has no column of (`lineage_from_rows`)."""
+    model = msgspec.structs.replace(doc.model, requested=None)
+    trigger = msgspec.structs.replace(doc.trigger, fire_time="", logical_date="")
+    return msgspec.structs.replace(doc, model=model, trigger=trigger, tasks_recorded_by="")
+
+
+def test_an_older_runs_latest_attempt_is_read_back_from_the_table(tmp_path: Path) -> None:
+    """What the engine answers for a run Redis no longer holds (`RunQuery.run_of`)."""
+    outputs = [
+        {"path": "/o/date=2026-11-01", "rows": 5, "bytes": 9, "schema": SCHEMA},
+        {"path": "/o/date=2026-11-02", "rows": 6, "bytes": 10},
+    ]
+    first = doc("r1", outputs)
+    retried = msgspec.structs.replace(
+        first,
+        status="failed",
+        error="boom",
+        trigger=lineage.classify_trigger(["triggered-by:ana"], 2, False, None, "bo"),
+        tasks=[LineageTask(name="run_inference", state_name="Failed", duration_s=1.5)],
+        outputs=[],
+    )
+    lineage_table.write_lineage_parquet(first, tmp_path)
+    assert lineage_table.read_latest_lineage("r1", tmp_path) == in_table(first)
+    lineage_table.write_lineage_parquet(retried, tmp_path)
+    assert lineage_table.read_latest_lineage("r1", tmp_path) == in_table(retried)
+    assert lineage_table.read_latest_lineage("other", tmp_path) is None
+    # A file written before output schemas were recorded reads back without them.
+    write_old_file(tmp_path, "old")
+    read = lineage_table.read_latest_lineage("old", tmp_path)
+    assert read is not None and read.outputs[0].schema is None and read.outputs[0].rows == 5
