@@ -87,9 +87,10 @@ class HistoryView:
         failed_first = self.status == "failed" and not self.runs
         return failed_first and now - self.counted_at >= TOTAL_REFRESH_SECONDS
 
-    def count_query(self) -> RunQuery:
-        """The view's count up to now (no `until`: new runs count), one run, no page."""
-        return msgspec.structs.replace(self.base, until=None, limit=1, offset=0)
+    def count_query(self, now: str) -> RunQuery:
+        """The view's count up to `now` (an ISO time: runs created since the view was set
+        count, those scheduled ahead do not), one run, no page."""
+        return msgspec.structs.replace(self.base, until=now, limit=1, offset=0)
 
     def apply_count(self, page: RunPage | None) -> None:
         """A refreshed total; a failed count keeps the last one (the next tick asks again)."""

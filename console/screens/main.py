@@ -253,7 +253,8 @@ class MainScreen(LiveScreen):
         now = time.monotonic()
         if view is not None and view.count_due(now):
             view.counted_at = now
-            self._fetch_page(view.key, view.count_query(), count_only=True)
+            count = view.count_query(self.ctx.now().isoformat())
+            self._fetch_page(view.key, count, count_only=True)
         elif self.ctx.store.engine is not None and (
             (view is None and unfiltered(self.runs)) or (view is not None and view.retry_due(now))
         ):

@@ -134,9 +134,6 @@ async def answer(
     asked = query.normalized()
     try:
         flow_run_filter = prefect_filter(asked)
-        # The total is every matching run Prefect holds now: `until` pins the pages' slices,
-        # not the count (runs scheduled ahead, created while paging, are counted).
-        count_filter = prefect_filter(msgspec.structs.replace(asked, until=None))
         runs, total = await asyncio.wait_for(
             asyncio.gather(
                 prefect.read_flow_runs(
@@ -145,7 +142,7 @@ async def answer(
                     limit=asked.limit,
                     offset=asked.offset,
                 ),
-                _count(prefect, count_filter, asked.counted),
+                _count(prefect, flow_run_filter, asked.counted),
             ),
             QUERY_SECONDS,
         )

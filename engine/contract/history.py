@@ -63,7 +63,8 @@ class RunQuery(msgspec.Struct, frozen=True, kw_only=True):
     until: str | None = None
     """Only runs expected to start at or before this ISO time: pinned at the first page, so
     runs created while paging do not shift the offsets of the next pages. It bounds the
-    pages, not the total: `total` counts every matching run, those scheduled ahead too."""
+    total too: runs scheduled ahead are not counted (the console shows them as a
+    deployment's next run), and the console's refresh of a total moves `until` to now."""
     text: str = ""
     """Only runs whose name contains this (case-insensitive, Prefect's `like_`)."""
     sort: str = "START_TIME_DESC"

@@ -108,8 +108,8 @@ def test_the_total_is_counted_again_over_runs_newer_than_the_pages() -> None:
     assert not view.count_due(200.0)  # loading: nothing to refresh yet
     view.apply(RunPage(query_id="q", ok=True, total=2, runs=[_run(1), _run(2)]), "")
     assert view.exhausted and not view.count_due(105.0) and view.count_due(110.0)
-    count = view.count_query()
-    assert (count.until, count.limit, count.offset) == (None, 1, 0)
+    count = view.count_query("2026-12-02T09:05:00+00:00")
+    assert (count.until, count.limit, count.offset) == ("2026-12-02T09:05:00+00:00", 1, 0)
     assert count.state_types == ["FAILED"]
     view.apply_count(None)
     assert view.total == 2
