@@ -7,10 +7,11 @@ QUERY_CACHE_SECONDS. Not audited: a query changes nothing. A query naming `log_c
 not a page: it copies that run's whole log from Prefect (engine/bridge/log_copy.py); one
 naming `run_of` asks for one run and its task runs (engine/bridge/older_run.py).
 
-Read-ahead: once a full page is answered, the page after it is asked of Prefect in the
-background and kept for PREFETCH_SECONDS, so the console's next page (asked when the cursor
-reaches the last loaded row, with the view's pinned `until`) is answered from memory instead
-of waiting for another `read_flow_runs`. A page asked while the same one is being fetched
+Read-ahead: a view's first page is asked of Prefect together with the page after it (one
+query of twice the rows, the second kept for PREFETCH_SECONDS); once any other full page is
+answered, the page after it is asked of Prefect in the background and kept as long, so
+the console's next page (asked when the cursor reaches the last loaded row, with the view's
+pinned `until`) is answered from memory instead of waiting for another `read_flow_runs`. A page asked while the same one is being fetched
 waits for that fetch rather than asking Prefect twice. A read-ahead waits until no asked
 page has been with Prefect for READ_AHEAD_QUIET_SECONDS: Prefect answers one query at a
 time on SQLite, so a read-ahead beside an asked page would make the asker wait for it
@@ -52,6 +53,7 @@ from engine.contract.history import (
     PAGE_FIELD,
     QUERY_CACHE_SECONDS,
     QUERY_FIELD,
+    QUERY_PAGE_MAX,
     QUERY_RESULT_TTL_SECONDS,
     QUERY_SECONDS,
     RunPage,
@@ -357,16 +359,31 @@ class QueryServer:
     ) -> RunPage:
         """Prefect's page, kept `keep` seconds; `asked`: someone waits for it (a read-ahead
         waits while such a page is with Prefect)."""
+        limit = query.normalized().limit
+        # A view's first page brings the next with it (one query; Prefect walks the same
+        # rows to find either): End pressed as the first page arrives is answered at once.
+        both = asked and query.offset == 0 and 2 * limit <= QUERY_PAGE_MAX
         if asked:
             self.asked_with_prefect += 1
         try:
-            page = await answer(prefect, self.registry, self.secrets, query)
+            wide = msgspec.structs.replace(query, limit=2 * limit) if both else query
+            page = await answer(prefect, self.registry, self.secrets, wide)
         finally:
             if asked:
                 self.asked_with_prefect -= 1
                 self.asked_done_at = asyncio.get_running_loop().time()
+        if both:
+            page = self._keep_next_page(query, page, limit)
         self.cache.put(query, page, keep)
         return page
+
+    def _keep_next_page(self, query: RunQuery, page: RunPage, limit: int) -> RunPage:
+        """`page` (two pages' runs) cut to the first; the rest kept as the page after it."""
+        if page.ok and len(page.runs) > limit:
+            after = msgspec.structs.replace(query, offset=limit, counted=False)
+            rest = msgspec.structs.replace(page, runs=page.runs[limit:], offset=limit, total=-1)
+            self.cache.put(after, rest, PREFETCH_SECONDS)
+        return msgspec.structs.replace(page, runs=page.runs[:limit])
 
     def _read_ahead(self, prefect: PrefectClient, query: RunQuery, page: RunPage) -> None:
         """Starts fetching the page after `page` if there is one and it is not at hand."""

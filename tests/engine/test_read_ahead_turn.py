@@ -1,16 +1,20 @@
-"""When a read-ahead may ask Prefect (engine/bridge/history.py `QueryServer._quiet`): never
-beside a page someone waits for, at once when someone asks for the page it would fetch, and
-not at all if Prefect is never quiet. Pure logic: no Redis or Prefect is reached."""
+"""Pages read ahead (engine/bridge/history.py): when a read-ahead may ask Prefect
+(`QueryServer._quiet`: never beside a page someone waits for, at once when someone asks for
+the page it would fetch, not at all if Prefect is never quiet), and the next page a first
+page brings with it. Pure logic: no Redis or Prefect is reached."""
 
 from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
 
 from engine.bridge import history
 from engine.bridge.history import READ_AHEAD_QUIET_SECONDS, QueryServer
 from engine.config.registry import Registry
+from engine.contract.documents import FlowRun
+from engine.contract.history import RunPage, RunQuery
 from engine.contract.keys import Keys
 
 
@@ -49,3 +53,18 @@ async def test_a_read_ahead_never_given_a_quiet_moment_is_dropped(
     queries = server()
     queries.asked_with_prefect = 1
     assert await asyncio.wait_for(queries._quiet(b"next"), 2) == "given up"
+
+
+def test_a_first_page_asked_with_the_next_keeps_the_next_for_the_cursor() -> None:
+    queries = server()
+    first = RunQuery(id="q1", text="nightly", limit=3)
+    both = RunPage(query_id="q1", ok=True, total=10, runs=[FlowRun(id=f"r{i}") for i in range(6)])
+    page = queries._keep_next_page(first, both, 3)
+    assert [r.id for r in page.runs] == ["r0", "r1", "r2"] and page.total == 10
+    # The console's next ask (the cursor at the last row): same view, offset 3, no count.
+    after = queries.cache.get(msgspec.structs.replace(first, id="q2", offset=3, counted=False))
+    assert after is not None and after.cached and after.query_id == "q2"
+    assert [r.id for r in after.runs] == ["r3", "r4", "r5"] and after.offset == 3
+    # A short answer is the last page: nothing is kept after it.
+    alone = queries._keep_next_page(first, msgspec.structs.replace(both, runs=both.runs[:2]), 3)
+    assert len(alone.runs) == 2

@@ -30,7 +30,7 @@ from console.widgets.task_runs_table import TaskRunsTable
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from tests.console.conftest import wait_for
-from tests.integration.history_seed import seed
+from tests.integration.history_seed import prefect_db, seed
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
     stack: EmbeddedStack, stack_keys: Keys, prefect_client: Any
 ) -> None:
     token = uuid.uuid4().hex[:6]
-    seeded = await seed(prefect_client, token, 0, AD_HOC)
+    seeded = await seed(prefect_client, prefect_db(stack), token, 0, AD_HOC)
     failed = FlowRunFilter(
         name=FlowRunFilterName(like_=f"hist-{token}"),
         state=FlowRunFilterState(
@@ -115,8 +115,9 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
         await wait_for(pilot, lambda: where in str(log_title.render()), repr(where), 10)
         await pilot.press("escape", "escape")
 
-        # A failed run arriving later is counted at the next refresh of the total (10 s).
-        await seed(prefect_client, token, 0, 2)  # runs 0 (scheduled) and 1 (failed) again
+        # A failed run arriving later is counted at the next refresh of the total (10 s):
+        # runs 0 (scheduled) and 1 (failed) again.
+        await seed(prefect_client, prefect_db(stack), token, 0, 2)
         more = f"Failed, any time: {expected + 1:,} in Prefect"
         await wait_for(pilot, lambda: more in title_text(), f"{more!r} in the title", 40)
 
@@ -128,7 +129,7 @@ async def test_the_unfiltered_table_counts_all_of_prefect_and_pages_below_the_li
     runs'; those scheduled ahead are the deployments' next runs), and End
     keeps loading older runs, past the pages the live window already shows."""
     token = uuid.uuid4().hex[:6]
-    seeded = await seed(prefect_client, token, 0, 120)
+    seeded = await seed(prefect_client, prefect_db(stack), token, 0, 120)
     before = await due_runs(prefect_client)
     app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
     async with app.run_test(size=(160, 48)) as pilot:

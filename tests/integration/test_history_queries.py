@@ -30,7 +30,7 @@ from engine.contract.history import (
 )
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
-from tests.integration.history_seed import SPACING, Seeded, seed
+from tests.integration.history_seed import SPACING, Seeded, prefect_db, seed
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def seeded(stack: EmbeddedStack) -> Seeded:
 
     async def go() -> Seeded:
         async with PrefectClient(api=stack.api_url) as client:
-            return await seed(client, TOKEN, WITH_DEPLOYMENT, AD_HOC)
+            return await seed(client, prefect_db(stack), TOKEN, WITH_DEPLOYMENT, AD_HOC)
 
     return asyncio.run(go())
 
