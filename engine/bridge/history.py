@@ -11,12 +11,12 @@ Read-ahead: a view's first page is asked of Prefect together with the page after
 query of twice the rows, the second kept for PREFETCH_SECONDS); once any other full page is
 answered, the page after it is asked of Prefect in the background and kept as long, so
 the console's next page (asked when the cursor reaches the last loaded row, with the view's
-pinned `until`) is answered from memory instead of waiting for another `read_flow_runs`. A page asked while the same one is being fetched
-waits for that fetch rather than asking Prefect twice. A read-ahead waits until no asked
-page has been with Prefect for READ_AHEAD_QUIET_SECONDS: Prefect answers one query at a
-time on SQLite, so a read-ahead beside an asked page would make the asker wait for it
-(measured: the next console's page took 60 ms longer). Someone asking for the page it
-would fetch starts it at once.
+pinned `until`) is answered from memory instead of waiting for another `read_flow_runs`.
+A page asked while the same one is being fetched waits for that fetch rather than asking
+Prefect twice. A read-ahead waits until no asked page has been with Prefect for
+READ_AHEAD_QUIET_SECONDS: Prefect answers one query at a time on SQLite, so a read-ahead
+beside an asked page would make the asker wait for it (measured: the next console's page
+took 60 ms longer). Someone asking for the page it would fetch starts it at once.
 """
 
 from __future__ import annotations
