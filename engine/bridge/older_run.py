@@ -68,6 +68,6 @@ def _lineage_of(run_id: str) -> Lineage | None:
 
     try:
         return read_latest_lineage(run_id, lineage_dir())
-    except (OSError, ValueError, KeyError) as exc:  # unreadable: the run still opens
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # unreadable: it still opens
         logger.warning("lineage of older run %s not read: %s", run_id, exc)
         return None
