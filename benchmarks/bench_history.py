@@ -26,6 +26,7 @@ from benchmarks.support import goal, percentile
 from engine.contract.history import QUERY_PAGE_DEFAULT, HistoryClient, RunQuery, new_query
 from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.stack.launcher import EmbeddedStack
+from tests.integration.history_seed import insert_runs, stamp
 
 pytestmark = pytest.mark.bench
 
@@ -40,12 +41,6 @@ PAGE = QUERY_PAGE_DEFAULT
 """Runs per page, as the console asks (console/data/history.py HISTORY_PAGE)."""
 
 
-def _stamp(template: str, moment: datetime) -> str:
-    """`moment` written the way the database wrote the template's time."""
-    text = moment.isoformat() if "T" in template else str(moment)
-    return text if "+" in template or template.endswith("Z") else text.split("+")[0]
-
-
 def fill(database: str, template_run_id: str, deployment_id: str, runs: int) -> None:
     """`runs` copies of the template run (and its state row), each its own id, name, state
     and expected start, in one transaction."""
@@ -58,7 +53,7 @@ def fill(database: str, template_run_id: str, deployment_id: str, runs: int) -> 
     run_rows, state_rows = [], []
     for i in range(runs):
         state_type, state_name = KINDS[i % len(KINDS)]
-        when = _stamp(run["created"], now - i * SPACING)
+        when = stamp(run["created"], now - i * SPACING)
         run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
         run_rows.append(run | {
             "id": run_id, "name": f"bench-run-{i:06d}", "deployment_id": deployment_id,
@@ -70,14 +65,7 @@ def fill(database: str, template_run_id: str, deployment_id: str, runs: int) -> 
             "id": state_id, "flow_run_id": run_id, "type": state_type, "name": state_name,
             "timestamp": when, "created": when, "updated": when,
         })  # fmt: skip
-    with db:
-        for table, rows in (("flow_run_state", state_rows), ("flow_run", run_rows)):
-            columns = list(rows[0])
-            db.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' for _ in columns)})",
-                [tuple(row[c] for c in columns) for row in rows],
-            )
+    insert_runs(db, state_rows, run_rows)
     db.close()
 
 

@@ -75,7 +75,7 @@ def _copy(
         ids, run_rows, state_rows = [], [], []
         for i in range(with_deployment + ad_hoc):
             kind = KINDS[i % len(KINDS)]
-            when = _stamp(run["created"], now - i * SPACING)
+            when = stamp(run["created"], now - i * SPACING)
             run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
             ids.append(run_id)
             run_rows.append(run | {
@@ -90,20 +90,28 @@ def _copy(
                 "id": state_id, "flow_run_id": run_id, "type": kind, "name": kind.title(),
                 "timestamp": when, "created": when, "updated": when,
             })  # fmt: skip
-        with db:
-            for table, rows in (("flow_run_state", state_rows), ("flow_run", run_rows)):
-                columns = list(rows[0])
-                db.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join('?' for _ in columns)})",
-                    [tuple(row[c] for c in columns) for row in rows],
-                )
+        insert_runs(db, state_rows, run_rows)
     finally:
         db.close()
     return ids
 
 
-def _stamp(template: str, moment: datetime) -> str:
+def insert_runs(
+    db: sqlite3.Connection, state_rows: list[dict[str, Any]], run_rows: list[dict[str, Any]]
+) -> None:
+    """Writes flow runs and their state rows (whole rows, as `SELECT *` read them) in one
+    transaction; also the history benchmark's fill."""
+    with db:
+        for table, rows in (("flow_run_state", state_rows), ("flow_run", run_rows)):
+            columns = list(rows[0])
+            db.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)})",
+                [tuple(row[c] for c in columns) for row in rows],
+            )
+
+
+def stamp(template: str, moment: datetime) -> str:
     """`moment` written the way the database wrote the template's time."""
     text = moment.isoformat() if "T" in template else str(moment)
     return text if "+" in template or template.endswith("Z") else text.split("+")[0]
