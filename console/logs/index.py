@@ -134,6 +134,14 @@ class LogIndex:
 
     def position_of(self, entry_id: str) -> int | None:
         """The position of a stream ID (binary search: IDs only grow)."""
+        at = self.first_from(entry_id)
+        ms, seq = split_id(entry_id)
+        if at < len(self.ms) and self.ms[at] == ms and self.seq[at] == seq:
+            return at
+        return None
+
+    def first_from(self, entry_id: str) -> int:
+        """The position of the first line whose ID is `entry_id` or later (len: none)."""
         ms, seq = split_id(entry_id)
         lo, hi = 0, len(self.ms)
         while lo < hi:
@@ -142,9 +150,7 @@ class LogIndex:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo < len(self.ms) and self.ms[lo] == ms and self.seq[lo] == seq:
-            return lo
-        return None
+        return lo
 
     def task_number(self, task_run_id: str) -> int:
         number = self._task_numbers.get(task_run_id)

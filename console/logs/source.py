@@ -22,6 +22,16 @@ from redis.exceptions import NoPermissionError, NoScriptError, ResponseError
 from console.data.store import LogEntry, RedisReader, log_entry
 from console.logs.index import LogIndex, parse_ts
 from engine.contract.documents import LogLine
+from engine.contract.log_chunks import (
+    CHUNK_COUNT,
+    CHUNK_OLDEST,
+    FIELD,
+    LOG_FIELDS_SCRIPT,
+    RECORD,
+    LogChunk,
+    chunk_field,
+    decode_chunk,
+)
 
 PAGE = 10_000
 """Entries per index or text page (one Lua call each: about 50 ms of Redis, then as much
@@ -29,9 +39,6 @@ of the console's event loop to take it in, so neither stalls noticeably)."""
 
 LINE_FIELDS = ("ts", "level", "level_name", "task_run_id", "msg")
 """What drawing or saving a line needs."""
-
-FIELD = "\x1f"
-RECORD = "\x1e"
 
 _INDEX_SCRIPT = """
 local start = ARGV[1]
@@ -75,24 +82,6 @@ end
 return table.concat(out, '\\30')
 """
 
-_FIELDS_SCRIPT = """
-local start = ARGV[1]
-if start ~= '-' then start = '(' .. start end
-local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', tonumber(ARGV[2]))
-local out = {}
-for i, e in ipairs(entries) do
-  local f = e[2]
-  local values = {}
-  for j = 1, #f, 2 do values[f[j]] = f[j + 1] end
-  local record = {e[1]}
-  for k = 3, #ARGV do
-    record[k - 1] = (string.gsub(values[ARGV[k]] or '', '[\\30\\31]', ' '))
-  end
-  out[i] = table.concat(record, '\\31')
-end
-return table.concat(out, '\\30')
-"""
-
 
 @dataclass(frozen=True)
 class TextPage:
@@ -114,7 +103,9 @@ class LogSource:
         self, reader: RedisReader, flow_run_id: str, use_lua: bool = True, key: str = ""
     ) -> None:
         self.reader = reader
+        self.flow_run_id = flow_run_id
         self.key = key or reader.keys.logs(flow_run_id)
+        self.chunks_key = reader.keys.log_chunks(flow_run_id)
         self.use_lua = use_lua
         """False once Redis refused a script (then plain XRANGE pages are read)."""
         self._index_script: Any = None
@@ -122,6 +113,26 @@ class LogSource:
 
     async def read_length(self) -> int:
         return int(await self.reader.client.xlen(self.key))
+
+    async def read_chunk_numbers(self) -> range:
+        """The numbers of the text chunks the mirror keeps for this stream, oldest first
+        (none for a stream that is not the mirror's, such as a log copy)."""
+        if self.key != self.reader.keys.logs(self.flow_run_id):
+            return range(0)
+        oldest, count = await self.reader.client.hmget(self.chunks_key, [CHUNK_OLDEST, CHUNK_COUNT])
+        return range(int(oldest or 0), int(count or 0))
+
+    async def read_chunk(self, number: int) -> LogChunk | None:
+        """Chunk `number`, or None if it is gone (beyond the stream's cap) or unreadable."""
+        blob = await self.reader.client.execute_command(
+            "HGET", self.chunks_key, chunk_field(number), NEVER_DECODE=True
+        )
+        if blob is None:
+            return None
+        try:
+            return decode_chunk(blob)
+        except ValueError:
+            return None  # the search reads those lines from the stream instead
 
     async def read_index_page(self, index: LogIndex, after_id: str | None) -> int:
         """Indexes up to PAGE entries after `after_id` (None: from the start); how many."""
@@ -186,7 +197,7 @@ class LogSource:
 
     async def _fields_blob(self, after_id: str | None, names: Sequence[str]) -> str | None:
         if self._fields_script is None:
-            self._fields_script = self.reader.client.register_script(_FIELDS_SCRIPT)
+            self._fields_script = self.reader.client.register_script(LOG_FIELDS_SCRIPT)
         return await self._run(self._fields_script, after_id, names)
 
     async def _run(

@@ -71,6 +71,11 @@ class Keys:
         """HASH: flow run id -> `LogTrim` JSON, for runs whose oldest lines were dropped."""
         return f"{self.prefix}:log_trimmed"
 
+    def log_chunks(self, flow_run_id: str) -> str:
+        """HASH: compressed text chunks of one run's log stream, for searching it whole
+        (engine/contract/log_chunks.py)."""
+        return f"{self.prefix}:log_chunks:{flow_run_id}"
+
     def lineage(self, flow_run_id: str) -> str:
         """STRING: JSON lineage of the latest attempt of one flow run."""
         return f"{self.prefix}:lineage:{flow_run_id}"

@@ -6,7 +6,9 @@ retry only errors that can go away by themselves (`retry_if_transient`).
 
 from __future__ import annotations
 
+import os
 import urllib.error
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -102,12 +104,36 @@ def _rows_text(labels: list[Any]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
+RETRY_DELAY_ENV = "AIWF_LOAD_RETRY_DELAY_SECONDS"
+"""Environment variable: seconds load_raw_data waits before retrying a transient error
+(default 30: long enough for a store's blip to pass, short enough for an on-call)."""
+
+
+def load_retry_delay(environ: Mapping[str, str] | None = None) -> float:
+    """The retry delay from `AIWF_LOAD_RETRY_DELAY_SECONDS` (read when the flow's process
+    imports this module: the engine's environment, which its flow runs inherit).
+
+    Raises:
+        ValueError: the value is not a number >= 0 (names the variable).
+    """
+    raw = (environ if environ is not None else os.environ).get(RETRY_DELAY_ENV, "").strip()
+    if not raw:
+        return 30.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{RETRY_DELAY_ENV}={raw!r}: give it as a number of seconds >= 0")
+    return seconds
+
+
 # Results of the two pure tasks are persisted (under PREFECT_LOCAL_STORAGE_PATH, which the
 # engine points at $AIWF_STATE_DIR/results) so a retried flow run reuses them: their cache
 # keys name the exact input bytes and model, never a constant. See engine/pipeline/cache_keys.py.
 @task(
     retries=2,
-    retry_delay_seconds=30,
+    retry_delay_seconds=load_retry_delay(),
     retry_condition_fn=retry_if_transient,
     cache_key_fn=cache_keys.load_raw_data_key_fn,
     persist_result=True,

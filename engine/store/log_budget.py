@@ -21,6 +21,7 @@ import redis
 from engine.contract.documents import LogLine, LogTrim, decode
 from engine.contract.keys import LOG_LINE_MAX_BYTES, TRUNCATED_MARK, Keys
 from engine.contract.times import utc_now_iso
+from engine.store.log_chunks import LogChunker
 
 BUDGET_ENV = "AIWF_REDIS_BUDGET_MB"
 """Environment variable: the mirror's budget in MiB (default `DEFAULT_BUDGET_MB`)."""
@@ -86,6 +87,7 @@ class LogBudget:
     client: redis.Redis
     keys: Keys
     limit: int
+    chunker: LogChunker
 
     def tracked(self) -> dict[str, int]:
         raw: Any = self.client.hgetall(self.keys.log_bytes)
@@ -132,6 +134,8 @@ class LogBudget:
             trimmed_at=utc_now_iso(),
         )
         pipe = self.client.pipeline(transaction=True)
+        # The chunks held the dropped lines' text too; the kept lines are chunked again.
+        self.chunker.forget(pipe, run_id, pending=keep)
         if keep:
             pipe.xtrim(key, maxlen=keep, approximate=False)
             pipe.hset(self.keys.log_bytes, run_id, kept_bytes)

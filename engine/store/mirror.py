@@ -56,6 +56,7 @@ from engine.store.log_budget import (
     entry_bytes,
     log_stream_fields,
 )
+from engine.store.log_chunks import LogChunker
 
 D = TypeVar("D", Deployment, FlowRun, TaskRun)
 R = TypeVar("R", FlowRun, TaskRun)
@@ -90,7 +91,8 @@ class RedisMirror:
         self.client = client
         self.keys = keys
         self.budget = budget_bytes() if budget is None else budget
-        self.logs_budget = LogBudget(client, keys, int(self.budget * LOG_SHARE))
+        self.log_chunks = LogChunker(client, keys)
+        self.logs_budget = LogBudget(client, keys, int(self.budget * LOG_SHARE), self.log_chunks)
 
     def _publish(self, pipe: Any, kind: str, doc_id: str, raw: bytes | str) -> None:
         pipe.xadd(
@@ -202,8 +204,9 @@ class RedisMirror:
 
     def append_logs(self, flow_run_id: str, lines: Iterable[LogLine | Mapping[str, str]]) -> int:
         """Appends lines (a message over `LOG_LINE_MAX_BYTES` truncated, with a marker),
-        counts their bytes in `{p}:log_bytes`, then keeps the log budget (oldest runs'
-        lines go first)."""
+        counts their bytes in `{p}:log_bytes`, closes a text chunk every CHUNK_LINES lines
+        (`LogChunker`: what a search of the whole log reads), then keeps the log budget
+        (oldest runs' lines go first)."""
         key = self.keys.logs(flow_run_id)
         pipe = self.client.pipeline(transaction=False)
         count = size = 0
@@ -213,10 +216,12 @@ class RedisMirror:
             count += 1
             size += entry_bytes(fields)
         if count:
+            self.log_chunks.count_appended(pipe, flow_run_id, count)
             pipe.hincrby(self.keys.log_bytes, flow_run_id, size)
             pipe.hvals(self.keys.log_bytes)
             answers = pipe.execute()
-            self.logs_budget.enforce(sum(int(v) for v in answers[-1]))
+            chunk_bytes = self.log_chunks.close_due(flow_run_id, int(answers[-3]))
+            self.logs_budget.enforce(sum(int(v) for v in answers[-1]) + chunk_bytes)
         return count
 
     def trim_runs(self, keep: int = RUNS_KEPT) -> int:
@@ -239,6 +244,7 @@ class RedisMirror:
             pipe.delete(
                 self.keys.task_runs(run_id),
                 self.keys.logs(run_id),
+                self.keys.log_chunks(run_id),
                 self.keys.lineage(run_id),
                 self.keys.lineage_attempts(run_id),
             )

@@ -21,6 +21,7 @@ from engine.contract.commands import CommandResult
 from engine.contract.keys import DEFAULT_PREFIX, Keys
 from engine.contract.paths import bundled_config_dir
 from engine.pipeline.sample_data import ensure_demo_input
+from engine.pipeline.tasks import RETRY_DELAY_ENV
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 
@@ -37,6 +38,11 @@ def wait_for(check: Callable[[], T | None], timeout: float = 60, what: str = "co
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
+
+TEST_RETRY_DELAY = 10
+"""load_raw_data's retry delay in the tests' engines (the product's default is 30 s): the
+tests that wait out a retry wait a third as long."""
+TEST_ENGINE_ENV = {RETRY_DELAY_ENV: str(TEST_RETRY_DELAY)}
 
 SESSION_ESTATE_YAML = "deployments: []  # only the session engine's own deployments\n"
 
@@ -57,7 +63,7 @@ def stack_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def stack(stack_dirs: tuple[Path, Path]) -> Iterator[EmbeddedStack]:
     state, config = stack_dirs
-    stack = EmbeddedStack(state, config, DEFAULT_PREFIX)
+    stack = EmbeddedStack(state, config, DEFAULT_PREFIX, engine_env=TEST_ENGINE_ENV)
     stack.start(progress=print)
     yield stack
     stack.stop()

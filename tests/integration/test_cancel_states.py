@@ -30,7 +30,12 @@ from engine.contract.commands import CommandResult
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
-from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
+from tests.integration.conftest import (
+    TEST_RETRY_DELAY,
+    send_and_wait,
+    wait_for,
+    wait_run_final,
+)
 from tests.integration.test_engine_e2e import audit_entries
 
 pytestmark = pytest.mark.integration
@@ -271,7 +276,8 @@ async def test_cancel_while_a_task_waits_to_retry(
     stack_redis: redis.Redis,
     stack_keys: Keys,
 ) -> None:
-    """A transient read error (a symlink loop) puts load_raw_data in AwaitingRetry for 30 s."""
+    """A transient read error (a symlink loop) puts load_raw_data in AwaitingRetry for
+    TEST_RETRY_DELAY s."""
     state, _ = stack_dirs
     loop = state / "cancel-loop.csv"
     loop.symlink_to(loop)
@@ -289,8 +295,8 @@ async def test_cancel_while_a_task_waits_to_retry(
     first, final, command_id = cancel(commands, run_id)
     assert (first.status, final.status) == ("cancelling", "ok"), (first, final)
     assert statuses(stack_redis, stack_keys, command_id) == ["cancelling", "ok"]
-    # Past the 30 s retry delay: the retry never happens.
-    await stays(prefect_client, run_id, "CANCELLED", 35)
+    # Past the retry delay: the retry never happens.
+    await stays(prefect_client, run_id, "CANCELLED", TEST_RETRY_DELAY + 5)
     assert_nothing_written(target)
     assert_cancelled_lineage(mirror, run_id, required=True)
 

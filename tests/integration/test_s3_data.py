@@ -22,7 +22,7 @@ from engine.contract.keys import Keys
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack, EngineProcess
 from engine.store.mirror import RedisMirror
-from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
+from tests.integration.conftest import TEST_ENGINE_ENV, send_and_wait, wait_for, wait_run_final
 from tests.s3_server import FaultProxy, moto_server
 
 pytestmark = pytest.mark.integration
@@ -87,6 +87,7 @@ def s3_engine(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) ->
             config_dir=config,
             prefix=keys.prefix,
             extra_env=CREDENTIALS
+            | TEST_ENGINE_ENV
             | {
                 "AWS_ENDPOINT_URL_S3": proxy.url,
                 # One HTTP attempt per call, so an injected 503 reaches the task instead of
@@ -188,7 +189,7 @@ def test_a_transient_store_error_is_retried_by_load_raw_data(
         wait_for(awaiting_retry, 120, f"load_raw_data to wait for its retry after a {fault}")
         assert proxy.injected > 0
     finally:
-        proxy.failing.clear()  # the store is back before the retry (30 s later)
+        proxy.failing.clear()  # the store is back before the retry (TEST_RETRY_DELAY s later)
     run = wait_run_final(s3_engine.mirror, result.flow_run_id, timeout=180)
     assert run["state_type"] == "COMPLETED", run["state_message"]
     load = task_named(s3_engine, run["id"], "load_raw_data")
