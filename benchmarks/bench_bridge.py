@@ -1,6 +1,7 @@
 """Bridge throughput: synthetic Prefect events and log lines through the bridge's own
 handlers (`Bridge._on_event`, `Bridge._on_log`, as its websocket loops call them, one item
-at a time) until Redis holds them.
+at a time) until Redis holds them (the handlers queue them; `WriteQueue` writes them in
+batches: the round ends when it has written the last).
 
 Issue 12, item 6: >= 10,000 Prefect events/s into Redis, with the bridge's CPU per 1,000
 events; log lines >= 50,000/s. The anchor is the mirror alone (`RedisMirror.upsert_task_run`
@@ -110,6 +111,7 @@ def test_bridge_task_run_events_per_second(
     async def feed(events: list[Event]) -> None:
         for event in events:
             await bridge._on_event(event)
+        await bridge.writes.drained()  # until Redis holds them all
 
     def run(events: list[Event]) -> None:
         before = _cpu()
@@ -157,6 +159,7 @@ def test_bridge_log_lines_per_second(benchmark: Any, redis_client: redis.Redis, 
     async def feed(logs: list[Log]) -> None:
         for log in logs:
             await bridge._on_log(log)
+        await bridge.writes.drained()  # until Redis holds them all
 
     def run(logs: list[Log]) -> None:
         before = _cpu()

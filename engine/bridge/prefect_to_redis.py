@@ -14,6 +14,7 @@ Every Redis call runs off the loop, in order, through `EngineStore.call`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -48,8 +49,15 @@ from engine.bridge.documents import (
     worth_mirroring,
 )
 from engine.bridge.secret_runs import SecretRuns
+from engine.bridge.write_queue import WriteQueue
 from engine.config.registry import Registry
-from engine.contract.documents import ACTIVE_STATE_TYPES, FINAL_STATE_TYPES, FlowRun, TaskRun
+from engine.contract.documents import (
+    ACTIVE_STATE_TYPES,
+    FINAL_STATE_TYPES,
+    FlowRun,
+    LogLine,
+    TaskRun,
+)
 from engine.contract.secrets import scrub
 from engine.contract.times import parse_iso
 from engine.store.off_loop import EngineStore
@@ -64,6 +72,8 @@ REDIS_RETRY_SECONDS = 1.0
 """Wait before writing a run again after Redis failed (a restart)."""
 RECENT_LOG_IDS = 20_000
 LATE_LOGS_WINDOW = timedelta(minutes=1)
+DRAIN_SECONDS = 5.0
+"""How long a stopping bridge waits for its queued writes."""
 
 
 class Bridge:
@@ -77,6 +87,8 @@ class Bridge:
         on_estate_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.mirror, self.call = store.mirror, store.call
+        self.writes = WriteQueue(store.call, store.mirror)
+        """What the websockets deliver, written in batches (engine/bridge/write_queue.py)."""
         self.registry = registry
         self.on_deployment_changed = on_deployment_changed
         self.on_estate_changed = on_estate_changed
@@ -94,6 +106,15 @@ class Bridge:
     async def append_logs(
         self, run_id: str, logs: Iterable[Log], client: PrefectClient | None = None
     ) -> int:
+        """Appends the lines not appended yet, now (the websocket's queued lines first)."""
+        fresh = await self._fresh_lines(run_id, logs, client)
+        await self.writes.drained()
+        return await self.call(self.mirror.append_logs, run_id, fresh)
+
+    async def _fresh_lines(
+        self, run_id: str, logs: Iterable[Log], client: PrefectClient | None = None
+    ) -> list[LogLine]:
+        """The lines of `logs` not seen before, secret values scrubbed."""
         fresh = []
         for log in logs:
             log_id = str(log.id) if log.id else ""
@@ -107,7 +128,7 @@ class Bridge:
         hidden = await self.secrets.hidden(run_id, client or self._api) if fresh else []
         if hidden:
             fresh = [replace(line, msg=scrub(line.msg, hidden)) for line in fresh]
-        return await self.call(self.mirror.append_logs, run_id, fresh)
+        return fresh
 
     def forget_mirrored(self) -> None:
         """Redis came back empty: the log lines seen so far must be written again."""
@@ -123,9 +144,14 @@ class Bridge:
 
     async def run(self) -> None:
         # Each loop handles its own errors; gather only ends on cancellation.
-        await asyncio.gather(
-            self._events_loop(), self._logs_loop(), self._refresh_loop(), self._reconcile_loop()
-        )
+        try:
+            await asyncio.gather(
+                self._events_loop(), self._logs_loop(), self._refresh_loop(), self._reconcile_loop()
+            )
+        finally:
+            # What the websockets delivered last is written before the engine stops.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.writes.drained(), DRAIN_SECONDS)
 
     # -- flow runs -------------------------------------------------------------------------
 
@@ -184,7 +210,7 @@ class Bridge:
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),
         )
         docs = [await self._scrubbed(task_run_doc(task_run), client) for task_run in runs]
-        await self.call(lambda: [self.mirror.upsert_task_run(doc) for doc in docs])
+        await self.call(self.mirror.upsert_task_runs, docs)
 
     async def _scrubbed(self, doc: TaskRun, client: PrefectClient | None = None) -> TaskRun:
         hidden = await self.secrets.hidden(doc.flow_run_id, client or self._api)
@@ -335,7 +361,7 @@ class Bridge:
         if name.startswith("prefect.task-run."):
             doc = task_run_doc_from_event(event)
             if doc is not None:
-                await self.call(self.mirror.upsert_task_run, await self._scrubbed(doc))
+                self.writes.add_task_run(await self._scrubbed(doc))
         elif name.startswith("prefect.flow-run."):
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):
@@ -347,7 +373,8 @@ class Bridge:
 
     async def _on_log(self, log: Log) -> None:
         if log.flow_run_id is not None:
-            await self.append_logs(str(log.flow_run_id), [log])
+            run_id = str(log.flow_run_id)
+            self.writes.add_logs(run_id, await self._fresh_lines(run_id, [log]))
 
 
 def _just_finished(doc: FlowRun) -> bool:

@@ -154,18 +154,35 @@ class RedisMirror:
         return True
 
     def upsert_task_run(self, doc: TaskRun | Mapping[str, Any]) -> bool:
-        task = typed(doc, TaskRun)
-        key = self.keys.task_runs(task.flow_run_id)
-        stored: Any = self.client.hget(key, task.id)
-        current = _times_readable(decode(stored, TaskRun, f"{key}[{task.id}]"), f"{key}[{task.id}]")
-        if current is not None and is_newer(current, task):
-            return False
-        raw = encode(task)
+        return self.upsert_task_runs([doc]) == 1
+
+    def upsert_task_runs(self, docs: Iterable[TaskRun | Mapping[str, Any]]) -> int:
+        """Writes each task run unless Redis (or an earlier one of `docs`) holds a newer
+        state of it, as one call each would, in one read of all and one MULTI; how many
+        were written."""
+        tasks = [typed(doc, TaskRun) for doc in docs]
+        if not tasks:
+            return 0
+        read = self.client.pipeline(transaction=False)
+        for task in tasks:
+            read.hget(self.keys.task_runs(task.flow_run_id), task.id)
+        written: dict[tuple[str, str], TaskRun] = {}
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(key, task.id, raw)
-        self._publish(pipe, "task_run", task.id, raw)
-        pipe.execute()
-        return True
+        for task, stored in zip(tasks, read.execute(), strict=True):
+            key = self.keys.task_runs(task.flow_run_id)
+            where = f"{key}[{task.id}]"
+            current = written.get((key, task.id)) or _times_readable(
+                decode(stored, TaskRun, where), where
+            )
+            if current is not None and is_newer(current, task):
+                continue
+            written[(key, task.id)] = task
+            raw = encode(task)
+            pipe.hset(key, task.id, raw)
+            self._publish(pipe, "task_run", task.id, raw)
+        if len(pipe):
+            pipe.execute()
+        return len(pipe) // 2
 
     def write_lineage(self, doc: Lineage | Mapping[str, Any]) -> None:
         """Stores a run's lineage (the latest attempt wins) and announces it.
@@ -203,26 +220,48 @@ class RedisMirror:
         return decode_doc(self.client.get(self.keys.lineage(flow_run_id)))
 
     def append_logs(self, flow_run_id: str, lines: Iterable[LogLine | Mapping[str, str]]) -> int:
-        """Appends lines (a message over `LOG_LINE_MAX_BYTES` truncated, with a marker),
-        counts their bytes in `{p}:log_bytes`, closes a text chunk every CHUNK_LINES lines
-        (`LogChunker`: what a search of the whole log reads), then keeps the log budget
-        (oldest runs' lines go first)."""
-        key = self.keys.logs(flow_run_id)
+        return self.append_logs_of({flow_run_id: lines})
+
+    def append_logs_of(
+        self, lines_by_run: Mapping[str, Iterable[LogLine | Mapping[str, str]]]
+    ) -> int:
+        """Appends each run's lines (a message over `LOG_LINE_MAX_BYTES` truncated, with a
+        marker) in one pipeline, counts their bytes in `{p}:log_bytes`, closes a text chunk
+        every CHUNK_LINES lines of a run (`LogChunker`: what a search of the whole log
+        reads), then keeps the log budget (oldest runs' lines go first). How many lines.
+
+        Only the pipeline can fail the call: once the lines are in, the chunks and the
+        budget wait for the next append if Redis fails them, so a caller that retries a
+        failed call never appends the same lines twice.
+        """
         pipe = self.client.pipeline(transaction=False)
-        count = size = 0
-        for line in lines:
-            fields = log_stream_fields(line)
-            pipe.xadd(key, fields, maxlen=LOG_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
-            count += 1
-            size += entry_bytes(fields)
-        if count:
-            self.log_chunks.count_appended(pipe, flow_run_id, count)
-            pipe.hincrby(self.keys.log_bytes, flow_run_id, size)
-            pipe.hvals(self.keys.log_bytes)
-            answers = pipe.execute()
-            chunk_bytes = self.log_chunks.close_due(flow_run_id, int(answers[-3]))
+        pending_at: dict[str, int] = {}
+        total = 0
+        for flow_run_id, lines in lines_by_run.items():
+            key = self.keys.logs(flow_run_id)
+            count = size = 0
+            for line in lines:
+                fields = log_stream_fields(line)
+                pipe.xadd(key, fields, maxlen=LOG_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
+                count += 1
+                size += entry_bytes(fields)
+            if count:
+                self.log_chunks.count_appended(pipe, flow_run_id, count)
+                pending_at[flow_run_id] = len(pipe) - 1
+                pipe.hincrby(self.keys.log_bytes, flow_run_id, size)
+                total += count
+        if not total:
+            return 0
+        pipe.hvals(self.keys.log_bytes)
+        answers = pipe.execute()
+        chunk_bytes = sum(
+            self.log_chunks.close_due(run_id, int(answers[at])) for run_id, at in pending_at.items()
+        )
+        try:
             self.logs_budget.enforce(sum(int(v) for v in answers[-1]) + chunk_bytes)
-        return count
+        except redis.RedisError as exc:
+            logger.warning("log budget not kept this time (next append tries again): %s", exc)
+        return total
 
     def trim_runs(self, keep: int = RUNS_KEPT) -> int:
         """Drops the oldest flow runs beyond `keep`, with their task runs, logs and lineage."""

@@ -22,9 +22,11 @@ from engine.pipeline.model import load_model
 from engine.pipeline.sample_data import generate_batch
 from engine.pipeline.storage import save_results
 from engine.pipeline.tasks import (
+    RETRY_DELAY_ENV,
     InputDataError,
     is_transient_error,
     load_raw_data,
+    load_retry_delay,
     retry_if_transient,
     run_inference,
 )
@@ -202,3 +204,12 @@ def test_retry_condition_retries_only_transient_errors(exc: Exception, retry: bo
 def test_retry_condition_does_not_retry_unidentified_failures() -> None:
     state: State[Any] = Failed(message="failed without an exception")
     assert retry_if_transient(load_raw_data, task_run(), state) is False
+
+
+def test_the_retry_delay_comes_from_the_environment_and_a_bad_one_is_named() -> None:
+    assert load_retry_delay({}) == 30.0
+    assert load_retry_delay({RETRY_DELAY_ENV: " 2.5 "}) == 2.5
+    assert load_retry_delay({RETRY_DELAY_ENV: "0"}) == 0.0
+    for bad in ("soon", "-1", "nan"):
+        with pytest.raises(ValueError, match=f"{RETRY_DELAY_ENV}='{bad}'"):
+            load_retry_delay({RETRY_DELAY_ENV: bad})
