@@ -30,6 +30,7 @@ from engine.contract.log_chunks import (
     encode_chunk,
     id_order,
 )
+from engine.store.scripts import scripts_refused
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class LogChunker:
             try:
                 size, lines = self._close_one(flow_run_id)
             except redis.exceptions.RedisError as exc:
-                if _scripts_refused(exc):
+                if scripts_refused(exc):
                     # Searches read the stream entry by entry, as before chunks.
                     log.warning("log chunks off: Redis refused the read-back script: %s", exc)
                     self.enabled = False
@@ -163,10 +164,3 @@ class LogChunker:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _scripts_refused(exc: redis.exceptions.RedisError) -> bool:
-    """An ACL without scripting, or a Redis with scripting disabled."""
-    if isinstance(exc, redis.exceptions.NoPermissionError):
-        return True
-    return isinstance(exc, redis.exceptions.ResponseError) and "unknown command" in str(exc).lower()

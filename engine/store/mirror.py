@@ -48,6 +48,12 @@ from engine.contract.ordering import is_newer, run_moment
 from engine.contract.partitions import partition_name, writer_member
 from engine.contract.times import parse_iso, utc_now_iso
 from engine.store.audit_log import AuditRecord, result_still_kept
+from engine.store.log_append import (
+    APPEND_SCRIPT,
+    as_log_line,
+    encode_lines,
+    queue_append,
+)
 from engine.store.log_budget import (
     LOG_SHARE,
     LogBudget,
@@ -57,6 +63,7 @@ from engine.store.log_budget import (
     log_stream_fields,
 )
 from engine.store.log_chunks import LogChunker
+from engine.store.scripts import scripts_allowed
 
 D = TypeVar("D", Deployment, FlowRun, TaskRun)
 R = TypeVar("R", FlowRun, TaskRun)
@@ -92,6 +99,9 @@ class RedisMirror:
         self.keys = keys
         self.budget = budget_bytes() if budget is None else budget
         self.log_chunks = LogChunker(client, keys)
+        self._append_script = client.register_script(APPEND_SCRIPT)
+        self._scripted_appends: bool | None = None
+        """Whether log lines go in by script (found out on the first append)."""
         self.logs_budget = LogBudget(client, keys, int(self.budget * LOG_SHARE), self.log_chunks)
 
     def _publish(self, pipe: Any, kind: str, doc_id: str, raw: bytes | str) -> None:
@@ -237,14 +247,10 @@ class RedisMirror:
         pipe = self.client.pipeline(transaction=False)
         pending_at: dict[str, int] = {}
         total = 0
+        if self._scripted_appends is None:
+            self._scripted_appends = scripts_allowed(self.client, APPEND_SCRIPT)
         for flow_run_id, lines in lines_by_run.items():
-            key = self.keys.logs(flow_run_id)
-            count = size = 0
-            for line in lines:
-                fields = log_stream_fields(line)
-                pipe.xadd(key, fields, maxlen=LOG_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
-                count += 1
-                size += entry_bytes(fields)
+            count, size = self._queue_lines(pipe, self.keys.logs(flow_run_id), lines)
             if count:
                 self.log_chunks.count_appended(pipe, flow_run_id, count)
                 pending_at[flow_run_id] = len(pipe) - 1
@@ -262,6 +268,26 @@ class RedisMirror:
         except redis.RedisError as exc:
             logger.warning("log budget not kept this time (next append tries again): %s", exc)
         return total
+
+    def _queue_lines(
+        self, pipe: Any, key: str, lines: Iterable[LogLine | Mapping[str, str]]
+    ) -> tuple[int, int]:
+        """Adds the appends of `lines` to stream `key` to `pipe`: a script call per few
+        thousand lines (engine/store/log_append.py), or an XADD each where Redis refuses
+        scripts or a line has fields of its own. How many lines, and their counted bytes."""
+        given = list(lines)
+        typed_lines = [as_log_line(line) for line in given]
+        if self._scripted_appends and all(line is not None for line in typed_lines):
+            pieces = encode_lines(line for line in typed_lines if line is not None)
+            for piece in pieces:
+                queue_append(pipe, self._append_script, key, piece)
+            return sum(p.lines for p in pieces), sum(p.size for p in pieces)
+        size = 0
+        for line in given:
+            fields = log_stream_fields(line)
+            pipe.xadd(key, fields, maxlen=LOG_STREAM_MAXLEN, approximate=True)
+            size += entry_bytes(fields)
+        return len(given), size
 
     def trim_runs(self, keep: int = RUNS_KEPT) -> int:
         """Drops the oldest flow runs beyond `keep`, with their task runs, logs and lineage."""
