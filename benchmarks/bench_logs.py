@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 
 import pytest
 import redis
+from textual.pilot import Pilot
 
-from benchmarks.support import goal
+from benchmarks.app_session import AppSession
+from benchmarks.support import goal, note, percentile, record, until
 from console.data.store import RedisReader
 from console.logs.index import LogIndex
 from console.logs.scan import compile_pattern, scan_text
@@ -178,3 +180,118 @@ def test_fetch_one_screen_at_a_random_place(benchmark: Any, big_log: BigLog) -> 
         assert len(lines) == SCREEN
 
     benchmark.pedantic(fetch, setup=somewhere, rounds=50, warmup_rounds=2)
+
+
+@dataclass
+class ScreenFigures:
+    """What the log screen did on the 1,000,000-line run, measured once for the tests below."""
+
+    first_lines_s: float
+    """Push of the screen until its first lines are drawn (the oldest: the index is read
+    from the start)."""
+    newest_lines_s: float
+    """Push until the newest line is on screen (the screen follows the end once indexed)."""
+    index_done_s: float
+    key_seconds: list[float]
+    """Key presses handled while the index was still being read."""
+    rss_growth_mb: float
+    """This process's RSS after the screen read the whole index, less before it opened."""
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+@pytest.fixture(scope="module")
+def screen_figures(big_log: BigLog, redis_server: EmbeddedRedis) -> ScreenFigures:
+    from console.app import ConsoleApp
+    from console.logs.screen import LogScreen
+    from engine.store.mirror import RedisMirror
+    from tests.console.conftest import NOW, flow_run_doc
+    from tests.console.test_logs_big import LAST
+
+    keys = Keys(prefix="bench-logs")
+    mirror = RedisMirror(redis.Redis.from_url(redis_server.url), keys)
+    mirror.upsert_flow_run(flow_run_doc(RUN, "huge-log"))
+    session = AppSession(lambda: ConsoleApp(redis_server.url, keys, now=lambda: NOW), (160, 48))
+    app = session.open()
+    presses = ["down"] * 10 + ["pagedown", "pageup"] * 5 + ["t", "t"]
+
+    async def measure() -> ScreenFigures:
+        before = _rss_mb()
+        started = time.perf_counter()
+        screen = LogScreen(app.ctx, RUN, None)
+        await app.push_screen(screen)
+        view = screen.log_view
+        await until(lambda: view.lines_written > 0, "the first lines", 60)
+        first = time.perf_counter() - started
+        pilot = Pilot(app)
+        key_seconds = []
+        for key in presses:
+            if screen.indexed:
+                break
+            pressed = time.perf_counter()
+            await pilot.press(key)
+            key_seconds.append(time.perf_counter() - pressed)
+        await until(lambda: screen.indexed, "the whole index", 120)
+        indexed = time.perf_counter() - started
+        await until(lambda: view.visible_text()[-1].endswith(LAST), "the newest line", 30)
+        newest = time.perf_counter() - started
+        return ScreenFigures(first, newest, indexed, key_seconds, _rss_mb() - before)
+
+    try:
+        return session.run(measure())
+    finally:
+        session.close()
+        mirror.client.close()
+
+
+def test_log_screen_first_frame_of_newest_lines(
+    benchmark: Any, screen_figures: ScreenFigures
+) -> None:
+    """Push of the log screen on the 1,000,000-line run until its newest lines are drawn.
+    Goal (issue 12 item 3): <= 0.5 s, before any whole-stream index is complete."""
+    goal(benchmark, "<= 0.5 s", "value", 0.5)
+    benchmark.pedantic(lambda: None, rounds=1)
+    record(benchmark, screen_figures.newest_lines_s, "s")
+    note(
+        benchmark,
+        f"first lines drawn (the oldest) after {screen_figures.first_lines_s * 1000:.0f} ms; "
+        f"the index complete after {screen_figures.index_done_s:.1f} s, and only then the end",
+    )
+
+
+def test_log_keys_while_indexing(benchmark: Any, screen_figures: ScreenFigures) -> None:
+    """Keys (down, page down/up, `t`) on the log screen while its index is being read.
+    Goal (issue 12 item 3): p95 <= 50 ms."""
+    goal(benchmark, "p95 <= 50 ms", "value", 0.05)
+    benchmark.pedantic(lambda: None, rounds=1)
+    samples = screen_figures.key_seconds
+    assert samples, "the index was read before a key could be pressed"
+    record(benchmark, percentile(samples, 0.95), "s")
+    note(
+        benchmark,
+        f"{len(samples)} keys pressed while indexing, p50 {percentile(samples, 0.5) * 1000:.1f} ms",
+    )
+
+
+def test_log_screen_rss(benchmark: Any, screen_figures: ScreenFigures) -> None:
+    """Memory the log screen takes for the 1,000,000-line run (its index; lines are fetched
+    by screen). Goal (issue 12 item 3): console RSS <= 250 MB."""
+    goal(benchmark, "<= 250 MB", "value", 250)
+    benchmark.pedantic(lambda: None, rounds=1)
+    record(benchmark, screen_figures.rss_growth_mb + CONSOLE_BASELINE_MB, "MB")
+    note(
+        benchmark,
+        f"RSS growth of the benchmark process while the screen indexed: "
+        f"{screen_figures.rss_growth_mb:.1f} MB, plus {CONSOLE_BASELINE_MB} MB, the console's "
+        "own peak at its first frame (bench_startup's figure); measured in process (pilot)",
+    )
+
+
+CONSOLE_BASELINE_MB = 58
+"""The console process's peak RSS at its first frame with data (bench_startup.py measured
+57-58 MB): the log screen's growth is added to it."""

@@ -57,11 +57,21 @@ async def reader(redis_url: str, keys: Keys) -> AsyncIterator[RedisReader]:
     await reader.close()
 
 
+_indexes: dict[tuple[str, int, str], LogIndex] = {}
+"""The stream's index by (key, length, last ID): a search re-reads it only after a change."""
+
+
 async def indexed(source: LogSource) -> LogIndex:
-    index = LogIndex()
-    while await source.read_index_page(index, index.last_id):
-        pass
-    return index
+    client = source.reader.client
+    length = await client.xlen(source.key)
+    last: Any = await client.xrevrange(source.key, count=1)
+    state = (source.key, length, str(last[0][0]) if last else "")
+    if state not in _indexes:
+        index = LogIndex()
+        while await source.read_index_page(index, index.last_id):
+            pass
+        _indexes[state] = index
+    return _indexes[state]
 
 
 class StreamPages(LogSource):
@@ -101,9 +111,23 @@ async def search_reading(
 
 
 def expected(redis_client: redis.Redis, keys: Keys, text: str) -> list[int]:
+    """The positions whose message `text` finds, read from the stream one by one."""
     pattern = re.compile(text, 0 if any(c.isupper() for c in text) else re.IGNORECASE)
-    entries: Any = redis_client.xrange(keys.logs(RUN))
-    return [i for i, (_, f) in enumerate(entries) if pattern.search(f[b"msg"].decode())]
+    return [i for i, msg in enumerate(messages(redis_client, keys)) if pattern.search(msg)]
+
+
+_messages: dict[tuple[int, bytes], list[str]] = {}
+
+
+def messages(redis_client: redis.Redis, keys: Keys) -> list[str]:
+    """Every message of the stream (read again only after a change)."""
+    key = keys.logs(RUN)
+    last: Any = redis_client.xrevrange(key, count=1)
+    state = (int(redis_client.xlen(key)), last[0][0] if last else b"")
+    if state not in _messages:
+        entries: Any = redis_client.xrange(key)
+        _messages[state] = [fields[b"msg"].decode() for _, fields in entries]
+    return _messages[state]
 
 
 SEARCHES = [

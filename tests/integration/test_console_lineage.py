@@ -3,6 +3,7 @@ its partitions lead back to it."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -29,6 +30,14 @@ pytestmark = pytest.mark.integration
 PROD = "ai-inference-prod"
 
 
+def prod_runs(mirror: RedisMirror) -> set[str]:
+    """The ids of PROD's runs Redis holds."""
+    docs: Any = mirror.client.hgetall(mirror.keys.flow_runs)
+    return {
+        key.decode() for key, raw in docs.items() if json.loads(raw).get("deployment_name") == PROD
+    }
+
+
 async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
     stack: EmbeddedStack, stack_keys: Keys, mirror: RedisMirror
 ) -> None:
@@ -39,10 +48,13 @@ async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
         deployments.focus()
         deployments.move_cursor(row=deployments.row_keys().index(PROD))
         runs = app.screen.query_one(RunsTable)
-        known = set(runs.row_keys())
+        known = prod_runs(mirror)
         await pilot.press("t")
-        await wait_for(pilot, lambda: bool(set(runs.row_keys()) - known), "the new run", 60)
-        (run_id,) = set(runs.row_keys()) - known
+        # The run the key made: new in Redis for PROD (the table may also page in older
+        # runs meanwhile, so a new row alone does not say which).
+        await wait_for(pilot, lambda: bool(prod_runs(mirror) - known), "the new run", 60)
+        (run_id,) = prod_runs(mirror) - known
+        await wait_for(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)
 
         runs.focus()
         runs.move_cursor(row=runs.row_keys().index(run_id))
