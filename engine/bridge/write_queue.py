@@ -81,6 +81,15 @@ class WriteQueue:
                     )
                     self._put_back(task_runs, logs)
                     await asyncio.sleep(RETRY_SECONDS)
+                except Exception:
+                    # Not Redis: the same batch would fail again and hold up all after it.
+                    # Prefect still has them: the reconcile loop writes active runs' task
+                    # runs again, and the log screen's `p` copies a run's whole log.
+                    logger.exception(
+                        "dropped %d task runs and %d log lines that could not be written",
+                        len(task_runs),
+                        sum(len(lines) for lines in logs.values()),
+                    )
         finally:
             if not (self._task_runs or self._logs):
                 self._idle.set()

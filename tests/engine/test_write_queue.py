@@ -148,3 +148,31 @@ def test_lines_of_many_runs_go_in_one_pipeline(redis_client: redis.Redis, keys: 
     assert mirror.append_logs_of({"a": [line] * 3, "b": [line], "c": []}) == 4
     assert redis_client.xlen(keys.logs("a")) == 3 and redis_client.xlen(keys.logs("b")) == 1
     assert not redis_client.hexists(keys.log_bytes, "c")
+
+
+async def test_a_batch_that_cannot_be_written_is_dropped_and_the_next_goes_on(
+    redis_client: redis.Redis, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = RedisCalls()
+    mirror = RedisMirror(redis_client, keys)
+    store = EngineStore(redis_client, keys, mirror, call=calls)
+    bridge = Bridge(store, Registry(), lambda _name: None)
+    run = str(uuid.uuid4())
+    good = TaskRun(id="t1", flow_run_id=run, state_type="RUNNING", updated=START.isoformat())
+    try:
+        mirror.upsert_task_run(good)
+        # An event whose time does not parse: judging it against the stored state fails.
+        bridge.writes.add_task_run(TaskRun(id="t1", flow_run_id=run, updated="not a time"))
+        await asyncio.wait_for(bridge.writes.drained(), 10)
+        assert any("dropped 1 task runs" in r.getMessage() for r in caplog.records)
+        later = TaskRun(
+            id="t1",
+            flow_run_id=run,
+            state_type="COMPLETED",
+            updated=START.replace(hour=10).isoformat(),
+        )
+        bridge.writes.add_task_run(later)
+        await asyncio.wait_for(bridge.writes.drained(), 10)
+        assert mirror.read_task_runs(run)["t1"]["state_type"] == "COMPLETED"
+    finally:
+        calls.close()
