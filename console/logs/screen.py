@@ -29,7 +29,7 @@ from console.logs.prompt import LogPrompt
 from console.logs.scan import compile_pattern, default_save_path, scan_text
 from console.logs.view import LogView
 from console.screens.base import LiveScreen
-from console.text.formatting import lines_text
+from console.text.formatting import lines_text, pattern_text
 from console.widgets.status_bar import StatusBar
 from engine.contract.documents import TaskRun
 
@@ -141,12 +141,12 @@ class LogScreen(LiveScreen):
         if self.filter.since:
             parts.append(WINDOWS[self.window_choice][1])
         if self.hide is not None:
-            parts.append(f"hiding /{self.hide.pattern}/")
+            parts.append(f"hiding {pattern_text(self.hide.pattern)}")
         if self.search is not None:
             current = view.current
             nth = row_of(self.shown_matches, current) if current is not None else None
             where = f"{nth + 1}/" if nth is not None else ""
-            parts.append(f"/{self.search.pattern}/ {where}{len(self.shown_matches):,}")
+            parts.append(f"{pattern_text(self.search.pattern)} {where}{len(self.shown_matches):,}")
         if view.wrap:
             parts.append("wrapped")
         parts.append("following" if view.auto_scroll else "paused")

@@ -78,6 +78,17 @@ def lines_text(count: int) -> str:
     return f"{count:,} line" if count == 1 else f"{count:,} lines"
 
 
+PATTERN_SHOWN = 20
+"""Characters of a search or hide pattern a title shows: longer ones are cut with `…`, so
+the match count after them stays on an 80-column screen."""
+
+
+def pattern_text(pattern: str, limit: int = PATTERN_SHOWN) -> str:
+    """`/tick 5/`, or `/a very long patter…/` past `limit` characters."""
+    shown = pattern if len(pattern) <= limit else pattern[: limit - 1] + "…"
+    return f"/{shown}/"
+
+
 def state_label(state_type: str | None, state_name: str | None = None) -> StateLabel:
     """`COMPLETED`/`Cached` -> `✔ Cached`; the display name wins when the engine sent one."""
     kind = (state_type or "").upper()

@@ -362,6 +362,7 @@ class Bridge:
             doc = task_run_doc_from_event(event)
             if doc is not None:
                 self.writes.add_task_run(await self._scrubbed(doc))
+                await self.writes.room()
         elif name.startswith("prefect.flow-run."):
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):
@@ -375,6 +376,7 @@ class Bridge:
         if log.flow_run_id is not None:
             run_id = str(log.flow_run_id)
             self.writes.add_logs(run_id, await self._fresh_lines(run_id, [log]))
+            await self.writes.room()
 
 
 def _just_finished(doc: FlowRun) -> bool:

@@ -30,6 +30,9 @@ logger = logging.getLogger("aiwf.engine.bridge")
 
 RETRY_SECONDS = 1.0
 """Wait before writing a batch again after Redis failed it."""
+ROOM = 100_000
+"""Items queued beyond which a handler waits for the queue to drain (a Redis outage must
+slow the websockets down, not grow the engine's memory without end)."""
 
 
 class WriteQueue:
@@ -38,18 +41,26 @@ class WriteQueue:
         self.mirror = mirror
         self._task_runs: list[TaskRun] = []
         self._logs: dict[str, list[LogLine]] = {}
+        self._queued = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
 
     def add_task_run(self, doc: TaskRun) -> None:
         self._task_runs.append(doc)
+        self._queued += 1
         self._wake()
 
     def add_logs(self, flow_run_id: str, lines: list[LogLine]) -> None:
         if lines:
             self._logs.setdefault(flow_run_id, []).extend(lines)
+            self._queued += len(lines)
             self._wake()
+
+    async def room(self) -> None:
+        """Returns at once unless ROOM items wait (then once they are written)."""
+        if self.queued >= ROOM:
+            await self.drained()
 
     async def drained(self) -> None:
         """Returns once everything queued so far (and meanwhile) is in Redis."""
@@ -57,7 +68,8 @@ class WriteQueue:
 
     @property
     def queued(self) -> int:
-        return len(self._task_runs) + sum(len(lines) for lines in self._logs.values())
+        """Task runs and log lines not written yet (a batch being written counts)."""
+        return self._queued
 
     def _wake(self) -> None:
         self._idle.clear()
@@ -69,8 +81,10 @@ class WriteQueue:
             while self._task_runs or self._logs:
                 task_runs, self._task_runs = self._task_runs, []
                 logs, self._logs = self._logs, {}
+                taken = len(task_runs) + sum(len(lines) for lines in logs.values())
                 try:
                     await self.call(self._write, task_runs, logs)
+                    self._queued -= taken
                 except (redis.RedisError, OSError) as exc:
                     logger.warning(
                         "could not write %d task runs and %d log lines: Redis failed (%s); "
@@ -82,6 +96,7 @@ class WriteQueue:
                     self._put_back(task_runs, logs)
                     await asyncio.sleep(RETRY_SECONDS)
                 except Exception:
+                    self._queued -= taken
                     # Not Redis: the same batch would fail again and hold up all after it.
                     # Prefect still has them: the reconcile loop writes active runs' task
                     # runs again, and the log screen's `p` copies a run's whole log.

@@ -13,6 +13,7 @@ from console.text.formatting import (
     format_until,
     lines_text,
     next_fire,
+    pattern_text,
     run_seconds,
     state_label,
 )
@@ -94,3 +95,9 @@ def test_a_kept_next_fire_time_is_worked_out_again_once_it_passes() -> None:
 )
 def test_line_counts_read_as_english(count: int, text: str) -> None:
     assert lines_text(count) == text
+
+
+def test_a_long_pattern_is_cut_so_the_count_after_it_shows() -> None:
+    assert pattern_text("tick 5") == "/tick 5/"
+    assert pattern_text("x" * 20) == "/" + "x" * 20 + "/"
+    assert pattern_text("^scored batch 1234 |Finished in state") == "/^scored batch 1234 …/"

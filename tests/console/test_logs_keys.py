@@ -396,3 +396,17 @@ async def test_n_after_a_filter_hid_the_current_match_goes_to_the_nearest(
         await wait_for(pilot, lambda: screen.hide is not None, "hidden")
         await pilot.press("n")
         assert screen.log_view.current == 4  # not back to the first match (0)
+
+
+async def test_a_long_search_pattern_leaves_the_match_count_on_an_80_column_screen(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_log(mirror)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_log(pilot)
+        await pilot.press("slash", *"tick 5|a line that never comes", "enter")
+        await wait_for(pilot, lambda: screen.search is not None, "the search")
+        await fetched(pilot, screen)
+        shown = title(screen)
+        assert "/tick 5|a line that …/ 2/11" in shown and len(shown) <= 80, shown

@@ -15,6 +15,7 @@ import redis
 from prefect.client.schemas.objects import Log
 from prefect.events.schemas.events import Event
 
+from engine.bridge import write_queue
 from engine.bridge.prefect_to_redis import Bridge
 from engine.config.registry import Registry
 from engine.contract.documents import LogLine, TaskRun
@@ -174,5 +175,24 @@ async def test_a_batch_that_cannot_be_written_is_dropped_and_the_next_goes_on(
         bridge.writes.add_task_run(later)
         await asyncio.wait_for(bridge.writes.drained(), 10)
         assert mirror.read_task_runs(run)["t1"]["state_type"] == "COMPLETED"
+    finally:
+        calls.close()
+
+
+async def test_a_full_queue_makes_the_handler_wait_until_it_is_written(
+    redis_client: redis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_queue, "ROOM", 50)
+    calls = RedisCalls()
+    store = EngineStore(redis_client, keys, RedisMirror(redis_client, keys), call=calls)
+    bridge = Bridge(store, Registry(), lambda _name: None)
+    run = str(uuid.uuid4())
+    try:
+        for n in range(49):
+            bridge.writes.add_logs(run, [LogLine(msg=f"line {n}")])
+        await bridge.writes.room()  # below ROOM: no wait, nothing written yet
+        assert bridge.writes.queued == 49 and redis_client.xlen(keys.logs(run)) == 0
+        await bridge._on_log(log(run, 49))  # the 50th: the handler waits for the writes
+        assert bridge.writes.queued == 0 and redis_client.xlen(keys.logs(run)) == 50
     finally:
         calls.close()
