@@ -66,6 +66,8 @@ def _anchor(info: dict[str, Any]) -> str:
     name, value = info.get("anchor", ""), info.get("anchor_value")
     if value is None:
         return name
+    if info.get("metric") == "per_second":  # a rate, as the measured figure beside it
+        return f"{name} {value:,.0f} /s".strip()
     return f"{name} {show(value, info.get('unit', 's'))}".strip()
 
 

@@ -58,9 +58,15 @@ def test_the_report_compares_goal_and_measured() -> None:
             {"name": "writes", "extra_info": {"goal": "> 1,000 /s", "metric": "per_second",
                                               "goal_value": 1000, "items": 100},
              "stats": {"median": 0.2}},
+            {"name": "events", "extra_info": {"goal": ">= 10 /s", "metric": "per_second",
+                                              "goal_value": 10, "items": 100,
+                                              "anchor": "direct", "anchor_value": 2008.8},
+             "stats": {"median": 0.01}},
         ]
     }  # fmt: skip
     rows = table(results)
+    # A rate's anchor is a rate too (it read `2,008.80 s`).
+    assert rows[5].split()[-7:] == ["direct", "2,009", "/s", "10,000", "/s", "4.98x", "ok"]
     assert rows[2].split() == ["fast", "<", "1", "s", "250.0", "ms", "ok"]
     assert rows[3].split()[-7:] == ["p95", "10.0", "ms", "(p50", "10.0", "ms)", "ok"]
     assert rows[4].split()[-3:] == ["500", "/s", "MISSED"]
