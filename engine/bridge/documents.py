@@ -36,6 +36,10 @@ def iso(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
+    if value.tzinfo is timezone.utc or getattr(value.tzinfo, "name", "") == "UTC":
+        # Already UTC (Prefect's pendulum times are): datetime's own isoformat, without
+        # pendulum's astimezone and isoformat, a third of a log line's cost in the bridge.
+        return datetime.isoformat(value)
     return value.astimezone(timezone.utc).isoformat()
 
 
@@ -181,7 +185,8 @@ def task_run_doc_from_event(event: Event) -> documents.TaskRun | None:
     )
 
 
-def log_fields(log: Log) -> documents.LogLine:
+def log_fields(log: Log, log_id: str | None = None) -> documents.LogLine:
+    """The line of `log` (`log_id`: its id as text, when the caller has it already)."""
     return documents.LogLine(
         ts=iso(log.timestamp) or "",
         level=str(log.level),
@@ -189,7 +194,7 @@ def log_fields(log: Log) -> documents.LogLine:
         task_run_id=str(log.task_run_id) if log.task_run_id else "",
         logger=log.name,
         msg=log.message,
-        log_id=str(log.id) if log.id else "",
+        log_id=(str(log.id) if log.id else "") if log_id is None else log_id,
     )
 
 

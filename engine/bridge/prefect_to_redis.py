@@ -124,7 +124,7 @@ class Bridge:
                 self._recent_log_ids[log_id] = None
                 if len(self._recent_log_ids) > RECENT_LOG_IDS:
                     self._recent_log_ids.popitem(last=False)
-            fresh.append(log_fields(log))
+            fresh.append(log_fields(log, log_id))
         hidden = await self.secrets.hidden(run_id, client or self._api) if fresh else []
         if hidden:
             fresh = [replace(line, msg=scrub(line.msg, hidden)) for line in fresh]
@@ -362,7 +362,8 @@ class Bridge:
             doc = task_run_doc_from_event(event)
             if doc is not None:
                 self.writes.add_task_run(await self._scrubbed(doc))
-                await self.writes.room()
+                if self.writes.full:
+                    await self.writes.drained()
         elif name.startswith("prefect.flow-run."):
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):
@@ -376,7 +377,8 @@ class Bridge:
         if log.flow_run_id is not None:
             run_id = str(log.flow_run_id)
             self.writes.add_logs(run_id, await self._fresh_lines(run_id, [log]))
-            await self.writes.room()
+            if self.writes.full:
+                await self.writes.drained()
 
 
 def _just_finished(doc: FlowRun) -> bool:

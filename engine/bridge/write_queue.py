@@ -57,10 +57,11 @@ class WriteQueue:
             self._queued += len(lines)
             self._wake()
 
-    async def room(self) -> None:
-        """Returns at once unless ROOM items wait (then once they are written)."""
-        if self.queued >= ROOM:
-            await self.drained()
+    @property
+    def full(self) -> bool:
+        """ROOM items wait: a handler should wait for `drained` before queueing more (a
+        property, not a coroutine: it is asked once per event)."""
+        return self._queued >= ROOM
 
     async def drained(self) -> None:
         """Returns once everything queued so far (and meanwhile) is in Redis."""

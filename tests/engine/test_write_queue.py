@@ -190,7 +190,7 @@ async def test_a_full_queue_makes_the_handler_wait_until_it_is_written(
     try:
         for n in range(49):
             bridge.writes.add_logs(run, [LogLine(msg=f"line {n}")])
-        await bridge.writes.room()  # below ROOM: no wait, nothing written yet
+        assert not bridge.writes.full  # below ROOM: nothing written yet
         assert bridge.writes.queued == 49 and redis_client.xlen(keys.logs(run)) == 0
         await bridge._on_log(log(run, 49))  # the 50th: the handler waits for the writes
         assert bridge.writes.queued == 0 and redis_client.xlen(keys.logs(run)) == 50
