@@ -119,8 +119,7 @@ def decode_chunk(blob: bytes) -> LogChunk:
     """A blob written by `encode_chunk`.
 
     Raises:
-        ValueError: the blob is not one (zlib.error is a ValueError's sibling: both raised
-            as ValueError here).
+        ValueError: the blob is not one (zlib's own error comes as a ValueError too).
     """
     try:
         raw = zlib.decompress(blob).decode("utf-8", "surrogateescape")
