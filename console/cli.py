@@ -225,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         redis_url = attach_url(args.redis_url)
 
     from console.app import ConsoleApp  # Textual loads only once the stack is up
+    from console.long_lived import freeze_long_lived
 
     app = ConsoleApp(
         redis_url,
@@ -240,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # SIGTERM, or SIGHUP when the terminal closes or SSH drops: quit as on `q`, so the
         # demo's services are released below like on any other quit.
         with stop_signals_handled(exit_app_on_stop_signal(app)):
+            freeze_long_lived()
             app.run()
     except StopSignal as stop:
         return stop.exit_code

@@ -1,5 +1,6 @@
-"""Follows one run's log stream for the log screen: the index a page at a time, then new
-lines as they come; after a reconnect it goes on from the last indexed entry."""
+"""Follows one run's log stream for the log screen: its newest page first (shown at once),
+then the older lines a page at a time into a second index, put in front when all are read,
+and new lines as they come, meanwhile too; after a reconnect it goes on where it was."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from console.logs.source import PAGE, LogSource
 
 TAIL_PAGE = 1000
 """Entries per read of new lines (with their text)."""
+OLDER_PAGE = 2_000
+"""Entries per read of the lines before the newest page: a read keeps Redis busy about
+20 ms, so the visible lines fetched meanwhile (a key's PageUp) do not wait long behind it."""
 
 
 class LogTarget(Protocol):
@@ -23,6 +27,9 @@ class LogTarget(Protocol):
 
     def show_new(self, start: int) -> None:
         """Shows the lines indexed from position `start` on."""
+
+    def show_older(self, offset: int) -> None:
+        """The older lines were put in front: every position moved by `offset`."""
 
     def show_busy(self, busy: str) -> None:
         """What the follower is doing (`reading 45%`), or '' when it is done."""
@@ -61,37 +68,57 @@ class LogFollower:
         """Line and text pages for the view, the search and saving (same connection)."""
         self.indexed = False
         """The first pass over the stream is done (searches need it)."""
+        self._older: LogIndex | None = None
+        """The lines before the newest page, while they are being read."""
+        self._total = 0
+        """The stream's length when it was opened (for the progress shown)."""
 
     async def follow(self) -> None:
         await keep_following(self._session, self.reader.close, self._report)
 
     async def _session(self, link: Link) -> None:
         reader, index, target = self.reader, self.index, self.target
-        if self.indexed:  # after a reconnect: what came meanwhile, with text
-            page = await reader.read_logs(self.source.key, index.last_id or START_ID, TAIL_PAGE)
-            link.up()  # Redis answers again: the problem goes before the lines show
-            target.take_tail(page)
-            while len(page) == TAIL_PAGE:
-                after = index.last_id or START_ID
-                page = await reader.read_logs(self.source.key, after, TAIL_PAGE)
-                target.take_tail(page)
-        else:
-            total = await self.source.read_length()
-            while not self.indexed:  # the index, a page at a time
-                start = len(index)
-                got = await self.source.read_index_page(index, index.last_id)
-                target.show_new(start)
-                done = len(index) * 100 // max(total, 1)
-                target.show_busy("" if got < PAGE else f"reading {min(done, 99)}%")
-                if got < PAGE:
-                    self.indexed = True
-            link.up()
+        if not self.indexed and self._older is None and not len(index):
+            self._total = await self.source.read_length()
+            got = await self.source.read_tail_page(index)
+            target.show_new(0)
+            if got < PAGE:
+                self.indexed = True  # the whole stream was one page
+            else:
+                self._older = LogIndex()
+                target.show_busy("reading 0%")
+        link.up()  # Redis answers again: the problem goes before the lines show
+        while self._older is not None:  # the older lines, with new ones between pages
+            await self._read_older(self._older)
+            await self._take_new(index.last_id or START_ID)
+        await self._take_new(index.last_id or START_ID)  # what came meanwhile
         while True:
             reraise_if_cancelled()
             # Checked each time the tail returns (at least once per block time).
             await self._show_trim()
             after = index.last_id or START_ID
             target.take_tail(await reader.tail_logs(self.source.key, after, TAIL_PAGE))
+
+    async def _read_older(self, older: LogIndex) -> None:
+        """One page of the lines before the newest page; once all are read, they go in
+        front of the index."""
+        before = self.index.entry_id(0)
+        got = await self.source.read_index_page(older, older.last_id, before, OLDER_PAGE)
+        done = len(older) * 100 // max(self._total - PAGE, 1)
+        self.target.show_busy("" if got < OLDER_PAGE else f"reading {min(done, 99)}%")
+        if got < OLDER_PAGE:
+            self._older = None
+            self.indexed = True
+            self.target.show_older(self.index.prepend(older))
+
+    async def _take_new(self, after: str) -> None:
+        """The lines after `after`, with text, without waiting for more."""
+        page = await self.reader.read_logs(self.source.key, after, TAIL_PAGE)
+        self.target.take_tail(page)
+        while len(page) == TAIL_PAGE:
+            after = self.index.last_id or after
+            page = await self.reader.read_logs(self.source.key, after, TAIL_PAGE)
+            self.target.take_tail(page)
 
     async def _show_trim(self) -> None:
         if self.copy:

@@ -113,6 +113,8 @@ class LogIndex:
         self.hidden = bytearray()
         """1 for lines the hide pattern matched (the inverse filter), per line."""
         self.longest = 0
+        self._retries: dict[int, int] = {}
+        """N of each `Retry N/M will start` line, by position (`prepend` replays them)."""
 
     def hide_only(self, positions: Iterable[int] = ()) -> None:
         """Hides exactly the lines at `positions` (none given: every line shows again)."""
@@ -194,7 +196,44 @@ class LogIndex:
         if retry and task:
             # The retry line closes attempt N; the task's next lines are attempt N+1.
             self._attempts[task] = max(self._attempts[task], retry + 1)
+            self._retries[position] = retry
         return position
+
+    def prepend(self, older: LogIndex) -> int:
+        """Puts `older` (the stream's lines before this index's first) in front of these
+        lines, in place; how far every position moved (len(older)).
+
+        The log screen indexes a stream's newest page first, to show it at once, and the
+        lines before it in a second index. This index's attempts were counted without the
+        older lines' retries, so they are counted again, continuing from older's.
+        """
+        offset = len(older)
+        if not offset:
+            return 0
+        remap = [older.task_number(task_id) for task_id in self.task_ids]
+        task = array("H", (remap[number] for number in self.task))
+        attempts = older._attempts
+        attempt = array("B")
+        for position, number in enumerate(task):
+            attempt.append(min(attempts[number], 255))
+            retry = self._retries.get(position)
+            if retry and number:
+                attempts[number] = max(attempts[number], retry + 1)
+        self.ms = older.ms + self.ms
+        self.seq = older.seq + self.seq
+        self.level = older.level + self.level
+        self.task = older.task + task
+        self.attempt = older.attempt + attempt
+        self.ts = older.ts + self.ts
+        self.length = older.length + self.length
+        self.hidden = older.hidden + self.hidden
+        self.multiline = older.multiline | {p + offset: v for p, v in self.multiline.items()}
+        self._retries = older._retries | {p + offset: r for p, r in self._retries.items()}
+        self.task_ids = older.task_ids
+        self._task_numbers = older._task_numbers
+        self._attempts = attempts
+        self.longest = max(self.longest, older.longest)
+        return offset
 
     def add_line(self, entry_id: str, line: LogLine) -> int:
         """Indexes one decoded line (live lines from XREAD, pages read without Lua)."""

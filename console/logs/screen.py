@@ -199,6 +199,16 @@ class LogScreen(LiveScreen):
         view.extend_view(view.index.view(self.filter, start))
         self.shown_matches = visible_matches(view.view, self.matches)
 
+    def show_older(self, offset: int) -> None:
+        view = self.log_view
+        top = view.top_position()
+        view.shift(offset)
+        self.matches = array("q", (position + offset for position in self.matches))
+        view.set_view(view.index.view(self.filter), None if top is None else top + offset)
+        self.shown_matches = visible_matches(view.view, self.matches)
+        self._names_changed()
+        self._update_title()
+
     def take_tail(self, entries: list[LogEntry]) -> None:
         view = self.log_view
         start = len(view.index)
@@ -296,6 +306,9 @@ class LogScreen(LiveScreen):
         self.query_one(LogPrompt).open("hide", "hide", text, "regex; empty shows every line")
 
     def action_save(self) -> None:
+        if not self.indexed:  # the older lines would move under the save
+            self.notify(f"Still reading the log ({self.busy}); try again when it is read.")
+            return
         self.query_one(LogPrompt).open("save", "save to", str(self._default_save_path()))
 
     def _default_save_path(self) -> Path:

@@ -12,6 +12,8 @@ same result.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,12 @@ from engine.contract.log_chunks import (
     decode_chunk,
 )
 
+TAIL = "tail"
+"""`_INDEX_SCRIPT`'s first argument for the stream's newest page."""
+YIELD_AFTER_S = 0.002
+"""Taking in an index page gives the event loop a turn this often, so a key pressed while
+a million lines are indexed is handled at once, not after the page."""
+
 PAGE = 10_000
 """Entries per index or text page (one Lua call each: about 50 ms of Redis, then as much
 of the console's event loop to take it in, so neither stalls noticeably)."""
@@ -41,9 +49,18 @@ LINE_FIELDS = ("ts", "level", "level_name", "task_run_id", "msg")
 """What drawing or saving a line needs."""
 
 _INDEX_SCRIPT = """
-local start = ARGV[1]
-if start ~= '-' then start = '(' .. start end
-local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', tonumber(ARGV[2]))
+-- ARGV: after an ID ('-': from the start; 'tail': the newest entries), count, before an ID
+-- ('+': to the end). Records come oldest first either way.
+local tail = ARGV[1] == 'tail'
+local entries
+if tail then
+  entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', tonumber(ARGV[2]))
+else
+  local start, stop = ARGV[1], ARGV[3]
+  if start ~= '-' then start = '(' .. start end
+  if stop ~= '+' then stop = '(' .. stop end
+  entries = redis.call('XRANGE', KEYS[1], start, stop, 'COUNT', tonumber(ARGV[2]))
+end
 local find, match, gsub, gmatch = string.find, string.match, string.gsub, string.gmatch
 local function chars(line)
   -- characters, not bytes: count the bytes that start a UTF-8 sequence
@@ -54,7 +71,9 @@ local function chars(line)
   return #line
 end
 local out = {}
-for i, e in ipairs(entries) do
+local count = #entries
+for i = 1, count do
+  local e = entries[tail and count - i + 1 or i]
   local f = e[2]
   local level, task, ts, msg = '0', '', '', ''
   for j = 1, #f, 2 do
@@ -134,13 +153,27 @@ class LogSource:
         except ValueError:
             return None  # the search reads those lines from the stream instead
 
-    async def read_index_page(self, index: LogIndex, after_id: str | None) -> int:
-        """Indexes up to PAGE entries after `after_id` (None: from the start); how many."""
+    async def read_index_page(
+        self,
+        index: LogIndex,
+        after_id: str | None,
+        before_id: str | None = None,
+        count: int = 0,
+    ) -> int:
+        """Indexes up to `count` (0: PAGE) entries after `after_id` (None: from the start)
+        and before `before_id` (None: to the end); how many."""
+        return await self._index_page(index, after_id or "-", before_id or "+", count or PAGE)
+
+    async def read_tail_page(self, index: LogIndex) -> int:
+        """Indexes the stream's newest PAGE entries, oldest first; how many."""
+        return await self._index_page(index, TAIL, "+", PAGE)
+
+    async def _index_page(self, index: LogIndex, after: str, before: str, count: int) -> int:
         if self._index_script is None:
             self._index_script = self.reader.client.register_script(_INDEX_SCRIPT)
-        blob = await self._run(self._index_script, after_id)
+        blob = await self._run(self._index_script, [after, count, before])
         if blob is None:
-            entries = await self._xrange_page(after_id)
+            entries = await self._xrange_page(after, before, count)
             for entry in entries:
                 index.add_line(entry.entry_id, entry.line)
             return len(entries)
@@ -148,7 +181,12 @@ class LogSource:
             return 0
         records = blob.split(RECORD)
         add = index.add
-        for record in records:
+        clock = time.perf_counter
+        since_yield = clock()
+        for number, record in enumerate(records):
+            if number % 200 == 0 and clock() - since_yield > YIELD_AFTER_S:
+                await asyncio.sleep(0)  # keys and redraws go first
+                since_yield = clock()
             entry_id, level, task, ts, retry, lens = record.split(FIELD)
             add(
                 entry_id,
@@ -198,15 +236,12 @@ class LogSource:
     async def _fields_blob(self, after_id: str | None, names: Sequence[str]) -> str | None:
         if self._fields_script is None:
             self._fields_script = self.reader.client.register_script(LOG_FIELDS_SCRIPT)
-        return await self._run(self._fields_script, after_id, names)
+        return await self._run(self._fields_script, [after_id or "-", PAGE, *names])
 
-    async def _run(
-        self, script: Any, after_id: str | None, names: Sequence[str] = ()
-    ) -> str | None:
+    async def _run(self, script: Any, args: list[Any]) -> str | None:
         """The script's page, or None if Redis does not allow scripts here."""
         if not self.use_lua:
             return None
-        args = [after_id or "-", PAGE, *names]
         try:
             return _text(await self._evalsha(script, args))
         except NoPermissionError:
@@ -231,11 +266,22 @@ class LogSource:
                 "EVALSHA", script.sha, 1, self.key, *args, NEVER_DECODE=True
             )
 
-    async def _xrange_page(self, after_id: str | None) -> list[LogEntry]:
-        start = "-" if after_id is None else f"({after_id}"
-        entries: Any = await self.reader.client.execute_command(
-            "XRANGE", self.key, start, "+", "COUNT", PAGE, NEVER_DECODE=True
-        )
+    async def _xrange_page(
+        self, after: str | None, before: str = "+", count: int = 0
+    ) -> list[LogEntry]:
+        """Without Lua: the page `_INDEX_SCRIPT` reads (`after` TAIL: the newest)."""
+        client, count = self.reader.client, count or PAGE
+        if after == TAIL:
+            newest: Any = await client.execute_command(
+                "XREVRANGE", self.key, "+", "-", "COUNT", count, NEVER_DECODE=True
+            )
+            entries: Any = newest[::-1]
+        else:
+            start = "-" if after in (None, "-") else f"({after}"
+            stop = before if before == "+" else f"({before}"
+            entries = await client.execute_command(
+                "XRANGE", self.key, start, stop, "COUNT", count, NEVER_DECODE=True
+            )
         return [log_entry(self.key, entry_id, fields) for entry_id, fields in entries]
 
     async def read_lines(self, index: LogIndex, positions: Sequence[int]) -> dict[int, LogLine]:
@@ -251,14 +297,16 @@ class LogSource:
                 runs.append((position, position))
         if not runs:
             return {}
+        # The IDs now: the index can move (older lines put in front) while this awaits.
+        ids = {p: index.entry_id(p) for first, last in runs for p in range(first, last + 1)}
         pipe = self.reader.client.pipeline(transaction=False)
         for first, last in runs:
             # Bytes, decoded per entry: a bad one is counted and stands in, not a failed read.
             pipe.execute_command(
                 "XRANGE",
                 self.key,
-                index.entry_id(first),
-                index.entry_id(last),
+                ids[first],
+                ids[last],
                 "COUNT",
                 last - first + 1,
                 NEVER_DECODE=True,
@@ -270,7 +318,7 @@ class LogSource:
             for raw_id, fields in entries:
                 entry = log_entry(self.key, raw_id, fields)
                 # Walk forward to the entry's position: a trimmed entry leaves a hole.
-                while position <= last and index.entry_id(position) != entry.entry_id:
+                while position <= last and ids[position] != entry.entry_id:
                     position += 1
                 if position > last:
                     break

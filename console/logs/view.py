@@ -75,6 +75,8 @@ class LogView(ScrollView, can_focus=True):
         self._strips: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
         self._fetching = False
         self._fetch_again = False
+        self._shifts = 0
+        """How many times positions moved (`shift`): a fetch begun before is dropped."""
         self.fetch_error = ""
         """Why the last fetch failed (shown by the screen's title), empty if it worked."""
 
@@ -114,6 +116,15 @@ class LogView(ScrollView, can_focus=True):
         self._lines.move_to_end(position)
         while len(self._lines) > LINES_CACHED:
             self._lines.popitem(last=False)
+
+    def shift(self, offset: int) -> None:
+        """Every position moved by `offset` (older lines were put in front of the index):
+        cached lines move with theirs; `set_view` follows with the new view."""
+        self._lines = OrderedDict((p + offset, line) for p, line in self._lines.items())
+        self._strips.clear()
+        if self.current is not None:
+            self.current += offset
+        self._shifts += 1
 
     def set_view(self, view: array[int], keep: int | None = None) -> None:
         """Shows `view`; keeps position `keep` (or the nearest after it) at the top."""
@@ -382,12 +393,16 @@ class LogView(ScrollView, can_focus=True):
         wanted = [p for p in self.view[top[0] : bottom[0] + 1] if p not in self._lines]
         if not wanted:
             return
+        shifts = self._shifts
         try:
             found = await self.source.read_lines(self.index, wanted)
         except (RedisError, OSError) as exc:
             self.fetch_error = f"Redis: {exc}"
             return
         self.fetch_error = ""
+        if shifts != self._shifts:  # its positions are not the view's any more
+            self._fetch_again = True
+            return
         for position in wanted:
             # A line trimmed from the stream since it was indexed: say so, do not refetch.
             self.remember(position, found.get(position) or TRIMMED_LINE)
