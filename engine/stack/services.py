@@ -35,6 +35,10 @@ class LaunchError(RuntimeError):
     """A service could not be started; the message says which and where its log is."""
 
 
+PREFECT_DB_TEMPLATE_ENV = "AIWF_PREFECT_DB_TEMPLATE"
+"""An empty, migrated Prefect SQLite database a new local server starts from."""
+
+
 def quiet(_: str) -> None:
     pass
 
@@ -310,6 +314,7 @@ class LocalPrefectServer:
         # that kept running finds the server where it was.
         self.port = previous if previous and _port_free(previous) else _free_port()
         progress(f"Prefect server: starting on {self.api_url} (first start takes ~10-30 s)")
+        self._seed_database()
         database = self.database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
         env = (
             prefect_env(self.home)
@@ -367,6 +372,19 @@ class LocalPrefectServer:
             stop_process(self.proc)
             self.proc = None
             self.info_path.unlink(missing_ok=True)
+
+    def _seed_database(self) -> None:
+        """A first start copies `AIWF_PREFECT_DB_TEMPLATE` (an empty database a server of
+        the same Prefect made) instead of migrating a new one: 4 s, not 14, here. The test
+        suite makes one per run (scripts/test.sh); a missing template is no error."""
+        template = os.environ.get(PREFECT_DB_TEMPLATE_ENV, "")
+        database = self.home / "prefect.db"
+        if self.database_url or not template or database.exists():
+            return
+        try:
+            shutil.copyfile(template, database)
+        except OSError:
+            database.unlink(missing_ok=True)  # Prefect migrates a new one, as without
 
 
 def prefect_env(prefect_home: Path, inherit: bool = True) -> dict[str, str]:
