@@ -134,13 +134,16 @@ def many_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
         for worker in workers:
             worker.stop()
             print(f"--- {worker.name} ---\n{worker.log()[-3000:]}")
-        for host in hosts:
-            host.destroy()
+        # The services before the hosts: they listen on the hosts' gateway address, and an
+        # engine whose Redis and Prefect vanish with it is stuck in socket reads until the
+        # launcher kills it 30 s later.
         for service in reversed(stop):
             if isinstance(service, subprocess.Popen):
                 stop_process(service)
             else:
                 service.stop()  # type: ignore[attr-defined]
+        for host in hosts:
+            host.destroy()
         leftover = [
             h.name
             for h in hosts
