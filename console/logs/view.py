@@ -77,6 +77,8 @@ class LogView(ScrollView, can_focus=True):
         self._fetch_again = False
         self._shifts = 0
         """How many times positions moved (`shift`): a fetch begun before is dropped."""
+        self._height_shown = 0
+        """Rows the view had before the latest resize."""
         self.fetch_error = ""
         """Why the last fetch failed (shown by the screen's title), empty if it worked."""
 
@@ -209,7 +211,17 @@ class LogView(ScrollView, can_focus=True):
 
     def scroll_to_end(self, immediate: bool = False) -> None:
         """Shows the last row (after the next refresh unless `immediate`)."""
-        self.scroll_end(animate=False, x_axis=False, force=True, immediate=immediate)
+        if immediate:
+            self.scroll_end(animate=False, x_axis=False, force=True, immediate=True)
+        else:
+            self.call_after_refresh(self._end_if_following)
+
+    def _end_if_following(self) -> None:
+        """A scroll to the end asked while following, done only if the view still follows:
+        a search that lands between the ask and the refresh (the prompt closing resizes the
+        view) keeps its match in sight, not the end."""
+        if self.auto_scroll:
+            self.scroll_end(animate=False, x_axis=False, force=True, immediate=True)
 
     def scroll_to_row(self, row: int) -> None:
         self.scroll_to(y=row, animate=False, force=True)
@@ -282,12 +294,28 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to_end()
 
     def on_resize(self) -> None:
+        # The current match on screen before stays on screen: a smaller terminal would
+        # otherwise leave it below the view (go_to put it in the middle of the taller one).
+        match_was_shown = self._on_screen(self.current, self._height_shown)
         if self.wrap:
             self._strips.clear()
             self._relayout()
+        self._height_shown = self.scrollable_content_region.height
         if self.auto_scroll:
             # A shorter view (the prompt opened below it) would hide the newest line.
             self.scroll_to_end()
+        elif match_was_shown and not self._on_screen(self.current, self._height_shown):
+            assert self.current is not None
+            self.scroll_to_position(self.current)
+
+    def _on_screen(self, position: int | None, height: int) -> bool:
+        """Whether the line at `position` starts within `height` rows from the top."""
+        if position is None:
+            return False
+        line = bisect_right(self.view, position) - 1
+        if line < 0 or self.view[line] != position:
+            return False
+        return 0 <= self.row_of_line(line) - self.scroll_offset.y < height
 
     # Drawing.
 

@@ -410,3 +410,29 @@ async def test_a_long_search_pattern_leaves_the_match_count_on_an_80_column_scre
         await fetched(pilot, screen)
         shown = title(screen)
         assert "/tick 5|a line that …/ 2/11" in shown and len(shown) <= 80, shown
+
+
+async def test_the_current_match_stays_on_screen_when_the_terminal_shrinks(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    fill_log(mirror)  # then more lines, so that the match is not near the end
+    mirror.append_logs("run-running", [log_line(at(0), f"later {i}") for i in range(100)])
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_log(pilot)
+        await pilot.press("slash", *"tick 30$", "enter")
+        await wait_for(pilot, lambda: screen.search is not None, "the search")
+        view = screen.log_view
+
+        def match_shown() -> bool:
+            return any(r.startswith("▶") and r.endswith("tick 30") for r in view.visible_text())
+
+        # The search lands at once, while the view still follows: the end that the prompt's
+        # closing (a resize) asked for must not take the view from the match afterwards.
+        await wait_for(pilot, match_shown, "the match in the middle of the screen")
+        assert view.scroll_offset.y > 0, "the match is not near the top"
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, match_shown, "the match on the smaller screen", timeout=5)
+        await pilot.press("f")  # following again: the end is shown, as before
+        await pilot.resize_terminal(100, 30)
+        await wait_for(pilot, lambda: screen.log_view.visible_text()[-1].endswith("later 99"))
