@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import redis
-from textual import events
 
 from benchmarks.app_session import AppSession
-from benchmarks.support import goal, note, percentile, record, until
+from benchmarks.support import goal, note, percentile, press_and_draw, record, until
 from console.data.store import RedisReader
 from console.logs.index import LogIndex
 from console.logs.scan import compile_pattern, scan_text
@@ -213,29 +212,6 @@ class ScreenFigures:
     """This process's RSS after the screen read the whole index, less before it opened."""
 
 
-async def press_and_draw(app: Any, view: Any, key: str) -> float | None:
-    """Seconds from a key reaching the app until the log view shows its effect (scrolled,
-    or timestamps toggled) and has been redrawn; None if the key changed nothing.
-
-    `pilot.press` cannot time this: it waits until the process is idle (CPU time not
-    advancing), which a screen reading its index in the background never is, so every
-    press took its 1 s cap twice.
-    """
-
-    def state() -> tuple[object, ...]:
-        return (view.scroll_offset, view.timestamps)
-
-    before = state()
-    started = time.perf_counter()
-    app.post_message(events.Key(key, key if len(key) == 1 else None))
-    try:
-        await until(lambda: state() != before, f"the effect of {key}", 5)
-    except AssertionError:
-        return None
-    await view.wait_for_refresh()
-    return time.perf_counter() - started
-
-
 def _shows_last(view: Any) -> bool:
     from tests.console.test_logs_big import LAST
 
@@ -266,11 +242,16 @@ def screen_figures(big_log: BigLog, redis_server: EmbeddedRedis) -> ScreenFigure
     presses = ["g", "pagedown", "down", "down", "pagedown", "pageup", "t", "t"] * 20
 
     async def press_all(view: LogView, until_indexed: LogScreen | None) -> list[float]:
+        def moved() -> tuple[object, ...]:
+            return (view.scroll_offset, view.timestamps)
+
         seconds: list[float] = []
         for key in presses:
             if until_indexed is not None and until_indexed.indexed:
                 break
-            took = await press_and_draw(app, view, key)
+            took = await press_and_draw(
+                app, key, lambda: (view.scroll_offset, view.timestamps), view
+            )
             if took is not None:
                 seconds.append(took)
             await asyncio.sleep(0.05)  # an operator's pace

@@ -13,6 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from textual import events
+from textual.app import App
+from textual.widget import Widget
+
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import at, deployment_doc, flow_run_doc, task_run_doc
 
@@ -97,3 +101,24 @@ async def until(condition: Callable[[], bool], what: str, timeout: float = 30.0)
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.001)
+
+
+async def press_and_draw(
+    app: App[Any], key: str, state: Callable[[], object], drawn: Widget
+) -> float | None:
+    """Seconds from a key reaching `app` until `state()` shows its effect and `drawn` has
+    been redrawn after it; None if the key changed nothing within 2 s.
+
+    `pilot.press` times more than the key: it waits until the process is idle, sleeping
+    at least 20 ms twice (Textual's `wait_for_idle`), and a screen working in the
+    background (reading a log's index) is never idle, so each press took its 1 s cap twice.
+    """
+    before = state()
+    started = time.perf_counter()
+    app.post_message(events.Key(key, key if len(key) == 1 else None))
+    try:
+        await until(lambda: state() != before, f"the effect of {key}", 2)
+    except AssertionError:
+        return None
+    await drawn.wait_for_refresh()
+    return time.perf_counter() - started
