@@ -13,7 +13,9 @@ import pytest
 import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from textual.pilot import Pilot
 
+from console.app import ConsoleApp
 from console.data.store import RedisReader
 from console.logs import source as log_source
 from console.logs.index import LogIndex
@@ -133,6 +135,16 @@ class Gate:
         monkeypatch.setattr(LogSource, "read_index_page", gated)
 
 
+async def open_held(pilot: Pilot[Any], run_id: str, gate: Gate) -> LogScreen:
+    """The run's log screen, once its newest page is read and the older lines are held."""
+    app = pilot.app
+    assert isinstance(app, ConsoleApp)
+    screen = LogScreen(app.ctx, run_id, None)
+    await app.push_screen(screen)
+    await wait_for(pilot, lambda: gate.waiting == 1, "the read of the older lines")
+    return screen
+
+
 LINES = 25_000
 """Two and a half pages: the newest page, then three reads of the older lines."""
 
@@ -154,10 +166,8 @@ async def test_the_newest_lines_show_first_and_new_ones_come_while_the_older_are
     gate = Gate(monkeypatch)
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
-        screen = LogScreen(app.ctx, long_run, None)
-        await app.push_screen(screen)
+        screen = await open_held(pilot, long_run, gate)
         view = screen.log_view
-        await wait_for(pilot, lambda: gate.waiting == 1, "the read of the older lines")
         # The newest page shows, at its end, while no older line is read yet.
         assert view.lines_written == log_source.PAGE and not screen.indexed
         await wait_for(pilot, lambda: view.visible_text()[-1].endswith(LAST))
@@ -184,10 +194,8 @@ async def test_a_paused_view_keeps_its_top_line_when_the_older_lines_come(
     gate = Gate(monkeypatch)
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
-        screen = LogScreen(app.ctx, long_run, None)
-        await app.push_screen(screen)
+        screen = await open_held(pilot, long_run, gate)
         view = screen.log_view
-        await wait_for(pilot, lambda: gate.waiting == 1, "the read of the older lines")
         await pilot.press("g")  # the top of the newest page: following stops
         first_of_page = f"batch {LINES - log_source.PAGE} scored 64 rows"
         await wait_for(pilot, lambda: view.visible_text()[0].endswith(first_of_page))
