@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -19,12 +18,21 @@ from engine.cli.prefect_choice import (
 )
 from engine.contract.paths import default_config_dir, state_dir
 from engine.contract.redact import RedactingFormatter, redact_url
+from engine.serve.shutdown import exit_unless_threads_finish, run_without_joining
 from engine.stack.launcher import EmbeddedRedis, LaunchError, LocalPrefectServer, prefix_from_env
 from engine.stack.state_lock import state_dir_lock
 from engine.stack.stop_signals import StopSignal, cleanup_uninterrupted, stop_signals_handled
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    code = _serve(args)
+    # A stop while Redis or Prefect does not answer: threads still in their socket reads
+    # are not waited for (engine/serve/shutdown.py).
+    exit_unless_threads_finish(code)
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
     # Passwords in URLs never reach the log, even inside a library's traceback.
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -60,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 # Its own server, or the demo launcher's (which passes the URL in the env).
                 prefect_embedded=not choice.configured or os.environ.get(EMBEDDED_ENV) == "1",
             )
-            return asyncio.run(run_engine(settings))
+            return run_without_joining(run_engine(settings))
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -54,6 +54,8 @@ RUNNER_POLL_SECONDS = 2.0
 poll loop) made a keyboard trigger or retry wait 10-30 s before starting; a local API
 answers this query in milliseconds. `PREFECT_RUNNER_POLL_FREQUENCY`, if set, wins."""
 
+STOP_STEP_SECONDS = 5.0
+"""How long each step of the engine's stop may wait for Redis or Prefect."""
 REDIS_CONNECT_SECONDS = 3.0
 REDIS_REPLY_SECONDS = 10.0
 """How long the engine waits for Redis to connect and to answer before calling it away."""
@@ -302,7 +304,7 @@ class Engine:
     async def run(self) -> None:
         shown_url = redact_url(self.settings.api_url)
         if not await prefect_answers(shown_url, self._stopping, self._beat_while_prefect_is_down):
-            await self._close(never_led=True)
+            await self._close_in_time(never_led=True)
             return
         async with get_client() as prefect:
             await self.register(prefect)
@@ -315,11 +317,22 @@ class Engine:
                     raise task.exception()  # type: ignore[misc]
         finally:
             if self.runner.started:
-                await self.runner.astop()
+                await self._in_time(self.runner.astop(), "Prefect's runner did not stop")
             for task in [*tasks, stop]:
                 task.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
-            await self._close()
+            await self._close_in_time()
+
+    async def _close_in_time(self, never_led: bool = False) -> None:
+        """`_close`, given STOP_STEP_SECONDS: a Redis that does not answer (the network
+        gone) must not hold the stop up; the heartbeat's and the lease's TTLs end them."""
+        await self._in_time(self._close(never_led), "could not clear the heartbeat or lease")
+
+    async def _in_time(self, step: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            await asyncio.wait_for(step, STOP_STEP_SECONDS)
+        except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
+            logger.warning("%s within %.0f s; stopping without it", what, STOP_STEP_SECONDS)
 
     async def _close(self, never_led: bool = False) -> None:
         """After every write the loops queued: the heartbeat goes last, and only the

@@ -104,6 +104,20 @@ async def prefect_client(stack: EmbeddedStack) -> AsyncIterator[Any]:
         yield client
 
 
+def never_due_config(root: Path, name: str) -> Path:
+    """`root/config` with one deployment of its own, `name` (the canary's pipeline), due
+    once a year: nothing but a test's commands touches it."""
+    config = root / "config"
+    (config / "deployments").mkdir(parents=True)
+    bundled = bundled_config_dir()
+    (config / "models").symlink_to(bundled / "models")
+    text = (bundled / "deployments" / "ai-inference-canary.yaml").read_text()
+    text = text.replace("name: ai-inference-canary", f"name: {name}")
+    text = text.replace('cron: "30 9 * * 1-5"', 'cron: "0 0 1 1 *"')
+    (config / "deployments" / f"{name}.yaml").write_text(text)
+    return config
+
+
 def send_and_wait(
     commands: CommandClient,
     action: str,

@@ -25,11 +25,10 @@ from prefect.states import Scheduled
 from engine.contract.command_client import CommandClient
 from engine.contract.commands import Command
 from engine.contract.keys import Keys
-from engine.contract.paths import bundled_config_dir
 from engine.stack.launcher import EmbeddedStack
 from engine.stack.services import prefect_env, stop_process
 from engine.store.audit_log import AuditLog
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import never_due_config, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -44,15 +43,7 @@ TAKEOVER_SECONDS = 10.0
 
 def failover_config(root: Path) -> Path:
     """One deployment of its own, never due, so nothing but the commands touches it."""
-    config = root / "config"
-    (config / "deployments").mkdir(parents=True)
-    bundled = bundled_config_dir()
-    (config / "models").symlink_to(bundled / "models")
-    text = (bundled / "deployments" / "ai-inference-canary.yaml").read_text()
-    text = text.replace("name: ai-inference-canary", f"name: {DEPLOYMENT}")
-    text = text.replace('cron: "30 9 * * 1-5"', 'cron: "0 0 1 1 *"')
-    (config / "deployments" / f"{DEPLOYMENT}.yaml").write_text(text)
-    return config
+    return never_due_config(root, DEPLOYMENT)
 
 
 def spawn_engine(stack: EmbeddedStack, root: Path, config: Path, prefix: str, name: str) -> Any:
