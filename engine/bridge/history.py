@@ -62,6 +62,7 @@ from engine.contract.history import (
 from engine.contract.keys import ENGINE_GROUP, Keys
 from engine.contract.reconnect import reconnect_backoff
 from engine.contract.times import parse_iso, utc_now_iso
+from engine.store.waiting import within
 
 logger = logging.getLogger("aiwf.engine.queries")
 
@@ -136,7 +137,7 @@ async def answer(
     asked = query.normalized()
     try:
         flow_run_filter = prefect_filter(asked)
-        runs, total = await asyncio.wait_for(
+        runs, total = await within(
             asyncio.gather(
                 prefect.read_flow_runs(
                     flow_run_filter=flow_run_filter,
@@ -150,7 +151,7 @@ async def answer(
         )
     except BadQuery as exc:
         return RunPage(query_id=query.id, ok=False, error=f"bad query: {exc}")
-    except TimeoutError:
+    except asyncio.TimeoutError:
         error = f"Prefect did not answer within {QUERY_SECONDS:.0f} s"
         return RunPage(query_id=query.id, ok=False, error=error)
     except Exception as exc:  # Prefect unreachable or refusing: the console falls back
@@ -412,8 +413,8 @@ class QueryServer:
                     return "quiet"
                 if loop.time() - since > PREFETCH_SECONDS:
                     return "given up"
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wanted.wait(), max(left, 0.01))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await within(wanted.wait(), max(left, 0.01))
             return "asked"
         finally:
             self.wanted.pop(key, None)

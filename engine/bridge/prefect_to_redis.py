@@ -61,6 +61,7 @@ from engine.contract.documents import (
 from engine.contract.secrets import scrub
 from engine.contract.times import parse_iso
 from engine.store.off_loop import EngineStore
+from engine.store.waiting import within
 
 logger = logging.getLogger("aiwf.engine.bridge")
 
@@ -151,7 +152,7 @@ class Bridge:
         finally:
             # What the websockets delivered last is written before the engine stops.
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.writes.drained(), DRAIN_SECONDS)
+                await within(self.writes.drained(), DRAIN_SECONDS)
 
     # -- flow runs -------------------------------------------------------------------------
 

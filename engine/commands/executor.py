@@ -45,6 +45,7 @@ from engine.contract.keys import ENGINE_GROUP
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.secrets import mask_parameters
 from engine.store.off_loop import EngineStore
+from engine.store.waiting import within
 
 logger = logging.getLogger("aiwf.engine.commands")
 
@@ -176,7 +177,7 @@ class CommandExecutor:
         _RUN_NAMES.set({})  # each command runs in a task of its own: a context of its own
         try:
             await check_command(self.operators, self.registry, prefect, command)
-            outcome = await asyncio.wait_for(handler(prefect, command), PREFECT_COMMAND_SECONDS)
+            outcome = await within(handler(prefect, command), PREFECT_COMMAND_SECONDS)
         except CommandRejected as exc:  # a Refused too: the operators file does not allow it
             return CommandResult(
                 command.id, "error", str(exc), flow_run_name=self._run_name(command, "")

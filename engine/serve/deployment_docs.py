@@ -20,6 +20,7 @@ from engine.contract.documents import Deployment
 from engine.contract.pause_window import AutoResumeStore
 from engine.contract.secrets import mask_parameters
 from engine.store.off_loop import EngineStore
+from engine.store.waiting import within
 
 logger = logging.getLogger("aiwf.engine")
 
@@ -129,7 +130,7 @@ class DeploymentDocs:
             while True:
                 timed_out = False
                 try:
-                    await asyncio.wait_for(self._changed.wait(), DEPLOYMENT_REFRESH_SECONDS)
+                    await within(self._changed.wait(), DEPLOYMENT_REFRESH_SECONDS)
                 except asyncio.TimeoutError:
                     timed_out = True
                 if not timed_out and not self._dirty & set(self.registry.by_name):

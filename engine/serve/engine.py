@@ -46,6 +46,7 @@ from engine.store.audit_copy import READ_BLOCK_MS as AUDIT_READ_BLOCK_MS
 from engine.store.audit_copy import AuditCopier
 from engine.store.audit_log import AuditLog
 from engine.store.off_loop import EngineStore
+from engine.store.waiting import end_tasks, within
 
 logger = logging.getLogger("aiwf.engine")
 
@@ -318,9 +319,14 @@ class Engine:
         finally:
             if self.runner.started:
                 await self._in_time(self.runner.astop(), "Prefect's runner did not stop")
-            for task in [*tasks, stop]:
-                task.cancel()
-            await asyncio.gather(*tasks, stop, return_exceptions=True)
+            # Bounded too: a loop that ignored its cancel must not hold the stop up.
+            stuck = await end_tasks([*tasks, stop], STOP_STEP_SECONDS)
+            if stuck:
+                logger.warning(
+                    "%s did not end within %.0f s; stopping without them",
+                    ", ".join(stuck),
+                    STOP_STEP_SECONDS,
+                )
             await self._close_in_time()
 
     async def _close_in_time(self, never_led: bool = False) -> None:
@@ -330,7 +336,7 @@ class Engine:
 
     async def _in_time(self, step: Coroutine[Any, Any, None], what: str) -> None:
         try:
-            await asyncio.wait_for(step, STOP_STEP_SECONDS)
+            await within(step, STOP_STEP_SECONDS)
         except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
             logger.warning("%s within %.0f s; stopping without it", what, STOP_STEP_SECONDS)
 

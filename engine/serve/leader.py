@@ -17,6 +17,7 @@ import redis
 from redis.exceptions import LockError
 
 from engine.commands.claims import consumer_name
+from engine.store.waiting import within
 
 logger = logging.getLogger("aiwf.engine.leader")
 
@@ -90,9 +91,7 @@ class LeaderLease:
             await asyncio.sleep(max(0.0, min(RENEW_SECONDS, self.valid_until - time.monotonic())))
             remaining = self.valid_until - time.monotonic()
             try:
-                kept = remaining > 0 and await asyncio.wait_for(
-                    asyncio.to_thread(self.renew), remaining
-                )
+                kept = remaining > 0 and await within(asyncio.to_thread(self.renew), remaining)
             except asyncio.TimeoutError:
                 kept = False
             if not kept:

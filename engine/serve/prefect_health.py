@@ -12,6 +12,7 @@ from prefect.client.orchestration import get_client
 
 from engine.contract.keys import HEARTBEAT_INTERVAL_SECONDS
 from engine.contract.redact import redact_text
+from engine.store.waiting import within
 
 logger = logging.getLogger("aiwf.engine")
 
@@ -25,8 +26,8 @@ async def prefect_problem(client: Any, api_url: str, timeout: float = CHECK_TIME
     """Why the Prefect API at `api_url` (the one `client` talks to) does not answer its
     health check, for an operator (password redacted); '' when it answers."""
     try:
-        error = await asyncio.wait_for(client.api_healthcheck(), timeout)
-    except TimeoutError:
+        error = await within(client.api_healthcheck(), timeout)
+    except asyncio.TimeoutError:
         # Prefect's client retries a refused connection with backoff, so a server that is
         # not running also ends here: say which it is.
         refused = await _connect_problem(api_url)
@@ -43,12 +44,12 @@ async def _connect_problem(api_url: str) -> str:
     url = urlsplit(api_url)
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
-        _reader, writer = await asyncio.wait_for(
+        _reader, writer = await within(
             asyncio.open_connection(url.hostname, port), CONNECT_CHECK_SECONDS
         )
     except ConnectionRefusedError:
         return f"connection refused: nothing listens on {url.hostname}:{port}"
-    except (OSError, TimeoutError) as exc:
+    except (OSError, asyncio.TimeoutError) as exc:
         return f"cannot connect to {url.hostname}:{port}: {str(exc) or type(exc).__name__}"
     writer.close()
     return ""

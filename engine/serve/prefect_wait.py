@@ -19,6 +19,7 @@ from prefect.client.orchestration import get_client
 
 from engine.contract.reconnect import reconnect_backoff
 from engine.serve.prefect_health import prefect_problem
+from engine.store.waiting import within
 
 logger = logging.getLogger("aiwf.engine")
 
@@ -47,6 +48,6 @@ async def prefect_answers(
             logger.error("Prefect API unreachable at start: %s; waiting for it", problem)
         await while_down(problem)
         failures += 1
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), backoff.compute(failures))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await within(stopping.wait(), backoff.compute(failures))
     return False
