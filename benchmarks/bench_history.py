@@ -1,10 +1,11 @@
 """Full history, paged (issue 11 item 1): a query's page and total end to end through Redis
 (XADD on `{p}:queries` -> the engine asks Prefect -> XREAD on the result key), with 100,000
-flow runs in Prefect.
+flow runs in Prefect: each benchmark runs on Prefect's SQLite (the local server) and on
+PostgreSQL (production), benchmarks/history_backends.py.
 
-Setup writes the runs straight into the local Prefect server's SQLite database (copies of
-one run made through the API, ~10-30 s), so no engine mirrors them: every page comes from
-Prefect. The first start of the stack and this fill take a minute or two on a busy machine.
+Setup writes the runs straight into Prefect's database (copies of one run made through the
+API, seconds), so no engine mirrors them: every page comes from Prefect. The first start
+of each stack and its fill take a minute or two on a busy machine.
 """
 
 from __future__ import annotations
@@ -12,86 +13,90 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
+from benchmarks.history_backends import (
+    PostgresBackend,
+    PrefectWithHistory,
+    fill_postgres,
+    fill_sqlite,
+    sqlite_backend,
+)
 from benchmarks.support import goal, percentile
 from engine.contract.history import QUERY_PAGE_DEFAULT, HistoryClient, RunQuery, new_query
-from engine.contract.keys import DEFAULT_PREFIX, Keys
-from engine.stack.launcher import EmbeddedStack
-from tests.integration.history_seed import insert_runs, stamp
+from engine.stack.launcher import EmbeddedRedis, EmbeddedStack
 
 pytestmark = pytest.mark.bench
 
 RUNS = 100_000
-SPACING = timedelta(seconds=30)
-"""Run i is expected at `now - i * SPACING`: 100,000 runs span about 35 days."""
-KINDS = (("COMPLETED", "Completed"), ("FAILED", "Failed"), ("CRASHED", "Crashed"),
-         ("CANCELLED", "Cancelled"), ("COMPLETED", "Completed"))  # fmt: skip
 TIMEOUT = 30.0
 ROUNDS = 40
 PAGE = QUERY_PAGE_DEFAULT
 """Runs per page, as the console asks (console/data/history.py HISTORY_PAGE)."""
 
 
-def fill(database: str, template_run_id: str, deployment_id: str, runs: int) -> None:
-    """`runs` copies of the template run (and its state row), each its own id, name, state
-    and expected start, in one transaction."""
-    db = sqlite3.connect(database, timeout=60)
-    db.row_factory = sqlite3.Row
-    run = dict(db.execute("SELECT * FROM flow_run WHERE id = ?", (template_run_id,)).fetchone())
-    state_id = run["state_id"]
-    state = dict(db.execute("SELECT * FROM flow_run_state WHERE id = ?", (state_id,)).fetchone())
-    now = datetime.now(timezone.utc)
-    run_rows, state_rows = [], []
-    for i in range(runs):
-        state_type, state_name = KINDS[i % len(KINDS)]
-        when = stamp(run["created"], now - i * SPACING)
-        run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
-        run_rows.append(run | {
-            "id": run_id, "name": f"bench-run-{i:06d}", "deployment_id": deployment_id,
-            "state_id": state_id, "state_type": state_type, "state_name": state_name,
-            "expected_start_time": when, "start_time": when, "end_time": when,
-            "created": when, "updated": when, "idempotency_key": None,
-        })  # fmt: skip
-        state_rows.append(state | {
-            "id": state_id, "flow_run_id": run_id, "type": state_type, "name": state_name,
-            "timestamp": when, "created": when, "updated": when,
-        })  # fmt: skip
-    insert_runs(db, state_rows, run_rows)
-    db.close()
+@dataclass(frozen=True)
+class History:
+    """A Prefect holding RUNS runs of one deployment nobody serves, and a client asking its
+    engine for pages."""
+
+    client: HistoryClient
+    deployment_id: str
+    prefect: PrefectWithHistory
 
 
-@pytest.fixture(scope="module")
-def history_of(stack: EmbeddedStack) -> Iterator[tuple[HistoryClient, str]]:
-    """A Prefect holding RUNS flow runs of one deployment nobody serves, and a client."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def history_of(
+    request: pytest.FixtureRequest,
+    redis_server: EmbeddedRedis,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[History]:
+    """Each benchmark of this file once on the stack's SQLite Prefect, once on Postgres."""
+    postgres: PostgresBackend | None = None
+    if request.param == "sqlite":
+        stack: EmbeddedStack = request.getfixturevalue("stack")
+        prefect = sqlite_backend(stack)
+    else:
+        postgres = PostgresBackend(tmp_path_factory.mktemp("pg-history"), redis_server)
+        prefect = postgres.start()
+    try:
+        run_id, deployment_id = asyncio.run(template(prefect.api_url))
+        if postgres is None:
+            fill_sqlite(Path(stack.prefect.home) / "prefect.db", run_id, deployment_id, RUNS)
+        else:
+            assert postgres.cluster is not None
+            fill_postgres(postgres.cluster, run_id, deployment_id, RUNS)
+        client = redis.Redis.from_url(prefect.redis_url)
+        yield History(HistoryClient(client, prefect.keys), deployment_id, prefect)
+        client.close()
+    finally:
+        if postgres is not None:
+            postgres.stop()
+
+
+async def template(api_url: str) -> tuple[str, str]:
+    """A flow, a deployment nobody serves and one Completed run of it: (run, deployment)."""
     from prefect.client.orchestration import PrefectClient
 
     token = uuid.uuid4().hex[:6]
-
-    async def template() -> tuple[str, str]:
-        async with PrefectClient(api=stack.api_url) as prefect:
-            http = prefect._client
-            flow = (await http.post("/flows/", json={"name": f"bench-{token}"})).json()
-            body = {"name": f"bench-{token}", "flow_id": flow["id"]}
-            deployment = (await http.post("/deployments/", json=body)).json()
-            body = {"flow_id": flow["id"], "deployment_id": deployment["id"], "name": "template",
-                    "state": {"type": "COMPLETED", "name": "Completed"}}  # fmt: skip
-            run = (await http.post("/flow_runs/", json=body)).json()
-            return str(run["id"]), str(deployment["id"])
-
-    run_id, deployment_id = asyncio.run(template())
-    fill(str(stack.prefect.home / "prefect.db"), run_id, deployment_id, RUNS)
-    client = redis.Redis.from_url(stack.redis_url)
-    yield HistoryClient(client, Keys(DEFAULT_PREFIX)), deployment_id
-    client.close()
+    async with PrefectClient(api=api_url) as prefect:
+        http = prefect._client
+        flow = (await http.post("/flows/", json={"name": f"bench-{token}"})).json()
+        body = {"name": f"bench-{token}", "flow_id": flow["id"]}
+        deployment = (await http.post("/deployments/", json=body)).json()
+        body = {"flow_id": flow["id"], "deployment_id": deployment["id"], "name": "template",
+                "state": {"type": "COMPLETED", "name": "Completed"}}  # fmt: skip
+        run = (await http.post("/flow_runs/", json=body)).json()
+        return str(run["id"]), str(deployment["id"])
 
 
 FILTER_KINDS = (
@@ -141,7 +146,7 @@ def asker(
     return ask
 
 
-def prefect_alone(stack: EmbeddedStack, queries: list[RunQuery]) -> list[float]:
+def prefect_alone(api_url: str, queries: list[RunQuery]) -> list[float]:
     """The same queries put to Prefect's API directly (what the engine asks, no Redis, no
     engine): the difference to the end-to-end figure is what the transport costs."""
     from prefect.client.orchestration import PrefectClient
@@ -151,7 +156,7 @@ def prefect_alone(stack: EmbeddedStack, queries: list[RunQuery]) -> list[float]:
 
     async def run() -> list[float]:
         times = []
-        async with PrefectClient(api=stack.api_url) as prefect:
+        async with PrefectClient(api=api_url) as prefect:
             for query in queries:
                 flow_run_filter = prefect_filter(query)
                 started = time.perf_counter()
@@ -176,8 +181,7 @@ def prefect_alone(stack: EmbeddedStack, queries: list[RunQuery]) -> list[float]:
 
 def breakdown(
     benchmark: Any,
-    stack: EmbeddedStack,
-    deployment_id: str,
+    history: History,
     offset: int,
     by: dict[int, list[float]],
 ) -> None:
@@ -185,7 +189,8 @@ def breakdown(
     benchmark.extra_info["p50_ms_by_filter"] = {
         FILTER_KINDS[i]: round(percentile(times, 0.5) * 1000, 1) for i, times in sorted(by.items())
     }
-    direct = prefect_alone(stack, list(itertools.islice(fresh(deployment_id, offset), 16)))
+    queries = itertools.islice(fresh(history.deployment_id, offset), 16)
+    direct = prefect_alone(history.prefect.api_url, list(queries))
     benchmark.extra_info["prefect_alone_ms"] = {
         "p50": round(percentile(direct, 0.5) * 1000, 1),
         "p95": round(percentile(direct, 0.95) * 1000, 1),
@@ -200,37 +205,34 @@ def fresh(deployment_id: str, offset: int) -> Iterator[RunQuery]:
         yield new_query(**fields, until=until, offset=offset, limit=PAGE, counted=offset == 0)
 
 
-def load_note(benchmark: Any) -> None:
+def load_note(benchmark: Any, history: History) -> None:
+    benchmark.extra_info["prefect_database"] = history.prefect.database
     benchmark.extra_info["load_average"] = " ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
-def test_history_first_page(
-    benchmark: Any, stack: EmbeddedStack, history_of: tuple[HistoryClient, str]
-) -> None:
+def test_history_first_page(benchmark: Any, history_of: History) -> None:
     """First page (PAGE runs) and total of a filter over 100,000 runs, cycling through every
     filter kind, asked as the console asks. Goal: p95 <= 300 ms."""
-    history, deployment_id = history_of
+    history, deployment_id = history_of.client, history_of.deployment_id
     goal(benchmark, "p95 <= 300 ms", "p95_s", 0.3)
-    load_note(benchmark)
+    load_note(benchmark, history_of)
     by: dict[int, list[float]] = {}
     ask = asker(history, fresh(deployment_id, 0), by)
     benchmark.pedantic(ask, rounds=ROUNDS, warmup_rounds=2)
-    breakdown(benchmark, stack, deployment_id, 0, by)
+    breakdown(benchmark, history_of, 0, by)
 
 
-def test_history_next_page_without_its_first(
-    benchmark: Any, stack: EmbeddedStack, history_of: tuple[HistoryClient, str]
-) -> None:
+def test_history_next_page_without_its_first(benchmark: Any, history_of: History) -> None:
     """The page at offset PAGE of the same filters, without the count, asked cold (its first
     page never asked, so nothing was read ahead): what one `read_flow_runs` costs end to end.
     Goal: p95 <= 150 ms."""
-    history, deployment_id = history_of
+    history, deployment_id = history_of.client, history_of.deployment_id
     goal(benchmark, "p95 <= 150 ms", "p95_s", 0.15)
-    load_note(benchmark)
+    load_note(benchmark, history_of)
     by: dict[int, list[float]] = {}
     ask = asker(history, fresh(deployment_id, PAGE), by)
     benchmark.pedantic(ask, rounds=ROUNDS, warmup_rounds=2)
-    breakdown(benchmark, stack, deployment_id, PAGE, by)
+    breakdown(benchmark, history_of, PAGE, by)
 
 
 READING_SECONDS = (0.0, 1.0)
@@ -241,16 +243,15 @@ row) and after a second (a few PageDowns over a page)."""
 @pytest.mark.parametrize("reading", READING_SECONDS, ids=["at-once", "after-1s"])
 def test_history_next_page(
     benchmark: Any,
-    stack: EmbeddedStack,
-    history_of: tuple[HistoryClient, str],
+    history_of: History,
     reading: float,
 ) -> None:
     """As the console pages: the first page of a view (not timed), then, `reading` seconds
     later, the page after it with the same pinned `until` and no count (timed), which the
     engine reads ahead when it answers the first. Goal: p95 <= 150 ms."""
-    history, deployment_id = history_of
+    history, deployment_id = history_of.client, history_of.deployment_id
     goal(benchmark, "p95 <= 150 ms", "p95_s", 0.15)
-    load_note(benchmark)
+    load_note(benchmark, history_of)
     firsts = fresh(deployment_id, 0)
     by: dict[int, list[float]] = {}
     rounds = itertools.count()

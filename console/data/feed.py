@@ -29,7 +29,7 @@ from engine.contract.documents import Deployment, FlowRun, Lineage, Pools, TaskR
 from engine.contract.keys import Keys
 from engine.contract.times import parse_iso
 
-BATCHES_PER_SECOND = 2
+BATCHES_PER_SECOND = 40
 """How often at most the feed posts what a busy updates stream brought (the app redraws
 once per post); a change then waits at most 1/2 s for the ones after it."""
 

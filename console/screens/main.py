@@ -186,8 +186,9 @@ class MainScreen(LiveScreen):
 
     def _update_titles(self) -> None:
         deployments, runs = self.deployments, self.runs
-        self.query_one("#deployments-title", Label).update(
-            f"Deployments ({deployments.row_count}){_filter_note(deployments.filter_text)}"
+        _show_text(
+            self.query_one("#deployments-title", Label),
+            f"Deployments ({deployments.row_count}){_filter_note(deployments.filter_text)}",
         )
         scope = runs.deployment_filter or "all deployments"
         hint = "  (enter or escape: all)" if runs.deployment_filter else ""
@@ -198,8 +199,9 @@ class MainScreen(LiveScreen):
                 view += " (of the rows loaded)"  # Prefect sorts by start and name only
         marks = f"  ◆ {len(runs.marked)} marked" if runs.marked else ""
         counts = title_counts(runs)
-        self.query_one("#runs-title", Label).update(
-            f"Runs: {scope} ({counts}){view}{marks}{_filter_note(runs.filter_text)}{hint}"
+        _show_text(
+            self.query_one("#runs-title", Label),
+            f"Runs: {scope} ({counts}){view}{marks}{_filter_note(runs.filter_text)}{hint}",
         )
 
     def on_runs_table_view_changed(self, _event: RunsTable.ViewChanged) -> None:
@@ -428,6 +430,14 @@ class MainScreen(LiveScreen):
         if self.runs.deployment_filter is not None:
             self.runs.set_deployment_filter(None)
             self._update_titles()
+
+
+def _show_text(title: Label, text: str) -> None:
+    """A `.title` label's new text, drawn only if it changed and without a layout: its size
+    is fixed by app.tcss (100% x 1), and the titles are set on every batch of run changes,
+    where `update` laid the whole screen out again each time."""
+    if title.content != text:
+        title.update(text, layout=False)
 
 
 def _filter_note(text: str) -> str:

@@ -194,11 +194,15 @@ class KeyedTable(RowTable):
             self.add_row(*shown, key=row.key)
             return
         current = self.get_row(row.key)
-        for column, old, new in zip(self.shown_column_keys(), current, shown, strict=True):
-            if old != new:
-                # Widths are `_size_columns`'s: measuring each changed cell again when the
-                # table is next idle took seconds per second at 200 changes/s.
-                self.update_cell(row.key, column, new, update_width=False)
+        changed: dict[ColumnKey | str, Text] = {
+            column: new
+            for column, old, new in zip(self.shown_column_keys(), current, shown, strict=True)
+            if old != new
+        }
+        if changed:
+            # Widths are `_size_columns`'s: measuring each changed cell again when the
+            # table is next idle took seconds per second at 200 changes/s.
+            self.update_cells(row.key, changed)
 
     def _remove(self, key: str) -> None:
         self._forget(key)
