@@ -31,6 +31,7 @@ from console.logs.view import LogView
 from console.screens.base import LiveScreen
 from console.text.formatting import lines_text, pattern_text
 from console.widgets.status_bar import StatusBar
+from console.widgets.titles import show_title
 from engine.contract.documents import TaskRun
 
 
@@ -157,7 +158,7 @@ class LogScreen(LiveScreen):
 
     def _update_title(self) -> None:
         for label in self.query("#log-title").results(Label):
-            label.update(self._title())
+            show_title(label, self._title())
 
     def refresh_all(self) -> None:
         super().refresh_all()

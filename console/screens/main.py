@@ -36,6 +36,7 @@ from console.widgets.runs_history import (
 )
 from console.widgets.runs_table import RunsTable
 from console.widgets.status_bar import StatusBar
+from console.widgets.titles import show_title
 from engine.contract.documents import Deployment, FlowRun
 from engine.contract.history import RunQuery
 
@@ -186,7 +187,7 @@ class MainScreen(LiveScreen):
 
     def _update_titles(self) -> None:
         deployments, runs = self.deployments, self.runs
-        _show_text(
+        show_title(
             self.query_one("#deployments-title", Label),
             f"Deployments ({deployments.row_count}){_filter_note(deployments.filter_text)}",
         )
@@ -199,7 +200,7 @@ class MainScreen(LiveScreen):
                 view += " (of the rows loaded)"  # Prefect sorts by start and name only
         marks = f"  ◆ {len(runs.marked)} marked" if runs.marked else ""
         counts = title_counts(runs)
-        _show_text(
+        show_title(
             self.query_one("#runs-title", Label),
             f"Runs: {scope} ({counts}){view}{marks}{_filter_note(runs.filter_text)}{hint}",
         )
@@ -430,14 +431,6 @@ class MainScreen(LiveScreen):
         if self.runs.deployment_filter is not None:
             self.runs.set_deployment_filter(None)
             self._update_titles()
-
-
-def _show_text(title: Label, text: str) -> None:
-    """A `.title` label's new text, drawn only if it changed and without a layout: its size
-    is fixed by app.tcss (100% x 1), and the titles are set on every batch of run changes,
-    where `update` laid the whole screen out again each time."""
-    if title.content != text:
-        title.update(text, layout=False)
 
 
 def _filter_note(text: str) -> str:
