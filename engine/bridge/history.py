@@ -76,6 +76,11 @@ PREFETCHES_AT_ONCE = 1
 read-ahead never delays a page someone waits for by more than one Prefect call."""
 READ_AHEAD_QUIET_SECONDS = 0.05
 """A read-ahead starts once no asked page has been with Prefect for this long."""
+READ_AHEADS_WAITING = 4
+"""Read-aheads kept waiting for their turn; a newer one gives the oldest up. A console (or
+a benchmark) paging through views faster than Prefect was ever quiet left one per view
+queued, and they then ran one after another for seconds, each of a view nobody showed any
+more, beside the pages asked then."""
 LOG_COPIES_AT_ONCE = 1
 """Log copies made at once (each reads Prefect page after page); more wait their turn."""
 CACHE_ENTRIES = 256
@@ -218,6 +223,8 @@ class QueryServer:
         self.fetching: dict[bytes, asyncio.Task[RunPage]] = {}
         """Cache key -> the Prefect fetch under way for it (asked or read ahead)."""
         self.wanted: dict[bytes, asyncio.Event] = {}
+        self.dropped: set[bytes] = set()
+        """Read-aheads still waiting that a newer one gave up (READ_AHEADS_WAITING)."""
         """Cache key of a read-ahead still waiting its turn -> set when someone asks for it."""
         self.asked_with_prefect = 0
         """Asked pages (not read-aheads) being fetched from Prefect now."""
@@ -318,13 +325,19 @@ class QueryServer:
         key = query.cache_key()
         fetch = self.fetching.get(key)
         joined = fetch is not None  # a read-ahead (or another console) asked it already
-        if key in self.wanted:
-            self.wanted[key].set()  # a read-ahead still waiting: someone waits for it now
+        self._want(key)
         if fetch is None:
             fetch = self._fetch(prefect, query, self.slots, QUERY_CACHE_SECONDS)
         # Shielded: one waiter's cancel (the engine stopping) must not end the others' fetch.
         page = await asyncio.shield(fetch)
         return msgspec.structs.replace(page, query_id=query.id, cached=page.cached or joined)
+
+    def _want(self, key: bytes) -> None:
+        """A read-ahead of page `key` still waiting its turn starts now: someone waits for
+        it (even if a newer read-ahead was giving it up)."""
+        if key in self.wanted:
+            self.dropped.discard(key)
+            self.wanted[key].set()
 
     def _fetch(
         self,
@@ -401,9 +414,14 @@ class QueryServer:
     async def _quiet(self, key: bytes) -> ReadAheadTurn:
         """A read-ahead's turn: "quiet" once no asked page has been with Prefect for
         READ_AHEAD_QUIET_SECONDS; "asked" at once when someone asks for this page
-        (`wanted[key]`); "given up" if Prefect was never quiet for PREFETCH_SECONDS."""
+        (`wanted[key]`); "given up" if Prefect was never quiet for PREFETCH_SECONDS, or
+        if READ_AHEADS_WAITING newer read-aheads wait."""
         loop = asyncio.get_running_loop()
         wanted = self.wanted.setdefault(key, asyncio.Event())
+        if len(self.wanted) > READ_AHEADS_WAITING:
+            oldest = next(iter(self.wanted))
+            self.dropped.add(oldest)
+            self.wanted[oldest].set()
         since = loop.time()
         try:
             while not wanted.is_set():
@@ -415,9 +433,10 @@ class QueryServer:
                     return "given up"
                 with contextlib.suppress(asyncio.TimeoutError):
                     await within(wanted.wait(), max(left, 0.01))
-            return "asked"
+            return "given up" if key in self.dropped else "asked"
         finally:
             self.wanted.pop(key, None)
+            self.dropped.discard(key)
 
     def _write(self, query_id: str, page: RunPage) -> None:
         key = self.keys.query_result(query_id)

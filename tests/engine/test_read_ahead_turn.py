@@ -42,7 +42,7 @@ async def test_asking_for_the_page_a_read_ahead_waits_to_fetch_starts_it_at_once
     queries.asked_with_prefect = 1
     turn = asyncio.create_task(queries._quiet(b"next"))
     await asyncio.sleep(0)  # it registers what it waits for
-    queries.wanted[b"next"].set()  # as QueryServer._page does when the page is asked
+    queries._want(b"next")  # as QueryServer._page does when the page is asked
     assert await asyncio.wait_for(turn, 1) == "asked"
 
 
@@ -68,3 +68,36 @@ def test_a_first_page_asked_with_the_next_keeps_the_next_for_the_cursor() -> Non
     # A short answer is the last page: nothing is kept after it.
     alone = queries._keep_next_page(first, msgspec.structs.replace(both, runs=both.runs[:2]), 3)
     assert len(alone.runs) == 2
+
+
+async def test_a_read_ahead_gives_up_the_oldest_waiting_beyond_the_bound() -> None:
+    queries = server()
+    queries.asked_with_prefect = 1  # never quiet: every read-ahead waits
+    keys = [f"page-{n}".encode() for n in range(history.READ_AHEADS_WAITING + 1)]
+    turns = {}
+    for key in keys:
+        turns[key] = asyncio.create_task(queries._quiet(key))
+        await asyncio.sleep(0)
+    # One more than the bound waited: the oldest gave up, the others still wait.
+    assert await asyncio.wait_for(turns[keys[0]], 1) == "given up"
+    assert list(queries.wanted) == keys[1:]
+    queries.asked_with_prefect = 0  # Prefect goes quiet: the others get their turn
+    for key in keys[1:]:
+        assert await asyncio.wait_for(turns[key], 1) == "quiet"
+    assert not queries.wanted and not queries.dropped
+
+
+async def test_an_oldest_read_ahead_asked_for_as_it_is_given_up_is_fetched() -> None:
+    queries = server()
+    queries.asked_with_prefect = 1
+    keys = [f"page-{n}".encode() for n in range(history.READ_AHEADS_WAITING + 1)]
+    turns = {}
+    for key in keys:
+        turns[key] = asyncio.create_task(queries._quiet(key))
+        await asyncio.sleep(0)
+        if key == keys[-1]:
+            assert keys[0] in queries.dropped  # given up, not yet woken
+            queries._want(keys[0])  # QueryServer._page: someone asks for that page
+    assert await asyncio.wait_for(turns[keys[0]], 1) == "asked"
+    queries.asked_with_prefect = 0
+    await asyncio.wait_for(asyncio.gather(*turns.values()), 1)
