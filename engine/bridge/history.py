@@ -223,9 +223,9 @@ class QueryServer:
         self.fetching: dict[bytes, asyncio.Task[RunPage]] = {}
         """Cache key -> the Prefect fetch under way for it (asked or read ahead)."""
         self.wanted: dict[bytes, asyncio.Event] = {}
+        """Cache key of a read-ahead still waiting its turn -> set when someone asks for it."""
         self.dropped: set[bytes] = set()
         """Read-aheads still waiting that a newer one gave up (READ_AHEADS_WAITING)."""
-        """Cache key of a read-ahead still waiting its turn -> set when someone asks for it."""
         self.asked_with_prefect = 0
         """Asked pages (not read-aheads) being fetched from Prefect now."""
         self.asked_done_at = 0.0
