@@ -47,6 +47,25 @@ TEST_ENGINE_ENV = {RETRY_DELAY_ENV: str(TEST_RETRY_DELAY)}
 SESSION_ESTATE_YAML = "deployments: []  # only the session engine's own deployments\n"
 
 
+ENGINE_LOG_LINES_ON_FAILURE = 60
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that used the session's stack gets the last lines of its engine's log
+    in the report: CI prints no teardown output, and a failure there (a run not mirrored in
+    time) is otherwise told only by the assertion."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    dirs = getattr(item, "funcargs", {}).get("stack_dirs")  # set up for the test: it used it
+    if report.when != "call" or not report.failed or dirs is None:
+        return
+    log = Path(dirs[0]) / "engine.log"
+    if log.exists():
+        tail = log.read_text(errors="replace").splitlines()[-ENGINE_LOG_LINES_ON_FAILURE:]
+        report.sections.append((f"last lines of {log}", "\n".join(tail)))
+
+
 @pytest.fixture(scope="session")
 def stack_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     state = tmp_path_factory.mktemp("st")
