@@ -27,7 +27,7 @@ from engine.contract.paths import bundled_config_dir
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedStack, EngineProcess
 from engine.stack.services import EmbeddedRedis, LocalPrefectServer
-from tests.integration.history_seed import insert_runs, stamp
+from tests.integration.history_seed import copied_rows, insert_runs, stamp
 from tests.postgres_cluster import PostgresCluster
 
 SPACING = timedelta(seconds=30)
@@ -94,19 +94,13 @@ def fill_sqlite(database: Path, template_run_id: str, deployment_id: str, runs: 
     now = datetime.now(timezone.utc)
     run_rows, state_rows = [], []
     for i in range(runs):
-        kind = KINDS[i % len(KINDS)]
         when = stamp(run["created"], now - i * SPACING)
-        run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
-        run_rows.append(run | {
-            "id": run_id, "name": f"bench-run-{i:06d}", "deployment_id": deployment_id,
-            "state_id": state_id, "state_type": kind, "state_name": kind.title(),
-            "expected_start_time": when, "start_time": when, "end_time": when,
-            "created": when, "updated": when, "idempotency_key": None,
-        })  # fmt: skip
-        state_rows.append(state | {
-            "id": state_id, "flow_run_id": run_id, "type": kind, "name": kind.title(),
-            "timestamp": when, "created": when, "updated": when,
-        })  # fmt: skip
+        run_row, state_row = copied_rows(
+            run, state, f"bench-run-{i:06d}", deployment_id, KINDS[i % len(KINDS)], when,
+            started=True,
+        )  # fmt: skip
+        run_rows.append(run_row)
+        state_rows.append(state_row)
     insert_runs(db, state_rows, run_rows)
     db.close()
 

@@ -74,26 +74,41 @@ def _copy(
         now = datetime.now(timezone.utc)
         ids, run_rows, state_rows = [], [], []
         for i in range(with_deployment + ad_hoc):
-            kind = KINDS[i % len(KINDS)]
-            when = stamp(run["created"], now - i * SPACING)
-            run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
-            ids.append(run_id)
-            run_rows.append(run | {
-                "id": run_id, "name": f"hist-{token}-{i:04d}",
-                "deployment_id": deployment_id if i < with_deployment else None,
-                "state_id": state_id, "state_type": kind, "state_name": kind.title(),
-                "expected_start_time": when, "start_time": None, "end_time": None,
-                "next_scheduled_start_time": when if kind == "SCHEDULED" else None,
-                "created": when, "updated": when, "idempotency_key": None,
-            })  # fmt: skip
-            state_rows.append(state | {
-                "id": state_id, "flow_run_id": run_id, "type": kind, "name": kind.title(),
-                "timestamp": when, "created": when, "updated": when,
-            })  # fmt: skip
+            run_row, state_row = copied_rows(
+                run, state, f"hist-{token}-{i:04d}",
+                deployment_id if i < with_deployment else None,
+                KINDS[i % len(KINDS)], stamp(run["created"], now - i * SPACING), started=False,
+            )  # fmt: skip
+            ids.append(run_row["id"])
+            run_rows.append(run_row)
+            state_rows.append(state_row)
         insert_runs(db, state_rows, run_rows)
     finally:
         db.close()
     return ids
+
+
+def copied_rows(
+    run: dict[str, Any], state: dict[str, Any], name: str, deployment_id: str | None,
+    kind: str, when: str, started: bool,
+) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """A copy of the template run row and its state row, with ids of its own, `name`, the
+    state `kind` (a type such as "FAILED"), expected (and, if `started`, started and ended)
+    at `when`; a scheduled copy is next scheduled then."""
+    run_id, state_id = str(uuid.uuid4()), str(uuid.uuid4())
+    ran = when if started else None
+    run_row = run | {
+        "id": run_id, "name": name, "deployment_id": deployment_id,
+        "state_id": state_id, "state_type": kind, "state_name": kind.title(),
+        "expected_start_time": when, "start_time": ran, "end_time": ran,
+        "next_scheduled_start_time": when if kind == "SCHEDULED" else None,
+        "created": when, "updated": when, "idempotency_key": None,
+    }  # fmt: skip
+    state_row = state | {
+        "id": state_id, "flow_run_id": run_id, "type": kind, "name": kind.title(),
+        "timestamp": when, "created": when, "updated": when,
+    }  # fmt: skip
+    return run_row, state_row
 
 
 def insert_runs(
