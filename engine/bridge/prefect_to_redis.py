@@ -179,12 +179,15 @@ class Bridge:
         await self.call(self.mirror.upsert_flow_run, doc)
         if self.registry.note_run(doc):
             self.on_deployment_changed(doc.deployment_name)
-        if with_tasks:
-            await self.write_task_runs(client, run_id)
         if doc.state_type in FINAL_STATE_TYPES:
-            # Servers with log streaming off send nothing on the log websocket; reading the
-            # finished run's logs once guarantees its log stream is complete either way.
+            # A finished run is read once whole. Its task runs: their websocket events may
+            # have been lost with a batch that a lost leader term could not write (Redis
+            # restarting), and a reconcile skips a finished run whose state Redis has.
+            # Its logs: servers with log streaming off send nothing on the log websocket.
+            await self.write_task_runs(client, run_id)
             await self.backfill_logs(client, run_id)
+        elif with_tasks:
+            await self.write_task_runs(client, run_id)
         return doc
 
     async def _fill_attempt_start(self, client: PrefectClient, doc: FlowRun) -> FlowRun:
@@ -240,8 +243,14 @@ class Bridge:
             written += await self.append_logs(run_id, logs, client)
             since = logs[-1].timestamp
 
-    async def reconcile(self, client: PrefectClient, with_logs: bool) -> int:
-        """Re-reads recent flow runs; writes those whose state changed. Returns the count."""
+    async def reconcile(
+        self, client: PrefectClient, with_logs: bool, everything: bool = False
+    ) -> int:
+        """Re-reads recent flow runs; writes those whose state changed. Returns the count.
+
+        `everything` writes every run with its task runs and logs, changed or not: the
+        refill of an emptied Redis, where a run the event loops wrote meanwhile may still
+        lack its task runs."""
         horizon = datetime.now(timezone.utc) + SCHEDULED_HORIZON
         runs = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
@@ -260,7 +269,8 @@ class Bridge:
             doc = await self.secrets.doc(client, run, name)
             current = await self.call(self.mirror.flow_run, doc.id)
             stale = (
-                current is None
+                everything
+                or current is None
                 or current.state_name != doc.state_name
                 or (current.end_time != doc.end_time)
                 or current.deployment_name != doc.deployment_name  # found in the estate since

@@ -49,7 +49,7 @@ class Refiller:
         )
         self.bridge.forget_mirrored()
         await self.write_deployments(prefect)
-        count = await self.bridge.reconcile(prefect, with_logs=True)
+        count = await self.bridge.reconcile(prefect, with_logs=True, everything=True)
         restored = 0
         if self.store.audit_log is not None:
             records = await asyncio.to_thread(self.store.audit_log.read_recent)

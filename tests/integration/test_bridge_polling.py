@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,21 @@ from tests.integration.conftest import send_and_wait, wait_run_final
 pytestmark = pytest.mark.integration
 
 PROD = "ai-inference-prod"
+
+
+def fresh_bridge(
+    stack_dirs: Any,
+    mirror: RedisMirror,
+    stack_redis: redis.Redis,
+    prefix: str,
+    on_deployment_changed: Callable[[str], None] = lambda _name: None,
+) -> Bridge:
+    """A bridge for the stack's prod deployment, writing under a prefix of its own."""
+    _, config = stack_dirs
+    specs = {s.name: s for s in load_deployments(config).specs}
+    registry = Registry()
+    registry.add(RegisteredDeployment(specs[PROD], mirror.read_deployment(PROD)["id"], {}))  # type: ignore[index]
+    return Bridge(EngineStore.over(stack_redis, Keys(prefix)), registry, on_deployment_changed)
 
 
 async def test_reconcile_backfills_runs_tasks_and_logs(
@@ -50,14 +66,9 @@ async def test_reconcile_backfills_runs_tasks_and_logs(
         assert time.monotonic() < deadline, "the API never received the save_results line"
         await asyncio.sleep(0.2)
 
-    _, config = stack_dirs
-    specs = {s.name: s for s in load_deployments(config).specs}
-    registry = Registry()
-    registry.add(RegisteredDeployment(specs[PROD], mirror.read_deployment(PROD)["id"], {}))  # type: ignore[index]
-    store = EngineStore.over(stack_redis, Keys("polling-test"))
-    fresh = store.mirror
     changed: list[str] = []
-    bridge = Bridge(store, registry, changed.append)
+    bridge = fresh_bridge(stack_dirs, mirror, stack_redis, "polling-test", changed.append)
+    fresh = bridge.mirror
 
     written = await bridge.reconcile(prefect_client, with_logs=True)
 
@@ -91,3 +102,49 @@ async def test_reconcile_backfills_runs_tasks_and_logs(
         api_ids |= {str(log.id) for log in page}
         offset += len(page)
     assert set(ids) <= api_ids, "a line Prefect does not have"
+
+
+async def test_a_refill_writes_the_task_runs_of_a_finished_run_redis_already_holds(
+    stack: Any,
+    stack_dirs: Any,
+    mirror: RedisMirror,
+    commands: CommandClient,
+    stack_redis: redis.Redis,
+    prefect_client: Any,
+) -> None:
+    """Redis came back empty and the event loops wrote a finished run before the refill
+    got to it, but not its task runs (their batch went with the lost leader term): a plain
+    reconcile skips the run, whose state Redis has; the refill's writes them."""
+    result = send_and_wait(commands, "trigger", PROD)
+    run_id = wait_run_final(mirror, result.flow_run_id)["id"]
+    bridge = fresh_bridge(stack_dirs, mirror, stack_redis, "refill-race-test")
+    fresh = bridge.mirror
+    assert fresh.upsert_flow_run(mirror.read_flow_run(run_id))  # type: ignore[arg-type]
+
+    await bridge.reconcile(prefect_client, with_logs=True)
+    assert fresh.read_task_runs(run_id) == {}, "a plain reconcile skips the finished run"
+
+    await bridge.reconcile(prefect_client, with_logs=True, everything=True)
+    assert (
+        sorted(t["state_type"] for t in fresh.read_task_runs(run_id).values()) == ["COMPLETED"] * 3
+    )
+
+
+async def test_a_finished_run_read_after_its_event_brings_its_task_runs(
+    stack: Any,
+    stack_dirs: Any,
+    mirror: RedisMirror,
+    commands: CommandClient,
+    stack_redis: redis.Redis,
+    prefect_client: Any,
+) -> None:
+    """The refresh loop's read of a run that finished writes its task runs too, so a lost
+    batch of task-run events does not leave the finished run without them."""
+    result = send_and_wait(commands, "trigger", PROD)
+    run_id = wait_run_final(mirror, result.flow_run_id)["id"]
+    bridge = fresh_bridge(stack_dirs, mirror, stack_redis, "finished-read-test")
+
+    doc = await bridge.write_flow_run(prefect_client, run_id)
+
+    assert doc is not None and doc.state_type == "COMPLETED"
+    assert len(bridge.mirror.read_task_runs(run_id)) == 3
