@@ -373,8 +373,8 @@ class Bridge:
             doc = task_run_doc_from_event(event)
             if doc is not None:
                 self.writes.add_task_run(await self._scrubbed(doc))
-                if self.writes.full:
-                    await self.writes.drained()
+                if self.writes.waits:
+                    await self.writes.make_room()
         elif name.startswith("prefect.flow-run."):
             self.mark_run_dirty(resource_id.rsplit(".", 1)[-1])
         elif name.startswith("prefect.deployment."):
@@ -388,8 +388,8 @@ class Bridge:
         if log.flow_run_id is not None:
             run_id = str(log.flow_run_id)
             self.writes.add_logs(run_id, await self._fresh_lines(run_id, [log]))
-            if self.writes.full:
-                await self.writes.drained()
+            if self.writes.waits:
+                await self.writes.make_room()
 
 
 def _just_finished(doc: FlowRun) -> bool:

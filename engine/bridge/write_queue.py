@@ -10,6 +10,12 @@ in arrival order (`RedisMirror.upsert_task_runs`), each run's lines are appended
 arrival order, and batches go one at a time through the same Redis thread as every other
 write, so nothing written after a command's result (engine/store/off_loop.py) overtakes it.
 
+A burst the websocket had buffered reaches the handlers without a pause (its reads return
+at once), so the writer would not start until the whole burst was queued, and the
+handlers and the Redis writes would take turns instead of overlapping. Every TURN_ITEMS
+items a handler lets the loop run once (`waits`, `make_room`): the writer takes what is
+queued to the Redis thread, and the handlers go on while Redis writes it.
+
 A batch Redis failed (a restart) is put back in front of what came meanwhile and tried
 again after a pause: the mirror's writes fail only before the lines are in
 (`RedisMirror.append_logs_of`), so nothing is written twice.
@@ -33,6 +39,8 @@ RETRY_SECONDS = 1.0
 ROOM = 100_000
 """Items queued beyond which a handler waits for the queue to drain (a Redis outage must
 slow the websockets down, not grow the engine's memory without end)."""
+TURN_ITEMS = 1_000
+"""Items queued without the loop running, after which a handler lets the writer run."""
 
 
 class WriteQueue:
@@ -42,6 +50,7 @@ class WriteQueue:
         self._task_runs: list[TaskRun] = []
         self._logs: dict[str, list[LogLine]] = {}
         self._queued = 0
+        self._since_turn = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
@@ -49,19 +58,30 @@ class WriteQueue:
     def add_task_run(self, doc: TaskRun) -> None:
         self._task_runs.append(doc)
         self._queued += 1
+        self._since_turn += 1
         self._wake()
 
     def add_logs(self, flow_run_id: str, lines: list[LogLine]) -> None:
         if lines:
             self._logs.setdefault(flow_run_id, []).extend(lines)
             self._queued += len(lines)
+            self._since_turn += len(lines)
             self._wake()
 
     @property
-    def full(self) -> bool:
-        """ROOM items wait: a handler should wait for `drained` before queueing more (a
-        property, not a coroutine: it is asked once per event)."""
-        return self._queued >= ROOM
+    def waits(self) -> bool:
+        """A handler should `await make_room()` before queueing more: ROOM items wait, or
+        TURN_ITEMS came without the writer's turn (a property, not a coroutine: it is asked
+        once per event)."""
+        return self._queued >= ROOM or self._since_turn >= TURN_ITEMS
+
+    async def make_room(self) -> None:
+        """Waits for the queue to drain when it is full; else lets the writer run once."""
+        self._since_turn = 0
+        if self._queued >= ROOM:
+            await self.drained()
+        else:
+            await asyncio.sleep(0)
 
     async def drained(self) -> None:
         """Returns once everything queued so far (and meanwhile) is in Redis."""

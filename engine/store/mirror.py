@@ -50,6 +50,8 @@ from engine.contract.times import parse_iso, utc_now_iso
 from engine.store.audit_log import AuditRecord, result_still_kept
 from engine.store.log_append import (
     APPEND_SCRIPT,
+    Encoded,
+    appended_ids,
     as_log_line,
     encode_lines,
     queue_append,
@@ -246,23 +248,29 @@ class RedisMirror:
         """
         pipe = self.client.pipeline(transaction=False)
         pending_at: dict[str, int] = {}
+        scripted: dict[str, list[tuple[int, Encoded]]] = {}
         total = 0
         if self._scripted_appends is None:
             self._scripted_appends = scripts_allowed(self.client, APPEND_SCRIPT)
         for flow_run_id, lines in lines_by_run.items():
-            count, size = self._queue_lines(pipe, self.keys.logs(flow_run_id), lines)
+            count, size, pieces = self._queue_lines(pipe, self.keys.logs(flow_run_id), lines)
             if count:
+                scripted[flow_run_id] = pieces
                 self.log_chunks.count_appended(pipe, flow_run_id, count)
                 pending_at[flow_run_id] = len(pipe) - 1
+                self.log_chunks.ask_last_id(pipe, flow_run_id)
                 pipe.hincrby(self.keys.log_bytes, flow_run_id, size)
                 total += count
         if not total:
             return 0
         pipe.hvals(self.keys.log_bytes)
         answers = pipe.execute()
-        chunk_bytes = sum(
-            self.log_chunks.close_due(run_id, int(answers[at])) for run_id, at in pending_at.items()
-        )
+        chunk_bytes = 0
+        for run_id, at in pending_at.items():
+            appended = [(appended_ids(answers[n]), p.messages()) for n, p in scripted[run_id]]
+            chunk_bytes += self.log_chunks.close_due(
+                run_id, int(answers[at]), _text_or_none(answers[at + 1]), appended
+            )
         try:
             self.logs_budget.enforce(sum(int(v) for v in answers[-1]) + chunk_bytes)
         except redis.RedisError as exc:
@@ -271,23 +279,26 @@ class RedisMirror:
 
     def _queue_lines(
         self, pipe: Any, key: str, lines: Iterable[LogLine | Mapping[str, str]]
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, list[tuple[int, Encoded]]]:
         """Adds the appends of `lines` to stream `key` to `pipe`: a script call per few
         thousand lines (engine/store/log_append.py), or an XADD each where Redis refuses
-        scripts or a line has fields of its own. How many lines, and their counted bytes."""
+        scripts or a line has fields of its own. How many lines, their counted bytes, and
+        the script calls' places in the pipeline with their lines (none for XADDs)."""
         given = list(lines)
         typed_lines = [as_log_line(line) for line in given]
         if self._scripted_appends and all(line is not None for line in typed_lines):
             pieces = encode_lines(line for line in typed_lines if line is not None)
+            placed = []
             for piece in pieces:
+                placed.append((len(pipe), piece))
                 queue_append(pipe, self._append_script, key, piece)
-            return sum(p.lines for p in pieces), sum(p.size for p in pieces)
+            return sum(p.lines for p in pieces), sum(p.size for p in pieces), placed
         size = 0
         for line in given:
             fields = log_stream_fields(line)
             pipe.xadd(key, fields, maxlen=LOG_STREAM_MAXLEN, approximate=True)
             size += entry_bytes(fields)
-        return len(given), size
+        return len(given), size, []
 
     def trim_runs(self, keep: int = RUNS_KEPT) -> int:
         """Drops the oldest flow runs beyond `keep`, with their task runs, logs and lineage."""
@@ -315,6 +326,8 @@ class RedisMirror:
             )
         pipe.hdel(self.keys.log_bytes, *old)
         pipe.hdel(self.keys.log_trimmed, *old)
+        for run_id in old:
+            self.log_chunks.tails.forget(run_id)
         pipe.zrem(self.keys.flow_runs_index, *old)
         pipe.execute()
         return len(old)
@@ -400,6 +413,10 @@ def audit_fields(command: Command, result: CommandResult) -> dict[str, str]:
         "flow_run_name": result.flow_run_name,
     }
     return {name: capped(value, AUDIT_FIELD_MAX_BYTES) for name, value in fields.items()}
+
+
+def _text_or_none(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _times_readable(current: R | None, key: str) -> R | None:

@@ -190,9 +190,40 @@ async def test_a_full_queue_makes_the_handler_wait_until_it_is_written(
     try:
         for n in range(49):
             bridge.writes.add_logs(run, [LogLine(msg=f"line {n}")])
-        assert not bridge.writes.full  # below ROOM: nothing written yet
+        assert not bridge.writes.waits  # below ROOM: nothing written yet
         assert bridge.writes.queued == 49 and redis_client.xlen(keys.logs(run)) == 0
         await bridge._on_log(log(run, 49))  # the 50th: the handler waits for the writes
         assert bridge.writes.queued == 0 and redis_client.xlen(keys.logs(run)) == 50
+    finally:
+        calls.close()
+
+
+async def test_a_burst_is_written_while_the_handlers_still_take_it(
+    redis_client: redis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Handlers that never wait (a burst the websocket had buffered) let the writer run
+    every TURN_ITEMS items, so Redis writes the burst's start while the rest comes in."""
+    monkeypatch.setattr(write_queue, "TURN_ITEMS", 10)
+    calls = RedisCalls()
+    mirror = RedisMirror(redis_client, keys)
+    batches: list[int] = []
+    append = mirror.append_logs_of
+
+    def counted(lines_by_run: Any) -> int:
+        batches.append(sum(len(lines) for lines in lines_by_run.values()))
+        return append(lines_by_run)
+
+    monkeypatch.setattr(mirror, "append_logs_of", counted)
+    bridge = Bridge(
+        EngineStore(redis_client, keys, mirror, call=calls), Registry(), lambda _name: None
+    )
+    run = str(uuid.uuid4())
+    try:
+        for n in range(100):
+            await bridge._on_log(log(run, n))
+        await asyncio.wait_for(bridge.writes.drained(), 10)
+        assert redis_client.xlen(keys.logs(run)) == 100
+        assert batches[0] <= 10, "the writer started with the burst's first turn"
+        assert len(batches) > 1 and sum(batches) == 100
     finally:
         calls.close()
