@@ -284,7 +284,9 @@ class Bridge:
             active = doc.state_type in ACTIVE_STATE_TYPES
             if stale or active:
                 await self.write_task_runs(client, doc.id)
-            if (with_logs and (stale or active)) or _just_finished(doc):
+            # A run Redis lacked (events missed while a websocket reconnected) comes back
+            # with its log stream, whichever mode the websockets are in.
+            if (with_logs and (stale or active)) or current is None or _just_finished(doc):
                 await self.backfill_logs(client, doc.id)
         await self.call(self.mirror.trim_runs)
         return changed

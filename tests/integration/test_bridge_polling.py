@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 import redis
 
+from engine.bridge import prefect_to_redis
 from engine.bridge.prefect_to_redis import Bridge
 from engine.config.loader import load_deployments
 from engine.config.registry import RegisteredDeployment, Registry
@@ -148,3 +150,32 @@ async def test_a_finished_run_read_after_its_event_brings_its_task_runs(
 
     assert doc is not None and doc.state_type == "COMPLETED"
     assert len(bridge.mirror.read_task_runs(run_id)) == 3
+
+
+async def test_a_run_redis_lacks_comes_back_with_its_logs_while_the_websockets_are_up(
+    stack: Any,
+    stack_dirs: Any,
+    mirror: RedisMirror,
+    commands: CommandClient,
+    stack_redis: redis.Redis,
+    prefect_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The healthy reconcile (no log polling) still copies the log stream of a run it
+    writes because Redis did not hold it at all, long after the run ended."""
+    monkeypatch.setattr(prefect_to_redis, "LATE_LOGS_WINDOW", timedelta(0))
+    result = send_and_wait(commands, "trigger", PROD)
+    run_id = wait_run_final(mirror, result.flow_run_id)["id"]
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)]))
+    deadline = time.monotonic() + 30
+    while not await prefect_client.read_logs(log_filter=log_filter, limit=1):
+        assert time.monotonic() < deadline, "the API never received the run's logs"
+        await asyncio.sleep(0.2)
+    bridge = fresh_bridge(stack_dirs, mirror, stack_redis, "missing-run-test")
+
+    await bridge.reconcile(prefect_client, with_logs=False)
+
+    assert bridge.mirror.read_flow_run(run_id) is not None
+    assert stack_redis.xlen(bridge.mirror.keys.logs(run_id)) > 0
