@@ -15,11 +15,11 @@ import json
 import logging
 import os
 import threading
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from engine.contract.commands import CommandResult
 from engine.contract.keys import AUDIT_MAXLEN, RESULT_TTL_SECONDS
@@ -88,19 +88,49 @@ class AuditLog:
         return self._known
 
     def read_recent(self, limit: int = AUDIT_MAXLEN) -> list[AuditRecord]:
-        """The last `limit` records, oldest first; a torn or garbled line is skipped."""
+        """The last `limit` records, oldest first; a torn or garbled line is skipped. Read
+        from the file's end: the trail only grows, and the engine reads it at each start
+        and refill."""
         if not self.path.exists():
             return []
-        kept: deque[AuditRecord] = deque(maxlen=limit)
-        with self.path.open(encoding="utf-8", errors="replace") as lines:
-            for number, line in enumerate(lines, 1):
+        kept: list[AuditRecord] = []
+        with self.path.open("rb") as data:
+            for from_end, line in enumerate(_last_lines(data, limit), 1):
                 try:
-                    raw = json.loads(line)
+                    raw = json.loads(line.decode("utf-8", errors="replace"))
                     audit = {str(k): str(v) for k, v in raw["audit"].items()}
                     kept.append(AuditRecord(audit, str(raw["result"])))
                 except (ValueError, KeyError, TypeError, AttributeError):
-                    logger.warning("%s line %d is not an audit record; skipped", self.path, number)
-        return list(kept)
+                    logger.warning(
+                        "%s: line %d from its end is not an audit record; skipped",
+                        self.path,
+                        from_end,
+                    )
+                if len(kept) == limit:
+                    break
+        kept.reverse()
+        return kept
+
+
+READ_BLOCK = 64 * 1024
+
+
+def _last_lines(data: BinaryIO, limit: int) -> Iterator[bytes]:
+    """The file's non-empty lines, newest first, read backwards a block at a time; the
+    caller stops taking them after `limit` good ones (a garbled line does not count)."""
+    position = data.seek(0, os.SEEK_END)
+    rest = b""
+    while position > 0:
+        step = min(READ_BLOCK, position)
+        position -= step
+        data.seek(position)
+        lines = (data.read(step) + rest).split(b"\n")
+        rest = lines.pop(0)  # may continue in the block before this one
+        for line in reversed(lines):
+            if line.strip():
+                yield line
+    if rest.strip():
+        yield rest
 
 
 def result_still_kept(record: AuditRecord, now: datetime | None = None) -> bool:
