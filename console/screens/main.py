@@ -271,6 +271,11 @@ class MainScreen(LiveScreen):
             return  # the filters changed meanwhile: a page of another view
         if message.count_only:
             view.apply_count(message.page)
+            if not view.runs and view.total:
+                # Its first page was empty (nothing due when the view was set), and runs
+                # have come since: a page with the new `until` shows them, not just the total.
+                self.runs.history = None
+                self._ask_history()
         else:
             shown = set(self.runs.row_keys())
             view.apply(message.page, message.reason)

@@ -22,6 +22,7 @@ from prefect.client.schemas.objects import StateType
 from textual.widgets import Label
 
 from console.app import ConsoleApp
+from console.data import history
 from console.data.history import HISTORY_PAGE
 from console.logs.screen import LogScreen
 from console.screens.run import RunScreen
@@ -155,3 +156,32 @@ async def test_the_unfiltered_table_counts_all_of_prefect_and_pages_below_the_li
             await wait_for(pilot, grew, "an older page", 30)
         assert oldest not in app.store.flow_runs  # it came from Prefect, not the mirror
         assert len(set(runs.row_keys())) == runs.row_count  # no run twice
+
+
+async def test_a_view_whose_first_page_was_empty_shows_the_runs_that_came_since(
+    stack: EmbeddedStack,
+    stack_keys: Keys,
+    prefect_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A filter that matched nothing when it was set: once runs it matches are in Prefect,
+    the total's refresh brings their rows too, not the total alone."""
+    monkeypatch.setattr(history, "TOTAL_REFRESH_SECONDS", 1.0)
+    token = uuid.uuid4().hex[:6]
+    app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.store.engine is not None, "the heartbeat", 30)
+        runs = app.screen.query_one(RunsTable)
+        title = app.screen.query_one("#runs-title", Label)
+        runs.focus()
+        runs.set_state_filter("failed")
+        runs.set_filter(f"hist-{token}")
+        empty = "Failed, any time: 0 in Prefect"
+        await wait_for(pilot, lambda: empty in str(title.render()), repr(empty), 30)
+        assert runs.row_count == 0
+
+        seeded = await seed(prefect_client, prefect_db(stack), token, 0, 4)  # 2 failed
+
+        await wait_for(pilot, lambda: runs.row_count == 2, "the failed runs' rows", 30)
+        assert set(runs.row_keys()) <= set(seeded.ids)
+        assert "Failed, any time: 2 in Prefect; 2 shown" in str(title.render())
