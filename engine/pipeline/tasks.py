@@ -19,7 +19,7 @@ from prefect.states import State
 
 from engine.pipeline import cache_keys, locations
 from engine.pipeline.model import load_model
-from engine.pipeline.result_serializer import FastPickleSerializer
+from engine.pipeline.result_serializer import FrameSerializer
 
 REQUIRED_COLUMNS = ("timestamp", "feature_a", "feature_b")
 _MAX_ROWS_IN_MESSAGE = 5
@@ -137,7 +137,7 @@ def load_retry_delay(environ: Mapping[str, str] | None = None) -> float:
     retry_condition_fn=retry_if_transient,
     cache_key_fn=cache_keys.load_raw_data_key_fn,
     persist_result=True,
-    result_serializer=FastPickleSerializer(),
+    result_serializer=FrameSerializer(),
 )
 def load_raw_data(source: str) -> pd.DataFrame:
     """Read the batch CSV (a path, or an fsspec URL such as s3://bucket/key.csv) and parse its
@@ -196,7 +196,7 @@ def load_raw_data(source: str) -> pd.DataFrame:
 @task(
     cache_key_fn=cache_keys.run_inference_key_fn,
     persist_result=True,
-    result_serializer=FastPickleSerializer(),
+    result_serializer=FrameSerializer(),
 )
 def run_inference(df: pd.DataFrame, model: str) -> pd.DataFrame:
     """Score every row; returns a copy with `prediction` (float) and `model_version` added.

@@ -8,7 +8,11 @@ import cloudpickle
 import pandas as pd
 from prefect.serializers import Serializer
 
-from engine.pipeline.result_serializer import FastPickleSerializer
+from engine.pipeline.result_serializer import (
+    PARQUET_MARK,
+    FastPickleSerializer,
+    FrameSerializer,
+)
 from engine.pipeline.tasks import load_raw_data, run_inference
 
 
@@ -33,6 +37,49 @@ def test_prefect_finds_it_by_the_type_a_result_record_names() -> None:
     pd.testing.assert_frame_equal(found.loads(found.dumps(frame())), frame())
 
 
-def test_the_persisted_tasks_use_it() -> None:
+def test_the_persisted_tasks_use_the_frame_serializer() -> None:
     for task in (load_raw_data, run_inference):
-        assert isinstance(task.result_serializer, FastPickleSerializer)
+        assert isinstance(task.result_serializer, FrameSerializer)
+
+
+def scored() -> pd.DataFrame:
+    """A frame as `run_inference` returns it: timestamps, floats, a text column."""
+    return pd.DataFrame(
+        {
+            "id": range(5000),
+            "timestamp": pd.date_range("2026-11-01", periods=5000, freq="s", tz="UTC"),
+            "prediction": [n / 5000 for n in range(5000)],
+            "model_version": ["1.0.0"] * 5000,
+        }
+    ).iloc[10:]  # an index that is not 0..n
+
+
+def test_a_frame_goes_as_parquet_and_comes_back_equal() -> None:
+    blob = FrameSerializer().dumps(scored())
+    assert blob.startswith(PARQUET_MARK)
+    assert len(blob) < len(FastPickleSerializer().dumps(scored()))
+    pd.testing.assert_frame_equal(FrameSerializer().loads(blob), scored())
+
+
+def test_what_parquet_cannot_hold_goes_as_a_pickle() -> None:
+    mixed = pd.DataFrame({"value": [1, "two", 3.0]})
+    numbered = pd.DataFrame({0: [1, 2], 1: [3, 4]})
+    tagged = frame()
+    tagged.attrs["source"] = "batch.csv"
+    for obj in (mixed, numbered, tagged, {"rows": 3}, None):
+        blob = FrameSerializer().dumps(obj)
+        assert not blob.startswith(PARQUET_MARK)
+        back = FrameSerializer().loads(blob)
+        if isinstance(obj, pd.DataFrame):
+            pd.testing.assert_frame_equal(back, obj)
+            assert back.attrs == obj.attrs
+        else:
+            assert back == obj
+
+
+def test_prefect_finds_the_frame_serializer_by_its_type_and_old_records_still_load() -> None:
+    found = Serializer(type="aiwf-frame")
+    assert isinstance(found, FrameSerializer)
+    pd.testing.assert_frame_equal(found.loads(found.dumps(scored())), scored())
+    older = FastPickleSerializer().dumps(scored())  # an `aiwf-pickle` record's bytes
+    pd.testing.assert_frame_equal(found.loads(older), scored())
