@@ -22,16 +22,13 @@ from engine.contract.log_chunks import (
 from engine.store import log_chunks, log_tail
 from engine.store.log_tail import Tails, as_read_back
 from engine.store.mirror import RedisMirror
+from tests.engine import test_log_append
 
 CHUNK = 50
 PAGE = 20
 
 AWKWARD = [
-    "plain",
-    "",
-    "two\nlines",
-    "unit\x1fseparator and record\x1eseparator",
-    "ünïcödé ✓ 日本語",
+    *test_log_append.AWKWARD,
     "an escaped byte \udcff here",
     "a lone surrogate \ud800 here",
     "x" * (LOG_LINE_MAX_BYTES + 10),

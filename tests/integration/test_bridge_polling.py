@@ -106,20 +106,32 @@ async def test_reconcile_backfills_runs_tasks_and_logs(
     assert set(ids) <= api_ids, "a line Prefect does not have"
 
 
+@pytest.fixture
+def finished_run(commands: CommandClient, mirror: RedisMirror) -> str:
+    """A run of PROD triggered and finished."""
+    result = send_and_wait(commands, "trigger", PROD)
+    return str(wait_run_final(mirror, result.flow_run_id)["id"])
+
+
+@pytest.fixture
+def bridge_under(
+    stack_dirs: Any, mirror: RedisMirror, stack_redis: redis.Redis
+) -> Callable[[str], Bridge]:
+    """A fresh bridge writing under the prefix it is given."""
+    return lambda prefix: fresh_bridge(stack_dirs, mirror, stack_redis, prefix)
+
+
 async def test_a_refill_writes_the_task_runs_of_a_finished_run_redis_already_holds(
-    stack: Any,
-    stack_dirs: Any,
+    finished_run: str,
+    bridge_under: Callable[[str], Bridge],
     mirror: RedisMirror,
-    commands: CommandClient,
-    stack_redis: redis.Redis,
     prefect_client: Any,
 ) -> None:
     """Redis came back empty and the event loops wrote a finished run before the refill
     got to it, but not its task runs (their batch went with the lost leader term): a plain
     reconcile skips the run, whose state Redis has; the refill's writes them."""
-    result = send_and_wait(commands, "trigger", PROD)
-    run_id = wait_run_final(mirror, result.flow_run_id)["id"]
-    bridge = fresh_bridge(stack_dirs, mirror, stack_redis, "refill-race-test")
+    run_id = finished_run
+    bridge = bridge_under("refill-race-test")
     fresh = bridge.mirror
     assert fresh.upsert_flow_run(mirror.read_flow_run(run_id))  # type: ignore[arg-type]
 
@@ -133,18 +145,14 @@ async def test_a_refill_writes_the_task_runs_of_a_finished_run_redis_already_hol
 
 
 async def test_a_finished_run_read_after_its_event_brings_its_task_runs(
-    stack: Any,
-    stack_dirs: Any,
-    mirror: RedisMirror,
-    commands: CommandClient,
-    stack_redis: redis.Redis,
+    finished_run: str,
+    bridge_under: Callable[[str], Bridge],
     prefect_client: Any,
 ) -> None:
     """The refresh loop's read of a run that finished writes its task runs too, so a lost
     batch of task-run events does not leave the finished run without them."""
-    result = send_and_wait(commands, "trigger", PROD)
-    run_id = wait_run_final(mirror, result.flow_run_id)["id"]
-    bridge = fresh_bridge(stack_dirs, mirror, stack_redis, "finished-read-test")
+    run_id = finished_run
+    bridge = bridge_under("finished-read-test")
 
     doc = await bridge.write_flow_run(prefect_client, run_id)
 
@@ -153,10 +161,8 @@ async def test_a_finished_run_read_after_its_event_brings_its_task_runs(
 
 
 async def test_a_run_redis_lacks_comes_back_with_its_logs_while_the_websockets_are_up(
-    stack: Any,
-    stack_dirs: Any,
-    mirror: RedisMirror,
-    commands: CommandClient,
+    finished_run: str,
+    bridge_under: Callable[[str], Bridge],
     stack_redis: redis.Redis,
     prefect_client: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -164,8 +170,7 @@ async def test_a_run_redis_lacks_comes_back_with_its_logs_while_the_websockets_a
     """The healthy reconcile (no log polling) still copies the log stream of a run it
     writes because Redis did not hold it at all, long after the run ended."""
     monkeypatch.setattr(prefect_to_redis, "LATE_LOGS_WINDOW", timedelta(0))
-    result = send_and_wait(commands, "trigger", PROD)
-    run_id = wait_run_final(mirror, result.flow_run_id)["id"]
+    run_id = finished_run
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
     log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)]))
@@ -173,7 +178,7 @@ async def test_a_run_redis_lacks_comes_back_with_its_logs_while_the_websockets_a
     while not await prefect_client.read_logs(log_filter=log_filter, limit=1):
         assert time.monotonic() < deadline, "the API never received the run's logs"
         await asyncio.sleep(0.2)
-    bridge = fresh_bridge(stack_dirs, mirror, stack_redis, "missing-run-test")
+    bridge = bridge_under("missing-run-test")
 
     await bridge.reconcile(prefect_client, with_logs=False)
 

@@ -47,6 +47,17 @@ async def due_runs(prefect: Any) -> int:
     return int(count)
 
 
+async def failed_runs_named(app: ConsoleApp, pilot: Any, text: str) -> tuple[RunsTable, Label]:
+    """The runs table set to failed runs whose name holds `text`, once an engine beats;
+    and its title."""
+    await wait_for(pilot, lambda: app.store.engine is not None, "the heartbeat", 30)
+    runs = app.screen.query_one(RunsTable)
+    runs.focus()
+    runs.set_state_filter("failed")
+    runs.set_filter(text)
+    return runs, app.screen.query_one("#runs-title", Label)
+
+
 def more_rows(table: RunsTable, than: int) -> Callable[[], bool]:
     return lambda: table.row_count > than
 
@@ -71,12 +82,7 @@ async def test_a_filtered_table_shows_prefects_total_and_pages_into_older_runs(
 
     app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.store.engine is not None, "the heartbeat", 30)
-        runs = app.screen.query_one(RunsTable)
-        title = app.screen.query_one("#runs-title", Label)
-        runs.focus()
-        runs.set_state_filter("failed")
-        runs.set_filter(f"hist-{token}")
+        runs, title = await failed_runs_named(app, pilot, f"hist-{token}")
 
         def title_text() -> str:
             return str(title.render())
@@ -170,12 +176,7 @@ async def test_a_view_whose_first_page_was_empty_shows_the_runs_that_came_since(
     token = uuid.uuid4().hex[:6]
     app = ConsoleApp(stack.redis_url, stack_keys, command_timeout=60)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.store.engine is not None, "the heartbeat", 30)
-        runs = app.screen.query_one(RunsTable)
-        title = app.screen.query_one("#runs-title", Label)
-        runs.focus()
-        runs.set_state_filter("failed")
-        runs.set_filter(f"hist-{token}")
+        runs, title = await failed_runs_named(app, pilot, f"hist-{token}")
         empty = "Failed, any time: 0 in Prefect"
         await wait_for(pilot, lambda: empty in str(title.render()), repr(empty), 30)
         assert runs.row_count == 0
