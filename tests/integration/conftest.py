@@ -6,6 +6,7 @@ with the state dir in a temp folder.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -161,3 +162,15 @@ def wait_run_final(mirror: RedisMirror, run_id: str, timeout: float = 90) -> dic
         return doc if doc and doc["state_type"] in FINAL_STATE_TYPES else None
 
     return wait_for(final, timeout, f"flow run {run_id} to finish")
+
+
+def runs_of(client: redis.Redis, keys: Keys, deployment: str) -> set[str]:
+    """The ids of `deployment`'s runs Redis holds: a test that triggers one finds its run as
+    the id new here (a new row in the runs table alone does not say which, since the table
+    may page in older runs meanwhile)."""
+    docs: Any = client.hgetall(keys.flow_runs)
+    return {
+        key.decode()
+        for key, raw in docs.items()
+        if json.loads(raw).get("deployment_name") == deployment
+    }

@@ -3,7 +3,6 @@ its partitions lead back to it."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -22,7 +21,7 @@ from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 from tests.console.test_lineage import rendered
-from tests.integration.conftest import send_and_wait, wait_run_final
+from tests.integration.conftest import runs_of, send_and_wait, wait_run_final
 from tests.integration.conftest import wait_for as wait_for_value
 
 pytestmark = pytest.mark.integration
@@ -31,11 +30,7 @@ PROD = "ai-inference-prod"
 
 
 def prod_runs(mirror: RedisMirror) -> set[str]:
-    """The ids of PROD's runs Redis holds."""
-    docs: Any = mirror.client.hgetall(mirror.keys.flow_runs)
-    return {
-        key.decode() for key, raw in docs.items() if json.loads(raw).get("deployment_name") == PROD
-    }
+    return runs_of(mirror.client, mirror.keys, PROD)
 
 
 async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
@@ -50,8 +45,6 @@ async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
         runs = app.screen.query_one(RunsTable)
         known = prod_runs(mirror)
         await pilot.press("t")
-        # The run the key made: new in Redis for PROD (the table may also page in older
-        # runs meanwhile, so a new row alone does not say which).
         await wait_for(pilot, lambda: bool(prod_runs(mirror) - known), "the new run", 60)
         (run_id,) = prod_runs(mirror) - known
         await wait_for(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)

@@ -17,6 +17,7 @@ from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
+from tests.integration.conftest import runs_of
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +40,14 @@ async def test_trigger_from_the_keyboard_shows_the_run_complete_and_its_logs(
         deployments.focus()
         deployments.move_cursor(row=deployments.row_keys().index(PROD))
         runs = app.screen.query_one(RunsTable)
-        known = set(runs.row_keys())
+        known = runs_of(mirror.client, stack_keys, PROD)
 
         await pilot.press("t")
-        await wait_for(pilot, lambda: bool(set(runs.row_keys()) - known), "the new run", 60)
-        (run_id,) = set(runs.row_keys()) - known
+        await wait_for(
+            pilot, lambda: bool(runs_of(mirror.client, stack_keys, PROD) - known), "the run", 60
+        )
+        (run_id,) = runs_of(mirror.client, stack_keys, PROD) - known
+        await wait_for(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)
         # No further key: the state the engine mirrors shows up by itself.
         await wait_for(
             pilot,

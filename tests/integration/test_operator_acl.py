@@ -29,7 +29,7 @@ from engine.contract.history import HistoryClient, new_query
 from engine.contract.identity import Identity
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack, EngineProcess
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import runs_of, wait_for
 from tests.secure_redis import (
     ENGINE_PASSWORD,
     OPERATOR_PASSWORD,
@@ -273,15 +273,22 @@ async def test_a_console_over_tls_shows_the_engines_state_and_sends_as_its_acl_u
         deployments.focus()
         deployments.move_cursor(row=deployments.row_keys().index(NIGHTLY))
         runs = app.screen.query_one(RunsTable)
-        known = set(runs.row_keys())
+        known = runs_of(admin, keys, NIGHTLY)
         await pilot.press("t")  # ana's stream, ana's right: the run appears
-        await wait_in_app(pilot, lambda: bool(set(runs.row_keys()) - known), "the new run", 60)
-    entries: Any = admin.xrange(keys.audit)
-    audited = [f for _, f in entries]
-    assert any(
-        f[b"user"] == b"ana" and f[b"action"] == b"trigger" and f[b"status"] == b"ok"
-        for f in audited
-    )
+        await wait_in_app(
+            pilot, lambda: bool(runs_of(admin, keys, NIGHTLY) - known), "the new run", 60
+        )
+        (run_id,) = runs_of(admin, keys, NIGHTLY) - known
+        await wait_in_app(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)
+
+        def ana_triggered() -> bool:
+            entries: Any = admin.xrange(keys.audit)
+            return any(
+                f[b"user"] == b"ana" and f[b"action"] == b"trigger" and f[b"status"] == b"ok"
+                for _, f in entries
+            )
+
+        await wait_in_app(pilot, ana_triggered, "ana's trigger in the audit trail", 30)
 
 
 async def test_a_read_only_console_s_command_is_refused_naming_its_user(
