@@ -8,17 +8,22 @@ never send. Every table of the console moves by rows, so home/end do that here.
 `DataTable.update_cell` repaints the whole table: one run's new state wrote every visible
 row to the terminal again (about 19 KiB at 160x48, what an SSH link carries), and rendered
 them all. `update_cells` repaints the one line.
+
+DataTable measures new rows when the app is idle, but its rendered lines are cached by
+row, cursor and a count its resize handler bumps, not by column widths: a row drawn
+between `add_row` and that resize stayed cut at the old widths. Widths that change bump
+the count at once here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 
 class RowTable(DataTable[Text]):
@@ -42,6 +47,23 @@ class RowTable(DataTable[Text]):
             id="table.last",
         ),
     ]
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        widths = self._column_widths()
+        super()._update_dimensions(new_rows)
+        self._forget_lines_if_widths_changed(widths)
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        widths = self._column_widths()
+        super()._update_column_widths(updated_cells)
+        self._forget_lines_if_widths_changed(widths)
+
+    def _column_widths(self) -> list[int]:
+        return [column.get_render_width(self) for column in self.ordered_columns]
+
+    def _forget_lines_if_widths_changed(self, widths: list[int]) -> None:
+        if self._column_widths() != widths:
+            self._update_count += 1  # every render cache's key: no line at the old widths
 
     def update_cells(self, key: str, cells: Mapping[ColumnKey | str, Text]) -> None:
         """Sets these cells (column key -> value) of row `key` and repaints that row only;

@@ -8,6 +8,7 @@ suite (benchmarks/bench_screen.py); here, that what is drawn is right."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 
 from console.widgets.row_table import RowTable
@@ -79,3 +80,40 @@ async def test_show_rows_changes_cells_of_columns_without_keys() -> None:
         table.show_rows({"p1": [Text("p1"), Text("✔ no flag")]})
         await pilot.pause()
         assert [str(cell) for cell in table.get_row_at(0)] == ["p1", "✔ no flag"]
+
+
+class WideningApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield RowTable()
+
+    def on_mount(self) -> None:
+        self.query_one(RowTable).add_columns("Partition", "Change")
+
+
+async def test_a_row_drawn_before_the_widths_grew_is_drawn_again_at_the_new_widths() -> None:
+    """DataTable measures new rows when the app is idle, and its line cache is keyed by
+    rows, cursor and a count its resize handler bumps, not widths: a row drawn before the
+    idle and again before the resize arrived was the old line, cut at the header's widths
+    (`date=2026` in the outputs screen's snapshot on a busy machine)."""
+    app = WideningApp()
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(RowTable)
+        await pilot.pause()
+        table.show_rows({"p1": [Text("date=2026-11-01"), Text("schema changed")]})
+        table.render_line(1)  # drawn before the idle measures the row
+        await table._on_idle(events.Idle())  # measured; drawn again before any resize
+        assert table.render_line(1).text.split() == ["date=2026-11-01", "schema", "changed"]
+
+
+async def test_a_row_drawn_before_its_wider_cell_is_measured_is_drawn_again() -> None:
+    app = WideningApp()
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(RowTable)
+        table.show_rows({"p1": [Text("p1"), Text("ok")], "p2": [Text("p2"), Text("ok")]})
+        await pilot.pause()
+        table.update_cell(
+            "p2", table.ordered_columns[0].key, Text("date=2026-11-01"), update_width=True
+        )
+        table.render_line(2)
+        await table._on_idle(events.Idle())
+        assert table.render_line(2).text.split() == ["date=2026-11-01", "ok"]
