@@ -6,7 +6,6 @@ with the state dir in a temp folder.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -164,13 +163,24 @@ def wait_run_final(mirror: RedisMirror, run_id: str, timeout: float = 90) -> dic
     return wait_for(final, timeout, f"flow run {run_id} to finish")
 
 
-def runs_of(client: redis.Redis, keys: Keys, deployment: str) -> set[str]:
-    """The ids of `deployment`'s runs Redis holds: a test that triggers one finds its run as
-    the id new here (a new row in the runs table alone does not say which, since the table
-    may page in older runs meanwhile)."""
-    docs: Any = client.hgetall(keys.flow_runs)
-    return {
-        key.decode()
-        for key, raw in docs.items()
-        if json.loads(raw).get("deployment_name") == deployment
-    }
+def audit_end(client: redis.Redis, keys: Keys) -> str:
+    """The id of the audit trail's newest entry ("0-0" if it has none): where a test that
+    sends a command starts looking for its entry."""
+    newest: Any = client.xrevrange(keys.audit, count=1)
+    return newest[0][0].decode() if newest else "0-0"
+
+
+def triggered_run(client: redis.Redis, keys: Keys, deployment: str, after: str) -> str | None:
+    """The run that a trigger of `deployment` audited after entry `after` created, if one
+    was: how a test that triggers from the keyboard knows its run. A new run in Redis alone
+    does not say which: Prefect's scheduler adds a deployment's scheduled runs at any time
+    (after a resume, say), and the runs table pages in older runs."""
+    entries: Any = client.xrange(keys.audit, min=f"({after}")
+    for _, fields in entries:
+        if (
+            fields[b"action"] == b"trigger"
+            and fields[b"target"] == deployment.encode()
+            and fields[b"status"] == b"ok"
+        ):
+            return str(fields[b"flow_run_id"].decode())
+    return None

@@ -21,16 +21,12 @@ from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 from tests.console.test_lineage import rendered
-from tests.integration.conftest import runs_of, send_and_wait, wait_run_final
+from tests.integration.conftest import audit_end, send_and_wait, triggered_run, wait_run_final
 from tests.integration.conftest import wait_for as wait_for_value
 
 pytestmark = pytest.mark.integration
 
 PROD = "ai-inference-prod"
-
-
-def prod_runs(mirror: RedisMirror) -> set[str]:
-    return runs_of(mirror.client, mirror.keys, PROD)
 
 
 async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
@@ -43,10 +39,16 @@ async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
         deployments.focus()
         deployments.move_cursor(row=deployments.row_keys().index(PROD))
         runs = app.screen.query_one(RunsTable)
-        known = prod_runs(mirror)
+        after = audit_end(mirror.client, stack_keys)
         await pilot.press("t")
-        await wait_for(pilot, lambda: bool(prod_runs(mirror) - known), "the new run", 60)
-        (run_id,) = prod_runs(mirror) - known
+        await wait_for(
+            pilot,
+            lambda: triggered_run(mirror.client, stack_keys, PROD, after) is not None,
+            "the trigger's run",
+            60,
+        )
+        run_id = triggered_run(mirror.client, stack_keys, PROD, after)
+        assert run_id is not None
         await wait_for(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)
 
         runs.focus()
