@@ -172,9 +172,10 @@ def audit_end(client: redis.Redis, keys: Keys) -> str:
 
 def triggered_run(client: redis.Redis, keys: Keys, deployment: str, after: str) -> str | None:
     """The run that a trigger of `deployment` audited after entry `after` created, if one
-    was: how a test that triggers from the keyboard knows its run. A new run in Redis alone
-    does not say which: Prefect's scheduler adds a deployment's scheduled runs at any time
-    (after a resume, say), and the runs table pages in older runs."""
+    was: how a test that triggers from the keyboard knows its run. A new row or a new run
+    in Redis does not say which: the runs table pages in older runs, and the live test saw
+    two of the deployment's runs new in Redis after one key (on the session stack, which
+    earlier tests empty, refill and reconcile)."""
     entries: Any = client.xrange(keys.audit, min=f"({after}")
     for _, fields in entries:
         if (
