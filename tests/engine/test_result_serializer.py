@@ -6,9 +6,12 @@ import base64
 
 import cloudpickle
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from prefect.serializers import Serializer
 
 from engine.pipeline.result_serializer import (
+    ARROW_MARK,
     PARQUET_MARK,
     FastPickleSerializer,
     FrameSerializer,
@@ -54,21 +57,21 @@ def scored() -> pd.DataFrame:
     ).iloc[10:]  # an index that is not 0..n
 
 
-def test_a_frame_goes_as_parquet_and_comes_back_equal() -> None:
+def test_a_frame_goes_as_an_arrow_stream_and_comes_back_equal() -> None:
     blob = FrameSerializer().dumps(scored())
-    assert blob.startswith(PARQUET_MARK)
+    assert blob.startswith(ARROW_MARK)
     assert len(blob) < len(FastPickleSerializer().dumps(scored()))
     pd.testing.assert_frame_equal(FrameSerializer().loads(blob), scored())
 
 
-def test_what_parquet_cannot_hold_goes_as_a_pickle() -> None:
+def test_what_arrow_cannot_hold_goes_as_a_pickle() -> None:
     mixed = pd.DataFrame({"value": [1, "two", 3.0]})
     numbered = pd.DataFrame({0: [1, 2], 1: [3, 4]})
     tagged = frame()
     tagged.attrs["source"] = "batch.csv"
     for obj in (mixed, numbered, tagged, {"rows": 3}, None):
         blob = FrameSerializer().dumps(obj)
-        assert not blob.startswith(PARQUET_MARK)
+        assert not blob.startswith(ARROW_MARK)
         back = FrameSerializer().loads(blob)
         if isinstance(obj, pd.DataFrame):
             pd.testing.assert_frame_equal(back, obj)
@@ -83,3 +86,11 @@ def test_prefect_finds_the_frame_serializer_by_its_type_and_old_records_still_lo
     pd.testing.assert_frame_equal(found.loads(found.dumps(scored())), scored())
     older = FastPickleSerializer().dumps(scored())  # an `aiwf-pickle` record's bytes
     pd.testing.assert_frame_equal(found.loads(older), scored())
+
+
+def test_a_frame_persisted_as_parquet_by_an_earlier_version_still_loads() -> None:
+    """What `FrameSerializer` wrote before the Arrow stream: the mark, then base64 Parquet."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(scored()), sink, compression="snappy")
+    older = PARQUET_MARK + base64.b64encode(sink.getvalue())
+    pd.testing.assert_frame_equal(FrameSerializer().loads(older), scored())
