@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
@@ -81,6 +82,8 @@ class RunScreen(LiveScreen):
     def __init__(self, ctx: Context, flow_run_id: str) -> None:
         super().__init__(ctx)
         self.flow_run_id = flow_run_id
+        self.lineage_chosen = False
+        """True once the operator pressed `i`: their choice stands over the terminal's size."""
 
     def compose(self) -> ComposeResult:
         yield RunHeader(self.ctx, self.flow_run_id, id="run-header")
@@ -101,9 +104,17 @@ class RunScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.tasks.focus()
-        # Visible when there is room for it and the task runs; `i` shows it anyway.
-        self.query_one(LineagePanel).display = self.app.size.height >= LINEAGE_MIN_HEIGHT
+        self._fit_lineage(self.app.size.height)
         self.post_message(TaskRunsWanted(self.flow_run_id))
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A terminal made smaller (an SSH window, tmux) leaves room for the task runs.
+        self._fit_lineage(event.size.height)
+
+    def _fit_lineage(self, height: int) -> None:
+        """Visible when there is room for it and the task runs; `i` shows it anyway."""
+        if not self.lineage_chosen:
+            self.query_one(LineagePanel).display = height >= LINEAGE_MIN_HEIGHT
 
     # Live hooks.
 
@@ -164,6 +175,7 @@ class RunScreen(LiveScreen):
     def action_toggle_lineage(self) -> None:
         panel = self.query_one(LineagePanel)
         panel.display = not panel.display
+        self.lineage_chosen = True
 
     def action_retry(self) -> None:
         """Shows what a retry reuses and reruns, then sends the operator's choice."""

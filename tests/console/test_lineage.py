@@ -383,3 +383,28 @@ def test_a_remote_input_shows_its_url_and_etag_a_local_one_its_sha256() -> None:
     assert "etag 9f1c9f1c9f1c" in remote and "sha256" not in remote
     local = LineagePanel._input(LineageInput(path="/data/in.csv", sha256=SHA_A)).plain
     assert f"sha256 {SHA_A[:12]}" in local and "etag" not in local
+
+
+async def test_lineage_panel_follows_the_terminal_s_height_until_i_is_pressed(
+    make_app: AppFactory, mirror: RedisMirror
+) -> None:
+    """Opened at 160x48 and the terminal made 80x24 (tmux, an SSH window): the panel took
+    half of the screen, and the task runs showed one row. It now hides, and a choice made
+    with `i` stands over later sizes."""
+    fill_standard(mirror)
+    mirror.write_lineage(lineage_doc("run-failed", "brave-otter", recorded=at(-80)))
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_failed_run(pilot, app)
+        panel = screen.query_one(LineagePanel)
+        assert panel.display
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: not panel.display, "the panel hidden at 80x24")
+        await pilot.resize_terminal(160, 48)
+        await wait_for(pilot, lambda: panel.display, "the panel back at 160x48")
+        await pilot.press("i")
+        assert not panel.display
+        await pilot.resize_terminal(100, 60)
+        await wait_for(pilot, lambda: screen.size.height == 60, "the screen at 100x60")
+        await pilot.pause()  # its Resize handled
+        assert not panel.display  # the operator hid it: it stays hidden
