@@ -42,6 +42,10 @@ its lines still show as they come)."""
 TOTAL_REFRESH_SECONDS = 10.0
 """How often a shown total is counted again (runs keep arriving while the view is open)."""
 
+TOTAL_BEHIND_SECONDS = 1.0
+"""How soon it is counted again while the table shows more of the view's runs than it says
+(a run just triggered: `1 in Prefect; 2 shown` stood for up to 10 s)."""
+
 HistoryStatus = Literal["loading", "ok", "failed"]
 
 
@@ -67,6 +71,8 @@ class HistoryView:
     """Every run the total counts is loaded."""
     counted_at: float = 0.0
     """`time.monotonic()` of the last count asked (first page or refresh)."""
+    shown_at_count: int = 0
+    """The view's rows on screen when that count was asked."""
 
     @property
     def next_offset(self) -> int:
@@ -78,8 +84,18 @@ class HistoryView:
         answered = self.status == "ok" or (self.status == "failed" and bool(self.runs))
         return answered and not self.loading and not self.exhausted
 
-    def count_due(self, now: float) -> bool:
-        return self.status == "ok" and now - self.counted_at >= TOTAL_REFRESH_SECONDS
+    def count_due(self, now: float, shown: int = 0) -> bool:
+        """The total is to be counted again: every TOTAL_REFRESH_SECONDS, or after
+        TOTAL_BEHIND_SECONDS once `shown` (the view's rows on screen) exceeds it and has
+        grown since the last count (rows the total never counts, such as a run due in the
+        next minutes, bring no count each second)."""
+        if self.status != "ok":
+            return False
+        behind = self.total is not None and shown > max(self.total, self.shown_at_count)
+        return now - self.counted_at >= (TOTAL_BEHIND_SECONDS if behind else TOTAL_REFRESH_SECONDS)
+
+    def note_count_asked(self, now: float, shown: int) -> None:
+        self.counted_at, self.shown_at_count = now, shown
 
     def retry_due(self, now: float) -> bool:
         """A first page that failed (no engine, Prefect away) is asked again this often (an

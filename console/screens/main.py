@@ -254,8 +254,8 @@ class MainScreen(LiveScreen):
         super().tick()
         view = self.runs.history
         now = time.monotonic()
-        if view is not None and view.count_due(now):
-            view.counted_at = now
+        if view is not None and view.count_due(now, self.runs.row_count):
+            view.note_count_asked(now, self.runs.row_count)
             count = view.count_query(self.ctx.now().isoformat())
             self._fetch_page(view.key, count, count_only=True)
         elif self.ctx.store.engine is not None and (

@@ -115,3 +115,18 @@ def test_the_total_is_counted_again_over_runs_newer_than_the_pages() -> None:
     assert view.total == 2
     view.apply_count(RunPage(query_id="c", ok=True, total=3, runs=[_run(9)]))
     assert view.total == 3 and not view.exhausted and view.wants_more()
+
+
+def test_a_total_below_the_rows_shown_is_counted_again_within_a_second() -> None:
+    """A run just triggered shows before the last count had it (`1 in Prefect; 2 shown`)."""
+    base = RunQuery(until="2026-12-02T09:00:00+00:00", limit=100)
+    view = HistoryView(("k",), base, counted_at=100.0)
+    view.apply(RunPage(query_id="q", ok=True, total=1, runs=[_run(1)]), "")
+    assert not view.count_due(101.0, shown=1)  # agrees with the screen: every 10 s
+    assert not view.count_due(100.5, shown=2)
+    assert view.count_due(101.0, shown=2)
+    view.note_count_asked(101.0, shown=2)
+    view.apply_count(RunPage(query_id="c", ok=True, total=1, runs=[]))  # still 1: one not due
+    assert not view.count_due(102.0, shown=2)  # asked at 2 shown already: every 10 s again
+    assert view.count_due(102.0, shown=3)  # another run since
+    assert view.count_due(111.0, shown=2)
