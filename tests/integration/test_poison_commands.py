@@ -93,11 +93,15 @@ def test_poison_commands_are_answered_and_the_engine_survives_restarts(
     assert f"{keys.cancel_watches}[junk-watch]" in log
     assert f"{keys.flow_runs}[{first.flow_run_id}]" in log
 
+    # The retried run ends before the next stop: a run this engine's runner has taken
+    # (Pending or Running) when the engine stops is not run by the next one (a known gap,
+    # docs/reliability.md; CI met it here when the stop came 0.2 s after the retry).
+    wait_run_final(mirror, good.flow_run_id)
+
     # Restarted over the same stream and keys: up, and serving.
     stack.engine.stop()
     assert stack.engine.start()
     again = send_and_wait(commands, "trigger", PROD)
     assert again.ok, again.message
     assert stack.engine.proc is not None and stack.engine.proc.poll() is None
-    wait_run_final(mirror, good.flow_run_id)
     wait_run_final(mirror, again.flow_run_id)
