@@ -21,8 +21,9 @@ from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
 from tests.console.test_lineage import rendered
-from tests.integration.conftest import audit_end, send_and_wait, triggered_run, wait_run_final
+from tests.integration.conftest import send_and_wait, wait_run_final
 from tests.integration.conftest import wait_for as wait_for_value
+from tests.integration.keyboard_trigger import trigger_with_t
 
 pytestmark = pytest.mark.integration
 
@@ -39,17 +40,7 @@ async def test_triggered_run_shows_its_lineage_and_who_wrote_its_partitions(
         deployments.focus()
         deployments.move_cursor(row=deployments.row_keys().index(PROD))
         runs = app.screen.query_one(RunsTable)
-        after = audit_end(mirror.client, stack_keys)
-        await pilot.press("t")
-        await wait_for(
-            pilot,
-            lambda: triggered_run(mirror.client, stack_keys, PROD, after) is not None,
-            "the trigger's run",
-            60,
-        )
-        run_id = triggered_run(mirror.client, stack_keys, PROD, after)
-        assert run_id is not None
-        await wait_for(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)
+        run_id = await trigger_with_t(pilot, mirror.client, stack_keys, PROD, runs)
 
         runs.focus()
         runs.move_cursor(row=runs.row_keys().index(run_id))

@@ -17,7 +17,7 @@ from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack
 from engine.store.mirror import RedisMirror
 from tests.console.conftest import wait_for
-from tests.integration.conftest import audit_end, triggered_run
+from tests.integration.keyboard_trigger import trigger_with_t
 
 pytestmark = pytest.mark.integration
 
@@ -40,18 +40,7 @@ async def test_trigger_from_the_keyboard_shows_the_run_complete_and_its_logs(
         deployments.focus()
         deployments.move_cursor(row=deployments.row_keys().index(PROD))
         runs = app.screen.query_one(RunsTable)
-        after = audit_end(mirror.client, stack_keys)
-
-        await pilot.press("t")
-        await wait_for(
-            pilot,
-            lambda: triggered_run(mirror.client, stack_keys, PROD, after) is not None,
-            "the trigger's run",
-            60,
-        )
-        run_id = triggered_run(mirror.client, stack_keys, PROD, after)
-        assert run_id is not None
-        await wait_for(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)
+        run_id = await trigger_with_t(pilot, mirror.client, stack_keys, PROD, runs)
         # No further key: the state the engine mirrors shows up by itself.
         await wait_for(
             pilot,

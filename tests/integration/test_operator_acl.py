@@ -29,7 +29,7 @@ from engine.contract.history import HistoryClient, new_query
 from engine.contract.identity import Identity
 from engine.contract.keys import Keys
 from engine.stack.launcher import EmbeddedStack, EngineProcess
-from tests.integration.conftest import audit_end, triggered_run, wait_for
+from tests.integration.conftest import audit_end, wait_for
 from tests.secure_redis import (
     ENGINE_PASSWORD,
     OPERATOR_PASSWORD,
@@ -259,6 +259,7 @@ async def test_a_console_over_tls_shows_the_engines_state_and_sends_as_its_acl_u
     from console.widgets.runs_table import RunsTable
     from console.widgets.status_bar import StatusBar
     from tests.console.conftest import wait_for as wait_in_app
+    from tests.integration.keyboard_trigger import trigger_with_t
 
     app = ConsoleApp(secure.operator_url("ana"), keys, command_timeout=60)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -274,15 +275,8 @@ async def test_a_console_over_tls_shows_the_engines_state_and_sends_as_its_acl_u
         deployments.move_cursor(row=deployments.row_keys().index(NIGHTLY))
         runs = app.screen.query_one(RunsTable)
         after = audit_end(admin, keys)
-        await pilot.press("t")  # ana's stream, ana's right: the run appears
-        await wait_in_app(
-            pilot,
-            lambda: triggered_run(admin, keys, NIGHTLY, after) is not None,
-            "the trigger's run",
-            60,
-        )
-        run_id = triggered_run(admin, keys, NIGHTLY, after)
-        await wait_in_app(pilot, lambda: run_id in runs.row_keys(), "the new run's row", 20)
+        # ana's stream, ana's right: the run appears
+        await trigger_with_t(pilot, admin, keys, NIGHTLY, runs)
     entries: Any = admin.xrange(keys.audit, min=f"({after}")
     assert [f[b"user"] for _, f in entries if f[b"action"] == b"trigger"] == [b"ana"]
 
