@@ -254,8 +254,9 @@ class MainScreen(LiveScreen):
         super().tick()
         view = self.runs.history
         now = time.monotonic()
-        if view is not None and view.count_due(now, self.runs.row_count):
-            view.note_count_asked(now, self.runs.row_count)
+        shown = self.runs.row_count
+        if view is not None and view.count_due(now, shown):
+            view.note_count_asked(now, shown)
             count = view.count_query(self.ctx.now().isoformat())
             self._fetch_page(view.key, count, count_only=True)
         elif self.ctx.store.engine is not None and (

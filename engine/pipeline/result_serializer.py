@@ -10,6 +10,7 @@ row). `base64.b64encode` does the same encoding in one call. Reading accepts bot
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -69,13 +70,18 @@ class FrameSerializer(FastPickleSerializer):
         return ARROW_MARK + base64.b64encode(stream)
 
     def loads(self, blob: bytes) -> Any:
-        if blob.startswith(ARROW_MARK):
-            data = base64.b64decode(memoryview(blob)[len(ARROW_MARK) :])
-            return ipc.open_stream(pa.BufferReader(data)).read_all().to_pandas()
-        if blob.startswith(PARQUET_MARK):
-            data = base64.b64decode(memoryview(blob)[len(PARQUET_MARK) :])
-            return pq.read_table(pa.BufferReader(data)).to_pandas()
+        for mark, read in FRAME_READERS.items():
+            if blob.startswith(mark):
+                data = pa.BufferReader(base64.b64decode(memoryview(blob)[len(mark) :]))
+                return read(data).to_pandas()
         return super().loads(blob)
+
+
+FRAME_READERS: dict[bytes, Callable[[pa.BufferReader], pa.Table]] = {
+    ARROW_MARK: lambda data: ipc.open_stream(data).read_all(),
+    PARQUET_MARK: pq.read_table,
+}
+"""Each mark a frame record may start with, and how its table is read back."""
 
 
 def _as_arrow_stream(obj: Any) -> pa.Buffer | None:
