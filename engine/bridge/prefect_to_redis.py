@@ -75,6 +75,7 @@ RECENT_LOG_IDS = 20_000
 LATE_LOGS_WINDOW = timedelta(minutes=1)
 DRAIN_SECONDS = 5.0
 """How long a stopping bridge waits for its queued writes."""
+HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
 
 
 class Bridge:
@@ -335,7 +336,9 @@ class Bridge:
     async def _events_loop(self) -> None:
         event_filter = EventFilter(
             event=EventNameFilter(
-                prefix=["prefect.flow-run.", "prefect.task-run.", "prefect.deployment."]
+                prefix=["prefect.flow-run.", "prefect.task-run.", "prefect.deployment."],
+                # A run's process says it is alive every 30 s; nothing about the run changed.
+                exclude_name=[HEARTBEAT_EVENT],
             )
         )
         await self._follow(

@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ import redis
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.deployments.runner import EntrypointType
 from prefect.exceptions import ObjectNotFound
-from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from engine.bridge.history import QueryServer
@@ -36,6 +36,13 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.deployment_docs import DeploymentDocs
+from engine.serve.engine_runner import EngineRunner
+from engine.serve.interrupted_runs import (
+    HEARTBEAT_SECONDS,
+    hand_back_stopped_runs,
+    silent_seconds,
+    watch_silent_runs,
+)
 from engine.serve.leader import ACQUIRE_POLL_SECONDS, LeaderLease, engine_name
 from engine.serve.lost_runs import watch_lost_runs
 from engine.serve.pools import register_on_pool
@@ -94,9 +101,12 @@ class Engine:
         """host:pid:random: this engine's lease token and command consumer name."""
         self.lease = LeaderLease(settings.redis_url, self.keys.leader, self.name)
         self.leading = False
-        self.runner = Runner(
+        self.runner = EngineRunner(
             name=f"aiwf-engine-{socket.gethostname()}",
             pause_on_shutdown=False,
+            # Each run's process says it is alive: a run whose process is gone is found
+            # and run again (engine/serve/interrupted_runs.py).
+            heartbeat_seconds=HEARTBEAT_SECONDS,
             # None lets Prefect read the operator's PREFECT_RUNNER_POLL_FREQUENCY.
             query_seconds=(
                 None if "PREFECT_RUNNER_POLL_FREQUENCY" in os.environ else RUNNER_POLL_SECONDS
@@ -277,6 +287,7 @@ class Engine:
             ).run(),
             "pools": mirror_pools(self.store),
             "lost_runs": watch_lost_runs(self.registry),
+            "silent_runs": watch_silent_runs(self.registry, silent_seconds()),
         }
         tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
         try:
@@ -318,7 +329,12 @@ class Engine:
                     raise task.exception()  # type: ignore[misc]
         finally:
             if self.runner.started:
+                stop_began = datetime.now(timezone.utc)
                 await self._in_time(self.runner.astop(), "Prefect's runner did not stop")
+                await self._in_time(
+                    self._hand_back_stopped_runs(stop_began),
+                    "could not put the runs the stop cancelled back in Prefect",
+                )
             # Bounded too: a loop that ignored its cancel must not hold the stop up.
             stuck = await end_tasks([*tasks, stop], STOP_STEP_SECONDS)
             if stuck:
@@ -328,6 +344,15 @@ class Engine:
                     STOP_STEP_SECONDS,
                 )
             await self._close_in_time()
+
+    async def _hand_back_stopped_runs(self, stop_began: datetime) -> None:
+        """The runs the runner cancelled as it stopped go back to Prefect as AwaitingRetry:
+        a restart must not end a run no operator cancelled."""
+        try:
+            async with get_client() as prefect:
+                await hand_back_stopped_runs(prefect, self.registry, stop_began, self.name)
+        except Exception as exc:  # Prefect away: the runs stay Cancelled, as Prefect left them
+            logger.warning("could not put the runs the stop cancelled back in Prefect: %s", exc)
 
     async def _close_in_time(self, never_led: bool = False) -> None:
         """`_close`, given STOP_STEP_SECONDS: a Redis that does not answer (the network

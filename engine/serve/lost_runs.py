@@ -46,6 +46,22 @@ def submitting_worker(run: FlowRun) -> str:
     return str((run.labels or {}).get(WORKER_LABEL, ""))
 
 
+async def crash_and_retry(
+    prefect: PrefectClient, run: FlowRun, message: str, retry_message: str | None
+) -> None:
+    """Sets `run` Crashed with `message`; then, given a `retry_message`, AwaitingRetry.
+
+    Crashed first, so the run's history says what happened to the attempt that was lost."""
+    await prefect.set_flow_run_state(run.id, Crashed(message=message), force=True)
+    if retry_message is not None:
+        await retry(prefect, run, retry_message)
+
+
+async def retry(prefect: PrefectClient, run: FlowRun, message: str) -> None:
+    """Puts `run` back as AwaitingRetry, due now: the next runner or worker to poll takes it."""
+    await prefect.set_flow_run_state(run.id, AwaitingRetry(message=message), force=True)
+
+
 async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[str]:
     """Crashes (and retries, for our pool deployments) the runs of offline workers; returns
     their ids."""
@@ -68,14 +84,9 @@ async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[
             if worker not in offline:
                 continue
             message = f"worker {worker} of pool {pool.name} went offline (its host was lost)"
-            await prefect.set_flow_run_state(run.id, Crashed(message=message), force=True)
             ours = bool(run.deployment_id and registry.name_of(str(run.deployment_id)))
-            if ours:
-                await prefect.set_flow_run_state(
-                    run.id,
-                    AwaitingRetry(message=f"{message}; retried on another worker"),
-                    force=True,
-                )
+            retried = f"{message}; retried on another worker" if ours else None
+            await crash_and_retry(prefect, run, message, retried)
             logger.warning("run %s: %s; %s", run.name, message, "retried" if ours else "Crashed")
             recovered.append(str(run.id))
     return recovered
