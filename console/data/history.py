@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -28,6 +29,7 @@ from engine.contract.history import (
     RunQuery,
 )
 from engine.contract.keys import Keys
+from engine.contract.times import parse_iso
 
 HISTORY_PAGE = QUERY_PAGE_DEFAULT
 """Runs asked per page (the engine allows up to QUERY_PAGE_MAX)."""
@@ -103,10 +105,21 @@ class HistoryView:
         failed_first = self.status == "failed" and not self.runs
         return failed_first and now - self.counted_at >= TOTAL_REFRESH_SECONDS
 
-    def count_query(self, now: str) -> RunQuery:
-        """The view's count up to `now` (an ISO time: runs created since the view was set
-        count, those scheduled ahead do not), one run, no page."""
-        return msgspec.structs.replace(self.base, until=now, limit=1, offset=0)
+    def count_query(self, now: datetime) -> RunQuery:
+        """The view's count up to `now` (runs created since the view was set count, those
+        scheduled ahead do not), one run, no page. The time range slides with it: `last 7d`
+        counted an hour after it was set is the last 7 days, not 7 days and an hour (the
+        title said 8,064 while Prefect counted 8,063 two minutes on)."""
+        since, pinned = parse_iso(self.base.since), parse_iso(self.base.until)
+        if since is not None and pinned is not None:
+            since += now - pinned
+        return msgspec.structs.replace(
+            self.base,
+            since=since.isoformat() if since is not None else None,
+            until=now.isoformat(),
+            limit=1,
+            offset=0,
+        )
 
     def apply_count(self, page: RunPage | None) -> None:
         """A refreshed total; a failed count keeps the last one (the next tick asks again)."""

@@ -257,7 +257,7 @@ class MainScreen(LiveScreen):
         shown = self.runs.row_count
         if view is not None and view.count_due(now, shown):
             view.note_count_asked(now, shown)
-            count = view.count_query(self.ctx.now().isoformat())
+            count = view.count_query(self.ctx.now())
             self._fetch_page(view.key, count, count_only=True)
         elif self.ctx.store.engine is not None and (
             (view is None and unfiltered(self.runs)) or (view is not None and view.retry_due(now))

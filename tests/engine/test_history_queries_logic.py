@@ -4,6 +4,7 @@ the Prefect filter a query becomes, and how the console's view takes pages in.""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -108,13 +109,23 @@ def test_the_total_is_counted_again_over_runs_newer_than_the_pages() -> None:
     assert not view.count_due(200.0)  # loading: nothing to refresh yet
     view.apply(RunPage(query_id="q", ok=True, total=2, runs=[_run(1), _run(2)]), "")
     assert view.exhausted and not view.count_due(105.0) and view.count_due(110.0)
-    count = view.count_query("2026-12-02T09:05:00+00:00")
+    count = view.count_query(datetime(2026, 12, 2, 9, 5, tzinfo=timezone.utc))
     assert (count.until, count.limit, count.offset) == ("2026-12-02T09:05:00+00:00", 1, 0)
+    assert count.since is None  # any time: no range to slide
     assert count.state_types == ["FAILED"]
     view.apply_count(None)
     assert view.total == 2
     view.apply_count(RunPage(query_id="c", ok=True, total=3, runs=[_run(9)]))
     assert view.total == 3 and not view.exhausted and view.wants_more()
+
+
+def test_a_time_range_slides_with_the_count() -> None:
+    """`last 7d` counted 5 minutes after the view was set is the 7 days before then."""
+    base = RunQuery(since="2026-11-25T09:00:00+00:00", until="2026-12-02T09:00:00+00:00", limit=100)
+    view = HistoryView(("k",), base)
+    count = view.count_query(datetime(2026, 12, 2, 9, 5, tzinfo=timezone.utc))
+    assert (count.since, count.until) == ("2026-11-25T09:05:00+00:00", "2026-12-02T09:05:00+00:00")
+    assert view.base.since == "2026-11-25T09:00:00+00:00"  # the pages' slices stay pinned
 
 
 def test_a_total_below_the_rows_shown_is_counted_again_within_a_second() -> None:
