@@ -36,6 +36,7 @@ from engine.contract.times import utc_now_iso
 from engine.pipeline.flows import FLOWS
 from engine.serve.auto_resume import AutoResumer
 from engine.serve.deployment_docs import DeploymentDocs
+from engine.serve.engine_retry import audited_in
 from engine.serve.engine_runner import EngineRunner
 from engine.serve.interrupted_runs import (
     HEARTBEAT_SECONDS,
@@ -286,8 +287,10 @@ class Engine:
                 self.settings.redis_url, self.keys, self.registry, self.name
             ).run(),
             "pools": mirror_pools(self.store),
-            "lost_runs": watch_lost_runs(self.registry),
-            "silent_runs": watch_silent_runs(self.registry, silent_seconds()),
+            "lost_runs": watch_lost_runs(self.registry, audited_in(self.store)),
+            "silent_runs": watch_silent_runs(
+                self.registry, silent_seconds(), audited_in(self.store)
+            ),
         }
         tasks = [asyncio.create_task(coro, name=name) for name, coro in loops.items()]
         try:
@@ -350,7 +353,9 @@ class Engine:
         a restart must not end a run no operator cancelled."""
         try:
             async with get_client() as prefect:
-                await hand_back_stopped_runs(prefect, self.registry, stop_began, self.name)
+                await hand_back_stopped_runs(
+                    prefect, self.registry, stop_began, self.name, audited_in(self.store)
+                )
         except Exception as exc:  # Prefect away: the runs stay Cancelled, as Prefect left them
             logger.warning("could not put the runs the stop cancelled back in Prefect: %s", exc)
 

@@ -15,7 +15,8 @@ Two ways a served run is interrupted:
   `watch_silent_runs` finds served runs Pending or Running longer than `silent_seconds` with
   no heartbeat in that time, sets each Crashed, then AwaitingRetry.
 
-Task results persisted on storage are reused by the retry (engine/pipeline/tasks.py).
+Task results persisted on storage are reused by the retry (engine/pipeline/tasks.py). Each
+retry is audited as the user `engine` (engine/serve/engine_retry.py).
 Deployments on work pools are not here: their workers' heartbeats say when a host is lost
 (engine/serve/lost_runs.py).
 """
@@ -47,7 +48,7 @@ from prefect.events.filters import (
 from engine.bridge.pools import every
 from engine.bridge.prefect_to_redis import HEARTBEAT_EVENT
 from engine.config.registry import Registry
-from engine.serve.lost_runs import crash_and_retry, retry
+from engine.serve.engine_retry import AuditRetry, crash_and_retry, retry
 
 logger = logging.getLogger("aiwf.engine.interrupted_runs")
 
@@ -110,7 +111,11 @@ def _served_runs_filter(
 
 
 async def hand_back_stopped_runs(
-    prefect: PrefectClient, registry: Registry, stop_began: datetime, engine: str
+    prefect: PrefectClient,
+    registry: Registry,
+    stop_began: datetime,
+    engine: str,
+    audit: AuditRetry | None = None,
 ) -> list[str]:
     """Retries the served runs the runner cancelled as this engine stopped; their ids."""
     run_filter = _served_runs_filter(registry, [StateType.CANCELLED], ended_after=stop_began)
@@ -121,14 +126,14 @@ async def hand_back_stopped_runs(
         if run.state is None or run.state.message != RUNNER_SHUTDOWN_MESSAGE:
             continue  # an operator's cancel, not the stop's
         message = f"engine {engine} stopped while it ran; run again by the next engine"
-        await retry(prefect, run, message)
+        await retry(prefect, run, message, audit)
         logger.warning("run %s: %s", run.name, message)
         handed.append(str(run.id))
     return handed
 
 
 async def recover_silent_runs(
-    prefect: PrefectClient, registry: Registry, silent_for: float
+    prefect: PrefectClient, registry: Registry, silent_for: float, audit: AuditRetry | None = None
 ) -> list[str]:
     """Crashes and retries served runs Pending or Running with no heartbeat for
     `silent_for` seconds; their ids."""
@@ -145,7 +150,7 @@ async def recover_silent_runs(
             f"no heartbeat from its process for {silent_for:.0f} s while {state} "
             "(it ended with an engine stop, was killed, or its host was lost)"
         )
-        await crash_and_retry(prefect, run, message, f"{message}; run again")
+        await crash_and_retry(prefect, run, message, f"{message}; run again", audit)
         logger.warning("run %s: %s; run again", run.name, message)
         recovered.append(str(run.id))
     return recovered
@@ -167,10 +172,12 @@ async def _heard_from(prefect: PrefectClient, run: FlowRun, since: datetime) -> 
     return bool(page.events)
 
 
-async def watch_silent_runs(registry: Registry, silent_for: float) -> None:
+async def watch_silent_runs(
+    registry: Registry, silent_for: float, audit: AuditRetry | None = None
+) -> None:
     """The leader's loop over `recover_silent_runs`."""
 
     async def step(prefect: PrefectClient) -> None:
-        await recover_silent_runs(prefect, registry, silent_for)
+        await recover_silent_runs(prefect, registry, silent_for, audit)
 
     await every(SILENT_CHECK_SECONDS, step, "check served runs for lost processes")

@@ -22,10 +22,10 @@ from prefect.client.schemas.filters import (
     WorkPoolFilterName,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.states import AwaitingRetry, Crashed
 
 from engine.bridge.pools import every
 from engine.config.registry import Registry
+from engine.serve.engine_retry import AuditRetry, crash_and_retry
 
 logger = logging.getLogger("aiwf.engine.lost_runs")
 
@@ -46,23 +46,9 @@ def submitting_worker(run: FlowRun) -> str:
     return str((run.labels or {}).get(WORKER_LABEL, ""))
 
 
-async def crash_and_retry(
-    prefect: PrefectClient, run: FlowRun, message: str, retry_message: str | None
-) -> None:
-    """Sets `run` Crashed with `message`; then, given a `retry_message`, AwaitingRetry.
-
-    Crashed first, so the run's history says what happened to the attempt that was lost."""
-    await prefect.set_flow_run_state(run.id, Crashed(message=message), force=True)
-    if retry_message is not None:
-        await retry(prefect, run, retry_message)
-
-
-async def retry(prefect: PrefectClient, run: FlowRun, message: str) -> None:
-    """Puts `run` back as AwaitingRetry, due now: the next runner or worker to poll takes it."""
-    await prefect.set_flow_run_state(run.id, AwaitingRetry(message=message), force=True)
-
-
-async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[str]:
+async def recover_lost_runs(
+    prefect: PrefectClient, registry: Registry, audit: AuditRetry | None = None
+) -> list[str]:
     """Crashes (and retries, for our pool deployments) the runs of offline workers; returns
     their ids."""
     recovered: list[str] = []
@@ -86,16 +72,18 @@ async def recover_lost_runs(prefect: PrefectClient, registry: Registry) -> list[
             message = f"worker {worker} of pool {pool.name} went offline (its host was lost)"
             ours = bool(run.deployment_id and registry.name_of(str(run.deployment_id)))
             retried = f"{message}; retried on another worker" if ours else None
-            await crash_and_retry(prefect, run, message, retried)
+            await crash_and_retry(prefect, run, message, retried, audit)
             logger.warning("run %s: %s; %s", run.name, message, "retried" if ours else "Crashed")
             recovered.append(str(run.id))
     return recovered
 
 
-async def watch_lost_runs(registry: Registry, interval: float = LOST_RUNS_SECONDS) -> None:
+async def watch_lost_runs(
+    registry: Registry, audit: AuditRetry | None = None, interval: float = LOST_RUNS_SECONDS
+) -> None:
     """The leader's loop over `recover_lost_runs`."""
 
     async def step(prefect: PrefectClient) -> None:
-        await recover_lost_runs(prefect, registry)
+        await recover_lost_runs(prefect, registry, audit)
 
     await every(interval, step, "check for runs of offline workers")

@@ -20,8 +20,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+import redis
 
 from engine.contract.command_client import CommandClient
+from engine.contract.keys import Keys
 from engine.serve.interrupted_runs import RUNNER_SHUTDOWN_MESSAGE, SILENT_SECONDS_ENV
 from engine.stack.launcher import EmbeddedStack
 from tests.integration.conftest import send_and_wait, wait_for
@@ -91,6 +93,17 @@ async def wait_prefect_state(prefect: Any, run_id: str, wanted: str, timeout: fl
     raise AssertionError(f"run {run_id} not {wanted} in {timeout:.0f} s: {run.state}")
 
 
+def engine_retries(client: redis.Redis, keys: Keys, run_id: str) -> list[str]:
+    """The messages of the audit entries in which the engine itself retried `run_id`."""
+    entries: Any = client.xrange(keys.audit)
+    return [
+        f[b"message"].decode()
+        for _, f in entries
+        if f[b"flow_run_id"] == run_id.encode() and f[b"user"] == b"engine"
+        if f[b"action"] == b"retry" and f[b"status"] == b"ok"
+    ]
+
+
 def trigger_held(commands: CommandClient, fifo: Path, target: Path) -> str:
     started = send_and_wait(commands, "trigger", PROD, {"source": str(fifo), "target": str(target)})
     assert started.ok, started.message
@@ -103,6 +116,8 @@ async def test_a_run_the_engine_stops_mid_run_is_run_again_by_the_next_engine(
     commands: CommandClient,
     prefect_client: Any,
     held_input: Path,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
 ) -> None:
     target = stack_dirs[0] / "interrupted-out" / "stopped"
     run_id = trigger_held(commands, held_input, target)
@@ -116,6 +131,7 @@ async def test_a_run_the_engine_stops_mid_run_is_run_again_by_the_next_engine(
     kind, name, message = history[-1]
     assert (kind, name) == ("SCHEDULED", "AwaitingRetry"), history
     assert "stopped while it ran; run again by the next engine" in message
+    assert engine_retries(stack_redis, stack_keys, run_id) == [f"auto-retry: {message}"]
 
     assert stack.engine.start()
     writer = release(held_input, stack_dirs)
@@ -130,6 +146,8 @@ async def test_a_run_lost_with_its_host_is_crashed_and_run_again(
     commands: CommandClient,
     prefect_client: Any,
     held_input: Path,
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
 ) -> None:
     """Engine and run process die at once (kill -9 of both, as when the host goes): nobody
     is left to report the run, which Prefect holds Running until the next leader finds it
@@ -170,4 +188,5 @@ async def test_a_run_lost_with_its_host_is_crashed_and_run_again(
     after = history[history.index(crashed[0]) + 1 :]
     assert after[0][:2] == ("SCHEDULED", "AwaitingRetry"), history
     assert [h[0] for h in after].count("RUNNING") == 1, history
+    assert engine_retries(stack_redis, stack_keys, run_id) == [f"auto-retry: {after[0][2]}"]
     assert sorted(target.glob("date=*/part-0.parquet")), "the run again wrote nothing"
