@@ -50,16 +50,18 @@ STATE_FILTERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("Scheduled", frozenset({"SCHEDULED", "PAUSED"})),
     ("Cancelled", frozenset({"CANCELLED"})),
 )
-"""What `f` cycles through: a label and the state types it keeps (empty: all)."""
+"""What `f` cycles through: a label and the state types it keeps (empty: all). `Failed`
+keeps Crashed runs too: both are runs that did not finish their work."""
 
 TIME_RANGES: tuple[tuple[str, timedelta | None], ...] = (
-    # Not "all time": the console holds only the newest runs Redis keeps (the title says so).
     ("any time", None),
     ("last 1h", timedelta(hours=1)),
     ("last 24h", timedelta(hours=24)),
     ("last 7d", timedelta(days=7)),
 )
-"""What `R` cycles through: runs that started (or were due) within the range."""
+"""What `R` cycles through: runs that started (or were due) within the range, counted over
+all of Prefect's history (console/data/history.py), the range sliding as the total is
+counted again."""
 
 
 @dataclass(frozen=True)
