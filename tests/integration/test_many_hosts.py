@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -262,6 +263,15 @@ async def test_runs_land_on_both_hosts_and_a_killed_host_s_run_is_retried_on_the
     assert kinds.index("Crashed") < running[-1], kinds
     lineage = wait_for(lambda: mirror.read_lineage(run_id), 30, "lineage of the retry")
     assert lineage["flow_run_id"] == run_id
+    # The audit trail says who ran it again: the engine, and why.
+    audited: Any = client.xrange(keys.audit)
+    retries = [
+        f[b"message"].decode()
+        for _, f in audited
+        if f[b"flow_run_id"] == str(run_id).encode() and f[b"user"] == b"engine"
+    ]
+    assert retries == [f"auto-retry: worker {first} of pool {POOL} went offline (its host was "
+                       "lost); retried on another worker"], retries  # fmt: skip
 
     # On screen: the console's work pools screen shows the dead host's worker offline.
     app = ConsoleApp(many_hosts.redis_url, keys, heartbeat_interval=0.5)
