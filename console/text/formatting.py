@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.contract import fire_times
 from engine.contract.documents import (
     FINAL_STATE_TYPES,
+    POOL_PREFIX,
     SERVED_BY_ENGINE,
     Deployment,
     FlowRun,
@@ -105,7 +106,10 @@ def deployment_label(paused: bool) -> StateLabel:
 
 def served_by_text(doc: Deployment) -> str:
     """`engine` (this engine serves it), `serve` (someone's `flow.serve()` process) or
-    `pool:<name>` (a work pool's workers)."""
+    `pool:<name>` (a work pool's workers run it: also one this engine's config registered
+    there, whose runs no engine executes)."""
+    if doc.served_by.startswith(POOL_PREFIX):
+        return doc.served_by
     return SERVED_BY_ENGINE if doc.managed else (doc.served_by or DASH)
 
 

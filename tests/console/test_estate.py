@@ -81,12 +81,16 @@ async def test_the_served_by_column_marks_each_deployment(
     make_app: AppFactory, mirror: RedisMirror
 ) -> None:
     fill_estate(mirror)
+    # One of this engine's config files registers it on a pool: the pool's workers run it.
+    ours_on_pool = deployment_doc("ai-inference-pool", cron="")
+    mirror.upsert_deployment(ours_on_pool | {"served_by": "pool:cpu", "work_pool": "cpu"})
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.screen.query_one(DeploymentsTable)
-        await wait_for(pilot, lambda: len(table.row_keys()) == 4, "four deployments")
+        await wait_for(pilot, lambda: len(table.row_keys()) == 5, "five deployments")
         await wait_for(pilot, lambda: bool(served_column(table)), "the served-by column")
         assert served_column(table) == {
+            "ai-inference-pool": "pool:cpu",
             "ai-inference-prod": "engine",
             POOL: "pool:gpu",
             "nightly-report": "engine",
