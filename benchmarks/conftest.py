@@ -7,6 +7,7 @@ benchmarks that need them (they start on first use, once per run).
 from __future__ import annotations
 
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,20 @@ from engine.contract.paths import bundled_config_dir
 from engine.pipeline.sample_data import ensure_demo_input
 from engine.stack.launcher import EmbeddedRedis, EmbeddedStack
 from engine.store.mirror import RedisMirror
+
+BENCH_PYTHON = (3, 11)
+"""The benchmarks drive Textual and the bridge through `asyncio.Runner` (one loop and one
+context across calls), new in 3.11; the product itself runs on 3.10."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if sys.version_info < BENCH_PYTHON:
+        pytest.exit(
+            f"the benchmark suite needs Python >= 3.11 (asyncio.Runner); this is "
+            f"{sys.version.split()[0]}: make the venv with python3.11 or later "
+            "(scripts/venv.sh takes the first of python3, python3.13 ... python3.10 that is >= 3.10)",
+            returncode=2,
+        )
 
 
 @pytest.fixture(scope="session")
