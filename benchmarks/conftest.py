@@ -31,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(
             f"the benchmark suite needs Python >= 3.11 (asyncio.Runner); this is "
             f"{sys.version.split()[0]}: make the venv with python3.11 or later "
-            "(scripts/venv.sh takes the first of python3, python3.13 ... python3.10 that is >= 3.10)",
+            "(scripts/venv.sh takes the first python3 on PATH that is >= 3.10)",
             returncode=2,
         )
 
