@@ -7,6 +7,7 @@ with the state dir in a temp folder.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -185,3 +186,16 @@ def triggered_run(client: redis.Redis, keys: Keys, deployment: str, after: str) 
         ):
             return str(fields[b"flow_run_id"].decode())
     return None
+
+
+def feed_fifo(fifo: Path, data: bytes) -> threading.Thread:
+    """Writes `data` into the FIFO once a reader opens it (opening blocks until then): how
+    a test holds a run Running on its input and then lets it finish."""
+
+    def write() -> None:
+        with fifo.open("wb") as sink:
+            sink.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread

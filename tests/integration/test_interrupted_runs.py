@@ -26,7 +26,7 @@ from engine.contract.command_client import CommandClient
 from engine.contract.keys import Keys
 from engine.serve.interrupted_runs import RUNNER_SHUTDOWN_MESSAGE, SILENT_SECONDS_ENV
 from engine.stack.launcher import EmbeddedStack
-from tests.integration.conftest import send_and_wait, wait_for
+from tests.integration.conftest import feed_fifo, send_and_wait, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -45,16 +45,8 @@ def held_input(stack_dirs: tuple[Path, Path], request: pytest.FixtureRequest) ->
 
 
 def release(fifo: Path, stack_dirs: tuple[Path, Path]) -> threading.Thread:
-    """Writes the demo batch into `fifo` once a run opens it (opening blocks until then)."""
-    batch = (stack_dirs[0] / "demo" / "input" / "daily_batch.csv").read_bytes()
-
-    def write() -> None:
-        with fifo.open("wb") as pipe:
-            pipe.write(batch)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    return writer
+    """Feeds the demo batch to the run that opens `fifo` next."""
+    return feed_fifo(fifo, (stack_dirs[0] / "demo" / "input" / "daily_batch.csv").read_bytes())
 
 
 def descendants_of(pid: int) -> list[int]:

@@ -13,7 +13,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from engine.stack.services import (
     wait_until,
 )
 from engine.store.mirror import RedisMirror
-from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
+from tests.integration.conftest import feed_fifo, send_and_wait, wait_for, wait_run_final
 from tests.integration.test_work_pools import POOL, POOLED, pool_in, write_pooled_config
 from tests.netns_hosts import NetnsHost, netns_problem
 from tests.workers import ProcessWorker, worker_env
@@ -152,18 +151,6 @@ def many_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
             in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         ]
         assert not leftover, f"namespaces left behind: {leftover}"
-
-
-def feed_fifo(fifo: Path, data: bytes) -> threading.Thread:
-    """Writes `data` into the FIFO once a reader opens it (the retried run)."""
-
-    def write() -> None:
-        with fifo.open("wb") as sink:
-            sink.write(data)
-
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    return thread
 
 
 async def test_runs_land_on_both_hosts_and_a_killed_host_s_run_is_retried_on_the_other(
