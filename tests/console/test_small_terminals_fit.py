@@ -60,6 +60,13 @@ async def shows_a_row(pilot: Any, table: DataTable[Any]) -> None:
     await wait_for(pilot, lambda: first in table.render_line(1).text, f"{first} in {table!r}")
 
 
+def every_table_has_rows(app: App[Any]) -> bool:
+    """True once the top screen has tables and each has a row: a screen just pushed has
+    none until it is composed (`all` of no tables would be true before any is loaded)."""
+    tables = list(app.screen.query(KeyedTable))
+    return bool(tables) and all(table.row_count for table in tables)
+
+
 async def test_every_table_shows_a_row_at_40x10(make_app: AppFactory, mirror: RedisMirror) -> None:
     fill_standard(mirror)
     audit(mirror, "trigger", "ai-inference-prod", message="started run witty-fox")
@@ -77,9 +84,7 @@ async def test_every_table_shows_a_row_at_40x10(make_app: AppFactory, mirror: Re
         ]
         for screen in screens:
             app.push_screen(screen)
-            await wait_for(
-                pilot, lambda: all(t.row_count for t in app.screen.query(KeyedTable)), "rows"
-            )
+            await wait_for(pilot, lambda: every_table_has_rows(app), f"rows on {screen!r}")
             await pilot.pause()
             tables = list(app.screen.query(KeyedTable))
             assert tables, f"{screen!r} has no table"
