@@ -48,6 +48,7 @@ from engine.bridge.documents import (
     task_run_doc_from_event,
     worth_mirroring,
 )
+from engine.bridge.lineage_refill import refill_lineage
 from engine.bridge.secret_runs import SecretRuns
 from engine.bridge.write_queue import WriteQueue
 from engine.config.registry import Registry
@@ -88,6 +89,7 @@ class Bridge:
         on_deployment_changed: Callable[[str], None],
         on_estate_changed: Callable[[], None] = lambda: None,
     ) -> None:
+        self.store = store
         self.mirror, self.call = store.mirror, store.call
         self.writes = WriteQueue(store.call, store.mirror)
         """What the websockets deliver, written in batches (engine/bridge/write_queue.py)."""
@@ -263,6 +265,7 @@ class Bridge:
             limit=BACKFILL_RUNS,
         )
         changed = 0
+        back: list[str] = []  # finished runs Redis lacked: their lineage may be lost with them
         for run in runs:
             name = self.registry.name_of(doc_id(run.deployment_id))
             if not name:
@@ -280,6 +283,8 @@ class Bridge:
                 doc = await self._fill_attempt_start(client, doc)
             if stale and await self.call(self.mirror.upsert_flow_run, doc):
                 changed += 1
+                if (everything or current is None) and doc.state_type in FINAL_STATE_TYPES:
+                    back.append(doc.id)
             if self.registry.note_run(doc):
                 self.on_deployment_changed(name)
             active = doc.state_type in ACTIVE_STATE_TYPES
@@ -289,6 +294,7 @@ class Bridge:
             # with its log stream, whichever mode the websockets are in.
             if (with_logs and (stale or active)) or current is None or _just_finished(doc):
                 await self.backfill_logs(client, doc.id)
+        await refill_lineage(self.store, back)
         await self.call(self.mirror.trim_runs)
         return changed
 

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -190,9 +191,35 @@ def read_latest_lineage(flow_run_id: str, directory: Path) -> Lineage | None:
     attempts = sorted(
         (_attempt_of(path), path) for path in directory.glob(f"run-{flow_run_id}-attempt-*.parquet")
     )
-    if not attempts:
-        return None
-    rows = pq.read_table(attempts[-1][1]).to_pylist()
+    return read_lineage_file(attempts[-1][1]) if attempts else None
+
+
+def latest_lineage_files(directory: Path, flow_run_ids: Iterable[str]) -> dict[str, Path]:
+    """Each of these runs' latest attempt file, from one listing of `directory` (a refill
+    asks for up to a thousand runs: a glob each would list the directory a thousand
+    times); runs without a file are left out."""
+    wanted = set(flow_run_ids)
+    latest: dict[str, tuple[int, Path]] = {}
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return {}
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith("run-") and name.endswith(".parquet")) or "-attempt-" not in name:
+            continue
+        run_id = name[len("run-") :].rsplit("-attempt-", 1)[0]
+        if run_id not in wanted:
+            continue
+        path = Path(entry.path)
+        attempt = _attempt_of(path)
+        if run_id not in latest or attempt > latest[run_id][0]:
+            latest[run_id] = (attempt, path)
+    return {run_id: path for run_id, (_, path) in latest.items()}
+
+
+def read_lineage_file(path: Path) -> Lineage | None:
+    rows = pq.read_table(path).to_pylist()
     return lineage_from_rows(rows) if rows else None
 
 

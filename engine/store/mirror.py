@@ -231,6 +231,14 @@ class RedisMirror:
     def read_lineage(self, flow_run_id: str) -> dict[str, Any] | None:
         return decode_doc(self.client.get(self.keys.lineage(flow_run_id)))
 
+    def runs_without_lineage(self, flow_run_ids: Iterable[str]) -> list[str]:
+        """Those of these runs Redis holds no lineage document of."""
+        ids = list(flow_run_ids)
+        pipe = self.client.pipeline(transaction=False)
+        for run_id in ids:
+            pipe.exists(self.keys.lineage(run_id))
+        return [run_id for run_id, held in zip(ids, pipe.execute(), strict=True) if not held]
+
     def append_logs(self, flow_run_id: str, lines: Iterable[LogLine | Mapping[str, str]]) -> int:
         return self.append_logs_of({flow_run_id: lines})
 

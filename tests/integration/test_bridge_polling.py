@@ -19,9 +19,10 @@ from engine.config.loader import load_deployments
 from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.command_client import CommandClient
 from engine.contract.keys import Keys
+from engine.contract.partitions import partition_name, writer_member
 from engine.store.mirror import RedisMirror
 from engine.store.off_loop import EngineStore
-from tests.integration.conftest import send_and_wait, wait_run_final
+from tests.integration.conftest import send_and_wait, wait_for, wait_run_final
 
 pytestmark = pytest.mark.integration
 
@@ -184,3 +185,34 @@ async def test_a_run_redis_lacks_comes_back_with_its_logs_while_the_websockets_a
 
     assert bridge.mirror.read_flow_run(run_id) is not None
     assert stack_redis.xlen(bridge.mirror.keys.logs(run_id)) > 0
+
+
+async def test_a_run_redis_lacks_gets_its_lineage_back_from_the_engines_table(
+    finished_run: str,
+    bridge_under: Callable[[str], Bridge],
+    mirror: RedisMirror,
+    stack_dirs: Any,
+    prefect_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis lost a finished run with its lineage (emptied, or the run dropped while still
+    among Prefect's recent runs): the reconcile that mirrors the run again from Prefect puts
+    its lineage back from the table the flow wrote; Prefect has no copy of it."""
+    monkeypatch.setenv("AIWF_STATE_DIR", str(stack_dirs[0]))  # the engine's, and its table
+    run_id = finished_run
+    written: Any = wait_for(lambda: mirror.read_lineage(run_id), 30, "the run's lineage")
+    bridge = bridge_under("lineage-refill-test")
+    assert bridge.mirror.read_lineage(run_id) is None
+
+    await bridge.reconcile(prefect_client, with_logs=False)
+
+    back = bridge.mirror.read_lineage(run_id)
+    assert back is not None, "the run came back without its lineage"
+    assert back["input"]["sha256"] == written["input"]["sha256"]
+    assert back["trigger"]["attempt"] == written["trigger"]["attempt"]
+    assert [o["path"] for o in back["outputs"]] == [o["path"] for o in written["outputs"]]
+    assert len(back["outputs"]) == 3
+    # The partitions' writers index comes back with it (the `w` screen).
+    partition = partition_name(written["outputs"][0]["path"])
+    writers = bridge.mirror.client.zrange(bridge.mirror.keys.writers(PROD, partition), 0, -1)
+    assert writer_member(run_id, written["trigger"]["attempt"]).encode() in writers
