@@ -186,15 +186,16 @@ class RedisMirror:
             current = written.get((key, task.id)) or _times_readable(
                 decode(stored, TaskRun, where), where
             )
-            if current is not None and is_newer(current, task):
+            if current is not None and (is_newer(current, task) or _loses_state(current, task)):
                 continue
             written[(key, task.id)] = task
             raw = encode(task)
             pipe.hset(key, task.id, raw)
             self._publish(pipe, "task_run", task.id, raw)
-        if len(pipe):
+        count = len(pipe) // 2  # an HSET and its update each; execute() empties the pipe
+        if count:
             pipe.execute()
-        return len(pipe) // 2
+        return count
 
     def write_lineage(self, doc: Lineage | Mapping[str, Any]) -> None:
         """Stores a run's lineage (the latest attempt wins) and announces it.
@@ -454,3 +455,12 @@ def _with_attempt_start(run: FlowRun, current: FlowRun | None) -> FlowRun:
     if not kept or kept == run.attempt_start_time:
         return run
     return msgspec.structs.replace(run, attempt_start_time=kept)
+
+
+def _loses_state(current: TaskRun, incoming: TaskRun) -> bool:
+    """True if `incoming` has no state and `current` has one: Prefect can list a task run
+    before the state it is recorded with (its server writes task states from events, in
+    batches), and such a read, stamped with the row's later `updated`, replaced a finished
+    task's state with none (seen once in CI, 2026-12-05: a Completed run whose load task
+    read as state '')."""
+    return bool(current.state_type) and not incoming.state_type
