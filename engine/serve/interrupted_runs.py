@@ -13,7 +13,9 @@ Two ways a served run is interrupted:
   runner asks for it again: runners ask for Scheduled runs. Every run a runner starts sends a
   heartbeat event every `HEARTBEAT_SECONDS` (Prefect's minimum); the leader's
   `watch_silent_runs` finds served runs Pending or Running longer than `silent_seconds` with
-  no heartbeat in that time, sets each Crashed, then AwaitingRetry.
+  no heartbeat in that time, sets each Crashed, then AwaitingRetry. A run left Cancelling
+  (an operator's cancel that no runner was left to carry out: the engine stopped or died
+  first) is set Cancelled instead, as asked; not run again.
 
 Task results persisted on storage are reused by the retry (engine/pipeline/tasks.py). Each
 retry is audited as the user `engine` (engine/serve/engine_retry.py).
@@ -44,6 +46,7 @@ from prefect.events.filters import (
     EventOccurredFilter,
     EventResourceFilter,
 )
+from prefect.states import Cancelled
 
 from engine.bridge.pools import every
 from engine.bridge.prefect_to_redis import HEARTBEAT_EVENT
@@ -63,6 +66,7 @@ SILENT_CHECK_SECONDS = 10.0
 RUNNER_SHUTDOWN_MESSAGE = "Runner is shutting down."
 """The message Prefect's runner gives the runs it cancels as it stops (`cancel_all`)."""
 INTERRUPTED = (StateType.PENDING, StateType.RUNNING)
+SILENT_STATES = (*INTERRUPTED, StateType.CANCELLING)
 
 
 def silent_seconds() -> float:
@@ -136,8 +140,8 @@ async def recover_silent_runs(
     prefect: PrefectClient, registry: Registry, silent_for: float, audit: AuditRetry | None = None
 ) -> list[str]:
     """Crashes and retries served runs Pending or Running with no heartbeat for
-    `silent_for` seconds; their ids."""
-    run_filter = _served_runs_filter(registry, INTERRUPTED)
+    `silent_for` seconds, and sets those left Cancelling Cancelled; their ids."""
+    run_filter = _served_runs_filter(registry, SILENT_STATES)
     if run_filter is None:
         return []
     since = datetime.now(timezone.utc) - timedelta(seconds=silent_for)
@@ -146,6 +150,10 @@ async def recover_silent_runs(
         if not _in_state_since_before(run, since) or await _heard_from(prefect, run, since):
             continue
         state = run.state.name if run.state else "?"
+        if run.state is not None and run.state.type == StateType.CANCELLING:
+            await _finish_cancel(prefect, run, silent_for)
+            recovered.append(str(run.id))
+            continue
         message = (
             f"no heartbeat from its process for {silent_for:.0f} s while {state} "
             "(it ended with an engine stop, was killed, or its host was lost)"
@@ -154,6 +162,17 @@ async def recover_silent_runs(
         logger.warning("run %s: %s; run again", run.name, message)
         recovered.append(str(run.id))
     return recovered
+
+
+async def _finish_cancel(prefect: PrefectClient, run: FlowRun, silent_for: float) -> None:
+    """Sets a run its process left Cancelling Cancelled: nothing runs it any more, and the
+    cancel was asked for (audited when it was); the screen would say Cancelling for good."""
+    message = (
+        f"cancelled: no heartbeat from its process for {silent_for:.0f} s while Cancelling "
+        "(it ended with an engine stop, was killed, or its host was lost)"
+    )
+    await prefect.set_flow_run_state(run.id, Cancelled(message=message), force=True)
+    logger.warning("run %s: %s", run.name, message)
 
 
 def _in_state_since_before(run: FlowRun, since: datetime) -> bool:

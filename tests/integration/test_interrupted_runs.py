@@ -15,17 +15,26 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 import redis
+from prefect.states import Cancelling
 
+from engine.config.loader import load_deployments
+from engine.config.registry import RegisteredDeployment, Registry
 from engine.contract.command_client import CommandClient
 from engine.contract.keys import Keys
-from engine.serve.interrupted_runs import RUNNER_SHUTDOWN_MESSAGE, SILENT_SECONDS_ENV
+from engine.serve.interrupted_runs import (
+    RUNNER_SHUTDOWN_MESSAGE,
+    SILENT_SECONDS_ENV,
+    recover_silent_runs,
+)
 from engine.stack.launcher import EmbeddedStack
+from engine.store.mirror import RedisMirror
 from tests.integration.conftest import feed_fifo, send_and_wait, wait_for
 
 pytestmark = pytest.mark.integration
@@ -182,3 +191,34 @@ async def test_a_run_lost_with_its_host_is_crashed_and_run_again(
     assert [h[0] for h in after].count("RUNNING") == 1, history
     assert engine_retries(stack_redis, stack_keys, run_id) == [f"auto-retry: {after[0][2]}"]
     assert sorted(target.glob("date=*/part-0.parquet")), "the run again wrote nothing"
+
+
+async def test_a_run_left_cancelling_with_no_process_is_set_cancelled_not_run_again(
+    stack_dirs: tuple[Path, Path],
+    mirror: RedisMirror,
+    prefect_client: Any,
+) -> None:
+    """An operator's cancel that no runner was left to carry out (the engine stopped or died
+    while the run was Cancelling): the silent-run check sets it Cancelled, as asked, where
+    Prefect would hold it Cancelling for good. Called here directly, with a short silence,
+    on a run created Cancelling (no process ever ran it)."""
+    deployment: Any = mirror.read_deployment(PROD)
+    specs = {s.name: s for s in load_deployments(stack_dirs[1]).specs}
+    registry = Registry()
+    registry.add(RegisteredDeployment(specs[PROD], deployment["id"], {}))
+    run = await prefect_client.create_flow_run_from_deployment(
+        UUID(deployment["id"]), state=Cancelling(message="cancel asked by ana")
+    )
+    silent_for = 2.0
+    # The check takes only runs in their state longer than `silent_for`.
+    while (datetime.now(timezone.utc) - run.state.timestamp).total_seconds() <= silent_for:
+        await asyncio.sleep(0.2)
+
+    recovered = await recover_silent_runs(prefect_client, registry, silent_for)
+
+    assert str(run.id) in recovered
+    after = await prefect_client.read_flow_run(run.id)
+    assert after.state.type.value == "CANCELLED", after.state
+    assert after.state.message.startswith("cancelled: no heartbeat from its process for 2 s")
+    history = await prefect_states(prefect_client, str(run.id))
+    assert [h[0] for h in history] == ["CANCELLING", "CANCELLED"], history
