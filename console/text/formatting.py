@@ -107,10 +107,13 @@ def deployment_label(paused: bool) -> StateLabel:
 def served_by_text(doc: Deployment) -> str:
     """`engine` (this engine serves it), `serve` (someone's `flow.serve()` process) or
     `pool:<name>` (a work pool's workers run it: also one this engine's config registered
-    there, whose runs no engine executes)."""
+    there, whose runs no engine executes); `... (not polled)` when Prefect says nothing has
+    asked for its runs in the last minute (a run triggered now would wait)."""
     if doc.served_by.startswith(POOL_PREFIX):
-        return doc.served_by
-    return SERVED_BY_ENGINE if doc.managed else (doc.served_by or DASH)
+        served = doc.served_by
+    else:
+        served = SERVED_BY_ENGINE if doc.managed else (doc.served_by or DASH)
+    return f"{served} (not polled)" if doc.polled is False else served
 
 
 def is_final(state_type: str | None) -> bool:

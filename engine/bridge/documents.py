@@ -8,7 +8,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect.client.schemas.objects import FlowRun, Log, State, StateType, TaskRun
+from prefect.client.schemas.objects import (
+    DeploymentStatus,
+    FlowRun,
+    Log,
+    State,
+    StateType,
+    TaskRun,
+)
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.events import Event
@@ -289,6 +296,7 @@ def foreign_deployment_doc(
         parameter_schema=foreign.parameter_schema,
         resume_at=resume_at if paused else None,
         served_by=foreign.served_by,
+        polled=polled(api),
         managed=False,
         records_lineage=False,
     )
@@ -301,6 +309,13 @@ def first_cron(api: DeploymentResponse) -> tuple[str, str]:
         if entry.active and isinstance(schedule, CronSchedule):
             return schedule.cron, schedule.timezone or "UTC"
     return "", "UTC"
+
+
+def polled(api: DeploymentResponse) -> bool | None:
+    """Whether a runner or worker polled the deployment lately, as Prefect's status says."""
+    if api.status is None:
+        return None
+    return api.status == DeploymentStatus.READY
 
 
 def served_by(api: DeploymentResponse) -> str:

@@ -84,17 +84,25 @@ async def test_the_served_by_column_marks_each_deployment(
     # One of this engine's config files registers it on a pool: the pool's workers run it.
     ours_on_pool = deployment_doc("ai-inference-pool", cron="")
     mirror.upsert_deployment(ours_on_pool | {"served_by": "pool:cpu", "work_pool": "cpu"})
+    # Prefect says nothing has polled these lately (NOT_READY): a run triggered would wait.
+    idle = deployment_doc("team-flow/idle", flow="team-flow", cron="")
+    unpolled = {"managed": False, "records_lineage": False, "polled": False}
+    mirror.upsert_deployment(idle | {"served_by": "serve"} | unpolled)
+    idle_pool = deployment_doc("etl/idle", flow="etl", cron="")
+    mirror.upsert_deployment(idle_pool | {"served_by": "pool:gpu"} | unpolled)
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.screen.query_one(DeploymentsTable)
-        await wait_for(pilot, lambda: len(table.row_keys()) == 5, "five deployments")
+        await wait_for(pilot, lambda: len(table.row_keys()) == 7, "seven deployments")
         await wait_for(pilot, lambda: bool(served_column(table)), "the served-by column")
         assert served_column(table) == {
             "ai-inference-pool": "pool:cpu",
             "ai-inference-prod": "engine",
             POOL: "pool:gpu",
+            "etl/idle": "pool:gpu (not polled)",
             "nightly-report": "engine",
             TEAM: "serve",
+            "team-flow/idle": "serve (not polled)",
         }
         assert table.column_label("served") == "Served by"
 

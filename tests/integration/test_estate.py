@@ -86,6 +86,12 @@ async def test_a_served_deployment_is_listed_triggered_and_retried(
 ) -> None:
     doc = listed(stack_redis, stack_keys, TEAM)
     assert doc["served_by"] == "serve"
+    # Prefect marks it READY once the serve process polls it (every second here).
+    wait_for(
+        lambda: (deployment(stack_redis, stack_keys, TEAM) or {}).get("polled") is True,
+        90,
+        f"{TEAM} polled",
+    )
     assert (doc["managed"], doc["records_lineage"], doc["protected"]) == (False, False, False)
     assert doc["flow_name"] == FLOW_NAME
     assert (doc["cron"], doc["timezone"]) == ("0 3 * * *", "UTC")
@@ -187,3 +193,20 @@ async def test_estate_yaml_hides_and_protects(
     # Deleted in Prefect: gone from Redis.
     await prefect_client.delete_deployment(UUID(protected["id"]))
     wait_for(lambda: deployment(stack_redis, stack_keys, PROTECTED) is None, 60, "the deleted one")
+
+
+async def test_a_deployment_nothing_polls_is_marked_not_polled(
+    team_serve: subprocess.Popen[bytes],
+    stack_redis: redis.Redis,
+    stack_keys: Keys,
+    prefect_client: Any,
+) -> None:
+    """A deployment no runner or worker polls (Prefect: NOT_READY): a run triggered on it
+    would wait for good, and its document says so (`polled: false`)."""
+    flow = await prefect_client.read_flow_by_name(FLOW_NAME)
+    deployment_id = await prefect_client.create_deployment(flow_id=flow.id, name="team-unpolled")
+    try:
+        doc = listed(stack_redis, stack_keys, f"{FLOW_NAME}/team-unpolled")
+        assert (doc["served_by"], doc["polled"]) == ("serve", False)
+    finally:
+        await prefect_client.delete_deployment(deployment_id)
