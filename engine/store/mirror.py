@@ -458,9 +458,9 @@ def _with_attempt_start(run: FlowRun, current: FlowRun | None) -> FlowRun:
 
 
 def _loses_state(current: TaskRun, incoming: TaskRun) -> bool:
-    """True if `incoming` has no state and `current` has one: Prefect can list a task run
-    before the state it is recorded with (its server writes task states from events, in
-    batches), and such a read, stamped with the row's later `updated`, replaced a finished
-    task's state with none (seen once in CI, 2026-12-05: a Completed run whose load task
-    read as state '')."""
+    """True if `incoming` has no state and `current` has one. A task run read from Prefect
+    without a state is stamped with the row's `updated`, later than the state it lacks, so
+    it would replace a finished task's state with none. Seen once in CI (2026-12-05: a
+    Completed run whose load task read as state ''); this is the one path found that
+    writes such a document, not reproduced."""
     return bool(current.state_type) and not incoming.state_type
