@@ -168,13 +168,24 @@ class LiveScreen(Screen[None]):
         if self.refuse_if_read_only(what):
             return
 
-        def send_if(confirmed: bool | None) -> None:
-            if confirmed:
-                self.post_message(CommandRequested(action, target, params))
-            else:
-                self.not_sent(what, "declined")
-
         deployment = self.ctx.store.deployments.get(deployment_name or "")
+
+        def send_if(confirmed: bool | None) -> None:
+            if not confirmed:
+                self.not_sent(what, "declined")
+                return
+            self.post_message(CommandRequested(action, target, params))
+            if action == "trigger" and deployment is not None and deployment.polled is False:
+                # Sent all the same: a runner or worker may be on its way up.
+                self.notify(
+                    f"Prefect says nothing has asked for {deployment.name}'s runs in the last "
+                    "minute (not ready): the run waits, Scheduled, until a runner or worker "
+                    f"does (served by {deployment.served_by}).",
+                    title="Nothing polls this deployment",
+                    severity="warning",
+                    timeout=15,
+                )
+
         if deployment is not None and deployment.protected:
             name = str(deployment_name)
             sentence = f"{what[:1].upper()}{what[1:]}"

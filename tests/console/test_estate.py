@@ -134,6 +134,26 @@ async def test_a_protected_foreign_deployment_needs_its_name_typed(
         assert (sent["action"], sent["target"]) == ("trigger", TEAM)
 
 
+async def test_a_trigger_of_a_deployment_nothing_polls_is_sent_with_a_warning(
+    make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
+) -> None:
+    fill_estate(mirror)
+    team: Any = mirror.read_deployment(TEAM)
+    mirror.upsert_deployment(team | {"polled": False})
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_deployment(pilot, app, TEAM)
+        await wait_for(pilot, lambda: app.store.deployments[TEAM].polled is False, "not polled")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: len(commands(redis_client, keys)) == 1, "the trigger")
+        sent = commands(redis_client, keys)[0]
+        assert (sent["action"], sent["target"]) == ("trigger", TEAM)
+        shown = app._notifications
+        warned = [n for n in shown if n.title == "Nothing polls this deployment"]
+        assert len(warned) == 1 and "waits, Scheduled" in warned[0].message
+        assert "served by serve" in warned[0].message
+
+
 async def test_read_only_refuses_actions_on_a_foreign_deployment(
     make_app: AppFactory, mirror: RedisMirror, redis_client: redis.Redis, keys: Keys
 ) -> None:
