@@ -237,7 +237,10 @@ def deployment_doc(
     *,
     parameter_schema: dict[str, Any] | None = None,
     resume_at: str | None = None,
+    polled: bool | None = None,
 ) -> documents.Deployment:
+    """`polled`: Prefect's readiness, for a deployment on a work pool (its workers, not
+    this engine, take its runs); None for one this engine serves."""
     return documents.Deployment(
         id=deployment_id,
         name=spec.name,
@@ -262,6 +265,7 @@ def deployment_doc(
         served_by=(
             documents.POOL_PREFIX + spec.work_pool if spec.work_pool else documents.SERVED_BY_ENGINE
         ),
+        polled=polled if spec.work_pool else None,
     )
 
 
@@ -296,7 +300,7 @@ def foreign_deployment_doc(
         parameter_schema=foreign.parameter_schema,
         resume_at=resume_at if paused else None,
         served_by=foreign.served_by,
-        polled=polled(api),
+        polled=is_polled(api),
         managed=False,
         records_lineage=False,
     )
@@ -311,7 +315,7 @@ def first_cron(api: DeploymentResponse) -> tuple[str, str]:
     return "", "UTC"
 
 
-def polled(api: DeploymentResponse) -> bool | None:
+def is_polled(api: DeploymentResponse) -> bool | None:
     """Whether a runner or worker polled the deployment lately, as Prefect's status says."""
     if api.status is None:
         return None

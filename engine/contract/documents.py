@@ -93,8 +93,8 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     polled: bool | None = None
     """Prefect's word on whether anything takes its runs: True if a runner or worker asked
     for them within the last minute (Prefect's READY), False if none did (NOT_READY: a
-    triggered run would wait for good), None where the engine does not say (its own
-    deployments, whose runner is the engine itself; an older engine)."""
+    triggered run would wait for good), None where the engine does not say (the
+    deployments it serves itself: its heartbeat says it is up; an older engine)."""
     managed: bool = True
     """True if this engine serves it (from config/deployments); False for the rest of the
     estate, which the engine acts on through Prefect only."""

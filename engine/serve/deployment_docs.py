@@ -13,7 +13,7 @@ from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.exceptions import ObjectNotFound
 
-from engine.bridge.documents import deployment_doc, foreign_deployment_doc
+from engine.bridge.documents import deployment_doc, foreign_deployment_doc, is_polled
 from engine.bridge.estate import EstateReader
 from engine.config.registry import Registry
 from engine.contract.documents import Deployment
@@ -106,6 +106,7 @@ class DeploymentDocs:
                 last_run,
                 parameter_schema=registered.parameter_schema,
                 resume_at=resume_iso,
+                polled=is_polled(api),
             )
         else:
             foreign = self.registry.foreign.get(name)

@@ -118,6 +118,12 @@ async def test_pool_deployment_is_registered_on_the_pool_and_run_by_the_worker(
     assert online.type == "process"
     assert [(w.name, w.host) for w in online.workers] == [("host-a:1", "host-a")]
     assert [q.name for q in online.queues] == ["default"]
+    # Prefect marks the pool's deployments READY once a worker polls: the document says so.
+    wait_for(
+        lambda: (mirror.read_deployment(POOLED) or {}).get("polled") is True,
+        60,
+        "the pooled deployment polled",
+    )
 
     result = send_and_wait(CommandClient(client, Keys(DEFAULT_PREFIX)), "trigger", POOLED)
     assert result.ok, result.message
