@@ -194,12 +194,12 @@ def read_latest_lineage(flow_run_id: str, directory: Path) -> Lineage | None:
     return read_lineage_file(attempts[-1][1]) if attempts else None
 
 
-def latest_lineage_files(directory: Path, flow_run_ids: Iterable[str]) -> dict[str, Path]:
-    """Each of these runs' latest attempt file, from one listing of `directory` (a refill
-    asks for up to a thousand runs: a glob each would list the directory a thousand
-    times); runs without a file are left out."""
+def lineage_files(directory: Path, flow_run_ids: Iterable[str]) -> dict[str, list[Path]]:
+    """Each of these runs' attempt files, in attempt order, from one listing of `directory`
+    (a refill asks for up to a thousand runs: a glob each would list the directory a
+    thousand times); runs without a file are left out."""
     wanted = set(flow_run_ids)
-    latest: dict[str, tuple[int, Path]] = {}
+    found: dict[str, list[tuple[int, Path]]] = {}
     try:
         entries = list(os.scandir(directory))
     except FileNotFoundError:
@@ -209,13 +209,10 @@ def latest_lineage_files(directory: Path, flow_run_ids: Iterable[str]) -> dict[s
         if not (name.startswith("run-") and name.endswith(".parquet")) or "-attempt-" not in name:
             continue
         run_id = name[len("run-") :].rsplit("-attempt-", 1)[0]
-        if run_id not in wanted:
-            continue
-        path = Path(entry.path)
-        attempt = _attempt_of(path)
-        if run_id not in latest or attempt > latest[run_id][0]:
-            latest[run_id] = (attempt, path)
-    return {run_id: path for run_id, (_, path) in latest.items()}
+        if run_id in wanted:
+            path = Path(entry.path)
+            found.setdefault(run_id, []).append((_attempt_of(path), path))
+    return {run_id: [path for _, path in sorted(files)] for run_id, files in found.items()}
 
 
 def read_lineage_file(path: Path) -> Lineage | None:

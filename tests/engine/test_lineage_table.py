@@ -142,10 +142,10 @@ def test_an_older_runs_latest_attempt_is_read_back_from_the_table(tmp_path: Path
     assert read is not None and read.outputs[0].schema is None and read.outputs[0].rows == 5
 
 
-def test_one_listing_finds_each_asked_runs_latest_attempt(tmp_path: Path) -> None:
+def test_one_listing_finds_each_asked_runs_attempts_in_order(tmp_path: Path) -> None:
     """What a refill of an emptied Redis reads (engine/bridge/lineage_refill.py)."""
     first = doc("r1", [])
-    for attempt in (1, 2, 10):  # 10 after 2: by number, not by name
+    for attempt in (2, 10, 1):  # 10 after 2: by number, not by name
         trigger = lineage.classify_trigger(["triggered-by:ana"], attempt, False, None, "")
         lineage_table.write_lineage_parquet(
             msgspec.structs.replace(first, trigger=trigger), tmp_path
@@ -154,12 +154,12 @@ def test_one_listing_finds_each_asked_runs_latest_attempt(tmp_path: Path) -> Non
     lineage_table.write_lineage_parquet(doc("r3", []), tmp_path)
     (tmp_path / ".run-r3-attempt-5.parquet.1.tmp").write_bytes(b"half written")
 
-    found = lineage_table.latest_lineage_files(tmp_path, ["r1", "r3", "absent"])
+    found = lineage_table.lineage_files(tmp_path, ["r1", "r3", "absent"])
 
-    assert {run: path.name for run, path in found.items()} == {
-        "r1": "run-r1-attempt-10.parquet",
-        "r3": "run-r3-attempt-1.parquet",
+    assert {run: [path.name for path in paths] for run, paths in found.items()} == {
+        "r1": [f"run-r1-attempt-{n}.parquet" for n in (1, 2, 10)],
+        "r3": ["run-r3-attempt-1.parquet"],
     }
-    read = lineage_table.read_lineage_file(found["r1"])
+    read = lineage_table.read_lineage_file(found["r1"][-1])
     assert read is not None and read.trigger.attempt == 10
-    assert lineage_table.latest_lineage_files(tmp_path / "none", ["r1"]) == {}
+    assert lineage_table.lineage_files(tmp_path / "none", ["r1"]) == {}

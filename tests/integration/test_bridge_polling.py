@@ -212,6 +212,8 @@ async def test_a_run_redis_lacks_gets_its_lineage_back_from_the_engines_table(
     assert back["trigger"]["attempt"] == written["trigger"]["attempt"]
     assert [o["path"] for o in back["outputs"]] == [o["path"] for o in written["outputs"]]
     assert len(back["outputs"]) == 3
+    attempt = str(written["trigger"]["attempt"])
+    assert bridge.mirror.client.hget(bridge.mirror.keys.lineage_attempts(run_id), attempt)
     # The partitions' writers index comes back with it (the `w` screen).
     partition = partition_name(written["outputs"][0]["path"])
     writers = bridge.mirror.client.zrange(bridge.mirror.keys.writers(PROD, partition), 0, -1)
