@@ -188,10 +188,8 @@ def upgrade_lineage_dir(directory: Path) -> int:
 def read_latest_lineage(flow_run_id: str, directory: Path) -> Lineage | None:
     """The run's latest attempt as `write_lineage_parquet` wrote it, or None if the table
     has no file of it (for a run older than the mirror keeps: its lineage left Redis)."""
-    attempts = sorted(
-        (_attempt_of(path), path) for path in directory.glob(f"run-{flow_run_id}-attempt-*.parquet")
-    )
-    return read_lineage_file(attempts[-1][1]) if attempts else None
+    attempts = lineage_files(directory, [flow_run_id]).get(flow_run_id)
+    return read_lineage_file(attempts[-1]) if attempts else None
 
 
 def lineage_files(directory: Path, flow_run_ids: Iterable[str]) -> dict[str, list[Path]]:
